@@ -1,0 +1,75 @@
+"""The policy seam: for a batch of patients, what each principal may see, as SQL predicates.
+
+Decisions are made once per batch of patients (not per row) and expressed as a predicate on
+each table, so that pagination and totalCount are computed over visible rows only and hidden
+rows never leave the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Table, and_, false, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.access.principal import Principal
+
+
+class PatientAccess(Protocol):
+    """What one principal may see of one patient's record."""
+
+    @property
+    def patient_id(self) -> uuid.UUID: ...
+
+    @property
+    def may_see_patient(self) -> bool:
+        """Whether the patient's demographics may be disclosed at all."""
+        ...
+
+    def row_filter(self, table: Table) -> ColumnElement[bool]:
+        """A predicate over `table` selecting the rows of this patient that may be seen."""
+        ...
+
+
+class Policy(Protocol):
+    async def decide(
+        self, conn: AsyncConnection, principal: Principal, patient_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, PatientAccess]:
+        """One decision per patient, for the whole batch, in as few queries as possible."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedAccess:
+    """Everything or nothing: used by the open and closed policies below."""
+
+    patient_id: uuid.UUID
+    may_see_patient: bool
+    hidden_nullified: bool = field(default=True)
+
+    def row_filter(self, table: Table) -> ColumnElement[bool]:
+        if not self.may_see_patient:
+            return false()
+        return and_(table.c.patient_id == self.patient_id, true())
+
+
+class ClosedPolicy:
+    """Sees nothing: the policy for a request without a verified principal."""
+
+    async def decide(
+        self, conn: AsyncConnection, principal: Principal, patient_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, PatientAccess]:
+        return {pid: FixedAccess(pid, may_see_patient=False) for pid in patient_ids}
+
+
+class OpenPolicy:
+    """Sees everything. Only for benchmarks that measure the cost of the real policy
+    (settings.access_policy = False) and for trusted internal jobs (FHIR export, seed checks)."""
+
+    async def decide(
+        self, conn: AsyncConnection, principal: Principal, patient_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, PatientAccess]:
+        return {pid: FixedAccess(pid, may_see_patient=True) for pid in patient_ids}

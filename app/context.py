@@ -1,0 +1,62 @@
+"""The per-request context: principal, database connection, data-access gate, loaders, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.access.data import DataAccess
+from app.access.policy import ClosedPolicy, OpenPolicy, Policy
+from app.access.principal import Principal
+from app.audit import AuditBuffer
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    """Built once per request; the loader cache dies with it."""
+
+    principal: Principal
+    conn: AsyncConnection
+    data: DataAccess
+    audit: AuditBuffer
+    settings: Settings
+    operation_name: str | None = None
+    _loaders: dict[Any, Any] = field(default_factory=dict)
+
+    def loader(self, factory: Callable[[Context], T]) -> T:
+        """The request's instance of a loader, created on first use (Saleor's registry habit)."""
+        found = self._loaders.get(factory)
+        if found is None:
+            found = self._loaders[factory] = factory(self)
+        return found
+
+
+def choose_policy(principal: Principal, settings: Settings) -> Policy:
+    """The real policy for every verified principal; nothing for anonymous callers."""
+    if principal.is_anonymous:
+        return ClosedPolicy()
+    if not settings.access_policy:
+        return OpenPolicy()
+    from app.access.rules import CarePolicy
+
+    return CarePolicy()
+
+
+def build_context(
+    conn: AsyncConnection,
+    principal: Principal,
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    operation_name: str | None = None,
+) -> Context:
+    audit = AuditBuffer()
+    chosen = policy if policy is not None else choose_policy(principal, settings)
+    data = DataAccess(conn, principal, chosen, audit)
+    return Context(principal, conn, data, audit, settings, operation_name)

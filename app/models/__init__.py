@@ -1,0 +1,78 @@
+"""SQLModel tables: the only description of the database. Importing this registers them all."""
+
+from app.models.audit import AuditEntry
+from app.models.care import (
+    Alert,
+    CareContact,
+    CareDocument,
+    Diagnosis,
+    FunctionalStatus,
+    LabResult,
+    ReferralOutcome,
+    Vaccination,
+)
+from app.models.consent import Block, Consent, ResearchStudy
+from app.models.dental import DentalTreatment, ToothFinding
+from app.models.idempotency import IdempotencyKey
+from app.models.municipal import (
+    ImplementationPlan,
+    Insats,
+    LegalBasis,
+    MunicipalDecision,
+    PlanActivity,
+)
+from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
+from app.models.patients import CareRelationship, Patient, Representative
+from app.models.prescriptions import Dispensation, Prescription
+
+# Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
+CLINICAL_TABLES = (
+    CareContact,
+    CareDocument,
+    Diagnosis,
+    Alert,
+    FunctionalStatus,
+    LabResult,
+    ReferralOutcome,
+    Vaccination,
+    Prescription,
+    Dispensation,
+    DentalTreatment,
+    ToothFinding,
+    MunicipalDecision,
+    ImplementationPlan,
+)
+
+__all__ = [
+    "CLINICAL_TABLES",
+    "Alert",
+    "Assignment",
+    "AuditEntry",
+    "Block",
+    "CareContact",
+    "CareDocument",
+    "CareProvider",
+    "CareRelationship",
+    "CareUnit",
+    "Consent",
+    "DentalTreatment",
+    "Diagnosis",
+    "Dispensation",
+    "FunctionalStatus",
+    "IdempotencyKey",
+    "ImplementationPlan",
+    "Insats",
+    "LabResult",
+    "LegalBasis",
+    "MunicipalDecision",
+    "Municipality",
+    "Patient",
+    "PlanActivity",
+    "Practitioner",
+    "Prescription",
+    "ReferralOutcome",
+    "Representative",
+    "ResearchStudy",
+    "ToothFinding",
+    "Vaccination",
+]

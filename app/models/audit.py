@@ -1,0 +1,44 @@
+"""The audit trail (A12): append-only and hash-chained, one entry per operation and patient."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Identity, Index
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Column, Field, SQLModel
+
+from app.models.base import tz_field, utcnow
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw or was denied what, when, for which purpose. Never updated or deleted.
+
+    Not distributed by patient: the hash chain is one sequence (see docs/data-model.md).
+    """
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_patient_time", "patient_id", "occurred_at"),)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, Identity(always=False), primary_key=True),
+    )
+    occurred_at: datetime = tz_field(default_factory=utcnow)
+    principal_kind: str = Field(max_length=20)
+    principal_id: str = Field(max_length=64, description="HSA-id, personnummer or client id")
+    principal_name: str | None = Field(default=None, max_length=200)
+    care_unit_hsa_id: str | None = Field(default=None, max_length=31)
+    care_provider_hsa_id: str | None = Field(default=None, max_length=31)
+    client_id: str | None = Field(default=None, max_length=100)
+    patient_id: uuid.UUID | None = None
+    purpose: str | None = Field(default=None, max_length=10)
+    action: str = Field(max_length=20, description="read, search, write, emergency, deny")
+    operation: str | None = Field(default=None, max_length=100)
+    resources: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    outcome: str = Field(max_length=20, description="disclosed, denied, written, nothing")
+    reason: str | None = Field(default=None, max_length=500)
+    review_required: bool = Field(default=False, description="Emergency access to follow up")
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

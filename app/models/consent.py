@@ -1,0 +1,75 @@
+"""The patient's say over their data: consents, blocks (spärrar) and research studies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field
+
+from app.models.base import PatientRow, ReferenceRow, one_of, patient_fk, patient_index, tz_field
+
+
+class ConsentKind(StrEnum):
+    SVOD_ACCESS = "svod_access"
+    NLL_ACCESS = "nll_access"
+    RESEARCH = "research"
+    BLOCK_LIFT = "block_lift"
+
+
+class BlockKind(StrEnum):
+    INNER = "inner"
+    OUTER = "outer"
+
+
+class ResearchStudy(ReferenceRow, table=True):
+    """A study with its ethics approval (A15)."""
+
+    __tablename__ = "research_study"
+    name: str = Field(max_length=200)
+    ethics_approval_ref: str = Field(max_length=60, description="Etikprövningsmyndighetens dnr")
+    approved_on: date
+    client_id: str = Field(max_length=100, description="The research client allowed to read")
+
+
+class Consent(PatientRow, table=True):
+    """Samtycke for one unit, one practitioner or one study; in date and not revoked to count.
+
+    A `block_lift` consent temporarily lifts `block_id` for the unit or user until valid_to (A5).
+    """
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        one_of("kind", ConsentKind),
+        patient_fk("consent", "block_id", "block", name="fk_consent_block"),
+        patient_index("consent", "kind"),
+    )
+    kind: str = Field(max_length=20)
+    care_provider_id: uuid.UUID | None = Field(default=None, foreign_key="care_provider.id")
+    care_unit_id: uuid.UUID | None = Field(default=None, foreign_key="care_unit.id")
+    practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
+    research_study_id: uuid.UUID | None = Field(default=None, foreign_key="research_study.id")
+    block_id: uuid.UUID | None = None
+    given_by: str = Field(default="patient", max_length=20, description="patient or representative")
+    valid_from: datetime = tz_field()
+    valid_to: datetime | None = tz_field(default=None)
+    revoked_at: datetime | None = tz_field(default=None)
+
+
+class Block(PatientRow, table=True):
+    """Spärr. INNER: hides unit `care_unit_id` from the rest of its provider (A2). OUTER: hides
+    provider `care_provider_id` from other providers (A3). Optionally only records in a period;
+    medication and alerts may be excepted (A5)."""
+
+    __tablename__ = "block"
+    __table_args__ = (one_of("kind", BlockKind),)
+    kind: str = Field(max_length=10)
+    care_provider_id: uuid.UUID = Field(foreign_key="care_provider.id")
+    care_unit_id: uuid.UUID | None = Field(default=None, foreign_key="care_unit.id")
+    records_from: datetime | None = tz_field(default=None)
+    records_to: datetime | None = tz_field(default=None)
+    except_medication: bool = False
+    except_alerts: bool = False
+    placed_at: datetime = tz_field()
+    lifted_at: datetime | None = tz_field(default=None)

@@ -1,0 +1,85 @@
+"""Patients, their representatives, and their care relationships."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from app.models.base import PatientRow, one_of, patient_index, tz_field, utcnow
+
+
+class IdentifierKind(StrEnum):
+    PERSONNUMMER = "personnummer"
+    SAMORDNINGSNUMMER = "samordningsnummer"
+    RESERVNUMMER = "reservnummer"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class RepresentativeKind(StrEnum):
+    GUARDIAN = "guardian"
+    POWER_OF_ATTORNEY = "power_of_attorney"
+
+
+class Patient(SQLModel, table=True):
+    """A person in care. `id` is the patient's own key and the distribution key of their data."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        one_of("identifier_kind", IdentifierKind),
+        one_of("sex", Sex),
+        Index("uq_patient_identifier", "identifier_kind", "identifier", unique=True),
+        Index("ix_patient_family_name", "family_name"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    identifier_kind: str = Field(max_length=20)
+    identifier: str = Field(max_length=20, description="12 digits for (samordnings)nummer")
+    reserve_issuer: str | None = Field(default=None, max_length=100)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    birth_date: date
+    sex: str = Field(max_length=10)
+    protected_identity: bool = Field(default=False, description="Sekretessmarkering (A16)")
+    street_address: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=6)
+    city: str | None = Field(default=None, max_length=100)
+    municipality_code: str | None = Field(default=None, foreign_key="municipality.code")
+    deceased_on: date | None = None
+    created_at: datetime = tz_field(default_factory=utcnow)
+    updated_at: datetime = tz_field(default_factory=utcnow)
+    version: int = 1
+
+
+class Representative(PatientRow, table=True):
+    """A guardian of a child or a holder of power of attorney, acting for the patient."""
+
+    __tablename__ = "representative"
+    __table_args__ = (
+        one_of("kind", RepresentativeKind),
+        Index("ix_representative_representative", "representative_patient_id"),
+    )
+    representative_patient_id: uuid.UUID = Field(foreign_key="patient.id")
+    kind: str = Field(max_length=20)
+    valid_from: date
+    valid_to: date | None = None
+
+
+class CareRelationship(PatientRow, table=True):
+    """Vårdrelation: a current care relationship between the patient and a unit (A1, A4)."""
+
+    __tablename__ = "care_relationship"
+    __table_args__ = (patient_index("care_relationship", "care_unit_id"),)
+    care_unit_id: uuid.UUID = Field(foreign_key="care_unit.id")
+    care_provider_id: uuid.UUID = Field(foreign_key="care_provider.id")
+    practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
+    valid_from: datetime = tz_field()
+    valid_to: datetime | None = tz_field(default=None)

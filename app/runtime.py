@@ -1,0 +1,48 @@
+"""Open the configured database: embedded when no URL is given, migrated to head."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from app import migrate
+from app.db import EmbeddedServer, check_reachable
+from app.settings import Settings
+
+
+@dataclass
+class OpenDatabase:
+    url: str
+    embedded: EmbeddedServer | None
+
+    @property
+    def description(self) -> str:
+        if self.embedded is not None:
+            return f"embedded PostgreSQL in {self.embedded.pgdata}"
+        from app.db import describe_url
+
+        return describe_url(self.url)
+
+
+@contextmanager
+def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Iterator[OpenDatabase]:
+    """Yield a reachable (and migrated) database; stop the embedded server afterwards.
+
+    Raises DatabaseUnavailable with a one-line message when an external URL does not answer.
+    """
+    embedded: EmbeddedServer | None = None
+    if settings.database_url:
+        url = settings.database_url
+        asyncio.run(check_reachable(url))
+    else:
+        embedded = EmbeddedServer(settings.data_dir.resolve() / "pgdata")
+        url = embedded.start()
+    try:
+        if migrate_to_head:
+            migrate.upgrade(url)
+        yield OpenDatabase(url, embedded)
+    finally:
+        if embedded is not None:
+            embedded.stop()

@@ -1,0 +1,47 @@
+"""Configuration: one Settings object, read from VARDKEDJA_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. See README.md, "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="VARDKEDJA_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of an external server; unset starts an embedded server.",
+    )
+    data_dir: Path = Field(
+        default=Path(".vardkedja"),
+        description="Where the embedded PostgreSQL keeps its data (persists between runs).",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo_patients: int = Field(
+        default=1000, description="Patients seeded by `serve` when the database is empty."
+    )
+    demo_seed: int = 1
+    pool_size: int = 10
+    persisted_operations_only: bool = Field(
+        default=False, description="Reject any operation that is not a shipped, named operation."
+    )
+    jwt_secret: str | None = Field(default=None, description="HS256 secret for development tokens.")
+    jwks_file: Path | None = Field(default=None, description="JWKS file with verification keys.")
+    jwks_url: str | None = Field(default=None, description="JWKS URL with verification keys.")
+    jwt_issuer: str = "vardkedja-dev"
+    jwt_audience: str = "vardkedja"
+    access_policy: bool = Field(
+        default=True, description="Benchmarks only: False switches policy and audit off."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
