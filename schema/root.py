@@ -6,6 +6,8 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
 from resolvers import patients as patient_resolvers
+from schema.limits import LIMIT_EXTENSIONS
+from schema.mutation import Mutation
 from schema.patients import Patient
 
 
@@ -20,6 +22,11 @@ class Query:
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     # Factories: a fresh extension per request; the caches are module-level and shared.
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=[
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        *LIMIT_EXTENSIONS,
+    ],
 )
