@@ -5,8 +5,12 @@ from __future__ import annotations
 import strawberry
 
 
+def _ping() -> bool:
+    return True
+
+
 @strawberry.type(description="Write to the care chain; each mutation is one transaction.")
 class Mutation:
-    @strawberry.mutation(description="Placeholder until the first mutation lands; returns true.")
-    def ping(self) -> bool:
-        return True
+    ping: bool = strawberry.mutation(
+        resolver=_ping, description="Placeholder until the first mutation lands; returns true."
+    )
