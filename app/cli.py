@@ -1,14 +1,14 @@
-"""`vardkedja` command line: serve, migrate, seed, token, export-schema, and more.
-
-Errors a user can fix (unreachable database, bad arguments) print one line, no traceback.
-"""
+"""`vardkedja` command line. Subcommands live in small modules (COMMAND_MODULES), each
+registering itself with `@command(...)`; errors a user can fix print one line, no traceback."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.console import Console
 
@@ -16,16 +16,36 @@ from app.db import DatabaseUnavailable
 from app.settings import Settings, get_settings
 
 err = Console(stderr=True)
-Command = Callable[[argparse.Namespace, Settings], int]
+Run = Callable[[argparse.Namespace, Settings], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+# Modules that define subcommands; importing one registers its commands.
+COMMAND_MODULES = ["app.commands"]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    configure: Configure
+    run: Run
+
+
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str) -> Callable[[Command], Command]:
-    def register(fn: Command) -> Command:
-        COMMANDS[name] = fn
+def command(name: str, help: str, configure: Configure | None = None) -> Callable[[Run], Run]:
+    """Register a subcommand: `configure` adds its arguments, the decorated function runs it."""
+
+    def register(fn: Run) -> Run:
+        COMMANDS[name] = Command(name, help, configure or (lambda parser: None), fn)
         return fn
 
     return register
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing; printed as a usage message, exit code 2."""
 
 
 def positive_int(raw: str) -> int:
@@ -39,38 +59,28 @@ def positive_int(raw: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
     parser = argparse.ArgumentParser(
         prog="vardkedja",
         description="One GraphQL API over a person's whole health and care record in Sweden.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL unless a URL is set)")
-    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=positive_int, default=None, help="port (default 8000)")
-    serve.add_argument("--no-demo", action="store_true", help="do not seed an empty database")
-
-    sub.add_parser("migrate", help="upgrade the database schema to the newest version")
-
-    seed = sub.add_parser("seed", help="load a synthetic Swedish population")
-    seed.add_argument("--patients", type=positive_int, required=True, help="how many patients")
-    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
-
-    export = sub.add_parser("export-schema", help="write the SDL to schema/schema.graphql")
-    export.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    for cmd in COMMANDS.values():
+        cmd.configure(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    settings = get_settings()
-    from app import commands  # noqa: F401  (registers the subcommands)
-
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args, settings)
+        return COMMANDS[args.command].run(args, get_settings())
+    except UsageError as exc:
+        parser.error(str(exc))
     except DatabaseUnavailable as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from app.cli import command
+from app.cli import command, positive_int
 from app.runtime import open_database
 from app.settings import Settings
 
@@ -16,14 +16,19 @@ out = Console()
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
 
-@command("migrate")
+@command("migrate", "upgrade the database schema to the newest version")
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         out.print(f"migrated {db.description} to head")
     return 0
 
 
-@command("seed")
+def _seed_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--patients", type=positive_int, required=True, help="how many patients")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+
+
+@command("seed", "load a synthetic Swedish population", _seed_args)
 def seed_command(args: argparse.Namespace, settings: Settings) -> int:
     from app.seed import seed_population
 
@@ -33,7 +38,13 @@ def seed_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("serve")
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=positive_int, default=None, help="port (default 8000)")
+    parser.add_argument("--no-demo", action="store_true", help="do not seed an empty database")
+
+
+@command("serve", "run the API (embedded PostgreSQL unless a URL is set)", _serve_args)
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -53,7 +64,11 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("export-schema")
+def _export_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+
+
+@command("export-schema", "write the SDL to schema/schema.graphql", _export_args)
 def export_schema_command(args: argparse.Namespace, settings: Settings) -> int:
     from schema.export import printed_schema
 
