@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from pathlib import Path
 
 from rich.console import Console
@@ -59,6 +60,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
                 seed_if_empty(db.url, patients=settings.demo_patients, seed=settings.demo_seed)
             )
         out.print(f"vardkedja on http://{host}:{port}/graphql ({db.description})")
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler that was
+        # installed before it; a no-op handler lets us stop the embedded server and exit 0.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         uvicorn.run(create_app(settings, url=db.url), host=host, port=port, log_level="info")
     out.print("stopped; the data stays")
     return 0
