@@ -7,11 +7,12 @@ trail. A resolver that reads patient rows any other way is a bug (tests walk the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import ColumnElement, Executable, RowMapping, Table, false, or_
+from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.policy import PatientAccess, Policy
@@ -19,8 +20,21 @@ from app.access.principal import Principal
 from app.audit import AuditBuffer
 
 
+@runtime_checkable
+class SearchScope(Protocol):
+    """A policy that can say, as SQL, which patients a principal may find in a search."""
+
+    def search_scope(
+        self, principal: Principal, patient_id: ColumnElement[Any]
+    ) -> ColumnElement[bool]: ...
+
+
 class DataAccess:
-    """Per-request gate between resolvers and the database."""
+    """Per-request gate between resolvers and the database.
+
+    Batch loaders run concurrently; one connection runs one statement at a time, so every
+    statement of the request passes one lock.
+    """
 
     def __init__(
         self,
@@ -28,19 +42,24 @@ class DataAccess:
         principal: Principal,
         policy: Policy,
         audit: AuditBuffer,
+        *,
+        pseudonym_key: bytes = b"",
     ) -> None:
         self.conn = conn
         self.principal = principal
         self.policy = policy
         self.audit = audit
+        self.pseudonym_key = pseudonym_key
         self._decisions: dict[uuid.UUID, PatientAccess] = {}
+        self._lock = asyncio.Lock()
 
     async def access(self, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PatientAccess]:
         """Decisions for these patients; each patient is decided once per request."""
         wanted = list(dict.fromkeys(patient_ids))
         missing = [pid for pid in wanted if pid not in self._decisions]
         if missing:
-            decided = await self.policy.decide(self.conn, self.principal, missing)
+            async with self._lock:
+                decided = await self.policy.decide(self.conn, self.principal, missing)
             self._decisions.update(decided)
         return {pid: self._decisions[pid] for pid in wanted}
 
@@ -62,12 +81,35 @@ class DataAccess:
             return false()
         return or_(*filters) if len(filters) > 1 else filters[0]
 
+    async def visible_keys(
+        self, table: Table, keys: Iterable[tuple[uuid.UUID, uuid.UUID]]
+    ) -> ColumnElement[bool]:
+        """Predicate over `table` for the visible rows among these (patient_id, id) keys."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return false()
+        visible = await self.visibility(table, (pid for pid, _ in wanted))
+        return and_(tuple_(table.c.patient_id, table.c.id).in_(wanted), visible)
+
+    def search_scope(self, patient_id: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Predicate over a patient-id column: the patients a search may find.
+
+        A coarse pre-filter for listing patients, so that pagination and counts happen in SQL.
+        It never replaces `visible_patients`/`visibility`: the rows of each page still pass the
+        policy's decisions. A policy without `search_scope` lets verified principals search all
+        patients (the decisions then filter each page) and anonymous callers none.
+        """
+        if isinstance(self.policy, SearchScope):
+            return self.policy.search_scope(self.principal, patient_id)
+        return false() if self.principal.is_anonymous else true()
+
     async def fetch(
         self, statement: Executable, *, disclose: str | None = None
     ) -> Sequence[RowMapping]:
         """Run a read; with `disclose` (a type name), record each row's (patient_id, id)."""
-        result = await self.conn.execute(statement)
-        rows = result.mappings().all()
+        async with self._lock:
+            result = await self.conn.execute(statement)
+            rows = result.mappings().all()
         if disclose is not None:
             for row in rows:
                 # The patient table's own key is its patient id.
@@ -77,4 +119,5 @@ class DataAccess:
 
     async def scalar(self, statement: Executable) -> Any:
         """Run a read that returns one value (counts); discloses nothing."""
-        return (await self.conn.execute(statement)).scalar()
+        async with self._lock:
+            return (await self.conn.execute(statement)).scalar()
