@@ -1,21 +1,31 @@
 """GraphQL over HTTP: GET for queries, POST for everything, one transaction per request.
 
-The request path: parse the HTTP request -> authenticate -> open a transaction -> build the
-context -> execute -> write the audit entries -> commit -> respond. Audit entries are written
-in the same transaction as any change, before the response leaves.
+The request path: read the HTTP request -> negotiate the response type -> find the document
+(free-form or persisted) -> authenticate -> open a transaction -> build the context -> execute ->
+write the audit entries -> commit -> respond. Audit entries are written in the same transaction
+as any change, before the response leaves; if they cannot be written, no data leaves either.
+
+Status codes follow the GraphQL-over-HTTP spec: a client that accepts
+`application/graphql-response+json` gets 4xx (and no `data`) when the document cannot run
+(parse, validation, variable or operation errors); `application/json` clients get the legacy
+200 for those. Malformed HTTP requests are 4xx for everyone.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -24,13 +34,17 @@ from app.access.principal import Principal
 from app.auth import authenticate
 from app.context import build_context
 from app.db import Database
-from app.errors import AppError, format_error
+from app.errors import AppError, format_error, request_error
 from app.settings import Settings
+from schema.limits import MAX_TOKENS
 
 log = logging.getLogger("vardkedja.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# Large enough for a long care document; bigger bodies are refused before parsing.
+MAX_BODY_BYTES = 1_000_000
+NO_STORE = {"cache-control": "no-store", "vary": "Accept, Authorization"}
 
 
 @dataclass
@@ -39,24 +53,100 @@ class GraphQLRequest:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str, code: str) -> None:
+    """Ends a request before execution, with a status and a code."""
+
+    def __init__(
+        self, status: int, message: str, code: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+        self.headers = headers or {}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when neither type is acceptable.
+
+    No Accept header and `*/*` mean application/json (the spec's legacy default); between
+    equally weighted types the first listed wins.
+    """
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        chosen = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON}.get(
+            media, JSON if media == "*/*" else None
+        )
+        if chosen is None or quality <= 0:
+            continue
+        if best is None or (quality, -position) > (best[0], -best[1]):
+            best = (quality, position, chosen)
+    return best[2] if best else None
 
 
 def _json_param(raw: str | None, name: str) -> dict[str, Any] | None:
     if raw in (None, ""):
         return None
     try:
-        value = orjson.loads(raw)
+        value = orjson.loads(raw or "")
     except orjson.JSONDecodeError:
         raise HttpError(400, f"'{name}' is not valid JSON", "BAD_REQUEST") from None
     if value is not None and not isinstance(value, dict):
         raise HttpError(400, f"'{name}' must be a JSON object", "BAD_REQUEST")
     return value
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HttpError(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "PAYLOAD_TOO_LARGE")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise HttpError(
+                    413, f"the body is larger than {MAX_BODY_BYTES} bytes", "PAYLOAD_TOO_LARGE"
+                )
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise HttpError(400, "the client went away", "BAD_REQUEST") from None
+    return b"".join(chunks)
+
+
+def _check_content_type(raw: str | None) -> None:
+    if not raw:
+        raise HttpError(415, "POST needs Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE")
+    media, *params = (p.strip() for p in raw.split(";"))
+    if media.lower() != JSON:
+        raise HttpError(415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE")
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise HttpError(415, "the body must be UTF-8", "UNSUPPORTED_MEDIA_TYPE")
+
+
+_PARAM_TYPES: tuple[tuple[str, type], ...] = (
+    ("query", str),
+    ("operationName", str),
+    ("variables", dict),
+    ("extensions", dict),
+    ("documentId", str),
+)
 
 
 async def read_request(request: Request) -> GraphQLRequest:
@@ -66,47 +156,61 @@ async def read_request(request: Request) -> GraphQLRequest:
         return GraphQLRequest(
             q.get("query"),
             _json_param(q.get("variables"), "variables"),
-            q.get("operationName"),
+            q.get("operationName") or None,
             _json_param(q.get("extensions"), "extensions"),
+            q.get("documentId") or None,
         )
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type != JSON:
-        raise HttpError(415, "POST bodies must be application/json", "UNSUPPORTED_MEDIA_TYPE")
+    _check_content_type(request.headers.get("content-type"))
+    raw = await _read_body(request)
+    if not raw.strip():
+        raise HttpError(400, "the request body is empty", "BAD_REQUEST")
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise HttpError(400, "the request body is not valid JSON", "BAD_REQUEST") from None
     if not isinstance(body, dict):
         raise HttpError(400, "the request body must be a JSON object", "BAD_REQUEST")
-    for key, kind in (
-        ("query", str),
-        ("operationName", str),
-        ("variables", dict),
-        ("extensions", dict),
-    ):
+    for key, kind in _PARAM_TYPES:
         if body.get(key) is not None and not isinstance(body[key], kind):
-            raise HttpError(400, f"'{key}' has the wrong type", "BAD_REQUEST")
+            raise HttpError(400, f"'{key}' must be a {kind.__name__}", "BAD_REQUEST")
     return GraphQLRequest(
         body.get("query"),
         body.get("variables"),
         body.get("operationName"),
         body.get("extensions"),
+        body.get("documentId"),
     )
 
 
-def wants_graphql_response(request: Request) -> bool:
-    """Clients that accept application/graphql-response+json get it (and 4xx on bad requests)."""
-    accept = request.headers.get("accept", "")
-    return GRAPHQL_RESPONSE in accept or (JSON not in accept and "*/*" not in accept)
+def _response(payload: dict[str, Any], media: str, status: int = 200, **headers: str) -> Response:
+    return Response(
+        orjson.dumps(payload),
+        status_code=status,
+        media_type=f"{media}; charset=utf-8",
+        headers=NO_STORE | headers,
+    )
 
 
-def respond(request: Request, payload: dict[str, Any], status: int = 200) -> Response:
-    media = GRAPHQL_RESPONSE if wants_graphql_response(request) else JSON
-    return Response(orjson.dumps(payload), status_code=status, media_type=media)
+@lru_cache(maxsize=256)
+def _operation_count(query: str) -> int:
+    """How many operations a document defines (1 if it does not parse: execution says why).
+
+    Strawberry runs the first operation when operationName is missing; the spec wants a
+    request error when there are several, so the endpoint checks first.
+    """
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return 1
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
-def error_payload(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when the operation never ran: parse/validation errors, or variable coercion."""
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 class GraphQLEndpoint:
@@ -119,63 +223,87 @@ class GraphQLEndpoint:
         if (
             request.method == "GET"
             and "text/html" in request.headers.get("accept", "")
-            and ("query" not in request.query_params)
+            and not request.query_params
         ):
             return HTMLResponse(get_graphql_ide_html("graphiql"))
+        media = negotiate(request.headers.get("accept"))
+        if media is None:
+            return _response(
+                request_error(f"Accept must allow {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE"),
+                JSON,
+                406,
+            )
         try:
             params = await read_request(request)
+            from schema.persisted import resolve_persisted
+
+            document = resolve_persisted(
+                params.query,
+                params.operation_name,
+                params.extensions,
+                document_id=params.document_id,
+                only_persisted=self.settings.persisted_operations_only,
+            )
             principal = await authenticate(request, self.settings)
-            query = self.resolve_document(params)
         except HttpError as exc:
-            return respond(request, error_payload(exc.message, exc.code), exc.status)
+            return _response(request_error(exc.message, exc.code), media, exc.status, **exc.headers)
         except AppError as exc:
-            status = 401 if exc.code == "UNAUTHENTICATED" else 400
-            return respond(request, error_payload(exc.message, exc.code), status)
+            extra = {"www-authenticate": "Bearer"} if exc.status == 401 else {}
+            return _response(request_error(exc.message, exc.code), media, exc.status, **extra)
+        if document.operation_name is None and _operation_count(document.query) > 1:
+            message = "the document has several operations: name one with operationName"
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            return _response(request_error(message, "OPERATION_RESOLUTION_FAILURE"), media, status)
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
-        return await self.execute(request, params, query, principal, allowed)
-
-    def resolve_document(self, params: GraphQLRequest) -> str:
-        """The query text; persisted operations are looked up by name or hash (see schema)."""
-        from schema.persisted import resolve_persisted
-
-        return resolve_persisted(
-            params.query,
-            params.operation_name,
-            params.extensions,
-            only_persisted=self.settings.persisted_operations_only,
-        )
+        params.query, params.operation_name = document.query, document.operation_name
+        return await self.execute(media, params, principal, allowed)
 
     async def execute(
         self,
-        request: Request,
+        media: str,
         params: GraphQLRequest,
-        query: str,
         principal: Principal,
         allowed: set[OperationType],
     ) -> Response:
-        async with self.db.transaction() as conn:
-            ctx = build_context(
-                conn, principal, self.settings, operation_name=params.operation_name
+        try:
+            async with self.db.transaction() as conn:
+                ctx = build_context(
+                    conn, principal, self.settings, operation_name=params.operation_name
+                )
+                result = await self.schema.execute(
+                    params.query,
+                    variable_values=params.variables,
+                    context_value=ctx,
+                    operation_name=params.operation_name,
+                    allowed_operation_types=allowed,
+                )
+                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+        except InvalidOperationTypeError:
+            return _response(
+                request_error("mutations need POST", "METHOD_NOT_ALLOWED"), media, 405, allow="POST"
             )
-            result = await self.schema.execute(
-                query,
-                variable_values=params.variables,
-                context_value=ctx,
-                operation_name=params.operation_name,
-                allowed_operation_types=allowed,
+        except CannotGetOperationTypeError as exc:
+            message = (
+                "the document has several operations: name one with operationName"
+                if exc.operation_name is None
+                else f"the document has no operation named {exc.operation_name!r}"
             )
-            await audit.flush(conn, ctx.audit, principal, params.operation_name)
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            return _response(request_error(message, "OPERATION_RESOLUTION_FAILURE"), media, status)
+        except Exception:
+            # Nothing may leave unaudited: without a committed audit trail, no data either.
+            log.exception("request failed after execution began")
+            return _response(
+                request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
+            )
         payload: dict[str, Any] = {}
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
-        if not isinstance(result, PreExecutionError):
-            payload["data"] = result.data
-        if isinstance(result, PreExecutionError) and wants_graphql_response(request):
-            return respond(request, payload, 405 if _is_wrong_method(result) else 400)
-        return respond(request, payload)
-
-
-def _is_wrong_method(result: PreExecutionError) -> bool:
-    return any("not allowed" in e.message.lower() for e in result.errors or [])
+        if is_request_error(result):
+            return _response(payload, media, 400 if media == GRAPHQL_RESPONSE else 200)
+        payload["data"] = result.data
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        return _response(payload, media)
