@@ -1,17 +1,21 @@
 """The audit trail (A12): collect disclosures and denials during a request, then write one
-entry per patient in the same transaction, before the response is sent.
+entry per patient (and outcome) in the same transaction, before the response is sent.
 
-Entries are hash-chained: each entry's hash covers its content and the previous entry's hash,
-so `vardkedja audit verify` can find any changed, inserted or deleted entry.
+Entries are hash-chained: each entry's hash is an HMAC-SHA256, under the configured audit key,
+of the previous entry's hash and the entry's canonical JSON. Without the key nobody can
+forge an entry that verifies, so `vardkedja audit verify` (app/audit_verify.py) finds any
+changed, inserted or deleted entry; the key never lives in the database. The table itself is
+append-only (trigger, and grants for the API role: migrations 0002 and 0003).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -22,36 +26,128 @@ from app.access.principal import Principal
 from app.models.base import utcnow
 
 GENESIS = "0" * 64
-# One writer at a time extends the chain; the lock is held until the transaction ends.
+# One writer at a time extends the chain; the lock is held until the transaction ends, so
+# entries get their ids in chain order (READ COMMITTED: the SELECT after the lock sees the
+# previous writer's committed head).
 CHAIN_LOCK = 0x7661_7264  # "vard"
+# The fields an entry's hash covers, in the order of the audit_entry columns.
+HASHED_FIELDS = (
+    "occurred_at",
+    "principal_kind",
+    "principal_id",
+    "principal_name",
+    "care_unit_hsa_id",
+    "care_provider_hsa_id",
+    "client_id",
+    "patient_id",
+    "purpose",
+    "action",
+    "operation",
+    "resources",
+    "outcome",
+    "reason",
+    "review_required",
+)
+# Column widths of audit_entry: longer values are cut before hashing, never rejected.
+WIDTHS = {
+    "principal_kind": 20,
+    "principal_id": 64,
+    "principal_name": 200,
+    "care_unit_hsa_id": 31,
+    "care_provider_hsa_id": 31,
+    "client_id": 100,
+    "purpose": 10,
+    "action": 20,
+    "operation": 100,
+    "outcome": 20,
+    "reason": 500,
+}
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An entry that is not a plain read, write or denial (emergency step 1, log extract)."""
+
+    patient_id: uuid.UUID | None
+    action: str
+    outcome: str
+    resources: tuple[str, ...]
+    reason: str | None = None
+    review_required: bool = False
 
 
 @dataclass
 class AuditBuffer:
-    """What one request disclosed or denied, per patient."""
+    """What one request disclosed, wrote or denied, per patient.
+
+    `chain_key` is the HMAC key of the chain; `enabled` is False only when the access policy
+    is switched off for benchmarks (settings.access_policy = False).
+    """
 
     disclosed: dict[uuid.UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
     denied: dict[uuid.UUID | None, str] = field(default_factory=dict)
     written: dict[uuid.UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
+    events: list[AuditEvent] = field(default_factory=list)
+    chain_key: bytes = b""
+    enabled: bool = True
 
-    def disclose(self, patient_id: uuid.UUID, type_name: str, row_id: uuid.UUID) -> None:
+    def disclose(self, patient_id: uuid.UUID, type_name: str, row_id: uuid.UUID | str) -> None:
         self.disclosed[patient_id].add(f"{type_name}:{row_id}")
 
     def deny(self, patient_id: uuid.UUID | None, reason: str) -> None:
         self.denied.setdefault(patient_id, reason)
 
-    def write(self, patient_id: uuid.UUID, type_name: str, row_id: uuid.UUID) -> None:
+    def write(self, patient_id: uuid.UUID, type_name: str, row_id: uuid.UUID | str) -> None:
         self.written[patient_id].add(f"{type_name}:{row_id}")
+
+    def emergency_step1(self, patient_id: uuid.UUID, resources: list[str]) -> None:
+        """A6 step 1: which providers hold blocked data was shown; always to be reviewed."""
+        from app.access.facts import EMERGENCY_STEP1_ACTION
+
+        self.events.append(
+            AuditEvent(
+                patient_id,
+                EMERGENCY_STEP1_ACTION,
+                "disclosed",
+                tuple(sorted(resources)),
+                review_required=True,
+            )
+        )
+
+    def event(self, event: AuditEvent) -> None:
+        self.events.append(event)
 
     @property
     def empty(self) -> bool:
-        return not (self.disclosed or self.denied or self.written)
+        return not (self.disclosed or self.denied or self.written or self.events)
 
 
-def entry_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    """sha256 over the previous hash and the entry's canonical JSON."""
-    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+def _cut(name: str, value: Any) -> Any:
+    width = WIDTHS.get(name)
+    if width is not None and isinstance(value, str) and len(value) > width:
+        return value[:width]
+    return value
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    """The canonical JSON of an entry's hashed fields (what verify recomputes from a row)."""
+    values: dict[str, Any] = {}
+    for name in HASHED_FIELDS:
+        value = content[name]
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        values[name] = value
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+
+
+def entry_hash(prev_hash: str, content: dict[str, Any], key: bytes = b"") -> str:
+    """HMAC-SHA256 (plain SHA-256 without a key) over the previous hash and the content."""
+    message = prev_hash.encode() + canonical(content)
+    if key:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def entry_content(
@@ -64,34 +160,35 @@ def entry_content(
     resources: list[str],
     operation: str | None,
     reason: str | None,
+    review_required: bool | None = None,
 ) -> dict[str, Any]:
-    return {
-        "occurred_at": occurred_at.isoformat(),
+    """The column values of one entry (before chaining), cut to the column widths."""
+    content: dict[str, Any] = {
+        "occurred_at": occurred_at,
         "principal_kind": principal.kind.value,
         "principal_id": principal.subject,
         "principal_name": principal.name,
         "care_unit_hsa_id": principal.care_unit_hsa_id,
         "care_provider_hsa_id": principal.care_provider_hsa_id,
         "client_id": principal.client_id,
-        "patient_id": str(patient_id) if patient_id else None,
+        "patient_id": patient_id,
         "purpose": principal.purpose.value if principal.purpose else None,
         "action": action,
         "operation": operation,
         "resources": resources,
         "outcome": outcome,
         "reason": reason,
-        "review_required": principal.emergency_reason is not None,
+        "review_required": (
+            principal.emergency_reason is not None if review_required is None else review_required
+        ),
     }
+    return {name: _cut(name, value) for name, value in content.items()}
 
 
-async def flush(
-    conn: AsyncConnection, buffer: AuditBuffer, principal: Principal, operation: str | None
-) -> int:
-    """Write the buffer as chained entries; returns how many were written."""
-    if buffer.empty:
-        return 0
-    now = utcnow()
-    action_read = "emergency" if principal.emergency_reason else "read"
+def _entries(
+    buffer: AuditBuffer, principal: Principal, operation: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    emergency = principal.emergency_reason
     entries: list[dict[str, Any]] = []
     for pid, ids in buffer.disclosed.items():
         entries.append(
@@ -99,11 +196,11 @@ async def flush(
                 principal,
                 occurred_at=now,
                 patient_id=pid,
-                action=action_read,
+                action="emergency" if emergency else "read",
                 outcome="disclosed",
                 resources=sorted(ids),
                 operation=operation,
-                reason=principal.emergency_reason,
+                reason=emergency,
             )
         )
     for pid, ids in buffer.written.items():
@@ -116,7 +213,21 @@ async def flush(
                 outcome="written",
                 resources=sorted(ids),
                 operation=operation,
-                reason=None,
+                reason=emergency,
+            )
+        )
+    for event in buffer.events:
+        entries.append(
+            entry_content(
+                principal,
+                occurred_at=now,
+                patient_id=event.patient_id,
+                action=event.action,
+                outcome=event.outcome,
+                resources=list(event.resources),
+                operation=operation,
+                reason=event.reason or emergency,
+                review_required=event.review_required or emergency is not None,
             )
         )
     for denied_pid, reason in buffer.denied.items():
@@ -134,32 +245,44 @@ async def flush(
                 reason=reason,
             )
         )
+    return entries
+
+
+INSERT = text(
+    "INSERT INTO audit_entry (occurred_at, principal_kind, principal_id, principal_name,"
+    " care_unit_hsa_id, care_provider_hsa_id, client_id, patient_id, purpose, action,"
+    " operation, resources, outcome, reason, review_required, prev_hash, hash) VALUES"
+    " (:occurred_at, :principal_kind, :principal_id, :principal_name, :care_unit_hsa_id,"
+    " :care_provider_hsa_id, :client_id, :patient_id, :purpose, :action, :operation,"
+    " CAST(:resources AS jsonb), :outcome, :reason, :review_required, :prev_hash, :hash)"
+)
+
+
+async def flush(
+    conn: AsyncConnection, buffer: AuditBuffer, principal: Principal, operation: str | None
+) -> int:
+    """Write the buffer as chained entries; returns how many were written."""
+    if buffer.empty or not buffer.enabled:
+        return 0
+    entries = _entries(buffer, principal, operation, utcnow())
     await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
     last = await conn.execute(text("SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1"))
     prev = last.scalar() or GENESIS
     rows = []
     for content in entries:
-        digest = entry_hash(prev, content)
+        digest = entry_hash(prev, content, buffer.chain_key)
         rows.append(
-            {
-                **content,
-                "occurred_at": now,
+            content
+            | {
                 "prev_hash": prev,
                 "hash": digest,
-                "patient_id": uuid.UUID(content["patient_id"]) if content["patient_id"] else None,
                 "resources": orjson.dumps(content["resources"]).decode(),
             }
         )
         prev = digest
-    await conn.execute(
-        text(
-            "INSERT INTO audit_entry (occurred_at, principal_kind, principal_id, principal_name,"
-            " care_unit_hsa_id, care_provider_hsa_id, client_id, patient_id, purpose, action,"
-            " operation, resources, outcome, reason, review_required, prev_hash, hash) VALUES"
-            " (:occurred_at, :principal_kind, :principal_id, :principal_name, :care_unit_hsa_id,"
-            " :care_provider_hsa_id, :client_id, :patient_id, :purpose, :action, :operation,"
-            " CAST(:resources AS jsonb), :outcome, :reason, :review_required, :prev_hash, :hash)"
-        ),
-        rows,
-    )
+    await conn.execute(INSERT, rows)
+    buffer.disclosed.clear()
+    buffer.denied.clear()
+    buffer.written.clear()
+    buffer.events.clear()
     return len(rows)

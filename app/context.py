@@ -43,7 +43,7 @@ def choose_policy(principal: Principal, settings: Settings) -> Policy:
         return ClosedPolicy()
     if not settings.access_policy:
         return OpenPolicy()
-    from app.access.rules import CarePolicy
+    from app.access.care import CarePolicy
 
     return CarePolicy()
 
@@ -56,7 +56,12 @@ def build_context(
     policy: Policy | None = None,
     operation_name: str | None = None,
 ) -> Context:
-    audit = AuditBuffer()
+    # Benchmarks switch policy and audit off together (settings.access_policy = False).
+    audit = AuditBuffer(
+        chain_key=(settings.audit_key or "").encode(), enabled=settings.access_policy
+    )
     chosen = policy if policy is not None else choose_policy(principal, settings)
-    data = DataAccess(conn, principal, chosen, audit)
+    data = DataAccess(
+        conn, principal, chosen, audit, pseudonym_key=(settings.pseudonym_key or "").encode()
+    )
     return Context(principal, conn, data, audit, settings, operation_name)

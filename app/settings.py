@@ -32,7 +32,19 @@ class Settings(BaseSettings):
     persisted_operations_only: bool = Field(
         default=False, description="Reject any operation that is not a shipped, named operation."
     )
-    jwt_secret: str | None = Field(default=None, description="HS256 secret for development tokens.")
+    jwt_secret: str | None = Field(
+        default=None,
+        description="HS256 secret for development tokens; unset (and no JWKS) makes `serve` and "
+        "`token` share a secret generated once in the data dir (see docs/privacy.md).",
+    )
+    audit_key: str | None = Field(
+        default=None,
+        description="HMAC key of the audit hash chain; unset uses one generated in the data dir.",
+    )
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="HMAC key of research pseudonyms (A15); unset uses one in the data dir.",
+    )
     jwks_file: Path | None = Field(default=None, description="JWKS file with verification keys.")
     jwks_url: str | None = Field(default=None, description="JWKS URL with verification keys.")
     jwt_issuer: str = "vardkedja-dev"

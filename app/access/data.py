@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.access.categories import ADDRESS_COLUMNS
 from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
+from app.access.pseudonym import pseudonym
 from app.audit import AuditBuffer
 
 
@@ -63,20 +65,36 @@ class DataAccess:
             self._decisions.update(decided)
         return {pid: self._decisions[pid] for pid in wanted}
 
+    def _deny(self, decision: PatientAccess) -> None:
+        # The reason is for the audit trail only; clients just see nothing (A12).
+        self.audit.deny(decision.patient_id, decision.denial_reason or "no access to patient")
+
     async def visible_patients(self, patient_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-        """The patients whose demographics may be disclosed; the others are audited as denied."""
+        """The patients whose demographics may be disclosed; the others are audited as denied.
+
+        Research clients see no demographics (A15): they reach opted-in records through
+        pseudonyms (`pseudonym`), never by personnummer.
+        """
         decisions = await self.access(patient_ids)
-        allowed = {pid for pid, d in decisions.items() if d.may_see_patient}
+        allowed = {pid for pid, d in decisions.items() if d.may_see_identity}
         for pid in decisions.keys() - allowed:
-            self.audit.deny(pid, "no access to patient")
+            self._deny(decisions[pid])
         return allowed
 
     async def visibility(
         self, table: Table, patient_ids: Iterable[uuid.UUID]
     ) -> ColumnElement[bool]:
-        """Predicate over `table` for the visible rows of these patients (false if none)."""
+        """Predicate over `table` for the visible rows of these patients (false if none).
+
+        Patients of whom nothing may be seen are audited as denied (A1, A12).
+        """
         decisions = await self.access(patient_ids)
-        filters = [d.row_filter(table) for d in decisions.values() if d.may_see_patient]
+        filters = []
+        for decision in decisions.values():
+            if decision.may_see_patient:
+                filters.append(decision.row_filter(table))
+            else:
+                self._deny(decision)
         if not filters:
             return false()
         return or_(*filters) if len(filters) > 1 else filters[0]
@@ -106,16 +124,73 @@ class DataAccess:
     async def fetch(
         self, statement: Executable, *, disclose: str | None = None
     ) -> Sequence[RowMapping]:
-        """Run a read; with `disclose` (a type name), record each row's (patient_id, id)."""
+        """Run a read; with `disclose` (a type name), record each row's (patient_id, id).
+
+        Address columns of patients whose address may not be seen (A16) come back as None,
+        whoever built the statement.
+        """
         async with self._lock:
             result = await self.conn.execute(statement)
-            rows = result.mappings().all()
+            rows: Sequence[RowMapping] = result.mappings().all()
+        if rows and any(column in rows[0] for column in ADDRESS_COLUMNS):
+            rows = [self._without_address(row) for row in rows]
         if disclose is not None:
             for row in rows:
                 # The patient table's own key is its patient id.
                 patient_id = row["patient_id"] if "patient_id" in row else row["id"]
                 self.audit.disclose(patient_id, disclose, row["id"])
         return rows
+
+    def _without_address(self, row: RowMapping) -> RowMapping:
+        patient_id = row.get("patient_id", row.get("id"))
+        decision = self._decisions.get(patient_id) if isinstance(patient_id, uuid.UUID) else None
+        if decision is not None and decision.may_see_address:
+            return row
+        # A plain dict reads like a RowMapping for every use a resolver makes of it.
+        scrubbed = dict(row) | {c: None for c in ADDRESS_COLUMNS if c in row}
+        return cast(RowMapping, scrubbed)
+
+    async def may_see_address(self, patient_id: uuid.UUID) -> bool:
+        """A16: whether the caller may see this patient's address (never: protected identity)."""
+        decisions = await self.access([patient_id])
+        return decisions[patient_id].may_see_address
+
+    async def blocked_information_elsewhere(self, patient_id: uuid.UUID) -> bool | None:
+        """A7: whether blocked information exists at another provider (None: no access).
+
+        Telling it is a disclosure about the patient, so it is audited.
+        """
+        decision = (await self.access([patient_id]))[patient_id]
+        if not decision.may_see_patient:
+            self._deny(decision)
+            return None
+        found = decision.blocked_elsewhere()
+        self.audit.disclose(patient_id, "BlockedInformationElsewhere", str(found).lower())
+        return found
+
+    async def emergency_blocked_providers(self, patient_id: uuid.UUID) -> list[uuid.UUID] | None:
+        """A6 step 1: which other providers hold data blocked from this clinician.
+
+        Only in an emergency (purpose ETREAT with a reason); the answer is logged as step 1 and
+        flagged for review, and opens step 2 (the content) for this user and patient.
+        """
+        from app.access.rules import a6_emergency
+
+        decision = (await self.access([patient_id]))[patient_id]
+        if not decision.may_see_patient or not a6_emergency(self.principal):
+            self.audit.deny(
+                patient_id,
+                decision.denial_reason or "emergency access needs purpose ETREAT and a reason",
+            )
+            return None
+        providers = list(decision.blocked_providers())
+        self.audit.emergency_step1(patient_id, [f"CareProvider:{p}" for p in providers])
+        return providers
+
+    def pseudonym(self, patient_id: uuid.UUID) -> str:
+        """A15: the stable pseudonym of a patient for this caller (research exports)."""
+        scope = self.principal.client_id or self.principal.subject
+        return pseudonym(self.pseudonym_key, scope, patient_id)
 
     async def scalar(self, statement: Executable) -> Any:
         """Run a read that returns one value (counts); discloses nothing."""

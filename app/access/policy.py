@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Table, and_, false, true
+from sqlalchemy import ColumnElement, FromClause, and_, false, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.access.categories import base_table_name
 from app.access.principal import Principal
 
 
@@ -26,11 +27,35 @@ class PatientAccess(Protocol):
 
     @property
     def may_see_patient(self) -> bool:
-        """Whether the patient's demographics may be disclosed at all."""
+        """Whether anything of this patient's record may be disclosed at all."""
         ...
 
-    def row_filter(self, table: Table) -> ColumnElement[bool]:
+    @property
+    def may_see_identity(self) -> bool:
+        """Whether the patient's demographics (name, personnummer) may be disclosed; false for
+        research clients, who see opted-in records pseudonymised (A15)."""
+        ...
+
+    @property
+    def may_see_address(self) -> bool:
+        """Whether the address may be disclosed: never for protected identity (A16)."""
+        ...
+
+    @property
+    def denial_reason(self) -> str | None:
+        """Why nothing may be seen, for the audit trail only (never shown to the client)."""
+        ...
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         """A predicate over `table` selecting the rows of this patient that may be seen."""
+        ...
+
+    def blocked_elsewhere(self) -> bool:
+        """A7: blocked information exists at another care provider (not which)."""
+        ...
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        """A6 step 1: the other providers holding data blocked from this principal."""
         ...
 
 
@@ -50,10 +75,29 @@ class FixedAccess:
     may_see_patient: bool
     hidden_nullified: bool = field(default=True)
 
-    def row_filter(self, table: Table) -> ColumnElement[bool]:
+    @property
+    def may_see_identity(self) -> bool:
+        return self.may_see_patient
+
+    @property
+    def may_see_address(self) -> bool:
+        return self.may_see_patient
+
+    @property
+    def denial_reason(self) -> str | None:
+        return None if self.may_see_patient else "no verified principal"
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         if not self.may_see_patient:
             return false()
-        return and_(table.c.patient_id == self.patient_id, true())
+        key = table.c.id if base_table_name(table) == "patient" else table.c.patient_id
+        return and_(key == self.patient_id, true())
+
+    def blocked_elsewhere(self) -> bool:
+        return False
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        return ()
 
 
 class ClosedPolicy:

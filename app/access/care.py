@@ -1,0 +1,193 @@
+"""CarePolicy: the rules A1-A16 applied to a batch of patients for one principal.
+
+One instance per request (app/context.py creates it), so what is learnt about the principal
+(their assignment, their own patient row, their studies, the municipal reference data) is
+loaded once per request; each batch of patients costs a fixed number of queries
+(app/access/facts.py), never one per patient.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.access import rules
+from app.access.facts import (
+    ClinicianFacts,
+    PatientFacts,
+    ReferenceFacts,
+    load_clinician,
+    load_patients,
+    load_person,
+    load_reference,
+    load_research_studies,
+)
+from app.access.grants import (
+    ClinicianAccess,
+    Denied,
+    PersonAccess,
+    ResearchAccess,
+    SystemAccess,
+)
+from app.access.policy import PatientAccess
+from app.access.principal import Principal, PrincipalKind
+from app.models.base import utcnow
+
+_UNSET = object()
+
+
+class CarePolicy:
+    """The real policy (the `Policy` protocol of app/access/policy.py)."""
+
+    def __init__(self, *, now: datetime | None = None) -> None:
+        self._now = now
+        self._clinician: ClinicianFacts | None = None
+        self._person: uuid.UUID | object | None = _UNSET
+        self._represented: uuid.UUID | object | None = _UNSET
+        self._reference: ReferenceFacts | None = None
+        self._studies: frozenset[uuid.UUID] | None = None
+
+    def now(self) -> datetime:
+        return self._now or utcnow()
+
+    async def decide(
+        self, conn: AsyncConnection, principal: Principal, patient_ids: Sequence[uuid.UUID]
+    ) -> Mapping[uuid.UUID, PatientAccess]:
+        ids = list(dict.fromkeys(patient_ids))
+        if not ids:
+            return {}
+        kind = principal.kind
+        if kind is PrincipalKind.CLINICIAN:
+            decided = await self._clinicians(conn, principal, ids)
+        elif kind in (PrincipalKind.PATIENT, PrincipalKind.PROXY):
+            decided = await self._persons(conn, principal, ids)
+        elif kind is PrincipalKind.RESEARCH:
+            decided = await self._research(conn, principal, ids)
+        elif kind is PrincipalKind.SYSTEM:
+            decided = await self._system(conn, principal, ids)
+        else:
+            decided = {}
+        return {pid: decided.get(pid) or Denied(pid, "no access to patient") for pid in ids}
+
+    async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts:
+        """The clinician's resolved assignment, loaded once per request."""
+        if self._clinician is None:
+            self._clinician = await load_clinician(conn, principal, self.now().date())
+        return self._clinician
+
+    async def person(self, conn: AsyncConnection, principal: Principal) -> uuid.UUID | None:
+        """The logged-in person's own patient row (patient or proxy), once per request."""
+        if self._person is _UNSET:
+            self._person = await load_person(conn, principal.person_identifier)
+        return self._person  # type: ignore[return-value]
+
+    async def _clinicians(
+        self, conn: AsyncConnection, principal: Principal, ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, PatientAccess]:
+        if not rules.a1_purpose_allows_care(principal.purpose):
+            purpose = principal.purpose.value if principal.purpose else "none"
+            return {
+                pid: Denied(pid, f"purpose {purpose} does not allow reading records") for pid in ids
+            }
+        clinician = await self.clinician(conn, principal)
+        if not clinician.assignment_active:
+            return {pid: Denied(pid, "no active assignment at the unit (A1)") for pid in ids}
+        now = self.now()
+        facts = await load_patients(
+            conn,
+            principal,
+            ids,
+            now=now,
+            clinician=clinician,
+            consent_kinds=("svod_access", "nll_access", "block_lift"),
+            with_blocks=True,
+        )
+        if self._reference is None:
+            self._reference = await load_reference(conn)
+        emergency = rules.a6_emergency(principal)
+        decided: dict[uuid.UUID, PatientAccess] = {}
+        for pid, patient in facts.items():
+            if not rules.a1_inner_secrecy(clinician, patient):
+                decided[pid] = Denied(pid, "no current care relationship at the unit (A1)")
+                continue
+            decided[pid] = ClinicianAccess(
+                patient_id=pid,
+                clinician=clinician,
+                share=rules.a4_may_share(principal, patient.consents, clinician, now),
+                all_medication=emergency or rules.a11_nll_consent(patient.consents, clinician, now),
+                emergency_open=rules.a6_step2_open(principal, patient),
+                blocks=rules.hiding_blocks(patient, clinician, now),
+                reference=self._reference,
+                may_see_address=rules.a16_may_see_address(principal, patient.protected_identity),
+            )
+        return decided
+
+    async def _persons(
+        self, conn: AsyncConnection, principal: Principal, ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, PatientAccess]:
+        person = await self.person(conn, principal)
+        if person is None:
+            return {}
+        if principal.kind is PrincipalKind.PATIENT:
+            ids = [pid for pid in ids if pid == person]
+            facts = await load_patients(conn, principal, ids, now=self.now()) if ids else {}
+        else:
+            represented = await self._represented_id(conn, principal)
+            if principal.represented_identifier:
+                ids = [pid for pid in ids if pid in (represented, person)]
+            facts = await load_patients(
+                conn, principal, ids, now=self.now(), representative_of=person
+            )
+        today = self.now().date()
+        decided: dict[uuid.UUID, PatientAccess] = {}
+        for pid, patient in facts.items():
+            mode = rules.proxy_mode(patient, person)
+            if mode is None:
+                continue
+            if not rules.a10_person_may_read(mode, rules.age_on(patient.birth_date, today)):
+                decided[pid] = Denied(pid, f"A10: no {mode.value} access at this age")
+                continue
+            decided[pid] = PersonAccess(
+                pid, mode, rules.a16_may_see_address(principal, patient.protected_identity)
+            )
+        return decided
+
+    async def _represented_id(
+        self, conn: AsyncConnection, principal: Principal
+    ) -> uuid.UUID | None:
+        if self._represented is _UNSET:
+            self._represented = await load_person(conn, principal.represented_identifier)
+        return self._represented  # type: ignore[return-value]
+
+    async def _research(
+        self, conn: AsyncConnection, principal: Principal, ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, PatientAccess]:
+        client = principal.client_id or principal.subject
+        if self._studies is None:
+            self._studies = await load_research_studies(conn, client, self.now().date())
+        if not self._studies:
+            return {
+                pid: Denied(pid, "no ethics-approved study for this client (A15)") for pid in ids
+            }
+        now = self.now()
+        facts = await load_patients(conn, principal, ids, now=now, consent_kinds=("research",))
+        return {
+            pid: ResearchAccess(pid)
+            if rules.a15_research_opt_in(p.consents, self._studies, now)
+            else Denied(pid, "no research consent (A15)")
+            for pid, p in facts.items()
+        }
+
+    async def _system(
+        self, conn: AsyncConnection, principal: Principal, ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, PatientAccess]:
+        facts: dict[uuid.UUID, PatientFacts] = await load_patients(
+            conn, principal, ids, now=self.now()
+        )
+        return {
+            pid: SystemAccess(pid, rules.a16_may_see_address(principal, p.protected_identity))
+            for pid, p in facts.items()
+        }

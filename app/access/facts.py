@@ -1,0 +1,340 @@
+"""The facts the access rules decide on, loaded for a whole batch of patients at once.
+
+`load_clinician` resolves the HSA-ids of a clinician's token to rows (one query, cached per
+request by the policy). `load_patients` reads everything the rules need about a batch of
+patients in a fixed number of queries, never one per patient: the patients themselves (with
+the care relationship and emergency step-1 flags as EXISTS columns), their consents, their
+active blocks and, for proxies, their representatives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, exists, false, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import models
+from app.access.categories import MUNICIPAL_CARE_UNIT_KINDS
+from app.access.principal import Principal, Purpose
+
+# A6: step 2 (content) must follow step 1 (which providers) by the same user within this time.
+EMERGENCY_STEP_WINDOW = timedelta(hours=12)
+EMERGENCY_STEP1_ACTION = "emergency_step1"
+
+
+def table(model: type) -> Table:
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+@dataclass(frozen=True)
+class ClinicianFacts:
+    """A clinician's token resolved against the database; None ids mean "not found"."""
+
+    hsa_id: str
+    practitioner_id: uuid.UUID | None
+    unit_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+
+    @property
+    def assignment_active(self) -> bool:
+        """A1: an active assignment (medarbetaruppdrag) at the token's unit and provider."""
+        return self.practitioner_id is not None
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    id: uuid.UUID
+    kind: str
+    care_provider_id: uuid.UUID | None
+    care_unit_id: uuid.UUID | None
+    practitioner_id: uuid.UUID | None
+    research_study_id: uuid.UUID | None
+    block_id: uuid.UUID | None
+    given_by: str
+    valid_from: datetime
+    valid_to: datetime | None
+    revoked_at: datetime | None
+
+    def valid_at(self, now: datetime) -> bool:
+        """In date and not revoked."""
+        return (
+            self.revoked_at is None
+            and self.valid_from <= now
+            and (self.valid_to is None or self.valid_to > now)
+        )
+
+
+@dataclass(frozen=True)
+class BlockFact:
+    id: uuid.UUID
+    kind: str
+    care_provider_id: uuid.UUID
+    care_unit_id: uuid.UUID | None
+    records_from: datetime | None
+    records_to: datetime | None
+    except_medication: bool
+    except_alerts: bool
+
+
+@dataclass(frozen=True)
+class RepresentativeFact:
+    representative_patient_id: uuid.UUID
+    kind: str
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Everything the rules know about one patient for one principal."""
+
+    patient_id: uuid.UUID
+    birth_date: date
+    protected_identity: bool
+    care_relationship: bool = False
+    emergency_step1_done: bool = False
+    consents: tuple[ConsentFact, ...] = ()
+    blocks: tuple[BlockFact, ...] = ()
+    representatives: tuple[RepresentativeFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferenceFacts:
+    """Reference data the municipal sharing rule needs (A14), loaded once per request."""
+
+    unshareable_insats: frozenset[str] = frozenset()
+    unshareable_units: frozenset[uuid.UUID] = frozenset()
+
+
+@dataclass
+class _Batch:
+    consents: dict[uuid.UUID, list[ConsentFact]] = field(default_factory=lambda: defaultdict(list))
+    blocks: dict[uuid.UUID, list[BlockFact]] = field(default_factory=lambda: defaultdict(list))
+    reps: dict[uuid.UUID, list[RepresentativeFact]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def _parse_uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def load_clinician(
+    conn: AsyncConnection, principal: Principal, today: date
+) -> ClinicianFacts:
+    """Resolve practitioner, unit and provider HSA-ids to the active assignment that joins them.
+
+    The unit must belong to the provider named in the token, and when the token names an
+    assignment it must be that one.
+    """
+    a, pr = table(models.Assignment), table(models.Practitioner)
+    cu, cp = table(models.CareUnit), table(models.CareProvider)
+    conditions = [
+        pr.c.hsa_id == principal.subject,
+        cu.c.hsa_id == (principal.care_unit_hsa_id or ""),
+        cp.c.hsa_id == (principal.care_provider_hsa_id or ""),
+        a.c.care_provider_id == cp.c.id,
+        a.c.valid_from <= today,
+        or_(a.c.valid_to.is_(None), a.c.valid_to >= today),
+    ]
+    if principal.assignment_id:
+        wanted = _parse_uuid(principal.assignment_id)
+        conditions.append(a.c.id == wanted if wanted else false())
+    stmt = (
+        select(pr.c.id.label("practitioner_id"), cu.c.id.label("unit_id"), cp.c.id)
+        .select_from(
+            a.join(pr, pr.c.id == a.c.practitioner_id)
+            .join(cu, cu.c.id == a.c.care_unit_id)
+            .join(cp, cp.c.id == cu.c.care_provider_id)
+        )
+        .where(*conditions)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        return ClinicianFacts(principal.subject, None, None, None)
+    return ClinicianFacts(principal.subject, row[0], row[1], row[2])
+
+
+async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUID | None:
+    """The patient row of a logged-in person (patient or proxy), by personnummer."""
+    if not identifier:
+        return None
+    p = table(models.Patient)
+    found = await conn.execute(select(p.c.id).where(p.c.identifier == identifier))
+    return found.scalar()
+
+
+async def load_reference(conn: AsyncConnection) -> ReferenceFacts:
+    """A14: insatser that are not elderly/disability care or LSS, and municipal units that do
+    not provide such care. Both are usually empty; records that match them are never shared."""
+    ins, cu, cp = table(models.Insats), table(models.CareUnit), table(models.CareProvider)
+    stmt = union_all(
+        select(literal("insats"), ins.c.code).where(ins.c.elderly_or_disability.is_(False)),
+        select(literal("unit"), cu.c.id.cast(ins.c.code.type))
+        .select_from(cu.join(cp, cp.c.id == cu.c.care_provider_id))
+        .where(cp.c.kind == "kommun", cu.c.kind.not_in(MUNICIPAL_CARE_UNIT_KINDS)),
+    )
+    insats: set[str] = set()
+    units: set[uuid.UUID] = set()
+    for kind, value in (await conn.execute(stmt)).all():
+        if kind == "insats":
+            insats.add(value)
+        else:
+            units.add(uuid.UUID(value))
+    return ReferenceFacts(frozenset(insats), frozenset(units))
+
+
+async def load_research_studies(
+    conn: AsyncConnection, client_id: str, today: date
+) -> frozenset[uuid.UUID]:
+    """A15: the ethics-approved studies this research client may read for."""
+    rs = table(models.ResearchStudy)
+    rows = await conn.execute(
+        select(rs.c.id).where(
+            rs.c.client_id == client_id,
+            rs.c.ethics_approval_ref != "",
+            rs.c.approved_on <= today,
+        )
+    )
+    return frozenset(r[0] for r in rows)
+
+
+async def load_patients(
+    conn: AsyncConnection,
+    principal: Principal,
+    patient_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime,
+    clinician: ClinicianFacts | None = None,
+    consent_kinds: Sequence[str] = (),
+    with_blocks: bool = False,
+    representative_of: uuid.UUID | None = None,
+) -> dict[uuid.UUID, PatientFacts]:
+    """Facts for a batch of patients; patients that do not exist are absent from the result.
+
+    At most four statements, whatever the size of the batch.
+    """
+    ids = list(patient_ids)
+    p = table(models.Patient)
+    columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
+    if clinician is not None and clinician.unit_id is not None:
+        cr = table(models.CareRelationship)
+        columns.append(
+            exists()
+            .where(
+                cr.c.patient_id == p.c.id,
+                cr.c.care_unit_id == clinician.unit_id,
+                cr.c.valid_from <= now,
+                or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
+            )
+            .label("related")
+        )
+        if principal.purpose is Purpose.ETREAT and principal.emergency_reason:
+            ae = table(models.AuditEntry)
+            columns.append(
+                exists()
+                .where(
+                    ae.c.patient_id == p.c.id,
+                    ae.c.action == EMERGENCY_STEP1_ACTION,
+                    ae.c.principal_id == principal.subject,
+                    ae.c.care_unit_hsa_id == principal.care_unit_hsa_id,
+                    ae.c.occurred_at > now - EMERGENCY_STEP_WINDOW,
+                )
+                .label("step1")
+            )
+    patients = (await conn.execute(select(*columns).where(p.c.id.in_(ids)))).mappings().all()
+    if not patients:
+        return {}
+    batch = _Batch()
+    if consent_kinds:
+        await _load_consents(conn, ids, consent_kinds, batch)
+    if with_blocks:
+        await _load_blocks(conn, ids, batch)
+    if representative_of is not None:
+        await _load_representatives(conn, ids, representative_of, now.date(), batch)
+    return {
+        row["id"]: PatientFacts(
+            patient_id=row["id"],
+            birth_date=row["birth_date"],
+            protected_identity=row["protected_identity"],
+            care_relationship=bool(row.get("related", False)),
+            emergency_step1_done=bool(row.get("step1", False)),
+            consents=tuple(batch.consents.get(row["id"], ())),
+            blocks=tuple(batch.blocks.get(row["id"], ())),
+            representatives=tuple(batch.reps.get(row["id"], ())),
+        )
+        for row in patients
+    }
+
+
+async def _load_consents(
+    conn: AsyncConnection, ids: list[uuid.UUID], kinds: Sequence[str], batch: _Batch
+) -> None:
+    # Revoked and expired consents are loaded too: a revoked one is an objection (A8).
+    c = table(models.Consent)
+    rows = await conn.execute(
+        select(
+            c.c.patient_id,
+            c.c.id,
+            c.c.kind,
+            c.c.care_provider_id,
+            c.c.care_unit_id,
+            c.c.practitioner_id,
+            c.c.research_study_id,
+            c.c.block_id,
+            c.c.given_by,
+            c.c.valid_from,
+            c.c.valid_to,
+            c.c.revoked_at,
+        ).where(c.c.patient_id.in_(ids), c.c.kind.in_(list(kinds)))
+    )
+    for r in rows:
+        batch.consents[r[0]].append(
+            ConsentFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        )
+
+
+async def _load_blocks(conn: AsyncConnection, ids: list[uuid.UUID], batch: _Batch) -> None:
+    b = table(models.Block)
+    rows = await conn.execute(
+        select(
+            b.c.patient_id,
+            b.c.id,
+            b.c.kind,
+            b.c.care_provider_id,
+            b.c.care_unit_id,
+            b.c.records_from,
+            b.c.records_to,
+            b.c.except_medication,
+            b.c.except_alerts,
+        ).where(b.c.patient_id.in_(ids), b.c.lifted_at.is_(None))
+    )
+    for r in rows:
+        batch.blocks[r[0]].append(BlockFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
+
+
+async def _load_representatives(
+    conn: AsyncConnection,
+    ids: list[uuid.UUID],
+    representative: uuid.UUID,
+    today: date,
+    batch: _Batch,
+) -> None:
+    rep = table(models.Representative)
+    rows = await conn.execute(
+        select(rep.c.patient_id, rep.c.representative_patient_id, rep.c.kind).where(
+            rep.c.patient_id.in_(ids),
+            rep.c.representative_patient_id == representative,
+            and_(rep.c.valid_from <= today, or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today)),
+        )
+    )
+    for r in rows:
+        batch.reps[r[0]].append(RepresentativeFact(r[1], r[2]))

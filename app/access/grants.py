@@ -1,0 +1,279 @@
+"""Decisions as SQL: what one principal may see of one patient, as a predicate per table.
+
+Each class implements the PatientAccess protocol (app/access/policy.py). A predicate refers
+only to the table's own columns and literal ids from the decision, plus a subquery where the
+rule is about another row (a dispensation's prescription, an activity's plan, a plan's
+decision), so hidden rows never leave the database and counts are over visible rows only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, FromClause, and_, false, not_, or_, select, true
+
+from app import models
+from app.access.categories import Category, base_table_name, classify
+from app.access.facts import BlockFact, ClinicianFacts, ReferenceFacts, table
+from app.access.rules import ProxyMode, a5_excepted, block_is_other_provider
+
+
+@dataclass(frozen=True)
+class Denied:
+    """Nothing of this patient; `denial_reason` goes to the audit trail, never to the client."""
+
+    patient_id: uuid.UUID
+    denial_reason: str = "no access to patient"
+    may_see_patient: bool = field(default=False, init=False)
+    may_see_identity: bool = field(default=False, init=False)
+    may_see_address: bool = field(default=False, init=False)
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
+        return false()
+
+    def blocked_elsewhere(self) -> bool:
+        return False
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        return ()
+
+
+def _own_rows(t: FromClause, patient_id: uuid.UUID, category: Category) -> ColumnElement[bool]:
+    """All rows of the patient in `t` (the patient table is keyed by its own id)."""
+    if category is Category.PATIENT:
+        return t.c.id == patient_id
+    return t.c.patient_id == patient_id
+
+
+def _plan_activities(
+    t: FromClause, patient_id: uuid.UUID, plan_filter: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """An implementation plan's activities are visible exactly when the plan is."""
+    ip = table(models.ImplementationPlan)
+    return and_(
+        t.c.patient_id == patient_id,
+        t.c.plan_id.in_(select(ip.c.id).where(ip.c.patient_id == patient_id, plan_filter)),
+    )
+
+
+@dataclass(frozen=True)
+class SystemAccess:
+    """A trusted system integration: everything, audited; never a protected address (A16)."""
+
+    patient_id: uuid.UUID
+    may_see_address: bool
+    may_see_patient: bool = field(default=True, init=False)
+    may_see_identity: bool = field(default=True, init=False)
+    denial_reason: str | None = field(default=None, init=False)
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
+        return _own_rows(table, self.patient_id, classify(table))
+
+    def blocked_elsewhere(self) -> bool:
+        return False
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class PersonAccess:
+    """The patient, a guardian or a holder of power of attorney (A10): the patient-app view.
+
+    Only items approved for the patient and not nullified; the patient's own consents,
+    representatives and care relationships; blocks only for the patient themself (A9).
+    """
+
+    patient_id: uuid.UUID
+    mode: ProxyMode
+    may_see_address: bool
+    may_see_patient: bool = field(default=True, init=False)
+    may_see_identity: bool = field(default=True, init=False)
+    denial_reason: str | None = field(default=None, init=False)
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
+        category = classify(table)
+        own = _own_rows(table, self.patient_id, category)
+        if category.is_clinical:
+            return and_(own, table.c.approved_for_patient.is_(True), table.c.nullified.is_(False))
+        if category is Category.PLAN_ACTIVITY:
+            ip = table_of_plans()
+            return _plan_activities(table, self.patient_id, self.row_filter(ip))
+        if category is Category.BLOCK:
+            return own if self.mode is ProxyMode.SELF else false()
+        if category in (
+            Category.PATIENT,
+            Category.CONSENT,
+            Category.REPRESENTATIVE,
+            Category.CARE_RELATIONSHIP,
+        ):
+            return own
+        return false()
+
+    def blocked_elsewhere(self) -> bool:
+        return False
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class ResearchAccess:
+    """A research client and an opted-in patient (A15): clinical rows, never the identity."""
+
+    patient_id: uuid.UUID
+    may_see_patient: bool = field(default=True, init=False)
+    may_see_identity: bool = field(default=False, init=False)
+    may_see_address: bool = field(default=False, init=False)
+    denial_reason: str | None = field(default=None, init=False)
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
+        category = classify(table)
+        if category.is_clinical:
+            return and_(table.c.patient_id == self.patient_id, table.c.nullified.is_(False))
+        if category is Category.PLAN_ACTIVITY:
+            return _plan_activities(table, self.patient_id, self.row_filter(table_of_plans()))
+        return false()
+
+    def blocked_elsewhere(self) -> bool:
+        return False
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        return ()
+
+
+def table_of_plans() -> FromClause:
+    return table(models.ImplementationPlan)
+
+
+def _period(t: FromClause, block: BlockFact) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if block.records_from is not None:
+        conditions.append(t.c.event_time >= block.records_from)
+    if block.records_to is not None:
+        conditions.append(t.c.event_time <= block.records_to)
+    return conditions
+
+
+def block_covers(t: FromClause, block: BlockFact) -> ColumnElement[bool]:
+    """The rows of `t` a block is about: its unit (inner) or provider (outer), in its period."""
+    if block.kind == "inner" and block.care_unit_id is not None:
+        where = t.c.care_unit_id == block.care_unit_id
+    else:
+        where = t.c.care_provider_id == block.care_provider_id
+    return and_(where, *_period(t, block))
+
+
+@dataclass(frozen=True)
+class ClinicianAccess:
+    """A clinician who passed A1 (assignment and care relationship at the unit).
+
+    Own provider's records: all, except units hidden by inner blocks (A2). Other providers'
+    records (SVOD, A3/A4): only when `share` (TREAT with consent, or ETREAT), minus blocked
+    records unless emergency step 2 is open (A6), and for municipal providers only
+    elderly/disability and LSS records (A14). Medication follows NLL (A11): own prescriptions
+    always, all of them (`all_medication`) with NLL consent or in an emergency. Medication and
+    alerts stay visible through blocks that except them (A5).
+    """
+
+    patient_id: uuid.UUID
+    clinician: ClinicianFacts
+    share: bool
+    all_medication: bool
+    emergency_open: bool
+    blocks: tuple[BlockFact, ...]
+    reference: ReferenceFacts
+    may_see_address: bool
+    may_see_patient: bool = field(default=True, init=False)
+    may_see_identity: bool = field(default=True, init=False)
+    denial_reason: str | None = field(default=None, init=False)
+
+    def row_filter(self, table: FromClause) -> ColumnElement[bool]:
+        category = classify(table)
+        own = _own_rows(table, self.patient_id, category)
+        if category.is_clinical:
+            return and_(own, self._clinical(table, category))
+        if category is Category.PLAN_ACTIVITY:
+            return _plan_activities(table, self.patient_id, self.row_filter(table_of_plans()))
+        if category is Category.CONSENT:
+            c = self.clinician
+            return and_(
+                own,
+                or_(
+                    table.c.care_unit_id == c.unit_id,
+                    table.c.practitioner_id == c.practitioner_id,
+                    table.c.care_provider_id == c.provider_id,
+                ),
+            )
+        if category is Category.CARE_RELATIONSHIP:
+            return and_(own, table.c.care_provider_id == self.clinician.provider_id)
+        if category in (Category.PATIENT, Category.REPRESENTATIVE):
+            return own
+        # Blocks themselves would say which provider is blocked (A7); unknown tables: closed.
+        return false()
+
+    def blocked_elsewhere(self) -> bool:
+        return any(block_is_other_provider(b, self.clinician) for b in self.blocks)
+
+    def blocked_providers(self) -> tuple[uuid.UUID, ...]:
+        found = {
+            b.care_provider_id for b in self.blocks if block_is_other_provider(b, self.clinician)
+        }
+        return tuple(sorted(found, key=str))
+
+    def _hidden(self, t: FromClause, category: Category) -> ColumnElement[bool] | None:
+        """Rows hidden by blocks for this table's category, or None if no block applies."""
+        covers = [
+            block_covers(t, b)
+            for b in self.blocks
+            if not a5_excepted(b, category)
+            and not (self.emergency_open and block_is_other_provider(b, self.clinician))
+        ]
+        if not covers:
+            return None
+        return or_(*covers) if len(covers) > 1 else covers[0]
+
+    def _clinical(self, t: FromClause, category: Category) -> ColumnElement[bool]:
+        hidden = self._hidden(t, category)
+        unhidden = true() if hidden is None else not_(hidden)
+        if category is Category.MEDICATION:
+            mine = self._own_prescriptions(t)
+            return or_(mine, unhidden) if self.all_medication else mine
+        own_provider = t.c.care_provider_id == self.clinician.provider_id
+        if not self.share:
+            return and_(own_provider, unhidden)
+        return and_(unhidden, or_(own_provider, self._shareable(t)))
+
+    def _own_prescriptions(self, t: FromClause) -> ColumnElement[bool]:
+        """A11: prescriptions this clinician wrote (and their dispensations)."""
+        c = self.clinician
+        if base_table_name(t) == "dispensation":
+            rx = table(models.Prescription)
+            return t.c.prescription_id.in_(
+                select(rx.c.id).where(rx.c.patient_id == self.patient_id, self._mine(rx, c))
+            )
+        return self._mine(t, c)
+
+    @staticmethod
+    def _mine(t: FromClause, c: ClinicianFacts) -> ColumnElement[bool]:
+        return or_(
+            t.c.accountable_practitioner_id == c.practitioner_id, t.c.accountable_hsa_id == c.hsa_id
+        )
+
+    def _shareable(self, t: FromClause) -> ColumnElement[bool]:
+        """A14: records of municipal care are shared only about elderly/disability care and LSS."""
+        ref, name = self.reference, base_table_name(t)
+        if name == "municipal_decision" and ref.unshareable_insats:
+            return t.c.insats_code.not_in(sorted(ref.unshareable_insats))
+        if name == "implementation_plan" and ref.unshareable_insats:
+            md = table(models.MunicipalDecision)
+            return t.c.decision_id.not_in(
+                select(md.c.id).where(
+                    md.c.patient_id == self.patient_id,
+                    md.c.insats_code.in_(sorted(ref.unshareable_insats)),
+                )
+            )
+        if ref.unshareable_units:
+            return t.c.care_unit_id.not_in(sorted(ref.unshareable_units, key=str))
+        return true()

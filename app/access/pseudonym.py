@@ -1,0 +1,23 @@
+"""Pseudonyms for research (A15): HMAC-SHA256 of the patient id under a configured key.
+
+The same patient gets the same pseudonym within one scope (a research client), so a study can
+follow a patient over time, but different clients cannot link their data sets, and nobody
+without the key can go back from a pseudonym to the patient.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+
+PREFIX = "psn_"
+
+
+def pseudonym(key: bytes, scope: str, patient_id: uuid.UUID) -> str:
+    """A stable, non-reversible pseudonym of `patient_id` for `scope` (26 base32 characters)."""
+    if not key:
+        raise ValueError("pseudonyms need a key: set VARDKEDJA_PSEUDONYM_KEY")
+    digest = hmac.new(key, f"{scope}\x00{patient_id}".encode(), hashlib.sha256).digest()
+    return PREFIX + base64.b32encode(digest[:16]).decode().rstrip("=").lower()
