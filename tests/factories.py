@@ -92,3 +92,137 @@ async def create_care_contact(
     }
     values = header(patient, unit, **kw) | {"contact_type": "besok", "status": "avslutad"} | own
     return await _insert(conn, models.CareContact, values)  # type: ignore[no-any-return]
+
+
+# --- access control (privacy): practitioners, assignments, relationships, consents, blocks ---
+
+_CLINICAL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "care_document": {"document_type": "anteckning", "title": "Besök", "text": "Status ua."},
+    "diagnosis": {
+        "code": "I10",
+        "display": "Essentiell hypertoni",
+        "diagnosis_type": "huvuddiagnos",
+    },
+    "alert": {"alert_type": "hypersensitivity", "description": "Penicillinallergi"},
+    "prescription": {
+        "drug_npl_id": "19750101100011",
+        "atc_code": "J01CE02",
+        "drug_name": "Kåvepenin",
+        "dosage_text": "1 tablett 3 gånger dagligen",
+        "amount": 1,
+        "valid_until": date(2030, 1, 1),
+    },
+    "municipal_decision": {
+        "legal_basis_code": "SOL2025-BISTAND",
+        "insats_code": "SOL-HEMTJANST",
+        "municipality_code": "0180",
+        "applied_on": date(2024, 1, 1),
+        "decided_on": date(2024, 1, 15),
+        "outcome": "beviljad",
+        "case_officer_name": "Handläggare Test",
+    },
+}
+
+
+async def create_practitioner(conn: AsyncConnection, **kw: Any) -> models.Practitioner:
+    values = {
+        "hsa_id": hsa(),
+        "given_name": "Doktor",
+        "family_name": "Testsson",
+        "profession": "läkare",
+    } | kw
+    return await _insert(conn, models.Practitioner, values)  # type: ignore[no-any-return]
+
+
+async def create_assignment(
+    conn: AsyncConnection, practitioner: models.Practitioner, unit: models.CareUnit, **kw: Any
+) -> models.Assignment:
+    values = {
+        "practitioner_id": practitioner.id,
+        "care_unit_id": unit.id,
+        "care_provider_id": unit.care_provider_id,
+        "role": "lakare",
+        "valid_from": date(2020, 1, 1),
+    } | kw
+    return await _insert(conn, models.Assignment, values)  # type: ignore[no-any-return]
+
+
+async def create_care_relationship(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.CareRelationship:
+    values = {
+        "patient_id": patient.id,
+        "care_unit_id": unit.id,
+        "care_provider_id": unit.care_provider_id,
+        "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+    } | kw
+    return await _insert(conn, models.CareRelationship, values)  # type: ignore[no-any-return]
+
+
+async def create_consent(
+    conn: AsyncConnection, patient: models.Patient, kind: str, **kw: Any
+) -> models.Consent:
+    values = {
+        "patient_id": patient.id,
+        "kind": kind,
+        "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+    } | kw
+    return await _insert(conn, models.Consent, values)  # type: ignore[no-any-return]
+
+
+async def create_block(
+    conn: AsyncConnection,
+    patient: models.Patient,
+    kind: str,
+    provider: models.CareProvider,
+    **kw: Any,
+) -> models.Block:
+    values = {
+        "patient_id": patient.id,
+        "kind": kind,
+        "care_provider_id": provider.id,
+        "placed_at": datetime(2021, 1, 1, tzinfo=UTC),
+    } | kw
+    return await _insert(conn, models.Block, values)  # type: ignore[no-any-return]
+
+
+async def create_representative(
+    conn: AsyncConnection,
+    patient: models.Patient,
+    representative: models.Patient,
+    kind: str = "guardian",
+    **kw: Any,
+) -> models.Representative:
+    values = {
+        "patient_id": patient.id,
+        "representative_patient_id": representative.id,
+        "kind": kind,
+        "valid_from": date(2000, 1, 1),
+    } | kw
+    return await _insert(conn, models.Representative, values)  # type: ignore[no-any-return]
+
+
+async def create_research_study(conn: AsyncConnection, **kw: Any) -> models.ResearchStudy:
+    values = {
+        "name": "Teststudie",
+        "ethics_approval_ref": "Dnr 2024-00001-01",
+        "approved_on": date(2024, 1, 1),
+        "client_id": "research-test",
+    } | kw
+    return await _insert(conn, models.ResearchStudy, values)  # type: ignore[no-any-return]
+
+
+async def create_clinical(
+    conn: AsyncConnection,
+    model: type[SQLModel],
+    patient: models.Patient,
+    unit: models.CareUnit,
+    **kw: Any,
+) -> Any:
+    """Any clinical row (header of DOMAIN.md section 1) with plausible defaults for its table."""
+    name = str(model.__tablename__)
+    own = dict(_CLINICAL_DEFAULTS.get(name, {}))
+    if name == "prescription":
+        own["chain_id"] = uuid.uuid4()
+    when = {"event_time": kw.pop("event_time")} if "event_time" in kw else {}
+    return await _insert(conn, model, header(patient, unit, **when) | own | kw)
