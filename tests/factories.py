@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
@@ -109,7 +110,7 @@ _CLINICAL_DEFAULTS: dict[str, dict[str, Any]] = {
         "atc_code": "J01CE02",
         "drug_name": "Kåvepenin",
         "dosage_text": "1 tablett 3 gånger dagligen",
-        "amount": 1,
+        "amount": Decimal(1),
         "valid_until": date(2030, 1, 1),
     },
     "municipal_decision": {

@@ -11,7 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access import rules
@@ -34,6 +36,7 @@ from app.access.grants import (
 )
 from app.access.policy import PatientAccess
 from app.access.principal import Principal, PrincipalKind
+from app.access.scope import search_scope
 from app.models.base import utcnow
 
 _UNSET = object()
@@ -71,6 +74,14 @@ class CarePolicy:
         else:
             decided = {}
         return {pid: decided.get(pid) or Denied(pid, "no access to patient") for pid in ids}
+
+    def search_scope(
+        self, principal: Principal, patient_id: ColumnElement[Any]
+    ) -> ColumnElement[bool]:
+        """The patients a search may find (a coarse SQL pre-filter; decisions still apply):
+        clinicians their unit's current care relationships (A1), patients themselves,
+        proxies those they represent (A10), research clients the opted-in (A15)."""
+        return search_scope(principal, patient_id, self.now())
 
     async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts:
         """The clinician's resolved assignment, loaded once per request."""

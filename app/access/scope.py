@@ -1,0 +1,68 @@
+"""Search scope: which patients a principal may find when listing or searching patients.
+
+A coarse pre-filter in SQL so that pages and counts of a patient search are computed over
+patients the principal could possibly see; each page still passes the policy's decisions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
+
+from app import models
+from app.access.facts import table
+from app.access.principal import Principal, PrincipalKind
+from app.access.rules import a1_purpose_allows_care
+
+
+def _person(identifier: str | None) -> Any:
+    p = table(models.Patient)
+    return select(p.c.id).where(p.c.identifier == (identifier or "")).scalar_subquery()
+
+
+def search_scope(
+    principal: Principal, patient_id: ColumnElement[Any], now: datetime
+) -> ColumnElement[bool]:
+    kind = principal.kind
+    if kind is PrincipalKind.SYSTEM:
+        return true()
+    if kind is PrincipalKind.CLINICIAN:
+        if not a1_purpose_allows_care(principal.purpose):
+            return false()
+        cr, cu = table(models.CareRelationship), table(models.CareUnit)
+        return exists().where(
+            cr.c.patient_id == patient_id,
+            cr.c.care_unit_id == cu.c.id,
+            cu.c.hsa_id == (principal.care_unit_hsa_id or ""),
+            cr.c.valid_from <= now,
+            or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
+        )
+    if kind is PrincipalKind.PATIENT:
+        own: ColumnElement[bool] = patient_id == _person(principal.person_identifier)
+        return own
+    if kind is PrincipalKind.PROXY:
+        rep = table(models.Representative)
+        today = now.date()
+        return exists().where(
+            rep.c.patient_id == patient_id,
+            rep.c.representative_patient_id == _person(principal.person_identifier),
+            rep.c.valid_from <= today,
+            or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today),
+        )
+    if kind is PrincipalKind.RESEARCH:
+        c, rs = table(models.Consent), table(models.ResearchStudy)
+        client = principal.client_id or principal.subject
+        return exists().where(
+            c.c.patient_id == patient_id,
+            c.c.kind == "research",
+            c.c.research_study_id == rs.c.id,
+            rs.c.client_id == client,
+            rs.c.ethics_approval_ref != "",
+            rs.c.approved_on <= now.date(),
+            c.c.revoked_at.is_(None),
+            c.c.valid_from <= now,
+            or_(c.c.valid_to.is_(None), c.c.valid_to > now),
+        )
+    return false()
