@@ -1,0 +1,106 @@
+"""The FHIR R4 model (fhir.resources' R4B package: its default modules are R5), validation, and
+the exact JSON form we read and write.
+
+Resources travel as plain JSON dicts. `validate` turns one into a fhir.resources model, which is
+what `from_fhir` reads. We serialise our own dicts rather than the models because the models
+write decimals as floats (123456789012.123456 loses digits) and we promise a lossless round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+FhirJson = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one resource: where (a FHIRPath-like path) and why."""
+
+    path: str
+    reason: str
+
+
+class MappingError(Exception):
+    """A resource that is valid FHIR but cannot become one of our rows (bad identifier, missing
+    element, unresolved reference). It makes the import fail, like invalid FHIR does."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.problem = Problem(path, reason)
+
+
+class Unsupported(Exception):
+    """A resource we do not store (a type, or content such as a SNOMED-only Condition). It is
+    reported in the import result and skipped; it does not make the import fail."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def model_class(resource_type: str) -> Any:
+    """The fhir.resources R4 class of a resource type; ValueError if there is none."""
+    return get_fhir_model_class(resource_type)
+
+
+def validate(data: FhirJson) -> Any:
+    """The validated fhir.resources model of `data`; raises InvalidResource listing problems."""
+    resource_type = data.get("resourceType")
+    if not isinstance(resource_type, str):
+        raise InvalidResource([Problem("resourceType", "missing or not a string")])
+    try:
+        cls = model_class(resource_type)
+    except ValueError:
+        problem = Problem("resourceType", f"{resource_type!r} is not FHIR R4")
+        raise InvalidResource([problem]) from None
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidResource(
+            [Problem(_path(resource_type, e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+class InvalidResource(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.path}: {p.reason}" for p in problems))
+        self.problems = problems
+
+
+def _path(resource_type: str, loc: tuple[Any, ...]) -> str:
+    """('name', 0, 'given') -> Patient.name[0].given"""
+    out = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            out += f".{str(part).removesuffix('__ext')}"
+    return out
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parse FHIR JSON keeping decimals exact (orjson would read them as floats)."""
+    return json.loads(raw, parse_float=Decimal)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # A JSON number with exactly these digits: FHIR decimals keep their precision.
+        return orjson.Fragment(format(value, "f").encode())
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(data: Any) -> bytes:
+    """Compact FHIR JSON, keys in the order the mapping wrote them."""
+    return orjson.dumps(data, default=_default)
