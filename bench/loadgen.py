@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
-import os
 import resource
 import subprocess
 import sys
@@ -179,10 +179,8 @@ class HttpConnection:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self.writer.wait_closed()
-        except OSError:
-            pass
 
 
 def graphql_ok(status: int, body: bytes) -> str | None:
@@ -265,30 +263,16 @@ def install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def selftest(concurrency: int, duration: float) -> dict[str, Any]:
+def selftest(concurrency: int, duration: float) -> dict[str, Any]:
     """The generator's rate against a server that does no work (in another process)."""
-    from bench.procs import free_port
+    from bench.procs import REPO_DIR, free_port
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.loadgen", "--serve-trivial", str(port)],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        [sys.executable, "-m", "bench.loadgen", "--serve-trivial", str(port)], cwd=REPO_DIR
     )
     try:
-        for _ in range(100):
-            try:
-                conn = await HttpConnection.open(port)
-                await conn.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        raw = graphql_post(port, {"query": "{ ok }"}, {}, "/graphql")
-        result = await drive(
-            http_factory(port, lambda i: raw),
-            concurrency=concurrency,
-            duration=duration,
-            max_requests=10_000_000,
-        )
+        result = asyncio.run(_drive_trivial(port, concurrency, duration))
     finally:
         server.terminate()
         server.wait(5)
@@ -297,6 +281,23 @@ async def selftest(concurrency: int, duration: float) -> dict[str, Any]:
         result.client_cpu_seconds / result.requests * 1e6 if result.requests else 0.0
     )
     return summary
+
+
+async def _drive_trivial(port: int, concurrency: int, duration: float) -> LoadResult:
+    for _ in range(100):
+        try:
+            conn = await HttpConnection.open(port)
+            await conn.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    raw = graphql_post(port, {"query": "{ ok }"}, {}, "/graphql")
+    return await drive(
+        http_factory(port, lambda i: raw),
+        concurrency=concurrency,
+        duration=duration,
+        max_requests=10_000_000,
+    )
 
 
 def main() -> None:
@@ -310,7 +311,7 @@ def main() -> None:
     if args.serve_trivial:
         asyncio.run(serve_trivial(args.serve_trivial, 600))
     elif args.selftest:
-        summary = asyncio.run(selftest(args.concurrency, args.duration))
+        summary = selftest(args.concurrency, args.duration)
         print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     else:
         parser.error("use --selftest (the runner drives the generator itself: bench.run)")

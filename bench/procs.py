@@ -134,8 +134,11 @@ class BenchDatabase:
         self._server = EmbeddedServer(self.folder / "pgdata")
         self.url = self._server.start()
         wanted = {"shared_preload_libraries": "pg_stat_statements", **self.settings}
-        if asyncio.run(self._configure(wanted)):
-            # Preloaded libraries and memory settings take effect only after a restart.
+        # Preloaded libraries and memory settings take effect only after a restart; the
+        # extension's own settings exist only once it is loaded, hence up to two passes.
+        for _ in range(2):
+            if not asyncio.run(self._configure(wanted)):
+                break
             self._server.stop()
             self._server = EmbeddedServer(self.folder / "pgdata")
             self.url = self._server.start()
@@ -148,7 +151,11 @@ class BenchDatabase:
         try:
             changed = False
             for name, value in wanted.items():
-                current = await conn.fetchval(f"SHOW {name}")
+                try:
+                    current = await conn.fetchval(f"SHOW {name}")
+                except asyncpg.UndefinedObjectError:
+                    changed = True  # a library's setting: known after the restart
+                    continue
                 if name == "shared_preload_libraries":
                     same = value in {s.strip() for s in str(current).split(",")}
                 else:
@@ -168,8 +175,10 @@ class BenchDatabase:
             await conn.close()
 
     @property
-    def socket_dir(self) -> str:
-        return str(self.folder / "pgdata")
+    def pid(self) -> int | None:
+        """The postmaster's pid (its backends are its children)."""
+        inner = self._server._server if self._server is not None else None
+        return int(inner.get_pid()) if inner is not None else None
 
     def stop(self) -> None:
         if self._server is not None:

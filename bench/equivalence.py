@@ -1,0 +1,127 @@
+"""Before timing anything: do the three systems return the same data?
+
+For the first N requests of each read workload, ask vardkedja, PostGraphile and the floor,
+bring each answer to the workload's canonical form and compare. For the write, send one request
+to each system and check that exactly one new row arrived from each.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import orjson
+
+from bench.fixture import Fixture
+from bench.loadgen import HttpConnection, graphql_post
+from bench.workloads import Workload
+
+if TYPE_CHECKING:
+    from bench.run import Servers
+
+PROBE_OFFSET = 90_000_000  # request numbers no measured segment uses
+
+
+async def ask(port: int, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    conn = await HttpConnection.open(port)
+    try:
+        status, raw = await conn.send(graphql_post(port, body, headers, "/graphql"))
+    finally:
+        await conn.close()
+    answer: dict[str, Any] = orjson.loads(raw)
+    if status != 200 or answer.get("errors"):
+        raise RuntimeError(f"HTTP {status}: {raw[:600]!r}")
+    return answer
+
+
+def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
+    """Where two canonical answers first differ (None if equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key}: only in one answer"
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} vs {len(b)} items"
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{path}[{k}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+async def answers(
+    workload: Workload,
+    fx: Fixture,
+    servers: Servers,
+    conn: asyncpg.Connection,
+    i: int,
+    systems: list[str],
+) -> dict[str, Any]:
+    got: dict[str, Any] = {}
+    if "vardkedja" in systems:
+        ours = await ask(servers.ours.port, workload.ours_request(fx, i), fx.ours_headers)
+        got["vardkedja"] = workload.canonical("vardkedja", ours["data"])
+    if "postgraphile" in systems:
+        pgl = await ask(servers.postgraphile.port, workload.postgraphile_request(fx, i), {})
+        got["postgraphile"] = workload.canonical("postgraphile", pgl["data"])
+    if "floor" in systems:
+        got["floor"] = workload.canonical("floor", await workload.floor(conn, fx, i))
+    return got
+
+
+async def compare_systems(
+    size: int,
+    workloads: list[Workload],
+    fx: Fixture,
+    servers: Servers,
+    url: str,
+    n: int,
+    systems: list[str],
+) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(url)
+    out = []
+    try:
+        for w in workloads:
+            mismatches: list[dict[str, Any]] = []
+            if w.writes:
+                before = await _written(conn, fx)
+                await answers(w, fx, servers, conn, PROBE_OFFSET, systems)
+                after = await _written(conn, fx)
+                if after - before != len(systems):
+                    where = f"{after - before} rows written, not {len(systems)}"
+                    mismatches.append({"request": 0, "where": where})
+                checked = 1
+            else:
+                for i in range(n):
+                    got = await answers(w, fx, servers, conn, PROBE_OFFSET + i, systems)
+                    base_system = systems[-1]
+                    for system in systems[:-1]:
+                        where = first_difference(got[system], got[base_system])
+                        if where:
+                            mismatches.append({"request": i, "system": system, "where": where})
+                checked = n
+            out.append(
+                {
+                    "patients": size,
+                    "workload": w.name,
+                    "checked": checked,
+                    "systems": systems,
+                    "mismatches": mismatches,
+                }
+            )
+    finally:
+        await conn.close()
+    return out
+
+
+async def _written(conn: asyncpg.Connection, fx: Fixture) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM care_contact WHERE document_id LIKE $1", fx.write_prefix + "%"
+    )
+    return count

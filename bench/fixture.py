@@ -1,0 +1,144 @@
+"""The fixed inputs of a run, chosen deterministically from the seeded data.
+
+Who asks: a clinician (läkare if there is one) with an active assignment at the care unit that
+has the most current care relationships, purpose TREAT. Which patients: up to 100 of that unit's
+patients, ordered by md5 of their personnummer (a spread that is the same for the same data).
+The real access policy therefore lets the clinician see these patients, as it would at work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+
+from app.settings import Settings
+from app.tokens import mint
+
+PATIENTS = 100
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    id: str
+    personnummer: str
+    identifier_kind: str
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Where written care contacts come from: the clinician's unit and provider."""
+
+    care_unit_id: str
+    care_provider_id: str
+    care_unit_hsa_id: str
+    practitioner_id: str | None
+    practitioner_hsa_id: str | None
+    practitioner_name: str | None
+
+
+@dataclass
+class Fixture:
+    patients: list[PatientRef]
+    writer: Writer
+    ours_headers: dict[str, str]
+    write_prefix: str
+    clinician: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cycle_length(self) -> int:
+        return len(self.patients)
+
+    def patient(self, i: int) -> PatientRef:
+        return self.patients[i % len(self.patients)]
+
+    def dump(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, raw: bytes) -> Fixture:
+        data = orjson.loads(raw)
+        return cls(
+            patients=[PatientRef(**p) for p in data["patients"]],
+            writer=Writer(**data["writer"]),
+            ours_headers=data["ours_headers"],
+            write_prefix=data["write_prefix"],
+            clinician=data["clinician"],
+        )
+
+
+UNIT = """
+SELECT u.id, u.hsa_id, u.care_provider_id, count(*) AS n
+FROM care_relationship r JOIN care_unit u ON u.id = r.care_unit_id
+WHERE r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
+  AND EXISTS (SELECT 1 FROM assignment a WHERE a.care_unit_id = u.id
+              AND a.valid_from <= current_date
+              AND (a.valid_to IS NULL OR a.valid_to >= current_date))
+GROUP BY u.id, u.hsa_id, u.care_provider_id
+ORDER BY n DESC, u.hsa_id
+LIMIT 1
+"""
+
+CLINICIAN = """
+SELECT a.id AS assignment_id, a.role, p.id, p.hsa_id, p.given_name, p.family_name, p.profession,
+       cp.hsa_id AS provider_hsa_id
+FROM assignment a JOIN practitioner p ON p.id = a.practitioner_id
+JOIN care_provider cp ON cp.id = a.care_provider_id
+WHERE a.care_unit_id = $1 AND a.valid_from <= current_date
+  AND (a.valid_to IS NULL OR a.valid_to >= current_date)
+ORDER BY (p.profession = 'läkare') DESC, p.hsa_id
+LIMIT 1
+"""
+
+UNIT_PATIENTS = """
+SELECT DISTINCT ON (md5(p.identifier)) p.id, p.identifier, p.identifier_kind
+FROM care_relationship r JOIN patient p ON p.id = r.patient_id
+WHERE r.care_unit_id = $1 AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
+  AND p.deceased_on IS NULL
+ORDER BY md5(p.identifier)
+LIMIT $2
+"""
+
+ANY_PATIENTS = """
+SELECT id, identifier, identifier_kind FROM patient ORDER BY md5(identifier) LIMIT $1
+"""
+
+
+async def choose_fixture(url: str, secret: str, run_id: str) -> Fixture:
+    conn = await asyncpg.connect(url)
+    try:
+        unit = await conn.fetchrow(UNIT)
+        if unit is None:
+            raise SystemExit("the dataset has no care unit with care relationships and staff")
+        who = await conn.fetchrow(CLINICIAN, unit["id"])
+        rows = await conn.fetch(UNIT_PATIENTS, unit["id"], PATIENTS)
+        if not rows:
+            rows = await conn.fetch(ANY_PATIENTS, PATIENTS)
+    finally:
+        await conn.close()
+    settings = Settings(jwt_secret=secret)
+    name = f"{who['given_name']} {who['family_name']}"
+    claims = {
+        "name": name,
+        "role": who["role"],
+        "care_unit": unit["hsa_id"],
+        "care_provider": who["provider_hsa_id"],
+        "assignment": str(who["assignment_id"]),
+    }
+    token = mint(settings, kind="clinician", subject=who["hsa_id"], hours=24, **claims)
+    return Fixture(
+        patients=[PatientRef(str(r["id"]), r["identifier"], r["identifier_kind"]) for r in rows],
+        writer=Writer(
+            care_unit_id=str(unit["id"]),
+            care_provider_id=str(unit["care_provider_id"]),
+            care_unit_hsa_id=unit["hsa_id"],
+            practitioner_id=str(who["id"]),
+            practitioner_hsa_id=who["hsa_id"],
+            practitioner_name=name,
+        ),
+        ours_headers={"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "TREAT"},
+        write_prefix=f"bench-{run_id}-",
+        clinician={"hsa_id": who["hsa_id"], "unit": unit["hsa_id"], **claims},
+    )

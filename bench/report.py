@@ -1,0 +1,169 @@
+"""Results of a run as a Markdown table (bench/results/latest.md) and a chart (latest.png)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SYSTEM_LABELS = {
+    "vardkedja": "vardkedja (policy+audit)",
+    "postgraphile": "PostGraphile 5",
+    "floor": "asyncpg floor",
+}
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets of issue 5, each judged on this run's numbers (None: not measured)."""
+    rows = run["summary"]
+    by = {(r["patients"], r["workload"], r["system"]): r for r in rows}
+    sizes = sorted({r["patients"] for r in rows})
+    checks: list[dict[str, Any]] = []
+    for size in sizes:
+        for workload in ("emergency", "population"):
+            ours, pgl = (
+                by.get((size, workload, "vardkedja")),
+                by.get((size, workload, "postgraphile")),
+            )
+            if ours and pgl and pgl["rps"]:
+                ratio = ours["rps"] / pgl["rps"]
+                checks.append(
+                    {
+                        "target": f"{workload} @ {size:,}: our req/s >= 0.5x PostGraphile's",
+                        "measured": f"{ratio:.2f}x",
+                        "met": ratio >= 0.5,
+                    }
+                )
+    big = max(sizes) if sizes else None
+    small = min(sizes) if sizes else None
+    if big is not None:
+        ours = by.get((big, "emergency", "vardkedja"))
+        if ours:
+            checks.append(
+                {
+                    "target": f"emergency p99 < 50 ms @ {big:,} (target is set at 100,000)",
+                    "measured": f"{ours['p99_ms']:.1f} ms",
+                    "met": ours["p99_ms"] < 50.0,
+                }
+            )
+    if big is not None and small is not None and big != small:
+        a, b = by.get((small, "emergency", "vardkedja")), by.get((big, "emergency", "vardkedja"))
+        if a and b and a["p50_ms"]:
+            ratio = b["p50_ms"] / a["p50_ms"]
+            checks.append(
+                {
+                    "target": f"emergency p50 @ {big:,} within 1.2x of @ {small:,}",
+                    "measured": f"{ratio:.2f}x",
+                    "met": ratio <= 1.2,
+                }
+            )
+    for size in sizes:
+        flat = run.get("rss_flat", {}).get(str(size))
+        if flat:
+            checks.append(
+                {
+                    "target": f"server RSS flat over the run @ {size:,}",
+                    "measured": f"{flat['first_mib']:.0f} -> {flat['last_mib']:.0f} MiB "
+                    f"({flat['growth_pct']:+.1f}%)",
+                    "met": flat["growth_pct"] <= 5.0,
+                }
+            )
+    return checks
+
+
+def markdown(run: dict[str, Any]) -> str:
+    opts = run["options"]
+    lines = [
+        f"# Benchmark run {run['started_at']}",
+        "",
+        f"{opts['concurrency']} concurrent clients, {opts['rounds']} rounds of "
+        f"{opts['duration']:g} s per system and workload, systems alternating in each round. "
+        f"Machine: {run['machine']['cpus']} CPUs shared by the servers, PostgreSQL and the load "
+        "generator. Load generator ceiling against a no-op server: "
+        f"{_fmt(run.get('loadgen_ceiling_rps'), 0)} req/s.",
+        "",
+        "| patients | workload | system | req/s | p50 ms | p99 ms | SQL/req | peak RSS MiB"
+        " | errors | vs PostGraphile |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = run["summary"]
+    pgl = {(r["patients"], r["workload"]): r["rps"] for r in rows if r["system"] == "postgraphile"}
+    for r in rows:
+        base = pgl.get((r["patients"], r["workload"]))
+        rel = f"{r['rps'] / base:.2f}x" if base else "–"
+        lines.append(
+            f"| {r['patients']:,} | {r['workload']} | {SYSTEM_LABELS.get(r['system'], r['system'])}"
+            f" | {_fmt(r['rps'], 0)} | {_fmt(r['p50_ms'], 2)} | {_fmt(r['p99_ms'], 2)}"
+            f" | {_fmt(r['sql_per_request'], 1)} | {_fmt(r['peak_rss_mib'], 0)}"
+            f" | {r['errors']} | {rel} |"
+        )
+    checks = targets(run)
+    if checks:
+        lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---:|---|"]
+        lines += [
+            f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else '**no**'} |"
+            for c in checks
+        ]
+    eq = run.get("equivalence", [])
+    if eq:
+        lines += ["", "## Same data from each system", ""]
+        for e in eq:
+            verdict = "identical" if not e["mismatches"] else f"{len(e['mismatches'])} differ"
+            lines.append(
+                f"- {e['patients']:,} patients, {e['workload']}: {e['checked']} requests "
+                f"compared across {', '.join(e['systems'])}: {verdict}"
+            )
+    lines += [
+        "",
+        "SQL/req: statements that read or write data per request, from pg_stat_statements "
+        "(transaction control such as BEGIN/COMMIT not counted; see the JSON for it). "
+        "Peak RSS: the server process tree (for the floor: the asyncpg client process).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart(run: dict[str, Any], path: Path) -> None:
+    """Requests/s and p99 per workload, one group of bars per system, one row per dataset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = run["summary"]
+    sizes = sorted({r["patients"] for r in rows})
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    fig, axes = plt.subplots(len(sizes), 2, figsize=(11, 3.2 * len(sizes) + 0.6), squeeze=False)
+    width = 0.8 / max(1, len(systems))
+    for row, size in enumerate(sizes):
+        for col, (metric, label) in enumerate(
+            (("rps", "requests/s"), ("p99_ms", "p99 latency (ms)"))
+        ):
+            ax = axes[row][col]
+            for k, system in enumerate(systems):
+                values = []
+                for w in workloads:
+                    hit = [
+                        r
+                        for r in rows
+                        if r["patients"] == size and r["workload"] == w and r["system"] == system
+                    ]
+                    values.append(hit[0][metric] if hit else 0.0)
+                xs = [i + (k - (len(systems) - 1) / 2) * width for i in range(len(workloads))]
+                ax.bar(xs, values, width, label=SYSTEM_LABELS.get(system, system))
+            ax.set_xticks(range(len(workloads)), workloads)
+            ax.set_title(f"{size:,} patients: {label}")
+            if metric == "p99_ms":
+                ax.set_yscale("log")
+            ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(
+        f"vardkedja vs PostGraphile 5 vs asyncpg floor ({run['options']['concurrency']} clients)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

