@@ -200,6 +200,7 @@ class ServerProcess:
     cwd: Path
     log_path: Path
     ready_path: str = "/"
+    stop_timeout: float = 10.0
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -237,7 +238,7 @@ class ServerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(10)
+            self.proc.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

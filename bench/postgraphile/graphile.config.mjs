@@ -1,15 +1,20 @@
-// PostGraphile 5 as the benchmark runs it: the Amber preset, the database from
-// BENCH_DATABASE_URL, and one change from the defaults: every column may be used in `condition`
-// and `orderBy` (Amber allows only indexed ones), so the GraphQL documents can filter out
-// nullified rows as vardkedja does. No JWT, no row-level security: PostGraphile here has no
-// access policy and no audit trail.
+// PostGraphile 5 as the benchmark runs it: the Amber preset plus the connection-filter plugin,
+// the database from BENCH_DATABASE_URL. Two changes from the defaults, both so that the GraphQL
+// documents can ask for the same rows vardkedja returns:
+// - every column may be used in `condition` and `orderBy` (Amber allows only indexed ones), to
+//   leave out nullified rows;
+// - `filter` with relations, to list the patients with a current care relationship at a unit
+//   (vardkedja's search scope for a clinician).
+// No JWT, no row-level security: PostGraphile here has no access policy and no audit trail.
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
+import { PostGraphileConnectionFilterPreset } from "postgraphile-plugin-connection-filter";
 
 /** @type {GraphileConfig.Preset} */
 const preset = {
-  extends: [PostGraphileAmberPreset],
+  extends: [PostGraphileAmberPreset, PostGraphileConnectionFilterPreset],
   disablePlugins: ["PgIndexBehaviorsPlugin"],
+  schema: { connectionFilterRelations: true },
   pgServices: [
     makePgService({
       connectionString: process.env.BENCH_DATABASE_URL,
