@@ -1,18 +1,346 @@
-"""Patient types."""
+"""The patient: demographics, representatives, and every category of their record."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Annotated, Any
 
 import strawberry
 
+from resolvers.loaders import care, consent, dental, medication, municipal
+from resolvers.loaders.base import PatientListLoader
+from resolvers.loaders.patients import (
+    PatientByIdLoader,
+    RepresentativesByPatientLoader,
+    RepresentedByPatientLoader,
+)
+from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from schema.enums import IdentifierKind, RepresentativeKind, Sex
+from schema.events import CareEvent, EventFilter, Kinds
+from schema.events import timeline as load_timeline
+from schema.fields import field
+from schema.inputs import CareContactFilter, PrescriptionFilter, row_filter
+from schema.node import Node
+from schema.refs import (
+    AlertRef,
+    BlockRef,
+    CareContactRef,
+    CareDocumentRef,
+    ConsentRef,
+    DentalTreatmentRef,
+    DiagnosisRef,
+    DispensationRef,
+    FunctionalStatusRef,
+    ImplementationPlanRef,
+    LabResultRef,
+    MunicipalDecisionRef,
+    PrescriptionRef,
+    ReferralOutcomeRef,
+    ToothFindingRef,
+    VaccinationRef,
+)
 
-@strawberry.type(description="A person in care.")
-class Patient:
-    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+
+@strawberry.type(description="A postal address.")
+class Address:
+    street_address: str | None = strawberry.field(description="Street and number.")
+    postal_code: str | None = strawberry.field(description="Postnummer, five digits.")
+    city: str | None = strawberry.field(description="Postort.")
+
+
+@strawberry.type(
+    description="Someone who acts for a patient: a guardian (vårdnadshavare) of a child or a "
+    "holder of power of attorney (fullmakt)."
+)
+class Representative(Node):
+    patient_id: strawberry.Private[uuid.UUID]
+    representative_patient_id: strawberry.Private[uuid.UUID]
+    kind: RepresentativeKind = strawberry.field(description="Guardian or power of attorney.")
+    valid_from: date = strawberry.field(description="First day the representation applies.")
+    valid_to: date | None = strawberry.field(description="Last day it applies; open if null.")
+
+    def owner(self) -> uuid.UUID | None:
+        return self.patient_id
+
+    @field(description="The patient represented.")
+    async def patient(self, info: Info) -> Patient | None:
+        row = await info.context.loader(PatientByIdLoader).load(self.patient_id)
+        return Patient.from_optional(row)
+
+    @field(description="The person who represents the patient.")
+    async def representative(self, info: Info) -> Patient | None:
+        row = await info.context.loader(PatientByIdLoader).load(self.representative_patient_id)
+        return Patient.from_optional(row)
+
+
+ContactFilterArg = Annotated[
+    CareContactFilter | None,
+    strawberry.argument(
+        description="Only contacts matching this filter (period, provider, unit, type, status)."
+    ),
+]
+PrescriptionFilterArg = Annotated[
+    PrescriptionFilter | None,
+    strawberry.argument(description="Only prescriptions matching this filter (e.g. status)."),
+]
+
+
+def _clinical_list(loader: type[PatientListLoader], node: Any, description: str) -> Any:
+    """A field listing one category of the patient's record, filterable, newest first."""
+
+    async def resolve(
+        self: Patient,
+        info: Info,
+        filter: EventFilter = None,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[Any]:
+        from schema.registry import TYPES
+
+        return await list_of(
+            info,
+            loader,
+            (self.pk,),
+            TYPES[loader.listing.disclose or ""].from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+            filter=row_filter(filter),
+        )
+
+    resolve.__annotations__["return"] = Connection[node]
+    return strawberry.field(resolver=resolve, description=description)
+
+
+@strawberry.type(
+    description="A person in care, and their whole record across care providers. Every list "
+    "holds only what the caller may see under the access policy."
+)
+class Patient(Node):
     personnummer: str = strawberry.field(
-        description="Personnummer or samordningsnummer, 12 digits (YYYYMMDDNNNC)."
+        description="Personnummer or samordningsnummer, 12 digits (YYYYMMDDNNNC); a "
+        "reservnummer as issued.",
     )
+    identifier_kind: IdentifierKind = strawberry.field(description="Kind of `personnummer`.")
     given_name: str = strawberry.field(description="Given name(s).")
     family_name: str = strawberry.field(description="Family name.")
     birth_date: date = strawberry.field(description="Date of birth.")
+    sex: Sex = strawberry.field(description="Sex as recorded.")
+    protected_identity: bool = strawberry.field(
+        description="Skyddad identitet (sekretessmarkering): the address is never disclosed."
+    )
+    deceased_on: date | None = strawberry.field(description="Date of death, if deceased.")
+    municipality_code: str | None = strawberry.field(
+        description="Kommunkod of the municipality the patient lives in."
+    )
+    street_address: strawberry.Private[str | None]
+    postal_code: strawberry.Private[str | None]
+    city: strawberry.Private[str | None]
+
+    @field(description="Postal address; always null for a protected identity (A16).")
+    def address(self) -> Address | None:
+        if self.protected_identity or self.street_address is None:
+            return None
+        return Address(
+            street_address=self.street_address, postal_code=self.postal_code, city=self.city
+        )
+
+    @field(description="Care contacts (vårdkontakter), newest first.")
+    async def care_contacts(
+        self,
+        info: Info,
+        filter: ContactFilterArg = None,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[CareContactRef]:
+        from schema.care import CareContact
+
+        return await list_of(
+            info,
+            care.CareContactsByPatientLoader,
+            (self.pk,),
+            CareContact.from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+            filter=row_filter(filter),
+        )
+
+    @field(description="Prescriptions, newest first; each with its chain and dispensations.")
+    async def prescriptions(
+        self,
+        info: Info,
+        filter: PrescriptionFilterArg = None,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[PrescriptionRef]:
+        from schema.medication import Prescription
+
+        return await list_of(
+            info,
+            medication.PrescriptionsByPatientLoader,
+            (self.pk,),
+            Prescription.from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+            filter=row_filter(filter),
+        )
+
+    documents = _clinical_list(
+        care.CareDocumentsByPatientLoader, CareDocumentRef, "Notes, newest first."
+    )
+    diagnoses = _clinical_list(
+        care.DiagnosesByPatientLoader, DiagnosisRef, "Diagnoses, newest first."
+    )
+    alerts = _clinical_list(
+        care.AlertsByPatientLoader, AlertRef, "Alert information, newest first."
+    )
+    lab_results = _clinical_list(
+        care.LabResultsByPatientLoader, LabResultRef, "Laboratory results, newest first."
+    )
+    vaccinations = _clinical_list(
+        care.VaccinationsByPatientLoader, VaccinationRef, "Vaccinations, newest first."
+    )
+    functional_statuses = _clinical_list(
+        care.FunctionalStatusesByPatientLoader,
+        FunctionalStatusRef,
+        "Functional status assessments, newest first.",
+    )
+    referral_outcomes = _clinical_list(
+        care.ReferralOutcomesByPatientLoader,
+        ReferralOutcomeRef,
+        "Referral outcomes (remissvar), newest first.",
+    )
+    dispensations = _clinical_list(
+        medication.DispensationsByPatientLoader,
+        DispensationRef,
+        "Dispensations of all prescriptions, newest first.",
+    )
+    dental_treatments = _clinical_list(
+        dental.DentalTreatmentsByPatientLoader,
+        DentalTreatmentRef,
+        "Completed dental treatments, newest first.",
+    )
+    tooth_findings = _clinical_list(
+        dental.ToothFindingsByPatientLoader,
+        ToothFindingRef,
+        "All findings on teeth (history included), newest first.",
+    )
+    municipal_decisions = _clinical_list(
+        municipal.MunicipalDecisionsByPatientLoader,
+        MunicipalDecisionRef,
+        "Municipal decisions (SoL/LSS), newest first.",
+    )
+    implementation_plans = _clinical_list(
+        municipal.ImplementationPlansByPatientLoader,
+        ImplementationPlanRef,
+        "Implementation plans (genomförandeplaner), newest first.",
+    )
+    municipal_health_records = _clinical_list(
+        municipal.MunicipalHealthRecordsByPatientLoader,
+        CareDocumentRef,
+        "Notes of municipal health care (providers of kind KOMMUN or units of kind "
+        "MUNICIPAL_HEALTH), newest first.",
+    )
+
+    @field(description="The current tooth chart: the newest finding per FDI tooth, in tooth order.")
+    async def tooth_chart(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[ToothFindingRef]:
+        from schema.dental import ToothFinding
+
+        return await list_of(
+            info,
+            dental.ToothChartByPatientLoader,
+            (self.pk,),
+            ToothFinding.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(description="Consents (samtycken) the patient has given, newest first.")
+    async def consents(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[ConsentRef]:
+        from schema.consent import Consent
+
+        return await list_of(
+            info,
+            consent.ConsentsByPatientLoader,
+            (self.pk,),
+            Consent.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(description="Blocks (spärrar) the patient has placed, newest first.")
+    async def blocks(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[BlockRef]:
+        from schema.consent import Block
+
+        return await list_of(
+            info,
+            consent.BlocksByPatientLoader,
+            (self.pk,),
+            Block.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(description="Who may act for the patient (guardians, power of attorney), newest first.")
+    async def representatives(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Representative]:
+        return await list_of(
+            info,
+            RepresentativesByPatientLoader,
+            (self.pk,),
+            Representative.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Whom the patient acts for (e.g. their children), newest first; only "
+        "representations the caller may see."
+    )
+    async def represents(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Representative]:
+        return await list_of(
+            info,
+            RepresentedByPatientLoader,
+            (self.pk,),
+            Representative.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Every care event of the patient, of all kinds, newest first (by "
+        "`eventTime`), keyset-paginated."
+    )
+    async def timeline(
+        self,
+        info: Info,
+        kinds: Kinds = None,
+        filter: EventFilter = None,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[CareEvent]:
+        return await load_timeline(
+            info,
+            self.pk,
+            kinds=kinds,
+            filter=filter,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+        )

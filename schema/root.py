@@ -5,28 +5,53 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
-from resolvers import patients as patient_resolvers
+from schema import queries
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
-from schema.patients import Patient
+from schema.registry import TYPES
+from schema.settle import SettleStatements
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
 class Query:
-    patient: Patient | None = strawberry.field(
-        resolver=patient_resolvers.patient,
-        description="One patient by personnummer or samordningsnummer; null if not found or "
-        "not visible to the caller.",
+    patient = strawberry.field(
+        resolver=queries.patient,
+        description="One patient, by personnummer/samordningsnummer or by global id (give "
+        "exactly one); null if not found or not visible to the caller.",
+    )
+    patients = strawberry.field(
+        resolver=queries.patients,
+        description="Search patients, ordered by family name, given name; only patients the "
+        "caller may see.",
+    )
+    node = strawberry.field(
+        resolver=queries.node,
+        description="Any object by its global id (Relay); null if not found or not visible.",
+    )
+    care_provider = strawberry.field(
+        resolver=queries.care_provider,
+        description="A care provider by HSA-id or global id (give exactly one).",
+    )
+    care_unit = strawberry.field(
+        resolver=queries.care_unit,
+        description="A care unit by HSA-id or global id (give exactly one).",
+    )
+    practitioner = strawberry.field(
+        resolver=queries.practitioner,
+        description="A practitioner by HSA-id or global id (give exactly one).",
     )
 
 
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    # Types only reachable through interfaces (Node, CareEvent) must be named.
+    types=list(TYPES.values()),
     # Factories: a fresh extension per request; the caches are module-level and shared.
     extensions=[
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        SettleStatements,
         *LIMIT_EXTENSIONS,
     ],
 )

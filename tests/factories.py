@@ -6,7 +6,8 @@ import itertools
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -227,3 +228,203 @@ async def create_clinical(
         own["chain_id"] = uuid.uuid4()
     when = {"event_time": kw.pop("event_time")} if "event_time" in kw else {}
     return await _insert(conn, model, header(patient, unit, **when) | own | kw)
+
+
+# --- one factory per clinical type (schema read side); each returns the model instance ---
+
+
+_M = TypeVar("_M", bound=SQLModel)
+
+
+async def create_municipality(
+    conn: AsyncConnection, code: str = "0180", name: str = "Stockholm", county_code: str = "01"
+) -> str:
+    """A municipality (kommun) unless it exists; returns its code."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    table = models.Municipality.__table__  # type: ignore[attr-defined]
+    await conn.execute(
+        pg_insert(table)
+        .values(code=code, name=name, county_code=county_code)
+        .on_conflict_do_nothing()
+    )
+    return code
+
+
+async def _clinical(
+    conn: AsyncConnection,
+    model: type[_M],
+    patient: models.Patient | uuid.UUID,
+    unit: models.CareUnit,
+    defaults: dict[str, Any],
+    kw: dict[str, Any],
+) -> _M:
+    """A clinical row: `kw` may override header fields (event_time, nullified, ...) and own ones."""
+    if isinstance(patient, uuid.UUID):
+        patient = cast(models.Patient, SimpleNamespace(id=patient))  # header() reads only .id
+    own = {k: kw.pop(k) for k in list(kw) if k in defaults}
+    row: _M = await _insert(conn, model, header(patient, unit, **kw) | defaults | own)
+    return row
+
+
+async def create_care_document(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.CareDocument:
+    defaults = {"document_type": "anteckning", "title": "Besök", "text": "Status ua."}
+    return await _clinical(conn, models.CareDocument, patient, unit, defaults, kw)
+
+
+async def create_diagnosis(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.Diagnosis:
+    defaults = {"code": "I10", "display": "Essentiell hypertoni", "diagnosis_type": "huvuddiagnos"}
+    return await _clinical(conn, models.Diagnosis, patient, unit, defaults, kw)
+
+
+async def create_alert(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.Alert:
+    defaults = {
+        "alert_type": "hypersensitivity",
+        "description": "Penicillinallergi",
+        "agent_atc_code": "J01CE02",
+        "severity": "severe",
+    }
+    return await _clinical(conn, models.Alert, patient, unit, defaults, kw)
+
+
+async def create_functional_status(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.FunctionalStatus:
+    defaults = {"assessment_type": "padl", "icf_code": None, "text": "Klarar av- och påklädning."}
+    return await _clinical(conn, models.FunctionalStatus, patient, unit, defaults, kw)
+
+
+async def create_lab_result(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.LabResult:
+    defaults = {
+        "order_id": f"lab-{uuid.uuid4().hex[:8]}",
+        "code_system": "NPU",
+        "code": "NPU01685",
+        "name": "P-Kreatinin",
+        "value_numeric": Decimal("82"),
+        "unit": "µmol/L",
+        "interpretation": "normal",
+        "reference_low": Decimal("45"),
+        "reference_high": Decimal("90"),
+    }
+    return await _clinical(conn, models.LabResult, patient, unit, defaults, kw)
+
+
+async def create_referral_outcome(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.ReferralOutcome:
+    defaults = {"outcome_type": "slutsvar", "text": "Ingen åtgärd.", "referral_id": "rem-1"}
+    return await _clinical(conn, models.ReferralOutcome, patient, unit, defaults, kw)
+
+
+async def create_vaccination(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.Vaccination:
+    defaults = {"vaccine_name": "Comirnaty", "target_disease": "covid-19", "dose_number": 1}
+    return await _clinical(conn, models.Vaccination, patient, unit, defaults, kw)
+
+
+async def create_prescription(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.Prescription:
+    defaults = {
+        "kind": "recept",
+        "status": "aktiv",
+        "chain_id": uuid.uuid4(),
+        "replaces_id": None,
+        "drug_npl_id": "19750101100011",
+        "atc_code": "J01CE02",
+        "drug_name": "Kåvepenin",
+        "dosage_text": "1 tablett 3 gånger dagligen",
+        "amount": Decimal(1),
+        "valid_until": date(2030, 1, 1),
+    }
+    return await _clinical(conn, models.Prescription, patient, unit, defaults, kw)
+
+
+async def create_dispensation(
+    conn: AsyncConnection,
+    prescription: models.Prescription,
+    pharmacy: models.CareUnit,
+    **kw: Any,
+) -> models.Dispensation:
+    defaults = {
+        "prescription_id": prescription.id,
+        "amount": Decimal(1),
+        "article_name": prescription.drug_name,
+        "reverses_id": None,
+    }
+    return await _clinical(
+        conn, models.Dispensation, prescription.patient_id, pharmacy, defaults, kw
+    )
+
+
+async def create_dental_treatment(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.DentalTreatment:
+    defaults = {
+        "condition_code": "3041",
+        "procedure_code": "101",
+        "procedure_text": "Basundersökning",
+        "tooth": None,
+        "price_sek": Decimal("1000.00"),
+    }
+    return await _clinical(conn, models.DentalTreatment, patient, unit, defaults, kw)
+
+
+async def create_tooth_finding(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.ToothFinding:
+    defaults = {"tooth": "36", "surface": "O", "finding_code": "K02", "finding_text": "Karies"}
+    return await _clinical(conn, models.ToothFinding, patient, unit, defaults, kw)
+
+
+async def create_municipal_decision(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.MunicipalDecision:
+    municipality = await create_municipality(conn, kw.pop("municipality_code", "0180"))
+    defaults = {
+        "legal_basis_code": "SOL2025-BISTAND",
+        "insats_code": "SOL-HEMTJANST",
+        "municipality_code": municipality,
+        "applied_on": date(2024, 1, 1),
+        "decided_on": date(2024, 1, 15),
+        "outcome": "beviljad",
+        "case_officer_name": "Handläggare Test",
+        "extent_amount": Decimal("12"),
+        "extent_unit": "hours_per_week",
+    }
+    return await _clinical(conn, models.MunicipalDecision, patient, unit, defaults, kw)
+
+
+async def create_implementation_plan(
+    conn: AsyncConnection,
+    decision: models.MunicipalDecision,
+    unit: models.CareUnit,
+    **kw: Any,
+) -> models.ImplementationPlan:
+    defaults = {"decision_id": decision.id, "goals": "Bo kvar hemma.", "follow_up_on": None}
+    return await _clinical(conn, models.ImplementationPlan, decision.patient_id, unit, defaults, kw)
+
+
+async def create_plan_activity(
+    conn: AsyncConnection, plan: models.ImplementationPlan, position: int = 1, **kw: Any
+) -> models.PlanActivity:
+    values = {
+        "patient_id": plan.patient_id,
+        "plan_id": plan.id,
+        "position": position,
+        "goal": "Dusch två gånger i veckan",
+        "description": "Hjälp med dusch",
+        "responsible": "Hemtjänstgrupp Norr",
+        "when_how": "Tisdag och fredag förmiddag",
+    } | kw
+    activity: models.PlanActivity = await _insert(conn, models.PlanActivity, values)
+    return activity

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, cast, runtime_checkable
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +20,8 @@ from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
 from app.access.pseudonym import pseudonym
 from app.audit import AuditBuffer
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -35,7 +37,9 @@ class DataAccess:
     """Per-request gate between resolvers and the database.
 
     Batch loaders run concurrently; one connection runs one statement at a time, so every
-    statement of the request passes one lock.
+    statement of the request passes one lock. A statement is never cancelled half-way (that
+    closes an asyncpg connection): when graphql-core cancels the siblings of a failed field,
+    their statements finish in the background and `settle()` waits for them.
     """
 
     def __init__(
@@ -54,14 +58,16 @@ class DataAccess:
         self.pseudonym_key = pseudonym_key
         self._decisions: dict[uuid.UUID, PatientAccess] = {}
         self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def access(self, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PatientAccess]:
         """Decisions for these patients; each patient is decided once per request."""
         wanted = list(dict.fromkeys(patient_ids))
         missing = [pid for pid in wanted if pid not in self._decisions]
         if missing:
-            async with self._lock:
-                decided = await self.policy.decide(self.conn, self.principal, missing)
+            decided = await self._uncancellable(
+                self.policy.decide(self.conn, self.principal, missing)
+            )
             self._decisions.update(decided)
         return {pid: self._decisions[pid] for pid in wanted}
 
@@ -129,9 +135,7 @@ class DataAccess:
         Address columns of patients whose address may not be seen (A16) come back as None,
         whoever built the statement.
         """
-        async with self._lock:
-            result = await self.conn.execute(statement)
-            rows: Sequence[RowMapping] = result.mappings().all()
+        rows: Sequence[RowMapping] = await self._uncancellable(self._rows(statement))
         if rows and any(column in rows[0] for column in ADDRESS_COLUMNS):
             rows = [self._without_address(row) for row in rows]
         if disclose is not None:
@@ -194,5 +198,27 @@ class DataAccess:
 
     async def scalar(self, statement: Executable) -> Any:
         """Run a read that returns one value (counts); discloses nothing."""
-        async with self._lock:
-            return (await self.conn.execute(statement)).scalar()
+        return await self._uncancellable(self._scalar(statement))
+
+    async def _rows(self, statement: Executable) -> Sequence[RowMapping]:
+        return (await self.conn.execute(statement)).mappings().all()
+
+    async def _scalar(self, statement: Executable) -> Any:
+        return (await self.conn.execute(statement)).scalar()
+
+    async def _uncancellable(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` under the lock in its own task, shielded from the caller's cancellation."""
+
+        async def locked() -> T:
+            async with self._lock:
+                return await work
+
+        task = asyncio.ensure_future(locked())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def settle(self) -> None:
+        """Wait until no statement of this request is running (before audit, commit)."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

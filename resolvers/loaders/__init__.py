@@ -1,0 +1,1 @@
+"""Batch loaders, one module per domain; get them via `ctx.loader(LoaderClass)`."""

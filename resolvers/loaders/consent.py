@@ -1,0 +1,24 @@
+"""Loaders of consents and blocks (the patient's say over their data)."""
+
+from __future__ import annotations
+
+from resolvers.listing import Listing
+from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
+from resolvers.pagination import SortKey
+from resolvers.tables import BLOCK, CONSENT
+
+
+class ConsentByIdLoader(RowByKeyLoader):
+    table, disclose = CONSENT, "Consent"
+
+
+class BlockByIdLoader(RowByKeyLoader):
+    table, disclose = BLOCK, "Block"
+
+
+class ConsentsByPatientLoader(PatientListLoader):
+    listing = Listing(CONSENT, ("patient_id",), SortKey("Consent", ("valid_from", "id")), "Consent")
+
+
+class BlocksByPatientLoader(PatientListLoader):
+    listing = Listing(BLOCK, ("patient_id",), SortKey("Block", ("placed_at", "id")), "Block")

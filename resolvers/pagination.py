@@ -1,0 +1,114 @@
+"""Page sizes, opaque keyset cursors and the Page every list loader returns.
+
+A cursor is the base64 of the sort key of the last row seen (plus the list's tag), never an
+offset: rows inserted before it do not shift the next page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, FromClause, RowMapping, literal, tuple_
+
+from app.errors import AppError, BadInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class PageSizeExceeded(AppError):
+    code = "PAGE_SIZE_EXCEEDED"
+
+
+def page_size(first: int | None) -> int:
+    """`first` checked against the limits; None means the default page size."""
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0:
+        raise BadInput("first: must not be negative", field="first", rule="non_negative")
+    if first > MAX_PAGE_SIZE:
+        raise PageSizeExceeded(
+            f"first: at most {MAX_PAGE_SIZE} items per page, asked for {first}",
+            field="first",
+            maximum=MAX_PAGE_SIZE,
+        )
+    return first
+
+
+# asyncpg returns its own UUID class, which orjson does not know: `default=str` covers it.
+_PARSERS: dict[type, Callable[[Any], Any]] = {
+    datetime: datetime.fromisoformat,
+    date: date.fromisoformat,
+    uuid.UUID: uuid.UUID,
+}
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """The keyset order of a list: columns (all ascending or all descending) ending in a key."""
+
+    tag: str
+    columns: tuple[str, ...]
+    descending: bool = True
+
+    def order(self, source: FromClause) -> list[ColumnElement[Any]]:
+        cols = [source.c[n] for n in self.columns]
+        return [c.desc() if self.descending else c.asc() for c in cols]
+
+    def after(self, source: FromClause, after: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows of `source` strictly after the sort key `after` in this order."""
+        cols = [source.c[n] for n in self.columns]
+        values = [literal(v, type_=c.type) for v, c in zip(after, cols, strict=True)]
+        left = tuple_(*cols) if len(cols) > 1 else cols[0]
+        right = tuple_(*values) if len(values) > 1 else values[0]
+        return left < right if self.descending else left > right
+
+    def values(self, row: RowMapping) -> tuple[Any, ...]:
+        return tuple(row[c] for c in self.columns)
+
+    def encode(self, row: RowMapping) -> str:
+        raw = orjson.dumps([self.tag, *self.values(row)], default=str)
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode(self, cursor: str, source: FromClause) -> tuple[Any, ...]:
+        """The sort key in `cursor`; BAD_USER_INPUT if it is not a cursor of this list."""
+        types = [source.c[c] for c in self.columns]
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            tag, *values = orjson.loads(raw)
+            if tag == self.tag and len(values) == len(self.columns):
+                return tuple(
+                    _PARSERS.get(col.type.python_type, col.type.python_type)(value)
+                    for col, value in zip(types, values, strict=True)
+                )
+        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
+            pass
+        raise BadInput("after: not a cursor of this list", field="after", rule="cursor")
+
+
+@dataclass
+class Page:
+    """One page of one list: its rows in order, and what is known about the rest.
+
+    `total` is None when it was not computed with the page; `count` then computes it.
+    """
+
+    rows: Sequence[RowMapping]
+    has_next: bool
+    has_previous: bool
+    total: int | None = None
+    count: Callable[[], Awaitable[int]] | None = field(default=None, repr=False)
+
+    async def total_count(self) -> int:
+        if self.total is None:
+            if self.count is None:
+                raise RuntimeError("page without a total or a way to count")
+            self.total = await self.count()
+        return self.total

@@ -1,0 +1,173 @@
+"""GraphQL enums of the model's code lists. Each value's Python value is the stored value, so rows
+serialize without conversion; a unit test keeps them equal to the StrEnums in app.models."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+V = strawberry.enum_value
+
+
+@strawberry.enum(description="Kind of care contact (vårdkontakt), as in RIV-TA GetCareContacts.")
+class ContactType(Enum):
+    BESOK = V("besok", description="Besök: the patient visited the unit.")
+    TELEFON = V("telefon", description="Telefonkontakt: a call with the patient.")
+    VARDTILLFALLE = V("vardtillfalle", description="Vårdtillfälle: an inpatient stay.")
+    DAGSJUKVARD = V("dagsjukvard", description="Dagsjukvård: day care without overnight stay.")
+    ANNAN = V("annan", description="Annan: any other kind of contact.")
+
+
+@strawberry.enum(description="Status of a care contact.")
+class ContactStatus(Enum):
+    EJ_PABORJAD = V("ej_paborjad", description="Ej påbörjad: planned, not started.")
+    INSTALLD = V("installd", description="Inställd: cancelled before it started.")
+    PAGAENDE = V("pagaende", description="Pågående: ongoing (an ongoing stay has no end).")
+    AVBRUTEN = V("avbruten", description="Avbruten: interrupted before completion.")
+    AVSLUTAD = V("avslutad", description="Avslutad: completed.")
+
+
+@strawberry.enum(description="Whether a diagnosis is the main or a secondary one.")
+class DiagnosisType(Enum):
+    HUVUDDIAGNOS = V("huvuddiagnos", description="Huvuddiagnos: the main diagnosis.")
+    BIDIAGNOS = V("bidiagnos", description="Bidiagnos: a secondary diagnosis.")
+
+
+@strawberry.enum(description="Kind of alert information (uppmärksamhetsinformation).")
+class AlertType(Enum):
+    HYPERSENSITIVITY = V(
+        "hypersensitivity", description="Överkänslighet: to a drug or another agent."
+    )
+    SERIOUS_DISEASE = V("serious_disease", description="Allvarlig sjukdom (ICD-10-SE coded).")
+    TREATMENT = V("treatment", description="Behandling that matters for care (KVÅ coded).")
+    COMMUNICABLE_DISEASE = V("communicable_disease", description="Smittsam sjukdom.")
+    RESTRICTION_OF_CARE = V(
+        "restriction_of_care", description="Vårdbegränsning, e.g. a decision not to resuscitate."
+    )
+    UNSTRUCTURED = V("unstructured", description="Ostrukturerad: free text only.")
+
+
+@strawberry.enum(description="Severity of a hypersensitivity.")
+class Severity(Enum):
+    MILD = V("mild", description="Mild reaction.")
+    MODERATE = V("moderate", description="Moderate reaction.")
+    SEVERE = V("severe", description="Severe reaction.")
+    LIFE_THREATENING = V("life_threatening", description="Life-threatening reaction.")
+
+
+@strawberry.enum(description="How a laboratory result compares with its reference interval.")
+class LabInterpretation(Enum):
+    NORMAL = V("normal", description="Within the reference interval.")
+    LOW = V("low", description="Below the reference interval.")
+    HIGH = V("high", description="Above the reference interval.")
+    CRITICAL = V("critical", description="Critical: needs immediate attention.")
+    ABNORMAL = V("abnormal", description="Abnormal, without a direction (text results).")
+
+
+@strawberry.enum(description="Kind of prescription in Nationella läkemedelslistan.")
+class PrescriptionKind(Enum):
+    RECEPT = V("recept", description="Recept: a drug prescription.")
+    LIVSMEDELSANVISNING = V("livsmedelsanvisning", description="Livsmedelsanvisning: food.")
+    HJALPMEDELSKORT = V("hjalpmedelskort", description="Hjälpmedelskort: medical aids.")
+
+
+@strawberry.enum(description="Status of a prescription.")
+class PrescriptionStatus(Enum):
+    AKTIV = V("aktiv", description="Aktiv: valid and dispensable.")
+    UTSATT = V("utsatt", description="Utsatt: discontinued by a prescriber.")
+    MAKULERAD = V("makulerad", description="Makulerad: cancelled as issued in error.")
+    ERSATT = V("ersatt", description="Ersatt: replaced by another prescription of its chain.")
+    UTGANGEN = V("utgangen", description="Utgången: past its last valid date.")
+
+
+@strawberry.enum(description="Outcome of a municipal decision (beslut).")
+class DecisionOutcome(Enum):
+    BEVILJAD = V("beviljad", description="Beviljad: granted.")
+    AVSLAG = V("avslag", description="Avslag: refused.")
+    DELVIS_BEVILJAD = V("delvis_beviljad", description="Delvis beviljad: partly granted.")
+
+
+@strawberry.enum(description="The law a municipal insats is granted under.")
+class Framework(Enum):
+    SOL = V("sol", description="Socialtjänstlagen: social services (e.g. hemtjänst).")
+    LSS = V("lss", description="LSS: support and service for people with disabilities.")
+
+
+@strawberry.enum(description="Who runs a care provider (huvudman).")
+class ProviderKind(Enum):
+    REGION = V("region", description="A region (regional health care, Folktandvården).")
+    KOMMUN = V("kommun", description="A municipality (home care, special housing, LSS).")
+    PRIVAT = V("privat", description="A private provider.")
+    STAT = V("stat", description="A state agency.")
+
+
+@strawberry.enum(description="What a care unit does; pharmacies and dental clinics are units too.")
+class UnitKind(Enum):
+    PRIMARY_CARE = V("primary_care", description="Vårdcentral: primary care.")
+    HOSPITAL = V("hospital", description="A hospital ward or clinic.")
+    EMERGENCY = V("emergency", description="Akutmottagning: emergency department.")
+    SPECIALIST = V("specialist", description="Specialist outpatient care.")
+    DENTAL = V("dental", description="A dental clinic.")
+    PHARMACY = V("pharmacy", description="A pharmacy (apotek).")
+    HOME_CARE = V("home_care", description="Hemtjänst: municipal home care.")
+    SPECIAL_HOUSING = V("special_housing", description="Särskilt boende: special housing.")
+    LSS = V("lss", description="An LSS service unit.")
+    MUNICIPAL_HEALTH = V(
+        "municipal_health", description="Kommunal hälso- och sjukvård: municipal nurses."
+    )
+
+
+@strawberry.enum(description="Kind of a person's identifier.")
+class IdentifierKind(Enum):
+    PERSONNUMMER = V("personnummer", description="Personnummer (Skatteverket).")
+    SAMORDNINGSNUMMER = V(
+        "samordningsnummer", description="Samordningsnummer: day of birth plus 60."
+    )
+    RESERVNUMMER = V("reservnummer", description="Reservnummer: a regional stand-in number.")
+
+
+@strawberry.enum(description="Sex as recorded.")
+class Sex(Enum):
+    FEMALE = V("female", description="Female.")
+    MALE = V("male", description="Male.")
+    OTHER = V("other", description="Other.")
+    UNKNOWN = V("unknown", description="Unknown.")
+
+
+@strawberry.enum(description="On what grounds a representative acts for a patient.")
+class RepresentativeKind(Enum):
+    GUARDIAN = V("guardian", description="Vårdnadshavare: a guardian of a child.")
+    POWER_OF_ATTORNEY = V("power_of_attorney", description="Fullmakt: power of attorney.")
+
+
+@strawberry.enum(description="What a consent (samtycke) allows.")
+class ConsentKind(Enum):
+    SVOD_ACCESS = V("svod_access", description="Access to other providers' records (SVOD).")
+    NLL_ACCESS = V("nll_access", description="Access to all prescriptions in NLL.")
+    RESEARCH = V("research", description="Use of the record in a research study.")
+    BLOCK_LIFT = V("block_lift", description="A temporary lifting of a block.")
+
+
+@strawberry.enum(description="Kind of block (spärr).")
+class BlockKind(Enum):
+    INNER = V("inner", description="Inre spärr: hides a unit from the rest of its provider.")
+    OUTER = V("outer", description="Yttre spärr: hides a provider from other providers.")
+
+
+@strawberry.enum(description="Kinds of care events, for filtering the timeline.")
+class CareEventKind(Enum):
+    CARE_CONTACT = V("CareContact", description="Care contacts (vårdkontakter).")
+    CARE_DOCUMENT = V("CareDocument", description="Notes (journalanteckningar).")
+    DIAGNOSIS = V("Diagnosis", description="Diagnoses.")
+    ALERT = V("Alert", description="Alert information.")
+    FUNCTIONAL_STATUS = V("FunctionalStatus", description="Functional status assessments.")
+    LAB_RESULT = V("LabResult", description="Laboratory results.")
+    REFERRAL_OUTCOME = V("ReferralOutcome", description="Referral outcomes (remissvar).")
+    VACCINATION = V("Vaccination", description="Vaccinations.")
+    PRESCRIPTION = V("Prescription", description="Prescriptions.")
+    DISPENSATION = V("Dispensation", description="Dispensations at pharmacies.")
+    DENTAL_TREATMENT = V("DentalTreatment", description="Completed dental treatments.")
+    TOOTH_FINDING = V("ToothFinding", description="Findings on teeth.")
+    MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")
+    IMPLEMENTATION_PLAN = V("ImplementationPlan", description="Implementation plans.")

@@ -1,0 +1,68 @@
+"""Every Node type by name, with the loader that fetches one by its key (for `node(id:)` and
+the timeline). Imports all domain modules, so only import it lazily from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resolvers.loaders import care, consent, dental, medication, municipal, organizations
+from resolvers.loaders.base import RowByKeyLoader
+from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoader
+from schema.care import (
+    Alert,
+    CareContact,
+    CareDocument,
+    Diagnosis,
+    FunctionalStatus,
+    LabResult,
+    ReferralOutcome,
+    Vaccination,
+)
+from schema.consent import Block, Consent, ResearchStudy
+from schema.dental import DentalTreatment, ToothFinding
+from schema.events import CareEvent
+from schema.medication import Dispensation, Prescription
+from schema.municipal import ImplementationPlan, MunicipalDecision, PlanActivity
+from schema.node import Node
+from schema.organizations import CareProvider, CareUnit, Practitioner
+from schema.patients import Patient, Representative
+
+# Clinical types (CareEvent), keyed as in app.models.CLINICAL_TABLES.
+EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
+    "CareContact": (CareContact, care.CareContactByIdLoader),
+    "CareDocument": (CareDocument, care.CareDocumentByIdLoader),
+    "Diagnosis": (Diagnosis, care.DiagnosisByIdLoader),
+    "Alert": (Alert, care.AlertByIdLoader),
+    "FunctionalStatus": (FunctionalStatus, care.FunctionalStatusByIdLoader),
+    "LabResult": (LabResult, care.LabResultByIdLoader),
+    "ReferralOutcome": (ReferralOutcome, care.ReferralOutcomeByIdLoader),
+    "Vaccination": (Vaccination, care.VaccinationByIdLoader),
+    "Prescription": (Prescription, medication.PrescriptionByIdLoader),
+    "Dispensation": (Dispensation, medication.DispensationByIdLoader),
+    "DentalTreatment": (DentalTreatment, dental.DentalTreatmentByIdLoader),
+    "ToothFinding": (ToothFinding, dental.ToothFindingByIdLoader),
+    "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),
+    "ImplementationPlan": (ImplementationPlan, municipal.ImplementationPlanByIdLoader),
+}
+
+# Other patient rows, fetched by (patient_id, id).
+PATIENT_ROW_TYPES: dict[str, tuple[type[Node], type[RowByKeyLoader]]] = {
+    **EVENT_TYPES,
+    "PlanActivity": (PlanActivity, municipal.PlanActivityByIdLoader),
+    "Consent": (Consent, consent.ConsentByIdLoader),
+    "Block": (Block, consent.BlockByIdLoader),
+    "Representative": (Representative, RepresentativeByIdLoader),
+}
+
+# Shared rows, fetched by id.
+REFERENCE_TYPES: dict[str, tuple[type[Node], Any]] = {
+    "Patient": (Patient, PatientByIdLoader),
+    "CareProvider": (CareProvider, organizations.CareProviderByIdLoader),
+    "CareUnit": (CareUnit, organizations.CareUnitByIdLoader),
+    "Practitioner": (Practitioner, organizations.PractitionerByIdLoader),
+    "ResearchStudy": (ResearchStudy, organizations.ResearchStudyByIdLoader),
+}
+
+TYPES: dict[str, type[Node]] = {
+    name: cls for name, (cls, _) in {**PATIENT_ROW_TYPES, **REFERENCE_TYPES}.items()
+}

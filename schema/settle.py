@@ -1,0 +1,22 @@
+"""Schema extension: an operation ends only when its statements have.
+
+graphql-core cancels the sibling resolvers of a failed non-null field; their statements keep
+running (DataAccess shields them, since a cancelled asyncpg query closes the connection).
+Waiting here keeps the connection free for the audit flush and commit that follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+
+from app.context import Context
+
+
+class SettleStatements(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        ctx = self.execution_context.context
+        if isinstance(ctx, Context):
+            await ctx.data.settle()

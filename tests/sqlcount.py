@@ -1,0 +1,69 @@
+"""Test helpers for the schema: count SQL statements (Saleor's count_queries habit) and run
+operations against the schema directly, with a real context on the test's connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.types import ExecutionResult
+
+from app.access.principal import Principal, PrincipalKind
+from app.context import Context, build_context
+from app.settings import Settings
+
+SYSTEM = Principal(kind=PrincipalKind.SYSTEM, subject="schema-tests")
+
+
+@asynccontextmanager
+async def count_statements(conn: AsyncConnection) -> AsyncIterator[list[str]]:
+    """Collects the SQL of every statement run on this connection inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])  # (conn, cursor, statement, parameters, context, many)
+
+    sync = conn.sync_connection
+    assert sync is not None
+    event.listen(sync, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(sync, "before_cursor_execute", record)
+
+
+def context(conn: AsyncConnection, principal: Principal = SYSTEM) -> Context:
+    return build_context(conn, principal, Settings(database_url=None))
+
+
+async def execute(
+    conn: AsyncConnection,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    principal: Principal = SYSTEM,
+    ctx: Context | None = None,
+) -> ExecutionResult:
+    """Run an operation on the public schema with a fresh per-request context."""
+    from schema import schema
+
+    return await schema.execute(
+        query, variable_values=variables, context_value=ctx or context(conn, principal)
+    )
+
+
+async def data_of(
+    conn: AsyncConnection,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    principal: Principal = SYSTEM,
+) -> dict[str, Any]:
+    """The data of a successful operation (fails the test with the errors otherwise)."""
+    result = await execute(conn, query, variables, principal=principal)
+    assert result.errors is None, [e.formatted for e in result.errors]
+    assert result.data is not None
+    return result.data
