@@ -1,62 +1,167 @@
-"""Bearer token -> Principal. Tokens are JWTs verified with configured keys (HS256 secret for
-development, or a JWKS file/URL); the purpose of use comes with the request."""
+"""Bearer token -> Principal. Tokens are JWTs verified with configured keys (an HS256 secret for
+development, or a JWKS file or URL for production); the purpose of use and an emergency reason
+come with each request as headers.
+
+Every failure to verify is NotAuthenticated (HTTP 401); bad purpose headers are BadInput
+(HTTP 400). Nothing here raises anything else, so a token can never cause a 500.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
 from starlette.requests import Request
 
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
-from app.errors import NotAuthenticated
+from app.errors import BadInput, NotAuthenticated
 from app.settings import Settings
+
+log = logging.getLogger("vardkedja.auth")
 
 PURPOSE_HEADER = "x-purpose-of-use"
 EMERGENCY_HEADER = "x-emergency-reason"
-ASYMMETRIC = ["RS256", "ES256", "PS256", "EdDSA"]
+MAX_REASON = 500
+# Which token algorithms a key type may verify (never let the token pick a weaker family).
+FAMILIES = {
+    "RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
+    "EC": {"ES256", "ES384", "ES512"},
+    "OKP": {"EdDSA"},
+}
+ASYMMETRIC = sorted(set().union(*FAMILIES.values()))
+# Claims each kind of principal must carry.
+REQUIRED_CLAIMS = {
+    PrincipalKind.CLINICIAN: ("care_unit", "care_provider"),
+    PrincipalKind.PATIENT: ("pnr",),
+    PrincipalKind.PROXY: ("pnr",),
+}
 
 
-def _key_for(token: str, settings: Settings) -> tuple[Any, list[str]]:
+@dataclass(frozen=True)
+class _CachedJwks:
+    mtime_ns: int
+    keys: jwt.PyJWKSet
+
+
+_jwks_files: dict[Path, _CachedJwks] = {}
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+
+
+def _jwks_from_file(path: Path) -> jwt.PyJWKSet:
+    """The key set in `path`, re-read when the file changes (key rotation without restart)."""
+    mtime = path.stat().st_mtime_ns
+    cached = _jwks_files.get(path)
+    if cached is None or cached.mtime_ns != mtime:
+        cached = _CachedJwks(mtime, jwt.PyJWKSet.from_dict(json.loads(path.read_text())))
+        _jwks_files[path] = cached
+    return cached.keys
+
+
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    """One client per URL: it caches the fetched keys between requests."""
+    client = _jwks_clients.get(url)
+    if client is None:
+        client = _jwks_clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+    return client
+
+
+def _checked(key: jwt.PyJWK, alg: str) -> tuple[Any, list[str]]:
+    """The key and the one algorithm it may verify this token with."""
+    allowed = FAMILIES.get(str(key.key_type), set())
+    declared = getattr(key, "_jwk_data", {}).get("alg")
+    if alg not in allowed or (declared is not None and declared != alg):
+        raise NotAuthenticated("the token's algorithm does not match its verification key")
+    return key.key, [alg]
+
+
+async def _key_for(token: str, settings: Settings) -> tuple[Any, list[str]]:
     header = jwt.get_unverified_header(token)
-    if header.get("alg") == "HS256":
+    alg = str(header.get("alg"))
+    if alg == "HS256":
         if not settings.jwt_secret:
             raise NotAuthenticated("HS256 tokens are not accepted: no development secret is set")
         return settings.jwt_secret, ["HS256"]
+    if alg not in ASYMMETRIC:
+        raise NotAuthenticated(f"unsupported token algorithm {alg!r}")
     if settings.jwks_file is not None:
-        jwks = jwt.PyJWKSet.from_dict(json.loads(settings.jwks_file.read_text()))
+        try:
+            jwks = _jwks_from_file(settings.jwks_file)
+        except (OSError, ValueError, jwt.PyJWTError) as exc:
+            log.error("cannot read JWKS file %s: %s", settings.jwks_file, exc)
+            raise NotAuthenticated("verification keys are unavailable") from None
         kid = header.get("kid")
         for key in jwks.keys:
             if kid is None or key.key_id == kid:
-                return key.key, ASYMMETRIC
+                return _checked(key, alg)
         raise NotAuthenticated("no verification key matches the token's kid")
     if settings.jwks_url is not None:
-        return jwt.PyJWKClient(settings.jwks_url).get_signing_key_from_jwt(token).key, ASYMMETRIC
+        client = _jwks_client(settings.jwks_url)
+        # PyJWKClient fetches with blocking urllib: keep it off the event loop.
+        key = await asyncio.to_thread(client.get_signing_key_from_jwt, token)
+        return _checked(key, alg)
     raise NotAuthenticated("no verification key is configured for this token")
+
+
+async def verify_token(token: str, settings: Settings) -> dict[str, Any]:
+    """The verified claims of `token` (signature, exp, iss, aud); NotAuthenticated otherwise."""
+    try:
+        key, algorithms = await _key_for(token, settings)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated(f"invalid token: {exc}") from None
+    except (ValueError, TypeError) as exc:  # malformed keys or claims: still the token's fault
+        raise NotAuthenticated(f"invalid token: {type(exc).__name__}") from None
+    return claims
+
+
+def _text(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise NotAuthenticated(f"the token's {name!r} claim must be a string")
+    return value
 
 
 def principal_from_claims(
     claims: dict[str, Any], purpose: Purpose | None, emergency_reason: str | None
 ) -> Principal:
+    """The principal a verified token describes (no database: proxies are resolved to the
+    represented patient by the policy)."""
     try:
         kind = PrincipalKind(claims["kind"])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise NotAuthenticated("the token has no valid 'kind' claim") from None
     if kind is PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("the token has no valid 'kind' claim")
+    missing = [name for name in REQUIRED_CLAIMS.get(kind, ()) if not claims.get(name)]
+    if missing:
+        raise NotAuthenticated(f"a {kind.value} token needs the claims {', '.join(missing)}")
     return Principal(
         kind=kind,
         subject=str(claims.get("sub", "")),
-        name=claims.get("name"),
+        name=_text(claims, "name"),
         purpose=purpose or _default_purpose(kind),
-        client_id=claims.get("client_id") or claims.get("azp"),
-        role=claims.get("role"),
-        care_unit_hsa_id=claims.get("care_unit"),
-        care_provider_hsa_id=claims.get("care_provider"),
-        assignment_id=claims.get("assignment"),
-        person_identifier=claims.get("pnr"),
-        represented_identifier=claims.get("represents"),
+        client_id=_text(claims, "client_id") or _text(claims, "azp"),
+        role=_text(claims, "role"),
+        care_unit_hsa_id=_text(claims, "care_unit"),
+        care_provider_hsa_id=_text(claims, "care_provider"),
+        assignment_id=_text(claims, "assignment"),
+        person_identifier=_text(claims, "pnr"),
+        represented_identifier=_text(claims, "represents"),
         emergency_reason=emergency_reason,
     )
 
@@ -71,20 +176,60 @@ def _default_purpose(kind: PrincipalKind) -> Purpose | None:
     }.get(kind)
 
 
-def verify_token(token: str, settings: Settings) -> dict[str, Any]:
+def _purpose(raw: str | None) -> Purpose | None:
+    if not raw:
+        return None
     try:
-        key, algorithms = _key_for(token, settings)
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=algorithms,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "sub"]},
+        return Purpose(raw.strip().upper())
+    except ValueError:
+        allowed = ", ".join(p.value for p in Purpose)
+        raise BadInput(
+            f"unknown purpose of use {raw!r}; use one of {allowed}",
+            field="X-Purpose-Of-Use",
+            rule="purpose",
+        ) from None
+
+
+def _reason(raw: str | None) -> str | None:
+    """The emergency reason; header bytes are UTF-8 (Starlette decodes them as Latin-1)."""
+    if raw is None:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        raw = raw.encode("latin-1").decode("utf-8")
+    reason = " ".join(raw.split())
+    if len(reason) > MAX_REASON:
+        raise BadInput(
+            f"the emergency reason is longer than {MAX_REASON} characters",
+            field="X-Emergency-Reason",
+            rule="max_length",
         )
-    except jwt.PyJWTError as exc:
-        raise NotAuthenticated(f"invalid token: {exc}") from None
-    return claims
+    return reason or None
+
+
+def check_emergency(principal: Principal) -> Principal:
+    """A6: ETREAT needs a stated reason, only clinicians have emergencies, and a reason
+    without ETREAT would mislabel an ordinary request as an emergency in the log."""
+    etreat = principal.purpose is Purpose.ETREAT
+    if etreat and principal.kind is not PrincipalKind.CLINICIAN:
+        raise BadInput(
+            "purpose ETREAT (emergency access) is for clinicians only",
+            field="X-Purpose-Of-Use",
+            rule="emergency_clinician",
+        )
+    if etreat and not principal.emergency_reason:
+        raise BadInput(
+            "emergency access (purpose ETREAT) needs a reason in the X-Emergency-Reason header",
+            code="EMERGENCY_REASON_REQUIRED",
+            field="X-Emergency-Reason",
+            rule="required",
+        )
+    if principal.emergency_reason and not etreat:
+        raise BadInput(
+            "X-Emergency-Reason is only for purpose ETREAT (emergency access)",
+            field="X-Emergency-Reason",
+            rule="emergency_purpose",
+        )
+    return principal
 
 
 async def authenticate(request: Request, settings: Settings) -> Principal:
@@ -93,15 +238,10 @@ async def authenticate(request: Request, settings: Settings) -> Principal:
     if not header:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Authorization must be 'Bearer <token>'")
-    claims = verify_token(token.strip(), settings)
-    raw_purpose = request.headers.get(PURPOSE_HEADER) or claims.get("purpose")
-    try:
-        purpose = Purpose(raw_purpose) if raw_purpose else None
-    except ValueError:
-        allowed = ", ".join(p.value for p in Purpose)
-        raise NotAuthenticated(
-            f"unknown purpose of use {raw_purpose!r}; use one of {allowed}"
-        ) from None
-    return principal_from_claims(claims, purpose, request.headers.get(EMERGENCY_HEADER))
+    claims = await verify_token(token.strip(), settings)
+    claimed = claims.get("purpose")
+    purpose = _purpose(request.headers.get(PURPOSE_HEADER) or (str(claimed) if claimed else None))
+    reason = _reason(request.headers.get(EMERGENCY_HEADER))
+    return check_emergency(principal_from_claims(claims, purpose, reason))

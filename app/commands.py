@@ -51,7 +51,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.main import create_app
     from app.seed import seed_if_empty
+    from app.tokens import with_dev_keys
 
+    settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     with open_database(settings) as db:

@@ -1,0 +1,221 @@
+"""`vardkedja token` (development tokens for every role, fitting the demo data) and
+`vardkedja audit verify` (walk the hash chain of the audit trail)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from app.audit_verify import Head, Report, verify_chain
+from app.cli import UsageError, command
+from app.identifiers import (
+    IdentifierError,
+    detect_person_identifier_kind,
+    normalize_person_identifier,
+)
+from app.settings import Settings
+from app.tokens import mint, with_dev_keys
+
+err = Console(stderr=True)
+ROLES = ("clinician", "patient", "guardian", "proxy", "research", "system")
+DEFAULT_WHO = {"clinician": "er_doctor", "patient": "tolvan", "guardian": "guardian"}
+# A guardian's default child, and the demo study's client.
+DEFAULT_REPRESENTED = "child"
+FALLBACK_RESEARCH_CLIENT = "research-demo-client"
+SYSTEM_SUBJECT = "vardkedja-dev-integration"
+
+
+@dataclass(frozen=True)
+class Claims:
+    kind: str
+    subject: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _demo() -> Any:
+    """The seed's demo people (app/seed/demo.py), or None if the seed module is absent."""
+    try:
+        from app.seed import demo
+    except ImportError:  # pragma: no cover - the seed module ships with the package
+        return None
+    return demo
+
+
+def _pnr(raw: str) -> str:
+    try:
+        kind = detect_person_identifier_kind(raw, field="personnummer")
+        return normalize_person_identifier(kind, raw, field="personnummer")
+    except IdentifierError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _demo_person(key: str) -> Any:
+    demo = _demo()
+    person = demo.DEMO_PEOPLE.get(key) if demo is not None else None
+    if person is None:
+        known = ", ".join(sorted(demo.DEMO_PEOPLE)) if demo is not None else "none"
+        raise UsageError(f"unknown demo person {key!r}; known: {known}")
+    return person
+
+
+def _clinician_by_hsa(hsa_id: str) -> Any:
+    demo = _demo()
+    for person in demo.DEMO_CLINICIANS.values() if demo is not None else ():
+        if person.hsa_id == hsa_id:
+            return person
+    return None
+
+
+def clinician_claims(args: argparse.Namespace) -> Claims:
+    person = (
+        _clinician_by_hsa(args.hsa_id)
+        if args.hsa_id
+        else _demo_person(args.who or DEFAULT_WHO["clinician"])
+    )
+    if person is not None and not hasattr(person, "hsa_id"):
+        raise UsageError(f"{args.who!r} is a patient; use --as patient")
+    hsa_id = args.hsa_id or person.hsa_id
+    unit = args.unit or (person.unit_hsa_id if person else None)
+    provider = args.provider or (person.provider_hsa_id if person else None)
+    if not unit or not provider:
+        raise UsageError("a clinician outside the demo data needs --unit and --provider HSA-ids")
+    name = f"{person.given_name} {person.family_name}" if person else None
+    return Claims(
+        "clinician",
+        hsa_id,
+        {
+            "name": args.name or name,
+            "role": args.role or (person.role if person else None),
+            "care_unit": unit,
+            "care_provider": provider,
+            "assignment": args.assignment,
+        },
+    )
+
+
+def person_claims(args: argparse.Namespace, role: str) -> Claims:
+    if args.personnummer:
+        pnr, name = _pnr(args.personnummer), args.name
+    else:
+        person = _demo_person(args.who or DEFAULT_WHO[role if role != "proxy" else "guardian"])
+        if not hasattr(person, "personnummer"):
+            raise UsageError(f"{args.who!r} is a clinician; use --as clinician")
+        pnr, name = person.personnummer, f"{person.given_name} {person.family_name}"
+    if role == "patient":
+        return Claims("patient", pnr, {"pnr": pnr, "name": args.name or name})
+    represents = args.represents
+    if represents is None and not args.personnummer:
+        represents = _demo_person(DEFAULT_REPRESENTED).personnummer
+    return Claims(
+        "proxy",
+        pnr,
+        {"pnr": pnr, "name": args.name or name, "represents": represents and _pnr(represents)},
+    )
+
+
+def claims_for(args: argparse.Namespace) -> Claims:
+    role = args.role_as
+    if role == "clinician":
+        return clinician_claims(args)
+    if role in ("patient", "guardian", "proxy"):
+        return person_claims(args, role)
+    if role == "research":
+        demo = _demo()
+        client = args.client_id or getattr(
+            demo, "DEMO_RESEARCH_CLIENT_ID", FALLBACK_RESEARCH_CLIENT
+        )
+        return Claims("research", client, {"client_id": client, "name": args.name})
+    return Claims("system", args.client_id or SYSTEM_SUBJECT, {"name": args.name})
+
+
+def _token_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="role_as", choices=ROLES, required=True, help="who you are")
+    parser.add_argument("--who", help="a demo person by key (see docs/privacy.md)")
+    parser.add_argument("--hsa-id", help="clinician: practitioner HSA-id")
+    parser.add_argument("--unit", help="clinician: care unit HSA-id")
+    parser.add_argument("--provider", help="clinician: care provider HSA-id")
+    parser.add_argument("--role", help="clinician: role (granskare reviews emergency access)")
+    parser.add_argument("--assignment", help="clinician: assignment id")
+    parser.add_argument("--personnummer", help="patient or guardian: personnummer")
+    parser.add_argument("--represents", help="guardian/proxy: personnummer of the represented")
+    parser.add_argument("--client-id", help="research or system: client id")
+    parser.add_argument("--name", help="display name in the audit trail")
+    parser.add_argument("--purpose", help="purpose claim (TREAT, ETREAT, PATRQT, RESEARCH, ADMIN)")
+    parser.add_argument("--hours", type=float, default=8.0, help="lifetime (default 8 hours)")
+
+
+@command("token", "mint a development token (HS256) for a demo role", _token_args)
+def token_command(args: argparse.Namespace, settings: Settings) -> int:
+    settings = with_dev_keys(settings)
+    claims = claims_for(args)
+    purpose = args.purpose.upper() if args.purpose else None
+    token = mint(
+        settings,
+        kind=claims.kind,
+        subject=claims.subject,
+        hours=args.hours,
+        purpose=purpose,
+        **claims.extra,
+    )
+    print(token)
+    err.print(
+        f"[dim]{claims.kind} {claims.subject}; send it as 'Authorization: Bearer <token>'[/dim]",
+        highlight=False,
+    )
+    return 0
+
+
+def _audit_args(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = sub.add_parser("verify", help="check the hash chain; exit 1 on any tampering")
+    verify.add_argument("--batch-size", type=int, default=5000, help="entries per query")
+    verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="file with the head of the last verified run: checked, then updated "
+        "(finds entries deleted from the end); keep it outside the database server",
+    )
+
+
+@command("audit", "work with the audit trail (verify)", _audit_args)
+def audit_command(args: argparse.Namespace, settings: Settings) -> int:
+    from app.runtime import open_database
+
+    settings = with_dev_keys(settings)
+    checkpoint_file: Path | None = args.checkpoint
+    checkpoint = None
+    if checkpoint_file is not None and checkpoint_file.exists():
+        checkpoint = Head.parse(checkpoint_file.read_text())
+    key = (settings.audit_key or "").encode()
+    with open_database(settings) as db:
+        report = asyncio.run(verify_database(db.url, key, args.batch_size, checkpoint))
+    for problem in report.problems:
+        print(f"{problem.kind}: entry {problem.entry_id}: {problem.detail}", file=sys.stderr)
+    if not report.ok:
+        print(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries")
+        return 1
+    print(f"audit chain ok: {report.checked} entries, head {report.head or 'none'}")
+    if checkpoint_file is not None and report.head is not None:
+        checkpoint_file.write_text(f"{report.head}\n")
+    return 0
+
+
+async def verify_database(url: str, key: bytes, batch_size: int, checkpoint: Head | None) -> Report:
+    """Verify the chain in one read-only snapshot (entries appended meanwhile wait)."""
+    from sqlalchemy import text
+
+    from app.db import create_engine
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            return await verify_chain(conn, key, batch_size=batch_size, checkpoint=checkpoint)
+    finally:
+        await engine.dispose()
