@@ -1,0 +1,199 @@
+"""The audit trail is append-only and hash-chained: `verify` finds changed, inserted and
+deleted entries; the API role cannot change entries (grants), nobody can (trigger)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import audit
+from app.access.principal import Principal, PrincipalKind, Purpose
+from app.audit_verify import Head, verify_chain
+from app.cli import build_parser
+from app.db import create_engine
+from app.privacy_cli import audit_command
+from app.settings import Settings
+
+KEY = b"audit-test-key"
+T = TypeVar("T")
+PRINCIPAL = Principal(
+    kind=PrincipalKind.CLINICIAN,
+    subject="SE2321000016-DR01",
+    purpose=Purpose.TREAT,
+    care_unit_hsa_id="SE2321000016-SOAK",
+    care_provider_hsa_id="SE2321000016-RSTH",
+)
+
+
+async def write_entries(conn: AsyncConnection, count: int = 3, *, gap_after: int = -1) -> list[int]:
+    """`count` entries, one flush each; with `gap_after`, an unused id after that entry."""
+    for i in range(count):
+        buffer = audit.AuditBuffer(chain_key=KEY)
+        buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
+        await audit.flush(conn, buffer, PRINCIPAL, f"op{i}")
+        if i == gap_after:
+            await conn.execute(text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id'))"))
+    rows = await conn.execute(text("SELECT id FROM audit_entry ORDER BY id"))
+    return [r[0] for r in rows]
+
+
+async def tamper(conn: AsyncConnection, sql: str, **params: object) -> None:
+    """Change the table as a superuser would, with the append-only trigger switched off."""
+    await conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_no_update"))
+    await conn.execute(text(sql), params)
+    await conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_no_update"))
+
+
+async def test_untouched_chain_verifies(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 4)
+    report = await verify_chain(conn, KEY, batch_size=2)
+    assert report.ok and report.checked == 4
+    assert report.head is not None and report.head.entry_id == ids[-1]
+
+
+async def test_wrong_key_fails_every_entry(conn: AsyncConnection) -> None:
+    await write_entries(conn, 2)
+    report = await verify_chain(conn, b"another key")
+    assert [p.kind for p in report.problems] == ["changed", "changed"]
+
+
+async def test_changed_entry_is_found(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 4)
+    await tamper(conn, "UPDATE audit_entry SET outcome = 'denied' WHERE id = :i", i=ids[1])
+    report = await verify_chain(conn, KEY, batch_size=3)
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("changed", ids[1])]
+
+
+async def test_changed_and_rehashed_entry_is_found(conn: AsyncConnection) -> None:
+    """An attacker without the key recomputes a plain SHA-256: still found."""
+    ids = await write_entries(conn, 3)
+    forged = hashlib.sha256(b"whatever").hexdigest()
+    await tamper(conn, "UPDATE audit_entry SET hash = :h WHERE id = :i", h=forged, i=ids[1])
+    report = await verify_chain(conn, KEY)
+    assert ("changed", ids[1]) in [(p.kind, p.entry_id) for p in report.problems]
+
+
+async def test_deleted_entry_is_found(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 4)
+    await tamper(conn, "DELETE FROM audit_entry WHERE id = :i", i=ids[2])
+    report = await verify_chain(conn, KEY)
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("deleted", ids[3])]
+
+
+async def test_deleted_first_entry_is_found(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 3)
+    await tamper(conn, "DELETE FROM audit_entry WHERE id = :i", i=ids[0])
+    report = await verify_chain(conn, KEY)
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("deleted", ids[1])]
+
+
+async def test_inserted_entry_is_found(conn: AsyncConnection) -> None:
+    """INSERT is allowed (append-only), so a forged entry needs no trigger switched off."""
+    ids = await write_entries(conn, 3, gap_after=0)
+    gap = ids[0] + 1
+    assert gap not in ids
+    prev = await conn.execute(text("SELECT hash FROM audit_entry WHERE id = :i"), {"i": ids[0]})
+    await conn.execute(
+        text(
+            "INSERT INTO audit_entry (id, occurred_at, principal_kind, principal_id, action,"
+            " resources, outcome, review_required, prev_hash, hash) VALUES (:id, now(),"
+            " 'clinician', 'SE2321000016-EVIL', 'read', '[]', 'disclosed', false, :p, :h)"
+        ),
+        {"id": gap, "p": prev.scalar(), "h": hashlib.sha256(b"forged").hexdigest()},
+    )
+    report = await verify_chain(conn, KEY)
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("inserted", gap)]
+
+
+async def test_entry_appended_at_the_end_is_found(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 2)
+    last = await conn.execute(text("SELECT hash FROM audit_entry WHERE id = :i"), {"i": ids[-1]})
+    buffer = audit.AuditBuffer()  # plain SHA-256: what someone without the key can compute
+    buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
+    content = audit._entries(buffer, PRINCIPAL, None, datetime.now(UTC))[0]
+    forged = audit.entry_hash(str(last.scalar()), content)
+    await conn.execute(
+        audit.INSERT,
+        content | {"prev_hash": "x" * 64, "hash": forged, "resources": "[]"},
+    )
+    report = await verify_chain(conn, KEY)
+    assert len(report.problems) >= 1
+    assert report.problems[-1].entry_id > ids[-1]
+
+
+async def test_checkpoint_finds_entries_deleted_from_the_end(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 3)
+    head = (await verify_chain(conn, KEY)).head
+    assert head is not None
+    await tamper(conn, "DELETE FROM audit_entry WHERE id = :i", i=ids[-1])
+    assert (await verify_chain(conn, KEY)).ok  # nothing left in the table to notice
+    report = await verify_chain(conn, KEY, checkpoint=Head.parse(str(head)))
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("deleted", ids[-1])]
+
+
+async def test_trigger_blocks_update_for_everybody(conn: AsyncConnection) -> None:
+    ids = await write_entries(conn, 1)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with conn.begin_nested():
+            await conn.execute(
+                text("UPDATE audit_entry SET reason = 'x' WHERE id = :i"), {"i": ids[0]}
+            )
+
+
+async def test_api_role_may_append_and_read_but_not_change(conn: AsyncConnection) -> None:
+    await conn.execute(text("SET LOCAL ROLE vardkedja_api"))
+    ids = await write_entries(conn, 1)
+    assert len(ids) == 1
+    for statement in (
+        "UPDATE audit_entry SET reason = 'x'",
+        "DELETE FROM audit_entry",
+        "TRUNCATE audit_entry",
+    ):
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with conn.begin_nested():
+                await conn.execute(text(statement))
+    # The API may do its ordinary work elsewhere.
+    await conn.execute(text("SELECT count(*) FROM patient"))
+    await conn.execute(text("RESET ROLE"))
+
+
+def test_cli_verify_exits_non_zero_on_tampering(
+    fresh_database: Callable[[], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import migrate
+
+    url = fresh_database()
+    migrate.upgrade(url)
+    settings = Settings(database_url=url, data_dir=tmp_path, audit_key=KEY.decode())
+    args = build_parser().parse_args(["audit", "verify", "--checkpoint", str(tmp_path / "head")])
+    ids = asyncio.run(_committed(url, write_entries))
+    assert audit_command(args, settings) == 0
+    assert "audit chain ok: 3 entries" in capsys.readouterr().out
+
+    async def change_first(conn: AsyncConnection) -> None:
+        await tamper(conn, "UPDATE audit_entry SET purpose = 'ADMIN' WHERE id = :i", i=ids[0])
+
+    asyncio.run(_committed(url, change_first))
+    assert audit_command(args, settings) == 1
+    captured = capsys.readouterr()
+    assert "BROKEN" in captured.out
+    assert f"changed: entry {ids[0]}" in captured.err
+
+
+async def _committed(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
