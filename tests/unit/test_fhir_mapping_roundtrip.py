@@ -22,7 +22,7 @@ def round_trip(table: str, row: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     data = loads(dumps(kind.to_fhir(row, None)))
     assert kind_of(data) == kind, "an exported resource must find its way back to its table"
     resource = validate(data)
-    back = kind.from_fhir(resource, DictResolver(current=row.get("id")))  # type: ignore[arg-type]
+    back = kind.from_fhir(resource, DictResolver(current=row.get("id")))
     return data, back
 
 
@@ -69,8 +69,8 @@ def test_care_plan_carries_its_activities_in_order() -> None:
     assert [a["detail"]["description"] for a in data["activity"]] == ["Aktivitet 1", "Aktivitet 2"]
     resource = validate(data)
     resolver = DictResolver()
-    back = municipal.plan_from_fhir(resource, resolver)  # type: ignore[arg-type]
-    activities = municipal.activities_from_fhir(resource, resolver, back)  # type: ignore[arg-type]
+    back = municipal.plan_from_fhir(resource, resolver)
+    activities = municipal.activities_from_fhir(resource, resolver, back)
     assert sorted(activities, key=lambda a: a["position"]) == sorted(
         ACTIVITIES, key=lambda a: a["position"]
     )

@@ -166,9 +166,9 @@ def document_identity(resource: Any, resolver: Resolver) -> tuple[str, str]:
     document_id = str(chosen.value) if chosen is not None else (resource.id or "")
     source: str | None = None
     assigner = chosen.assigner if chosen is not None else None
-    known = assigner is not None and assigner.identifier is not None
-    if known and assigner.identifier.value and assigner.identifier.system in (HSA_ID, HSA_ID_RIV):
-        source = hsa(assigner.identifier.value, "identifier.assigner.identifier.value")
+    by = assigner.identifier if assigner is not None else None
+    if by is not None and by.value and by.system in (HSA_ID, HSA_ID_RIV):
+        source = hsa(by.value, "identifier.assigner.identifier.value")
     source = source or resolver.defaults.source_system_hsa_id
     if not document_id:
         raise MappingError("identifier", "no identifier or id to use as document id")

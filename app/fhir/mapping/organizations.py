@@ -64,7 +64,7 @@ def organization_level(data: FhirJson) -> str:
     return "care-unit" if data.get("partOf") else "care-provider"
 
 
-def _hsa_of(resource: Any, what: str) -> str:
+def hsa_of(resource: Any, what: str) -> str:
     value = identifier_value(resource.identifier, HSA_ID, HSA_ID_RIV)
     if value is None:
         raise Unsupported(f"{what} without an HSA-id (urn:oid:1.2.752.29.4.19)")
@@ -137,7 +137,7 @@ def provider_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
 
 
 def provider_from_fhir(resource: Any, resolver: Resolver) -> Row:
-    hsa_id = _hsa_of(resource, "a care provider")
+    hsa_id = hsa_of(resource, "a care provider")
     number = identifier_value(resource.identifier, ORGANISATIONSNUMMER)
     if number is None:
         raise MappingError(
@@ -182,7 +182,7 @@ def unit_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
 
 
 def unit_from_fhir(resource: Any, resolver: Resolver) -> Row:
-    hsa_id = _hsa_of(resource, "a care unit")
+    hsa_id = hsa_of(resource, "a care unit")
     kind = own_code(resource.type or [], "unit-kind")
     if kind not in UNIT_KINDS:
         raise MappingError("Organization.type", f"unit kind must be one of {sorted(UNIT_KINDS)}")
@@ -213,7 +213,7 @@ def practitioner_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
 
 
 def practitioner_from_fhir(resource: Any, resolver: Resolver) -> Row:
-    hsa_id = _hsa_of(resource, "a practitioner")
+    hsa_id = hsa_of(resource, "a practitioner")
     name = (resource.name or [None])[0]
     if name is None or not name.family or not name.given:
         raise MappingError("Practitioner.name", "a family name and a given name are needed")

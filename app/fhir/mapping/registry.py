@@ -338,7 +338,7 @@ def kind_of(data: FhirJson) -> Kind:
     return found_kind
 
 
-def kind_of_row(table: str, row: Mapping[str, Any]) -> Kind:
+def kind_of_row(table: str, row: Mapping[Any, Any]) -> Kind:
     """The kind that exports a row of `table` (alerts: AllergyIntolerance or Flag)."""
     if table == "alert":
         return ALLERGY if row["alert_type"] == "hypersensitivity" else FLAG

@@ -1,0 +1,264 @@
+"""Export FHIR: one patient's whole record as a Bundle ($everything) and the population as NDJSON
+(bulk data). Every read goes through DataAccess, so the access policy decides what leaves and
+the audit trail records it; research clients get only opted-in patients, pseudonymised (A15).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import RowMapping, Table, select
+from sqlmodel import SQLModel
+
+from app.access.principal import PrincipalKind
+from app.context import Context
+from app.fhir.mapping import municipal
+from app.fhir.mapping.common import id_system
+from app.fhir.mapping.registry import KINDS, PATIENT, REFERENCE, kind_of_row
+from app.fhir.ndjson import NdjsonWriter
+from app.fhir.r4 import FhirJson, validate
+from app.fhir.writer import referenced_first
+
+PSEUDONYM = id_system("pseudonym")
+PATIENT_TABLES = [
+    k for k in dict.fromkeys(k.table for k in KINDS if k.scope not in (REFERENCE, PATIENT))
+]
+REFERENCE_KINDS = [k for k in KINDS if k.scope == REFERENCE]
+# Resource types whose ids identify a patient's data; pseudonymised in research exports.
+PATIENT_TYPES = {k.resource_type for k in KINDS if k.scope != REFERENCE}
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+def to_resources(
+    table: str, rows: Sequence[Mapping[Any, Any]], activities: Mapping[Any, list[Any]]
+) -> list[FhirJson]:
+    out = []
+    for row in referenced_first(table, [dict(r) for r in rows]):
+        if table == "implementation_plan":
+            out.append(municipal.plan_to_fhir(row, None, activities.get(row["id"], [])))
+        else:
+            out.append(kind_of_row(table, row).to_fhir(row, None))
+    return out
+
+
+async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[str, list[Any]]:
+    """The rows of these patients that the caller may see, per table (audited as disclosed)."""
+    rows: dict[str, list[Any]] = {}
+    for name in [*PATIENT_TABLES, "plan_activity"]:
+        table = _table(name)
+        visible = await ctx.data.visibility(table, patient_ids)
+        disclose = "PlanActivity" if name == "plan_activity" else _kind_name(name)
+        stmt = select(table).where(visible).order_by(table.c.patient_id, table.c.id)
+        rows[name] = list(await ctx.data.fetch(stmt, disclose=disclose))
+    return rows
+
+
+def _kind_name(table: str) -> str:
+    return next(k.name for k in KINDS if k.table == table)
+
+
+def _activities(rows: Iterable[Any]) -> dict[Any, list[Any]]:
+    by_plan: dict[Any, list[Any]] = {}
+    for row in rows:
+        by_plan.setdefault(row["plan_id"], []).append(row)
+    return by_plan
+
+
+async def reference_rows(
+    ctx: Context, record: Mapping[str, Sequence[Any]]
+) -> dict[str, list[RowMapping]]:
+    """The organisations, practitioners and studies these rows point at (not patient data)."""
+    wanted: dict[str, set[Any]] = {
+        "care_unit": set(),
+        "care_provider": set(),
+        "practitioner": set(),
+        "research_study": set(),
+        "municipality": set(),
+    }
+    columns = {
+        "care_unit_id": "care_unit",
+        "care_provider_id": "care_provider",
+        "accountable_practitioner_id": "practitioner",
+        "practitioner_id": "practitioner",
+        "research_study_id": "research_study",
+        "municipality_code": "municipality",
+    }
+    for rows in record.values():
+        for row in rows:
+            for column, target in columns.items():
+                if row.get(column) is not None:
+                    wanted[target].add(row[column])
+    found: dict[str, list[RowMapping]] = {}
+    # Units and providers bring their providers and municipalities along.
+    for name in ("care_unit", "care_provider", "practitioner", "research_study", "municipality"):
+        table = _table(name)
+        key = table.c.code if name == "municipality" else table.c.id
+        ids = wanted[name]
+        found[name] = (
+            list(await ctx.data.fetch(select(table).where(key.in_(ids)).order_by(key)))
+            if ids
+            else []
+        )
+        for row in found[name]:
+            if name == "care_unit":
+                wanted["care_provider"].add(row["care_provider_id"])
+            if name in ("care_unit", "care_provider") and row["municipality_code"]:
+                wanted["municipality"].add(row["municipality_code"])
+    return found
+
+
+def validated(resources: Iterable[FhirJson]) -> list[FhirJson]:
+    """Check every resource against the R4 model before it leaves (a failure is our bug)."""
+    out = list(resources)
+    for resource in out:
+        validate(resource)
+    return out
+
+
+async def everything(
+    ctx: Context, patient_id: uuid.UUID, *, base_url: str | None = None
+) -> FhirJson | None:
+    """Patient/$everything: the patient, their record and what it references, as a searchset
+    Bundle; None when the caller may not see the patient (denial audited)."""
+    if patient_id not in await ctx.data.visible_patients([patient_id]):
+        return None
+    patient = _table("patient")
+    patients = await ctx.data.fetch(
+        select(patient).where(patient.c.id == patient_id), disclose="Patient"
+    )
+    if not patients:
+        return None
+    record: dict[str, list[Any]] = {"patient": list(patients)}
+    record |= await patient_record(ctx, [patient_id])
+    references = await reference_rows(ctx, record)
+    resources = to_resources("patient", patients, {})
+    for kind in REFERENCE_KINDS:
+        if kind.table in references:
+            resources += to_resources(kind.table, references[kind.table], {})
+    activities = _activities(record.pop("plan_activity"))
+    for name in PATIENT_TABLES:
+        resources += to_resources(name, record[name], activities)
+    entries = []
+    for resource in validated(resources):
+        entry: FhirJson = {}
+        if base_url is not None:
+            entry["fullUrl"] = f"{base_url}{resource['resourceType']}/{resource['id']}"
+        entry["resource"] = resource
+        mode = "match" if resource["resourceType"] in PATIENT_TYPES else "include"
+        entry["search"] = {"mode": mode}
+        entries.append(entry)
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+
+
+# --------------------------------------------------------------------------- bulk
+
+
+async def export_population(
+    ctx: Context,
+    writer: NdjsonWriter,
+    *,
+    batch_size: int = 200,
+    after_batch: Callable[[int], Awaitable[None]] | None = None,
+) -> int:
+    """All patients the caller may find, as NDJSON; returns how many patients were exported.
+
+    Reference data comes first and each file is ordered so references point backwards. A
+    research client gets only opted-in patients, pseudonymised, and no reference to identity.
+    """
+    research = ctx.principal.kind is PrincipalKind.RESEARCH
+    for kind in REFERENCE_KINDS:
+        if research and kind.table == "assignment":
+            continue
+        table = _table(kind.table)
+        key = table.c.code if kind.table == "municipality" else table.c.id
+        rows = await ctx.data.fetch(select(table).order_by(key))
+        for resource in validated(to_resources(kind.table, rows, {})):
+            writer.write(resource)
+    patient = _table("patient")
+    done, last = 0, None
+    while True:
+        stmt = select(patient.c.id).where(ctx.data.search_scope(patient.c.id))
+        if last is not None:
+            stmt = stmt.where(patient.c.id > last)
+        ids = [r["id"] for r in await ctx.data.fetch(stmt.order_by(patient.c.id).limit(batch_size))]
+        if not ids:
+            return done
+        last = ids[-1]
+        exported = await (
+            _research_batch(ctx, writer, ids) if research else _batch(ctx, writer, ids)
+        )
+        done += exported
+        if after_batch is not None:
+            await after_batch(exported)
+
+
+async def _batch(ctx: Context, writer: NdjsonWriter, ids: list[uuid.UUID]) -> int:
+    visible = sorted(await ctx.data.visible_patients(ids))
+    if not visible:
+        return 0
+    patient = _table("patient")
+    patients = await ctx.data.fetch(
+        select(patient).where(patient.c.id.in_(visible)).order_by(patient.c.id), disclose="Patient"
+    )
+    record = await patient_record(ctx, visible)
+    activities = _activities(record.pop("plan_activity"))
+    resources = to_resources("patient", patients, {})
+    for name in PATIENT_TABLES:
+        resources += to_resources(name, record[name], activities)
+    for resource in validated(resources):
+        writer.write(resource)
+    return len(patients)
+
+
+async def _research_batch(ctx: Context, writer: NdjsonWriter, ids: list[uuid.UUID]) -> int:
+    decisions = await ctx.data.access(ids)
+    opted_in = sorted(pid for pid, d in decisions.items() if d.may_see_patient)
+    if not opted_in:
+        return 0
+    record = await patient_record(ctx, opted_in)
+    activities = _activities(record.pop("plan_activity"))
+    resources: list[FhirJson] = []
+    for pid in opted_in:
+        alias = ctx.data.pseudonym(pid)
+        resources.append(
+            {
+                "resourceType": "Patient",
+                "id": alias,
+                "identifier": [{"system": PSEUDONYM, "value": alias}],
+            }
+        )
+    for name in PATIENT_TABLES:
+        resources += [pseudonymised(ctx, r) for r in to_resources(name, record[name], activities)]
+    for resource in validated(resources):
+        writer.write(resource)
+    return len(opted_in)
+
+
+def pseudonymised(ctx: Context, resource: FhirJson) -> FhirJson:
+    """A15: ids and references of patient data replaced by pseudonyms; document identifiers
+    (which name the source system's record) left out."""
+
+    def alias(value: str) -> str:
+        return ctx.data.pseudonym(uuid.UUID(value))
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            ref = out.get("reference")
+            if isinstance(ref, str) and ref.split("/")[0] in PATIENT_TYPES:
+                resource_type, _, rid = ref.partition("/")
+                out["reference"] = f"{resource_type}/{alias(rid)}"
+            return out
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    out = walk(resource)
+    out["id"] = alias(out["id"])
+    out.pop("identifier", None)
+    return dict(out)

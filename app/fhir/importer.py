@@ -1,0 +1,376 @@
+"""Import FHIR resources: validate and map every entry first, collect per-entry errors, then
+write everything in one transaction with upserts on natural keys.
+
+An import is all-or-nothing whatever the Bundle type: any error and nothing is written.
+Unsupported entries (types or content we do not store) are reported and skipped. Entries are
+processed in chunks so NDJSON streams; within a chunk references may point anywhere, across
+chunks only backwards (our NDJSON exports are written in that order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from app.audit import AuditBuffer
+from app.errors import BadInput
+from app.fhir.mapping import municipal, organizations, patients
+from app.fhir.mapping.common import row_uuid
+from app.fhir.mapping.header import document_identity
+from app.fhir.mapping.registry import (
+    CLINICAL,
+    KINDS,
+    MUNICIPALITY,
+    PATIENT,
+    PLAN,
+    REFERENCE,
+    TABLE_ORDER,
+    Kind,
+    kind_of,
+)
+from app.fhir.r4 import InvalidResource, MappingError, Unsupported, validate
+from app.fhir.resolve import NAMESPACE, Defaults, ImportResolver, references_in, stable_id
+from app.fhir.results import EntryError, ImportResult, UnsupportedEntry
+from app.fhir.writer import replace_children, upsert
+
+KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One resource as read: from a Bundle entry or an NDJSON line."""
+
+    index: int
+    data: Any
+    full_url: str | None = None
+    method: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class InvalidJson:
+    """Input that is not JSON (an NDJSON line); reported as an error of its entry."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Defaults for resources from systems that do not carry our header."""
+
+    source_system_hsa_id: str | None = None
+    care_unit_hsa_id: str | None = None
+
+
+@dataclass
+class Pending:
+    raw: RawEntry
+    kind: Kind
+    resource: Any
+    id: Any = None
+    key: tuple[Any, ...] | None = None
+    row: dict[str, Any] | None = None
+    children: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        """The strings other entries may use to reference this one."""
+        found = [f"{self.kind.resource_type}/{self.resource.id}"] if self.resource.id else []
+        return found + ([self.raw.full_url] if self.raw.full_url else [])
+
+
+class Importer:
+    def __init__(self, conn: AsyncConnection, options: ImportOptions) -> None:
+        self.conn = conn
+        self.options = options
+        self.result = ImportResult()
+        self.resolver = ImportResolver(conn, Defaults(options.source_system_hsa_id))
+        self.written: list[tuple[uuid.UUID, str, uuid.UUID]] = []
+        self.tables = SQLModel.metadata.tables
+
+    async def prepare(self) -> None:
+        await self.resolver.load_codes()
+        hsa = self.options.care_unit_hsa_id
+        if hsa is not None:
+            unit = self.tables["care_unit"]
+            found = (
+                await self.conn.execute(
+                    select(unit.c.id, unit.c.care_provider_id).where(unit.c.hsa_id == hsa)
+                )
+            ).first()
+            if found is None:
+                raise BadInput(f"no care unit with HSA-id {hsa}", field="careUnitHsaId")
+            self.resolver.defaults.care_unit_id = found[0]
+            self.resolver.unit_provider[found[0]] = found[1]
+
+    # ------------------------------------------------------------------ one chunk
+
+    async def process(self, entries: list[RawEntry]) -> None:
+        self.result.entries += len(entries)
+        pending = [p for p in (self._parse(e) for e in entries) if p is not None]
+        await self._assign(pending, {REFERENCE, PATIENT})
+        await self.resolver.load_external(r for p in pending for r in references_in(p.raw.data))
+        await self._assign(pending, {CLINICAL, "patient_row"})
+        mapped = self._map(sorted(pending, key=lambda p: (KIND_ORDER[p.kind], p.raw.index)))
+        if self.result.ok:
+            await self._write(mapped)
+
+    def _parse(self, raw: RawEntry) -> Pending | None:
+        data = raw.data
+        if isinstance(data, InvalidJson):
+            self._error(raw, None, "", data.reason)
+            return None
+        resource_type = data.get("resourceType") if isinstance(data, dict) else None
+        if not isinstance(resource_type, str):
+            self._error(raw, None, "resourceType", "not a FHIR resource (no resourceType)")
+            return None
+        if raw.method == "DELETE":
+            self._skip(raw, resource_type, "DELETE requests are not supported")
+            return None
+        try:
+            kind = kind_of(data)
+        except Unsupported as exc:
+            self._skip(raw, resource_type, exc.reason)
+            return None
+        try:
+            resource = validate(data)
+        except InvalidResource as exc:
+            for problem in exc.problems:
+                self._error(raw, resource_type, problem.path, problem.reason)
+            return None
+        return Pending(raw, kind, resource)
+
+    async def _assign(self, pending: list[Pending], scopes: set[str]) -> None:
+        """Give entries of these scopes their natural key and final id (the existing row's id
+        when the key is already in the database), and make them referenceable."""
+        by_table: dict[str, list[Pending]] = {}
+        for p in pending:
+            if p.kind.scope not in scopes or p.id is not None:
+                continue
+            try:
+                p.key, proposed = self._natural_key(p)
+            except MappingError as exc:
+                self._error(p.raw, p.kind.resource_type, exc.problem.path, exc.problem.reason)
+                p.id = False
+                continue
+            except Unsupported as exc:
+                self._skip(p.raw, p.kind.resource_type, exc.reason)
+                self._drop(p)
+                continue
+            p.id = proposed
+            by_table.setdefault(p.kind.table, []).append(p)
+        for table, group in by_table.items():
+            existing = await self._existing(self.tables[table], group)
+            seen: dict[tuple[Any, ...], Pending] = {}
+            for p in group:
+                assert p.key is not None
+                if p.key in seen:
+                    first = seen[p.key].raw.index
+                    self._error(
+                        p.raw, p.kind.resource_type, "", f"the same record as entry {first}"
+                    )
+                    continue
+                seen[p.key] = p
+                p.id = existing.get(p.key, p.id)
+                self.resolver.register(p.keys, table, p.id)
+                if table in ("care_unit", "care_provider", "practitioner"):
+                    self.resolver.by_hsa[p.key[0]] = (table, p.id)
+
+    def _natural_key(self, p: Pending) -> tuple[tuple[Any, ...], Any]:
+        r, kind = p.resource, p.kind
+        if kind is MUNICIPALITY:
+            code = municipal_code(r)
+            return (code,), code
+        own = self._own_id(p)
+        if kind.key == ("hsa_id",):
+            return (organizations.hsa_of(r, kind.name),), own
+        if kind.scope == PATIENT:
+            identifier_kind, identifier, _ = patients.patient_key(r)
+            return (identifier_kind, identifier), own
+        if kind.scope == REFERENCE:
+            return (own,), own
+        element = getattr(r, kind.patient_element or "subject")
+        patient = self.resolver.id_of(
+            element, "patient", f"{kind.resource_type}.{kind.patient_element}"
+        )
+        if kind.scope == CLINICAL:
+            document_id, source = document_identity(r, self.resolver)
+            if row_uuid(r) is None:
+                own = uuid.uuid5(NAMESPACE, f"{patient}|{source}|{document_id}")
+            return (patient, source, document_id), own
+        return (patient, own), own
+
+    def _own_id(self, p: Pending) -> uuid.UUID:
+        if p.resource.id:
+            return stable_id(p.kind.resource_type, str(p.resource.id))
+        if p.raw.full_url and p.raw.full_url.startswith("urn:uuid:"):
+            return uuid.UUID(p.raw.full_url.removeprefix("urn:uuid:"))
+        digest = hashlib.sha256(orjson.dumps(p.raw.data, option=orjson.OPT_SORT_KEYS, default=str))
+        return uuid.uuid5(NAMESPACE, digest.hexdigest())
+
+    async def _existing(self, table: Table, group: list[Pending]) -> dict[tuple[Any, ...], Any]:
+        """Existing ids by natural key, for the keys of this group."""
+        key = group[0].kind.key
+        if key == ("code",) or "id" in key:
+            return {}
+        columns = [table.c[c] for c in key]
+        keys = list({p.key for p in group if p.key is not None})
+        found: dict[tuple[Any, ...], Any] = {}
+        for start in range(0, len(keys), 5000):
+            stmt = select(table.c.id, *columns).where(
+                tuple_(*columns).in_(keys[start : start + 5000])
+            )
+            for row in await self.conn.execute(stmt):
+                found[tuple(row[1:])] = row[0]
+        return found
+
+    def _map(self, pending: list[Pending]) -> list[Pending]:
+        mapped = []
+        for p in pending:
+            if p.id is None or p.id is False or p.key is None:
+                continue
+            self.resolver.current = p.id
+            try:
+                row = p.kind.from_fhir(p.resource, self.resolver)
+                if p.kind is not MUNICIPALITY:
+                    row["id"] = p.id
+                if p.kind is PLAN:
+                    p.children = municipal.activities_from_fhir(p.resource, self.resolver, row)
+            except MappingError as exc:
+                self._error(p.raw, p.kind.resource_type, exc.problem.path, exc.problem.reason)
+                continue
+            except Unsupported as exc:
+                self._skip(p.raw, p.kind.resource_type, exc.reason)
+                self._drop(p)
+                continue
+            if p.kind.table == "care_unit":
+                self.resolver.unit_provider[p.id] = row["care_provider_id"]
+            p.row = row
+            mapped.append(p)
+        return mapped
+
+    async def _write(self, mapped: list[Pending]) -> None:
+        by_table: dict[str, list[Pending]] = {}
+        for p in mapped:
+            by_table.setdefault(p.kind.table, []).append(p)
+        for table_name in TABLE_ORDER:
+            group = by_table.get(table_name)
+            if not group:
+                continue
+            table = self.tables[table_name]
+            # One statement per resource type, so counts are per type (alerts have two).
+            for resource_type in dict.fromkeys(p.kind.resource_type for p in group):
+                rows = [p.row for p in group if p.row and p.kind.resource_type == resource_type]
+                created, updated = await upsert(self.conn, table, group[0].kind.key, rows)
+                self.result.created[resource_type] += created
+                self.result.updated[resource_type] += updated
+            for p in group:
+                if p.row is None:
+                    continue
+                patient = p.row["id"] if p.kind.scope == PATIENT else p.row.get("patient_id")
+                if patient is not None:
+                    self.written.append((patient, p.kind.name, p.row["id"]))
+            if table_name == PLAN.table:
+                await self._write_activities(group)
+
+    async def _write_activities(self, plans: list[Pending]) -> None:
+        table = self.tables["plan_activity"]
+        children = [c for p in plans for c in p.children]
+        parents = [(p.row["patient_id"], p.row["id"]) for p in plans if p.row is not None]
+        await replace_children(self.conn, table, "plan_id", parents, {c["id"] for c in children})
+        if children:
+            await upsert(self.conn, table, ("patient_id", "id"), children)
+            for c in children:
+                self.written.append((c["patient_id"], "PlanActivity", c["id"]))
+
+    # ------------------------------------------------------------------ reporting
+
+    def _error(self, raw: RawEntry, resource_type: str | None, path: str, reason: str) -> None:
+        self.result.error(EntryError(raw.index, resource_type, path, reason, raw.location))
+
+    def _skip(self, raw: RawEntry, resource_type: str | None, reason: str) -> None:
+        self.result.skip(UnsupportedEntry(raw.index, resource_type, reason, raw.location))
+
+    def _drop(self, p: Pending) -> None:
+        for key in p.keys:
+            self.resolver.local.pop(key, None)
+            self.resolver.dropped[key] = p.raw.index
+
+
+def municipal_code(resource: Any) -> str:
+    return str(organizations.municipality_from_fhir(resource, None)["code"])  # type: ignore[arg-type]
+
+
+def chunks(entries: Iterable[RawEntry], size: int) -> Iterator[list[RawEntry]]:
+    iterator = iter(entries)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+async def import_entries(
+    conn: AsyncConnection,
+    batches: Iterable[list[RawEntry]],
+    *,
+    options: ImportOptions | None = None,
+    audit: AuditBuffer | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import `batches` of entries in a savepoint of `conn`, kept only when there was no error.
+
+    References may point anywhere within a batch (a Bundle is one batch) and backwards across
+    batches (NDJSON, see `chunks`). Written rows go to `audit` only when the import succeeds.
+    """
+    importer = Importer(conn, options or ImportOptions())
+    savepoint = await conn.begin_nested()
+    try:
+        await importer.prepare()
+        for batch in batches:
+            await importer.process(batch)
+            if progress is not None:
+                progress(len(batch))
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    if importer.result.ok:
+        await savepoint.commit()
+        if audit is not None:
+            for patient_id, type_name, row_id in importer.written:
+                audit.write(patient_id, type_name, row_id)
+    else:
+        await savepoint.rollback()
+    return importer.result
+
+
+def bundle_entries(bundle: Any, *, source: str | None = None) -> list[RawEntry]:
+    """The entries of a Bundle's JSON (or one resource that is not a Bundle)."""
+    if not isinstance(bundle, dict):
+        raise BadInput("a FHIR Bundle (a JSON object) is expected", field="bundle")
+    if bundle.get("resourceType") != "Bundle":
+        return [RawEntry(0, bundle)]
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise BadInput("Bundle.entry must be a list", field="bundle")
+    out = []
+    for i, entry in enumerate(entries):
+        entry = entry if isinstance(entry, dict) else {}
+        request = entry.get("request")
+        request = request if isinstance(request, dict) else {}
+        out.append(
+            RawEntry(
+                i,
+                entry.get("resource"),
+                full_url=entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None,
+                method=str(request.get("method")) if request.get("method") else None,
+                location=f"{source} entry {i}" if source else None,
+            )
+        )
+    return out

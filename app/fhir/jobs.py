@@ -1,0 +1,114 @@
+"""Import and export jobs over a database connection, as the CLI, the benchmark and the tests
+run them: a system principal (purpose ADMIN) or a research client, the real access policy, and
+the audit trail written in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import audit
+from app.access.principal import Principal, PrincipalKind, Purpose
+from app.context import Context, build_context
+from app.fhir.exporter import everything, export_population
+from app.fhir.importer import ImportOptions, RawEntry, bundle_entries, chunks, import_entries
+from app.fhir.ndjson import NdjsonWriter, import_order, read_ndjson
+from app.fhir.r4 import FhirJson, loads
+from app.fhir.results import ImportResult
+from app.settings import Settings
+
+CHUNK = 2000
+SYSTEM = Principal(
+    kind=PrincipalKind.SYSTEM,
+    subject="vardkedja-fhir",
+    name="vardkedja FHIR import/export",
+    purpose=Purpose.ADMIN,
+)
+
+
+def research_principal(client_id: str) -> Principal:
+    return Principal(
+        kind=PrincipalKind.RESEARCH,
+        subject=client_id,
+        client_id=client_id,
+        purpose=Purpose.RESEARCH,
+    )
+
+
+def batches_of(
+    paths: Sequence[Path],
+    *,
+    chunk_size: int = CHUNK,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[list[RawEntry]]:
+    """NDJSON files and directories stream in chunks (dependency order of their names); a JSON
+    file (a Bundle or one resource) is one batch, so its references may point anywhere."""
+    ndjson = [p for p in paths if p.is_dir() or p.suffix == ".ndjson"]
+    for path in paths:
+        if path in ndjson:
+            continue
+        raw = path.read_bytes()
+        yield bundle_entries(loads(raw), source=path.name)
+        if on_bytes is not None:
+            on_bytes(len(raw))
+    if ndjson:
+        yield from chunks(read_ndjson(import_order(ndjson), on_bytes=on_bytes), chunk_size)
+
+
+async def import_paths(
+    conn: AsyncConnection,
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    options: ImportOptions | None = None,
+    chunk_size: int = CHUNK,
+    on_bytes: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import files as the system principal; writes are audited when the import succeeds."""
+    ctx = build_context(conn, SYSTEM, settings)
+    result = await import_entries(
+        conn,
+        batches_of(paths, chunk_size=chunk_size, on_bytes=on_bytes),
+        options=options,
+        audit=ctx.audit,
+    )
+    await audit.flush(conn, ctx.audit, SYSTEM, "import-fhir")
+    return result
+
+
+async def export_patient(
+    conn: AsyncConnection, settings: Settings, patient_id: uuid.UUID
+) -> FhirJson | None:
+    """$everything for one patient as the system principal (audited)."""
+    ctx = build_context(conn, SYSTEM, settings)
+    bundle = await everything(ctx, patient_id)
+    await audit.flush(conn, ctx.audit, SYSTEM, "export-fhir")
+    return bundle
+
+
+async def export_bulk(
+    conn: AsyncConnection,
+    settings: Settings,
+    directory: Path,
+    *,
+    research_client: str | None = None,
+    batch_size: int = 200,
+    on_patients: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """The population as NDJSON files; returns resources written per type. Audit entries are
+    flushed after every batch of patients, so memory stays flat."""
+    principal = research_principal(research_client) if research_client else SYSTEM
+    ctx: Context = build_context(conn, principal, settings)
+
+    async def after_batch(patients: int) -> None:
+        await audit.flush(conn, ctx.audit, principal, "export-fhir")
+        if on_patients is not None:
+            on_patients(patients)
+
+    with NdjsonWriter(directory) as writer:
+        await export_population(ctx, writer, batch_size=batch_size, after_batch=after_batch)
+        await audit.flush(conn, ctx.audit, principal, "export-fhir")
+        return dict(writer.counts)
