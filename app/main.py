@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from app import migrate
 from app.db import Database, PooledDatabase
+from app.fhir.http import FhirEndpoint
 from app.graphql_http import GraphQLEndpoint
 from app.settings import Settings
 
@@ -40,6 +41,7 @@ def create_app(
             await pooled.stop()
 
     endpoint = GraphQLEndpoint(schema, database, settings)
+    fhir = FhirEndpoint(database, settings)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -63,6 +65,7 @@ def create_app(
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -224,12 +224,11 @@ async def _research_batch(ctx: Context, writer: NdjsonWriter, ids: list[uuid.UUI
     activities = _activities(record.pop("plan_activity"))
     resources: list[FhirJson] = []
     for pid in opted_in:
-        alias = ctx.data.pseudonym(pid)
         resources.append(
             {
                 "resourceType": "Patient",
-                "id": alias,
-                "identifier": [{"system": PSEUDONYM, "value": alias}],
+                "id": fhir_id(ctx.data.pseudonym(pid)),
+                "identifier": [{"system": PSEUDONYM, "value": ctx.data.pseudonym(pid)}],
             }
         )
     for name in PATIENT_TABLES:
@@ -239,12 +238,17 @@ async def _research_batch(ctx: Context, writer: NdjsonWriter, ids: list[uuid.UUI
     return len(opted_in)
 
 
+def fhir_id(pseudonym: str) -> str:
+    """A pseudonym as a FHIR id (letters, digits, '-' and '.'): psn_abc -> psn-abc."""
+    return pseudonym.replace("_", "-")
+
+
 def pseudonymised(ctx: Context, resource: FhirJson) -> FhirJson:
     """A15: ids and references of patient data replaced by pseudonyms; document identifiers
     (which name the source system's record) left out."""
 
     def alias(value: str) -> str:
-        return ctx.data.pseudonym(uuid.UUID(value))
+        return fhir_id(ctx.data.pseudonym(uuid.UUID(value)))
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
