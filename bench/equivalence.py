@@ -29,7 +29,7 @@ async def ask(port: int, body: dict[str, Any], headers: dict[str, str]) -> dict[
     finally:
         await conn.close()
     answer: dict[str, Any] = orjson.loads(raw)
-    if status != 200 or answer.get("errors"):
+    if status != 200 or answer.get("errors") or b'"userErrors":[{' in raw:
         raise RuntimeError(f"HTTP {status}: {raw[:600]!r}")
     return answer
 

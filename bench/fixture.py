@@ -1,9 +1,13 @@
 """The fixed inputs of a run, chosen deterministically from the seeded data.
 
-Who asks: a clinician (läkare if there is one) with an active assignment at the care unit that
-has the most current care relationships, purpose TREAT. Which patients: up to 100 of that unit's
+Who asks: a clinician (läkare if there is one) with an active assignment at a care unit with
+many current care relationships, purpose TREAT. Which patients: up to 100 of that unit's
 patients, ordered by md5 of their personnummer (a spread that is the same for the same data).
 The real access policy therefore lets the clinician see these patients, as it would at work.
+
+Blocks (spärrar) make the policy hide records that PostGraphile and the floor would return, so
+the chosen unit is the busiest one whose first page of patients (the population list) has no
+block in force at the unit's provider, and the emergency patients have no block at all.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class Fixture:
         )
 
 
-UNIT = """
+UNITS = """
 SELECT u.id, u.hsa_id, u.care_provider_id, count(*) AS n
 FROM care_relationship r JOIN care_unit u ON u.id = r.care_unit_id
 WHERE r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
@@ -78,7 +82,20 @@ WHERE r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
               AND (a.valid_to IS NULL OR a.valid_to >= current_date))
 GROUP BY u.id, u.hsa_id, u.care_provider_id
 ORDER BY n DESC, u.hsa_id
-LIMIT 1
+LIMIT 20
+"""
+
+CURRENT = """
+EXISTS (SELECT 1 FROM care_relationship r WHERE r.patient_id = p.id AND r.care_unit_id = $1
+        AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now()))
+"""
+
+# The population list's first page (vardkedja's order): does any of it carry a block in force?
+PAGE_BLOCKED = f"""
+SELECT count(*) FROM (
+    SELECT p.id FROM patient p WHERE {CURRENT}
+    ORDER BY p.family_name, p.given_name, p.id LIMIT 50) page
+JOIN block b ON b.patient_id = page.id AND b.lifted_at IS NULL AND b.care_provider_id = $2
 """
 
 CLINICIAN = """
@@ -92,11 +109,10 @@ ORDER BY (p.profession = 'läkare') DESC, p.hsa_id
 LIMIT 1
 """
 
-UNIT_PATIENTS = """
-SELECT DISTINCT ON (md5(p.identifier)) p.id, p.identifier, p.identifier_kind
-FROM care_relationship r JOIN patient p ON p.id = r.patient_id
-WHERE r.care_unit_id = $1 AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
-  AND p.deceased_on IS NULL
+UNIT_PATIENTS = f"""
+SELECT p.id, p.identifier, p.identifier_kind FROM patient p
+WHERE {CURRENT} AND p.deceased_on IS NULL
+  AND NOT EXISTS (SELECT 1 FROM block b WHERE b.patient_id = p.id AND b.lifted_at IS NULL)
 ORDER BY md5(p.identifier)
 LIMIT $2
 """
@@ -109,9 +125,16 @@ SELECT id, identifier, identifier_kind FROM patient ORDER BY md5(identifier) LIM
 async def choose_fixture(url: str, secret: str, run_id: str) -> Fixture:
     conn = await asyncpg.connect(url)
     try:
-        unit = await conn.fetchrow(UNIT)
-        if unit is None:
+        units = await conn.fetch(UNITS)
+        if not units:
             raise SystemExit("the dataset has no care unit with care relationships and staff")
+        unit = units[0]
+        for candidate in units:
+            if not await conn.fetchval(
+                PAGE_BLOCKED, candidate["id"], candidate["care_provider_id"]
+            ):
+                unit = candidate
+                break
         who = await conn.fetchrow(CLINICIAN, unit["id"])
         rows = await conn.fetch(UNIT_PATIENTS, unit["id"], PATIENTS)
         if not rows:

@@ -183,16 +183,20 @@ class HttpConnection:
             await self.writer.wait_closed()
 
 
-def graphql_ok(status: int, body: bytes) -> str | None:
-    """None for a 200 answer without GraphQL errors, else a short error kind."""
+def graphql_ok(status: int, body: bytes, marker: bytes | None = None) -> str | None:
+    """None for a 200 answer without GraphQL errors (and with `marker`), else an error kind."""
     if status != 200:
         return f"http_{status}"
     if b'"errors"' in body:
         return "graphql_errors"
+    if marker is not None and marker not in body:
+        return "user_errors"
     return None
 
 
-def http_factory(port: int, request: Callable[[int], bytes]) -> OperationFactory:
+def http_factory(
+    port: int, request: Callable[[int], bytes], marker: bytes | None = None
+) -> OperationFactory:
     """Workers that POST `request(i)` on their own connection and check the answer."""
 
     async def make() -> tuple[Operation, Callable[[], Awaitable[None]]]:
@@ -207,7 +211,7 @@ def http_factory(port: int, request: Callable[[int], bytes]) -> OperationFactory
                 await conn.close()
                 conn = await HttpConnection.open(port)
                 return "connection_lost"
-            return graphql_ok(status, body)
+            return graphql_ok(status, body, marker)
 
         async def close() -> None:
             await conn.close()

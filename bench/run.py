@@ -257,7 +257,7 @@ async def http_segment(
     sampler.start()
     cpu0 = cpu_seconds(server.pid)
     result = await drive(
-        http_factory(server.port, lambda i: request(i + offset)),
+        http_factory(server.port, lambda i: request(i + offset), workload.success_marker(system)),
         concurrency=opts.concurrency,
         duration=duration,
         max_requests=opts.max_requests,

@@ -49,6 +49,10 @@ class Workload:
     async def floor(self, conn: asyncpg.Connection, fx: Fixture, i: int) -> Any:
         raise NotImplementedError
 
+    def success_marker(self, system: str) -> bytes | None:
+        """Bytes a successful answer of `system` must contain (beyond having no `errors`)."""
+        return None
+
     def canonical(self, system: str, answer: Any) -> Any:
         """The answer of `system` (GraphQL `data`, or the floor's value) in canonical form."""
         raise NotImplementedError

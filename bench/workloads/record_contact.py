@@ -42,21 +42,26 @@ class RecordContact(Workload):
     writes = True
 
     def ours_request(self, fx: Fixture, i: int) -> dict[str, Any]:
+        from schema.ids import encode_id
+
         p = fx.patient(i)
         return {
             "query": document("vardkedja", "RecordCareContact"),
             "operationName": "RecordCareContact",
             "variables": {
                 "input": {
-                    "personnummer": p.personnummer,
+                    "patientId": encode_id("Patient", uuid.UUID(p.id)),
                     "contactType": "BESOK",
                     "status": "AVSLUTAD",
-                    "start": event_time(i).isoformat(),
+                    "periodStart": event_time(i).isoformat(),
                     "reason": "Uppföljning (bench)",
                     "documentId": f"{fx.write_prefix}v-{i}",
                 }
             },
         }
+
+    def success_marker(self, system: str) -> bytes | None:
+        return b'"userErrors":[]' if system == "vardkedja" else None
 
     def postgraphile_request(self, fx: Fixture, i: int) -> dict[str, Any]:
         p, w = fx.patient(i), fx.writer
