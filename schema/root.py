@@ -8,12 +8,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from schema import queries
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
+from schema.privacy import PrivacyQuery
 from schema.registry import TYPES
 from schema.settle import SettleStatements
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query:
+class Query(PrivacyQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
