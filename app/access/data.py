@@ -19,7 +19,7 @@ from app.access.categories import ADDRESS_COLUMNS
 from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
 from app.access.pseudonym import pseudonym
-from app.audit import AuditBuffer
+from app.audit import AuditBuffer, AuditEvent
 
 T = TypeVar("T")
 
@@ -57,6 +57,7 @@ class DataAccess:
         self.audit = audit
         self.pseudonym_key = pseudonym_key
         self._decisions: dict[uuid.UUID, PatientAccess] = {}
+        self._searched = False
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -124,8 +125,15 @@ class DataAccess:
         patients (the decisions then filter each page) and anonymous callers none.
         """
         if isinstance(self.policy, SearchScope):
-            return self.policy.search_scope(self.principal, patient_id)
-        return false() if self.principal.is_anonymous else true()
+            scope = self.policy.search_scope(self.principal, patient_id)
+        else:
+            scope = false() if self.principal.is_anonymous else true()
+        # A12: every search is logged, also one that may find nobody (patient unknown).
+        if not self._searched:
+            self._searched = True
+            closed = scope.compare(false())
+            self.audit.event(AuditEvent(None, "search", "denied" if closed else "nothing", ()))
+        return scope
 
     async def fetch(
         self, statement: Executable, *, disclose: str | None = None

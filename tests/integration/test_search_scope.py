@@ -36,3 +36,25 @@ async def test_patient_finds_only_themself_and_proxy_the_represented(
     proxy = Principal(kind=PrincipalKind.PROXY, subject="g", person_identifier=parent.identifier)
     assert await findable(conn, me) == {w.patient.id}
     assert await findable(conn, proxy) == {w.patient.id}
+
+
+async def test_every_search_is_logged(conn: AsyncConnection) -> None:
+    from sqlalchemy import text
+
+    from app import audit
+    from app.access.principal import ANONYMOUS
+
+    w = await build_world(conn)
+    p = models.Patient.__table__  # type: ignore[attr-defined]
+    for principal in (w.clinician(), ANONYMOUS):
+        data = data_access(conn, principal)
+        data.search_scope(p.c.id)
+        data.search_scope(p.c.id)  # one entry per request, however many scopes it asks for
+        await audit.flush(conn, data.audit, principal, "SearchPatients")
+    logged = await conn.execute(
+        text("SELECT principal_kind, action, outcome FROM audit_entry ORDER BY id")
+    )
+    assert [tuple(r) for r in logged] == [
+        ("clinician", "search", "nothing"),
+        ("anonymous", "search", "denied"),
+    ]
