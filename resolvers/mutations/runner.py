@@ -1,0 +1,234 @@
+"""Run one mutation: savepoint, idempotency key, audit of written rows, read back.
+
+A mutation body gets a `Writer`, validates, writes, and returns the rows of its payload as
+RowRefs. It runs inside a savepoint of the request transaction: if it raises, everything it
+wrote is rolled back while the request (and its audit entries) goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import RowMapping, Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
+
+from app.context import Context
+from app.models import IdempotencyKey
+from resolvers.mutations.checks import now
+from resolvers.mutations.outcome import Code, Outcome, Problem, Rejected, RowRef, reject
+from resolvers.mutations.policy import require_principal
+from resolvers.mutations.tables import TABLES
+
+Body = Callable[["Writer"], Awaitable[Mapping[str, RowRef]]]
+IDEMPOTENCY = IdempotencyKey.__table__  # type: ignore[attr-defined]
+KEY_LENGTH = 100
+
+
+@dataclass
+class Writer:
+    """Writes of one mutation; remembers what it wrote for the audit trail."""
+
+    ctx: Context
+    written: list[RowRef] = field(default_factory=list)
+
+    async def insert(self, model: type[SQLModel], values: dict[str, Any]) -> RowRef:
+        """Insert one row (model defaults filled in) and return its reference."""
+        data = model(**values).model_dump(warnings=False)
+        table: Table = model.__table__  # type: ignore[attr-defined]
+        await self.ctx.conn.execute(insert(table).values(**data))
+        patient_id = data.get("patient_id", data["id"])
+        ref = RowRef(model.__name__, patient_id, data["id"])
+        self.written.append(ref)
+        return ref
+
+    async def update(
+        self, ref: RowRef, expected_version: int, values: dict[str, Any], *, field: str
+    ) -> None:
+        """Update a row if it still has `expected_version` (+1 to it); else CONFLICT or
+        NOT_FOUND. No lost updates: the version check is in the UPDATE's WHERE."""
+        table = TABLES[ref.type_name]
+        statement = (
+            update(table)
+            .where(
+                table.c.patient_id == ref.patient_id,
+                table.c.id == ref.id,
+                table.c.version == expected_version,
+            )
+            .values(**values, version=table.c.version + 1, updated_at=now())
+            .returning(table.c.id)
+        )
+        if (await self.ctx.conn.execute(statement)).first() is None:
+            current = await self.ctx.conn.execute(
+                select(table.c.version).where(
+                    table.c.patient_id == ref.patient_id, table.c.id == ref.id
+                )
+            )
+            version = current.scalar()
+            if version is None:
+                raise reject(field, Code.NOT_FOUND, f"{field}: no such {ref.type_name}")
+            raise reject(
+                "input.version",
+                Code.CONFLICT,
+                f"the {ref.type_name} is at version {version}, not {expected_version}: "
+                "read it again and retry",
+            )
+        self.written.append(ref)
+
+
+def stale(row: RowMapping, expected_version: int) -> None:
+    """CONFLICT when a row read (and locked) in this mutation is not at the client's version."""
+    if row["version"] != expected_version:
+        raise reject(
+            "input.version",
+            Code.CONFLICT,
+            f"it is at version {row['version']}, not {expected_version}: read it again and retry",
+        )
+
+
+def fingerprint(command: Any) -> str:
+    """A hash of the whole input: a key reused with other input is refused."""
+    data = asdict(command) if hasattr(command, "__dataclass_fields__") else command
+    data = {k: v for k, v in data.items() if k != "idempotency_key"}
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def key_owner(ctx: Context) -> str:
+    """Keys are scoped to the principal (HSA-id or client); long subjects are hashed."""
+    owner = f"{ctx.principal.kind.value}:{ctx.principal.subject}"
+    return owner if len(owner) <= 64 else hashlib.sha256(owner.encode()).hexdigest()
+
+
+class _Replay(Exception):
+    def __init__(self, stored: dict[str, Any], operation: str) -> None:
+        super().__init__(operation)
+        self.stored, self.operation = stored, operation
+
+
+async def _claim_key(ctx: Context, key: str, operation: str) -> None:
+    """Take the key for this request, or raise _Replay with the first request's result.
+
+    The insert waits for a concurrent request holding the same key, so only one writes.
+    """
+    owner = key_owner(ctx)
+    claimed = await ctx.conn.execute(
+        pg_insert(IDEMPOTENCY)
+        .values(principal_id=owner, key=key, operation=operation, response={}, created_at=now())
+        .on_conflict_do_nothing()
+        .returning(IDEMPOTENCY.c.key)
+    )
+    if claimed.first() is None:
+        found = await ctx.conn.execute(
+            select(IDEMPOTENCY.c.operation, IDEMPOTENCY.c.response).where(
+                IDEMPOTENCY.c.principal_id == owner, IDEMPOTENCY.c.key == key
+            )
+        )
+        row = found.one()
+        raise _Replay(row.response, row.operation)
+
+
+async def _store_key(ctx: Context, key: str, refs: Mapping[str, RowRef], print_: str) -> None:
+    response = {"fingerprint": print_, "rows": {n: r.to_json() for n, r in refs.items()}}
+    await ctx.conn.execute(
+        update(IDEMPOTENCY)
+        .where(IDEMPOTENCY.c.principal_id == key_owner(ctx), IDEMPOTENCY.c.key == key)
+        .values(response=response)
+    )
+
+
+def _database_problem(exc: DBAPIError) -> Problem | None:
+    """Constraint and data errors the input caused, as user errors (the rest are bugs)."""
+    cause = getattr(exc.orig, "__cause__", None)
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    constraint = str(getattr(cause, "constraint_name", "") or "")
+    if sqlstate == "23505":
+        if constraint.endswith("_patient_source_document"):
+            return Problem(
+                "input.documentId",
+                Code.DUPLICATE,
+                "the source system already has a document with this documentId for the patient",
+            )
+        if constraint == "uq_patient_identifier":
+            return Problem("input.identifier", Code.DUPLICATE, "a patient has this identifier")
+        return Problem(None, Code.DUPLICATE, "this already exists")
+    if sqlstate.startswith("22"):
+        return Problem(None, Code.INVALID_VALUE, "a value is out of range for its field")
+    return None
+
+
+async def read_back(ctx: Context, ref: RowRef) -> RowMapping | None:
+    """The row as the caller may see it (None if the policy hides it); disclosure audited."""
+    table = TABLES[ref.type_name]
+    if ref.type_name == "Patient":
+        if ref.id not in await ctx.data.visible_patients([ref.id]):
+            return None
+        where = table.c.id == ref.id
+    else:
+        where = await ctx.data.visible_keys(table, [(ref.patient_id, ref.id)])
+    rows = await ctx.data.fetch(select(table).where(where), disclose=ref.type_name)
+    return rows[0] if rows else None
+
+
+async def _outcome(ctx: Context, refs: Mapping[str, RowRef], replayed: bool) -> Outcome:
+    rows = {name: await read_back(ctx, ref) for name, ref in refs.items()}
+    return Outcome(rows=rows, replayed=replayed, refs=refs)
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    cleaned = key.strip()
+    if not cleaned or len(cleaned) > KEY_LENGTH:
+        raise reject(
+            "input.idempotencyKey",
+            Code.INVALID_VALUE,
+            f"input.idempotencyKey must have 1-{KEY_LENGTH} characters",
+        )
+    return cleaned
+
+
+async def run_mutation(
+    ctx: Context, operation: str, command: Any, body: Body, *, idempotency_key: str | None
+) -> Outcome:
+    """Run `body` as one all-or-nothing step of the request transaction."""
+    require_principal(ctx)
+    print_ = fingerprint(command)
+    writer = Writer(ctx)
+    try:
+        key = _check_key(idempotency_key)
+        async with ctx.conn.begin_nested():
+            if key is not None:
+                await _claim_key(ctx, key, operation)
+            refs = await body(writer)
+            if key is not None:
+                await _store_key(ctx, key, refs, print_)
+    except _Replay as replay:
+        return await _replayed(ctx, replay, operation, print_)
+    except Rejected as rejected:
+        return Outcome(problems=rejected.problems)
+    except DBAPIError as exc:
+        problem = _database_problem(exc)
+        if problem is None:
+            raise
+        return Outcome(problems=[problem])
+    for ref in writer.written:
+        ctx.audit.write(ref.patient_id, ref.type_name, ref.id)
+    return await _outcome(ctx, refs, replayed=False)
+
+
+async def _replayed(ctx: Context, replay: _Replay, operation: str, print_: str) -> Outcome:
+    field_ = "input.idempotencyKey"
+    if replay.operation != operation:
+        message = f"this idempotency key was used for {replay.operation}"
+        return Outcome(problems=[Problem(field_, Code.CONFLICT, message)])
+    if replay.stored.get("fingerprint") != print_:
+        message = "this idempotency key was used with different input"
+        return Outcome(problems=[Problem(field_, Code.CONFLICT, message)])
+    refs = {name: RowRef.from_json(raw) for name, raw in replay.stored["rows"].items()}
+    return await _outcome(ctx, refs, replayed=True)

@@ -1,0 +1,28 @@
+"""The tables mutations write, by the GraphQL type name of their rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from resolvers import tables as t
+
+TABLES: dict[str, Table] = {
+    "Patient": t.PATIENT,
+    "CareContact": t.CARE_CONTACT,
+    "CareDocument": t.CARE_DOCUMENT,
+    "Diagnosis": t.DIAGNOSIS,
+    "Alert": t.ALERT,
+    "FunctionalStatus": t.FUNCTIONAL_STATUS,
+    "LabResult": t.LAB_RESULT,
+    "ReferralOutcome": t.REFERRAL_OUTCOME,
+    "Vaccination": t.VACCINATION,
+    "Prescription": t.PRESCRIPTION,
+    "Dispensation": t.DISPENSATION,
+    "DentalTreatment": t.DENTAL_TREATMENT,
+    "ToothFinding": t.TOOTH_FINDING,
+    "MunicipalDecision": t.MUNICIPAL_DECISION,
+    "ImplementationPlan": t.IMPLEMENTATION_PLAN,
+}
+
+# Clinical rows can be nullified (makulerade); patients cannot.
+NULLIFIABLE = frozenset(TABLES) - {"Patient"}
