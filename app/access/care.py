@@ -155,14 +155,15 @@ class CarePolicy:
         today = self.now().date()
         decided: dict[uuid.UUID, PatientAccess] = {}
         for pid, patient in facts.items():
-            mode = rules.proxy_mode(patient, person)
-            if mode is None:
-                continue
-            if not rules.a10_person_may_read(mode, rules.age_on(patient.birth_date, today)):
-                decided[pid] = Denied(pid, f"A10: no {mode.value} access at this age")
+            modes = rules.proxy_modes(patient, person)
+            age = rules.age_on(patient.birth_date, today)
+            allowed = [m for m in modes if rules.a10_person_may_read(m, age)]
+            if not allowed:
+                if modes:
+                    decided[pid] = Denied(pid, f"A10: no {modes[0].value} access at this age")
                 continue
             decided[pid] = PersonAccess(
-                pid, mode, rules.a16_may_see_address(principal, patient.protected_identity)
+                pid, allowed[0], rules.a16_may_see_address(principal, patient.protected_identity)
             )
         return decided
 

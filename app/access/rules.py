@@ -199,18 +199,17 @@ def a10_person_may_read(mode: ProxyMode, age: int) -> bool:
     return age >= 16
 
 
-def proxy_mode(patient: PatientFacts, person_id: uuid.UUID | None) -> ProxyMode | None:
-    """The logged-in person's relation to the patient: themself, guardian, power of attorney."""
+def proxy_modes(patient: PatientFacts, person_id: uuid.UUID | None) -> tuple[ProxyMode, ...]:
+    """The logged-in person's relations to the patient: themself, guardian, power of attorney
+    (a person may hold more than one; the policy uses any that A10 allows)."""
     if person_id is None:
-        return None
+        return ()
     if patient.patient_id == person_id:
-        return ProxyMode.SELF
+        return (ProxyMode.SELF,)
     kinds = {r.kind for r in patient.representatives if r.representative_patient_id == person_id}
-    if ProxyMode.GUARDIAN.value in kinds:
-        return ProxyMode.GUARDIAN
-    if ProxyMode.POWER_OF_ATTORNEY.value in kinds:
-        return ProxyMode.POWER_OF_ATTORNEY
-    return None
+    return tuple(
+        mode for mode in (ProxyMode.GUARDIAN, ProxyMode.POWER_OF_ATTORNEY) if mode in kinds
+    )
 
 
 def a15_research_opt_in(
