@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -29,13 +31,47 @@ def _seed_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
 
 
+@contextmanager
+def _seed_progress(what: str, *, transient: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar that the seeder advances after every batch of patients."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=out, transient=transient) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
 @command("seed", "load a synthetic Swedish population", _seed_args)
 def seed_command(args: argparse.Namespace, settings: Settings) -> int:
-    from app.seed import seed_population
+    from app.seed import SeedAlreadyLoaded, seed_population
 
-    with open_database(settings) as db:
-        stats = asyncio.run(seed_population(db.url, patients=args.patients, seed=args.seed))
-        out.print(f"seeded {stats} into {db.description}")
+    with open_database(settings) as db, _seed_progress("seeding patients") as progress:
+        try:
+            stats = asyncio.run(
+                seed_population(db.url, patients=args.patients, seed=args.seed, progress=progress)
+            )
+        except SeedAlreadyLoaded as exc:
+            out.print(f"[red]error:[/red] {exc}", highlight=False)
+            return 1
+    out.print(f"seeded {stats} into {db.description}")
     return 0
 
 
@@ -58,9 +94,17 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port if args.port is not None else settings.port
     with open_database(settings) as db:
         if not args.no_demo:
-            asyncio.run(
-                seed_if_empty(db.url, patients=settings.demo_patients, seed=settings.demo_seed)
-            )
+            with _seed_progress("demo patients", transient=True) as progress:
+                seeded = asyncio.run(
+                    seed_if_empty(
+                        db.url,
+                        patients=settings.demo_patients,
+                        seed=settings.demo_seed,
+                        progress=progress,
+                    )
+                )
+            if seeded is not None:
+                out.print(f"seeded {seeded}")
         out.print(f"vardkedja on http://{host}:{port}/graphql ({db.description})")
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler that was
         # installed before it; a no-op handler lets us stop the embedded server and exit 0.

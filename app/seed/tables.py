@@ -1,0 +1,257 @@
+"""Column order of every table the generator fills: rows are plain tuples in this order.
+
+A unit test checks these lists against SQLModel.metadata, so a new column cannot be missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Row = tuple[Any, ...]
+
+PATIENT_ROW = ("patient_id", "id", "created_at", "updated_at", "version")
+HEADER = (
+    *PATIENT_ROW,
+    "document_id",
+    "source_system_hsa_id",
+    "event_time",
+    "author_time",
+    "care_provider_id",
+    "care_unit_id",
+    "accountable_practitioner_id",
+    "accountable_hsa_id",
+    "accountable_name",
+    "accountable_role_code",
+    "legal_authenticator_time",
+    "legal_authenticator_hsa_id",
+    "legal_authenticator_name",
+    "approved_for_patient",
+    "care_contact_id",
+    "nullified",
+    "nullified_reason",
+    "nullified_at",
+)
+
+# Reference tables (shared by all patients), in foreign-key order.
+REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "municipality": ("code", "name", "county_code"),
+    "care_provider": (
+        "id",
+        "hsa_id",
+        "name",
+        "organisation_number",
+        "kind",
+        "municipality_code",
+        "public",
+    ),
+    "care_unit": ("id", "hsa_id", "name", "care_provider_id", "kind", "municipality_code", "gln"),
+    "practitioner": ("id", "hsa_id", "given_name", "family_name", "profession"),
+    "assignment": (
+        "id",
+        "practitioner_id",
+        "care_unit_id",
+        "care_provider_id",
+        "role",
+        "purpose",
+        "valid_from",
+        "valid_to",
+    ),
+    "research_study": ("id", "name", "ethics_approval_ref", "approved_on", "client_id"),
+}
+
+# Patient tables, in foreign-key order (a row only refers to tables listed before it).
+PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient": (
+        "id",
+        "identifier_kind",
+        "identifier",
+        "reserve_issuer",
+        "given_name",
+        "family_name",
+        "birth_date",
+        "sex",
+        "protected_identity",
+        "street_address",
+        "postal_code",
+        "city",
+        "municipality_code",
+        "deceased_on",
+        "created_at",
+        "updated_at",
+        "version",
+    ),
+    "representative": (*PATIENT_ROW, "representative_patient_id", "kind", "valid_from", "valid_to"),
+    "care_relationship": (
+        *PATIENT_ROW,
+        "care_unit_id",
+        "care_provider_id",
+        "practitioner_id",
+        "valid_from",
+        "valid_to",
+    ),
+    "care_contact": (*HEADER, "contact_type", "reason", "period_end", "status"),
+    "care_document": (*HEADER, "document_type", "title", "text"),
+    "diagnosis": (*HEADER, "code", "display", "diagnosis_type"),
+    "alert": (
+        *HEADER,
+        "alert_type",
+        "description",
+        "valid_from",
+        "valid_to",
+        "agent_npl_id",
+        "agent_atc_code",
+        "agent_text",
+        "severity",
+        "condition_code",
+        "treatment_code",
+    ),
+    "functional_status": (*HEADER, "assessment_type", "icf_code", "text"),
+    "lab_result": (
+        *HEADER,
+        "order_id",
+        "code_system",
+        "code",
+        "name",
+        "value_numeric",
+        "value_text",
+        "unit",
+        "interpretation",
+        "reference_low",
+        "reference_high",
+        "specimen",
+    ),
+    "referral_outcome": (
+        *HEADER,
+        "outcome_type",
+        "text",
+        "referral_id",
+        "referral_reason",
+        "referral_author",
+    ),
+    "vaccination": (
+        *HEADER,
+        "vaccine_name",
+        "vaccine_npl_id",
+        "atc_code",
+        "target_disease",
+        "dose_number",
+        "batch",
+        "performer_name",
+    ),
+    "prescription": (
+        *HEADER,
+        "kind",
+        "chain_id",
+        "replaces_id",
+        "drug_npl_id",
+        "npl_pack_id",
+        "atc_code",
+        "drug_name",
+        "strength",
+        "form",
+        "dosage_text",
+        "dose_quantity",
+        "dose_unit",
+        "doses_per_day",
+        "amount",
+        "dispensations_allowed",
+        "dispensation_interval_days",
+        "non_replaceable",
+        "valid_until",
+        "reason",
+        "status",
+        "discontinued_reason",
+    ),
+    "dispensation": (
+        *HEADER,
+        "prescription_id",
+        "amount",
+        "article_npl_pack_id",
+        "article_name",
+        "reverses_id",
+    ),
+    "dental_treatment": (
+        *HEADER,
+        "condition_code",
+        "procedure_code",
+        "procedure_text",
+        "tooth",
+        "surface",
+        "price_sek",
+    ),
+    "tooth_finding": (*HEADER, "tooth", "surface", "finding_code", "finding_text"),
+    "municipal_decision": (
+        *HEADER,
+        "legal_basis_code",
+        "insats_code",
+        "municipality_code",
+        "applied_on",
+        "decided_on",
+        "valid_from",
+        "valid_to",
+        "extent_amount",
+        "extent_unit",
+        "outcome",
+        "case_officer_name",
+        "motivation",
+    ),
+    "implementation_plan": (*HEADER, "decision_id", "goals", "follow_up_on"),
+    "plan_activity": (
+        *PATIENT_ROW,
+        "plan_id",
+        "position",
+        "goal",
+        "description",
+        "responsible",
+        "when_how",
+        "follow_up_on",
+    ),
+    "block": (
+        *PATIENT_ROW,
+        "kind",
+        "care_provider_id",
+        "care_unit_id",
+        "records_from",
+        "records_to",
+        "except_medication",
+        "except_alerts",
+        "placed_at",
+        "lifted_at",
+    ),
+    "consent": (
+        *PATIENT_ROW,
+        "kind",
+        "care_provider_id",
+        "care_unit_id",
+        "practitioner_id",
+        "research_study_id",
+        "block_id",
+        "given_by",
+        "valid_from",
+        "valid_to",
+        "revoked_at",
+    ),
+}
+
+ALL_COLUMNS = {**REFERENCE_COLUMNS, **PATIENT_COLUMNS}
+NOT_SEEDED = frozenset({"audit_entry", "idempotency_key", "legal_basis", "insats"})
+
+
+class Rows:
+    """Rows of one batch, per patient table, in insertion order."""
+
+    __slots__ = ("by_table",)
+
+    def __init__(self) -> None:
+        self.by_table: dict[str, list[Row]] = {name: [] for name in PATIENT_COLUMNS}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.by_table.values())
+
+    def extend(self, other: Rows) -> None:
+        for name, rows in other.by_table.items():
+            self.by_table[name].extend(rows)
+
+    def items(self) -> Iterator[tuple[str, list[Row]]]:
+        return iter(self.by_table.items())
