@@ -50,6 +50,22 @@ _PARSERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
+def _parse(column: ColumnElement[Any], value: Any) -> Any:
+    """A cursor value as the column's Python type; ValueError if it is not one."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = object
+    if kind in _PARSERS:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return _PARSERS[kind](value)
+    expected = int if kind is int else str  # sqlmodel strings report `object`
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise ValueError(value)
+    return value
+
+
 @dataclass(frozen=True)
 class SortKey:
     """The keyset order of a list: columns (all ascending or all descending) ending in a key."""
@@ -84,10 +100,7 @@ class SortKey:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             tag, *values = orjson.loads(raw)
             if tag == self.tag and len(values) == len(self.columns):
-                return tuple(
-                    _PARSERS.get(col.type.python_type, col.type.python_type)(value)
-                    for col, value in zip(types, values, strict=True)
-                )
+                return tuple(_parse(col, value) for col, value in zip(types, values, strict=True))
         except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
             pass
         raise BadInput("after: not a cursor of this list", field="after", rule="cursor")

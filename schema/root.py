@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from schema import queries
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
 from schema.privacy import PrivacyQuery
 from schema.registry import TYPES
-from schema.settle import SettleStatements
+from schema.scalars import SCALAR_MAP
+from schema.settle import settle_statements
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
@@ -48,11 +50,12 @@ schema = strawberry.Schema(
     mutation=Mutation,
     # Types only reachable through interfaces (Node, CareEvent) must be named.
     types=list(TYPES.values()),
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # Factories: a fresh extension per request; the caches are module-level and shared.
     extensions=[
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        SettleStatements,
+        settle_statements,
         *LIMIT_EXTENSIONS,
     ],
 )

@@ -7,6 +7,7 @@ Waiting here keeps the connection free for the audit flush and commit that follo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from strawberry.extensions import SchemaExtension
@@ -20,3 +21,13 @@ class SettleStatements(SchemaExtension):
         ctx = self.execution_context.context
         if isinstance(ctx, Context):
             await ctx.data.settle()
+
+
+def settle_statements() -> SchemaExtension:
+    """The extension for one execution. Strawberry refuses async hooks in `execute_sync`; a
+    synchronous execution (outside an event loop) cannot have statements in flight anyway."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return SchemaExtension()
+    return SettleStatements()

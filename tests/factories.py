@@ -428,3 +428,32 @@ async def create_plan_activity(
     } | kw
     activity: models.PlanActivity = await _insert(conn, models.PlanActivity, values)
     return activity
+
+
+async def create_nested_record(
+    conn: AsyncConnection,
+    patient: models.Patient,
+    unit: models.CareUnit,
+    pharmacy: models.CareUnit,
+    *,
+    contacts: int = 2,
+) -> dict[str, list[Any]]:
+    """A small record: contacts with a diagnosis each, a prescription with a dispensation, an
+    alert. Returns the created rows by kind."""
+    made: dict[str, list[Any]] = {"CareContact": [], "Diagnosis": []}
+    for i in range(contacts):
+        when = datetime(2024, 1, 1 + i, 9, 0, tzinfo=UTC)
+        contact = await create_care_contact(conn, patient, unit, event_time=when)
+        made["CareContact"].append(contact)
+        made["Diagnosis"].append(
+            await create_diagnosis(conn, patient, unit, care_contact_id=contact.id, event_time=when)
+        )
+    rx = await create_prescription(conn, patient, unit, event_time=datetime(2024, 2, 1, tzinfo=UTC))
+    made["Prescription"] = [rx]
+    made["Dispensation"] = [
+        await create_dispensation(conn, rx, pharmacy, event_time=datetime(2024, 2, 2, tzinfo=UTC))
+    ]
+    made["Alert"] = [
+        await create_alert(conn, patient, unit, event_time=datetime(2023, 6, 1, tzinfo=UTC))
+    ]
+    return made

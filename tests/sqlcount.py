@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import ExecutionResult
 
+from app.access.policy import Policy
 from app.access.principal import Principal, PrincipalKind
 from app.context import Context, build_context
 from app.settings import Settings
@@ -35,8 +36,11 @@ async def count_statements(conn: AsyncConnection) -> AsyncIterator[list[str]]:
         event.remove(sync, "before_cursor_execute", record)
 
 
-def context(conn: AsyncConnection, principal: Principal = SYSTEM) -> Context:
-    return build_context(conn, principal, Settings(database_url=None))
+def context(
+    conn: AsyncConnection, principal: Principal = SYSTEM, policy: Policy | None = None
+) -> Context:
+    """A request context on the test's connection (the configured policy unless given)."""
+    return build_context(conn, principal, Settings(database_url=None), policy=policy)
 
 
 async def execute(
@@ -45,13 +49,13 @@ async def execute(
     variables: dict[str, Any] | None = None,
     *,
     principal: Principal = SYSTEM,
-    ctx: Context | None = None,
+    policy: Policy | None = None,
 ) -> ExecutionResult:
     """Run an operation on the public schema with a fresh per-request context."""
     from schema import schema
 
     return await schema.execute(
-        query, variable_values=variables, context_value=ctx or context(conn, principal)
+        query, variable_values=variables, context_value=context(conn, principal, policy)
     )
 
 
@@ -61,9 +65,10 @@ async def data_of(
     variables: dict[str, Any] | None = None,
     *,
     principal: Principal = SYSTEM,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """The data of a successful operation (fails the test with the errors otherwise)."""
-    result = await execute(conn, query, variables, principal=principal)
+    result = await execute(conn, query, variables, principal=principal, policy=policy)
     assert result.errors is None, [e.formatted for e in result.errors]
     assert result.data is not None
     return result.data
