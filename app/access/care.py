@@ -83,6 +83,34 @@ class CarePolicy:
         proxies those they represent (A10), research clients the opted-in (A15)."""
         return search_scope(principal, patient_id, self.now())
 
+    async def write_denial(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        patient_id: uuid.UUID | None,
+        care_unit_id: uuid.UUID | None,
+    ) -> str | None:
+        """Why this principal may not write this patient's record at this unit (None: may).
+
+        System integrations write anywhere. A clinician writes for care (TREAT/ETREAT), with
+        an active assignment (A1), at their own unit only; the care relationship is not
+        required, since documenting a new contact is how care starts, and what they read back
+        still passes A1. Patients, proxies and research clients never write the record.
+        """
+        kind = principal.kind
+        if kind is PrincipalKind.SYSTEM:
+            return None
+        if kind is not PrincipalKind.CLINICIAN:
+            return f"a {kind.value} may not write to the record"
+        if not rules.a1_purpose_allows_care(principal.purpose):
+            return "writing the record is for care (purpose TREAT or ETREAT)"
+        clinician = await self.clinician(conn, principal)
+        if not clinician.assignment_active:
+            return "no active assignment at the unit (A1)"
+        if care_unit_id is not None and care_unit_id != clinician.unit_id:
+            return "a clinician writes at their own unit only"
+        return None
+
     async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts:
         """The clinician's resolved assignment, loaded once per request."""
         if self._clinician is None:

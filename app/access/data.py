@@ -162,6 +162,21 @@ class DataAccess:
         scrubbed = dict(row) | {c: None for c in ADDRESS_COLUMNS if c in row}
         return cast(RowMapping, scrubbed)
 
+    async def write_denial(
+        self, patient_id: uuid.UUID | None, care_unit_id: uuid.UUID | None
+    ) -> str | None:
+        """Why the caller may not write this patient's record at this unit (None: may).
+
+        Policies without write rules (the open benchmark policy) allow verified principals.
+        """
+        decide = getattr(self.policy, "write_denial", None)
+        if decide is None:
+            return "no verified principal" if self.principal.is_anonymous else None
+        reason: str | None = await self._uncancellable(
+            decide(self.conn, self.principal, patient_id, care_unit_id)
+        )
+        return reason
+
     async def may_see_address(self, patient_id: uuid.UUID) -> bool:
         """A16: whether the caller may see this patient's address (never: protected identity)."""
         decisions = await self.access([patient_id])

@@ -32,3 +32,8 @@ async def ensure_may_write(
     if ctx.principal.kind not in WRITERS:
         ctx.audit.deny(patient_id, f"a {ctx.principal.kind.value} may not write")
         raise Forbidden(f"a {ctx.principal.kind.value} may not write to the record")
+    # The access policy's write rules (assignment at the unit, own unit: app/access/care.py).
+    reason = await ctx.data.write_denial(patient_id, care_unit_id)
+    if reason is not None:
+        ctx.audit.deny(patient_id, reason)
+        raise Forbidden(reason)

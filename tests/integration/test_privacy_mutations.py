@@ -34,6 +34,31 @@ REMOVE_REP = """mutation($id: ID!) {
     representative { validTo } userErrors { code } } }"""
 
 
+# Every privacy mutation has cases here (test_mutations_all.py counts on this set).
+PRIVACY_MUTATIONS = frozenset(
+    {
+        "giveConsent",
+        "revokeConsent",
+        "placeBlock",
+        "liftBlock",
+        "temporarilyLiftBlock",
+        "addRepresentative",
+        "removeRepresentative",
+    }
+)
+
+
+def test_privacy_mutations_are_all_covered() -> None:
+    from strawberry.types.base import get_object_definition
+
+    from schema.privacy_mutations import PrivacyMutation
+
+    definition = get_object_definition(PrivacyMutation, strict=True)
+    names = {f.name for f in definition.fields}
+    camel = {n.split("_")[0] + "".join(p.title() for p in n.split("_")[1:]) for n in names}
+    assert camel == PRIVACY_MUTATIONS
+
+
 def pid(w: World) -> str:
     return encode_id("Patient", w.patient.id)
 
