@@ -27,6 +27,8 @@ ERROR_CODES: dict[str, str] = {
     "PAYLOAD_TOO_LARGE": "The request body is larger than the server accepts.",
     "UNAUTHENTICATED": "No valid token, or a write without a principal.",
     "FORBIDDEN": "The principal may not do this (the refusal is logged).",
+    "EMERGENCY_REASON_REQUIRED": "Purpose ETREAT (emergency access) without the"
+    " X-Emergency-Reason header.",
     "GRAPHQL_PARSE_FAILED": "The document is not valid GraphQL syntax.",
     "GRAPHQL_VALIDATION_FAILED": "The document does not fit the schema.",
     "OPERATION_RESOLUTION_FAILURE": "operationName names no operation of the document, or it is"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -316,3 +318,39 @@ async def test_unauditable_request_returns_no_data(broken_client: httpx.AsyncCli
             {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
         ]
     }
+
+
+# --- the documented codes are the codes ---------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "care-situations.md"
+SOURCES = [Path(__file__).resolve().parents[2] / d for d in ("app", "resolvers", "schema")]
+
+
+def test_every_error_code_is_documented() -> None:
+    from app.errors import ERROR_CODES
+    from schema.mutations.common import UserErrorCode
+
+    text_ = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", text_, flags=re.MULTILINE))
+    assert set(ERROR_CODES) | {c.value for c in UserErrorCode} <= documented
+
+
+def test_every_code_raised_in_the_code_base_is_registered() -> None:
+    from app.errors import ERROR_CODES
+
+    pattern = re.compile(r"""\bcode\s*=\s*"([A-Z][A-Z_]+)\"""")
+    used = {
+        code
+        for root in SOURCES
+        for path in root.rglob("*.py")
+        for code in pattern.findall(path.read_text(encoding="utf-8"))
+    }
+    assert used, "the scan found nothing: the pattern is wrong"
+    assert used <= set(ERROR_CODES), used - set(ERROR_CODES)
+
+
+def test_user_error_codes_match_the_resolvers() -> None:
+    from resolvers.mutations.outcome import Code
+    from schema.mutations.common import UserErrorCode
+
+    assert {c.value for c in Code} == {c.value for c in UserErrorCode}
