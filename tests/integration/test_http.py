@@ -332,7 +332,7 @@ def test_every_error_code_is_documented() -> None:
 
     text_ = DOCS.read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", text_, flags=re.MULTILINE))
-    assert set(ERROR_CODES) | {c.value for c in UserErrorCode} <= documented
+    assert set(ERROR_CODES) | {c.name for c in UserErrorCode} <= documented
 
 
 def test_every_code_raised_in_the_code_base_is_registered() -> None:
@@ -353,4 +353,4 @@ def test_user_error_codes_match_the_resolvers() -> None:
     from resolvers.mutations.outcome import Code
     from schema.mutations.common import UserErrorCode
 
-    assert {c.value for c in Code} == {c.value for c in UserErrorCode}
+    assert {c.name for c in Code} == {c.name for c in UserErrorCode}
