@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import strawberry
 
@@ -97,6 +97,12 @@ class Consent(Node):
 
     def owner(self) -> uuid.UUID | None:
         return self.patient_id
+
+    @field(description="Whether the consent counts now: started, not ended, not revoked.")
+    def active(self) -> bool:
+        now = datetime.now(UTC)
+        ended = self.valid_to is not None and self.valid_to <= now
+        return self.revoked_at is None and self.valid_from <= now and not ended
 
     @field(description="The provider the consent is for, if any.")
     async def care_provider(self, info: Info) -> CareProviderRef | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.base import PatientListLoader
 from resolvers.loaders.patients import (
@@ -79,6 +80,10 @@ ContactFilterArg = Annotated[
     strawberry.argument(
         description="Only contacts matching this filter (period, provider, unit, type, status)."
     ),
+]
+RepresentativeKinds = Annotated[
+    list[RepresentativeKind] | None,
+    strawberry.argument(description="Only representatives of these kinds; null or empty: all."),
 ]
 PrescriptionFilterArg = Annotated[
     PrescriptionFilter | None,
@@ -293,10 +298,18 @@ class Patient(Node):
             after=after,
         )
 
-    @field(description="Who may act for the patient (guardians, power of attorney), newest first.")
+    @field(
+        description="Who may act for the patient, newest first; `kinds: [GUARDIAN]` gives the "
+        "guardians (vårdnadshavare)."
+    )
     async def representatives(
-        self, info: Info, first: First = 20, after: After = None
+        self,
+        info: Info,
+        kinds: RepresentativeKinds = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Representative]:
+        wanted = frozenset(str(k.value) for k in kinds or ())
         return await list_of(
             info,
             RepresentativesByPatientLoader,
@@ -304,6 +317,7 @@ class Patient(Node):
             Representative.from_row,
             first=first,
             after=after,
+            filter=RowFilter(values=(("kind", wanted),)) if wanted else None,
         )
 
     @field(

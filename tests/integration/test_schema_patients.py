@@ -130,6 +130,14 @@ async def test_representatives_both_ways(conn: AsyncConnection) -> None:
         {"kind": "GUARDIAN", "patient": {"givenName": "Barn"}}
     ]
     assert of_parent["represents"]["totalCount"] == 1
+    attorney = await f.create_patient(conn, given_name="Ombud")
+    await f.create_representative(conn, child, attorney, "power_of_attorney")
+    guardians = """query($p: String) { patient(personnummer: $p) {
+      all: representatives { totalCount }
+      guardians: representatives(kinds: [GUARDIAN]) { nodes { representative { givenName } } } } }"""
+    found = (await data_of(conn, guardians, {"p": child.identifier}))["patient"]
+    assert found["all"]["totalCount"] == 2
+    assert found["guardians"]["nodes"] == [{"representative": {"givenName": "Förälder"}}]
 
 
 async def test_organisations_by_hsa_id_and_their_links(conn: AsyncConnection) -> None:

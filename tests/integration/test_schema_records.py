@@ -201,10 +201,13 @@ async def test_consents_and_blocks(conn: AsyncConnection) -> None:
     await f.create_consent(
         conn, w["patient"], "block_lift", block_id=block.id, care_unit_id=w["unit"].id
     )
+    await f.create_consent(
+        conn, w["patient"], "nll_access", valid_from=at(-400), revoked_at=at(-300)
+    )
     query = """query($p: String) { patient(personnummer: $p) {
       blocks { nodes { kind active careProvider { name } careUnit { name } exceptMedication } }
       consents { nodes {
-        kind givenBy careUnit { name } block { kind } careProvider { name } } } } }"""
+        kind active givenBy careUnit { name } block { kind } careProvider { name } } } } }"""
     data = (await data_of(conn, query, {"p": w["patient"].identifier}))["patient"]
     assert data["blocks"]["nodes"] == [
         {
@@ -215,9 +218,12 @@ async def test_consents_and_blocks(conn: AsyncConnection) -> None:
             "exceptMedication": False,
         }
     ]
+    revoked = data["consents"]["nodes"].pop(0)  # newest first: valid from 2023
+    assert (revoked["kind"], revoked["active"]) == ("NLL_ACCESS", False)
     assert data["consents"]["nodes"] == [
         {
             "kind": "BLOCK_LIFT",
+            "active": True,
             "givenBy": "patient",
             "careUnit": {"name": "Vårdcentral Test"},
             "block": {"kind": "INNER"},
