@@ -8,16 +8,24 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
 from app.context import Context, build_context
+from app.errors import BadInput
 from app.fhir.exporter import everything, export_population
 from app.fhir.importer import ImportOptions, RawEntry, bundle_entries, chunks, import_entries
 from app.fhir.ndjson import NdjsonWriter, import_order, read_ndjson
 from app.fhir.r4 import FhirJson, loads
 from app.fhir.results import ImportResult
+from app.identifiers import (
+    IdentifierError,
+    detect_person_identifier_kind,
+    normalize_person_identifier,
+)
 from app.settings import Settings
 
 CHUNK = 2000
@@ -80,13 +88,30 @@ async def import_paths(
 
 
 async def export_patient(
-    conn: AsyncConnection, settings: Settings, patient_id: uuid.UUID
+    conn: AsyncConnection, settings: Settings, patient: str
 ) -> FhirJson | None:
-    """$everything for one patient as the system principal (audited)."""
+    """$everything for one patient (our id, or personnummer/samordningsnummer) as the system
+    principal (audited); None when there is no such patient."""
     ctx = build_context(conn, SYSTEM, settings)
-    bundle = await everything(ctx, patient_id)
+    patient_id = await find_patient(ctx, patient)
+    bundle = await everything(ctx, patient_id) if patient_id is not None else None
     await audit.flush(conn, ctx.audit, SYSTEM, "export-fhir")
     return bundle
+
+
+async def find_patient(ctx: Context, patient: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(patient)
+    except ValueError:
+        pass
+    try:
+        kind = detect_person_identifier_kind(patient, field="patient")
+        identifier = normalize_person_identifier(kind, patient, field="patient")
+    except IdentifierError as exc:
+        raise BadInput(str(exc), field="patient") from None
+    table = SQLModel.metadata.tables["patient"]
+    found = await ctx.data.fetch(select(table.c.id).where(table.c.identifier == identifier))
+    return found[0]["id"] if found else None
 
 
 async def export_bulk(
@@ -97,6 +122,7 @@ async def export_bulk(
     research_client: str | None = None,
     batch_size: int = 200,
     on_patients: Callable[[int], None] | None = None,
+    check: bool = False,
 ) -> dict[str, int]:
     """The population as NDJSON files; returns resources written per type. Audit entries are
     flushed after every batch of patients, so memory stays flat."""
@@ -109,6 +135,8 @@ async def export_bulk(
             on_patients(patients)
 
     with NdjsonWriter(directory) as writer:
-        await export_population(ctx, writer, batch_size=batch_size, after_batch=after_batch)
+        await export_population(
+            ctx, writer, batch_size=batch_size, after_batch=after_batch, check=check
+        )
         await audit.flush(conn, ctx.audit, principal, "export-fhir")
         return dict(writer.counts)

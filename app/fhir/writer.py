@@ -9,7 +9,6 @@ from sqlalchemy import Table, delete, literal_column, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-PARAMETER_LIMIT = 30000  # PostgreSQL's protocol allows 32767 bind parameters per statement
 SELF_REFERENCES = {
     "care_contact": "care_contact_id",
     "prescription": "replaces_id",
@@ -44,22 +43,24 @@ def referenced_first(table: str, rows: list[dict[str, Any]]) -> list[dict[str, A
 async def upsert(
     conn: AsyncConnection, table: Table, key: Sequence[str], rows: list[dict[str, Any]]
 ) -> tuple[int, int]:
-    """Insert or update `rows` on conflict of `key`; returns (created, updated)."""
-    created = updated = 0
+    """Insert or update `rows` on conflict of `key`; returns (created, updated).
+
+    One compiled statement, executed for all rows (SQLAlchemy sends them as multi-row VALUES
+    pages, in order, so a row that another points at is written first)."""
+    if not rows:
+        return 0, 0
     columns = [c.name for c in table.c]
-    per_statement = max(1, PARAMETER_LIMIT // len(columns))
-    rows = referenced_first(table.name, rows)
-    for start in range(0, len(rows), per_statement):
-        batch = [{c: r[c] for c in columns} for r in rows[start : start + per_statement]]
-        values = insert(table).values(batch)
-        keep = set(key) | {"id"}
-        stmt: Any = values.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c: values.excluded[c] for c in columns if c not in keep},
-        ).returning(literal_column("(xmax = 0)").label("inserted"))
-        for (inserted,) in await conn.execute(stmt):
-            created += int(inserted)
-            updated += int(not inserted)
+    values = insert(table)
+    keep = set(key) | {"id"}
+    stmt: Any = values.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: values.excluded[c] for c in columns if c not in keep},
+    ).returning(literal_column("(xmax = 0)").label("inserted"))
+    params = [{c: r[c] for c in columns} for r in referenced_first(table.name, rows)]
+    created = updated = 0
+    for (inserted,) in await conn.execute(stmt, params):
+        created += int(inserted)
+        updated += int(not inserted)
     return created, updated
 
 

@@ -1,0 +1,213 @@
+"""`vardkedja import-fhir` and `vardkedja export-fhir`: FHIR R4 in and out of the database, as a
+system principal (purpose ADMIN) or a research client, with the audit trail written."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from app.cli import UsageError, command, positive_int
+from app.db import create_engine
+from app.fhir import jobs
+from app.fhir.importer import ImportOptions
+from app.fhir.r4 import FhirJson, dumps
+from app.fhir.results import ImportResult
+from app.runtime import open_database
+from app.settings import Settings
+from app.tokens import with_dev_keys
+
+out = Console()
+err = Console(stderr=True)
+SHOWN = 20  # problems printed; --json gives all that were collected
+
+
+def _import_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="Bundle JSON files, NDJSON files (*.ndjson) or directories of NDJSON files",
+    )
+    parser.add_argument(
+        "--source-system",
+        metavar="HSA_ID",
+        help="source system of resources without our document identifier",
+    )
+    parser.add_argument(
+        "--care-unit", metavar="HSA_ID", help="care unit of resources that name none"
+    )
+    parser.add_argument(
+        "--chunk-size", type=positive_int, default=jobs.CHUNK, help="NDJSON lines per chunk"
+    )
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+
+
+@command("import-fhir", "import FHIR R4 resources (all-or-nothing, re-import safe)", _import_args)
+def import_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
+    missing = [str(p) for p in args.files if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    settings = with_dev_keys(settings)
+    options = ImportOptions(args.source_system, args.care_unit)
+    total = sum(_size(p) for p in args.files)
+    with open_database(settings) as db, _bar("importing", total, bytes_=True) as advance:
+        result = asyncio.run(_import(db.url, settings, args, options, advance))
+    if args.json:
+        sys.stdout.write(orjson.dumps(result.as_json(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        _print_result(result)
+    return 0 if result.ok else 1
+
+
+async def _import(
+    url: str,
+    settings: Settings,
+    args: argparse.Namespace,
+    options: ImportOptions,
+    advance: Callable[[int], None],
+) -> ImportResult:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            return await jobs.import_paths(
+                conn,
+                settings,
+                args.files,
+                options=options,
+                chunk_size=args.chunk_size,
+                on_bytes=advance,
+            )
+    finally:
+        await engine.dispose()
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.glob("*.ndjson"))
+    return path.stat().st_size
+
+
+def _print_result(result: ImportResult) -> None:
+    if result.ok:
+        table = Table(title=f"imported {result.entries} entries", show_edge=False)
+        for column in ("resource type", "created", "updated"):
+            table.add_column(column, justify="left" if column == "resource type" else "right")
+        for name in result.imported:
+            table.add_row(name, str(result.created[name]), str(result.updated[name]))
+        out.print(table)
+    else:
+        count = len(result.errors) + result.errors_not_listed
+        err.print(f"[red]{count} entries are invalid; nothing was written[/red]")
+        for e in result.errors[:SHOWN]:
+            where = e.location or f"entry {e.index}"
+            err.print(f"  {where} {e.resource_type or '?'} {e.path}: {e.reason}", highlight=False)
+    if result.unsupported:
+        count = len(result.unsupported) + result.unsupported_not_listed
+        out.print(f"[yellow]{count} entries not stored (unsupported):[/yellow]")
+        for u in result.unsupported[:SHOWN]:
+            where = u.location or f"entry {u.index}"
+            out.print(f"  {where} {u.resource_type}: {u.reason}", highlight=False)
+
+
+def _export_args(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--patient", help="one patient ($everything): id or personnummer")
+    which.add_argument("--ndjson", type=Path, metavar="DIR", help="bulk export into DIR")
+    parser.add_argument("--out", type=Path, help="file for --patient (default: standard output)")
+    parser.add_argument(
+        "--research-client",
+        metavar="CLIENT_ID",
+        help="bulk export for a research client: opted-in patients only, pseudonymised",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=200, help="patients per batch (bulk)"
+    )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="bulk: validate every resource with fhir.resources before writing (slow)",
+    )
+
+
+@command("export-fhir", "export FHIR R4: one patient's record or the population", _export_args)
+def export_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.research_client and args.patient:
+        raise UsageError("--research-client works with --ndjson only")
+    settings = with_dev_keys(settings)
+    with open_database(settings) as db:
+        if args.patient:
+            bundle = asyncio.run(_export_patient(db.url, settings, args.patient))
+            if bundle is None:
+                err.print(f"no patient {args.patient}")
+                return 1
+            data = dumps(bundle)
+            if args.out:
+                args.out.write_bytes(data)
+                out.print(f"wrote {len(bundle['entry'])} resources to {args.out}")
+            else:
+                sys.stdout.buffer.write(data + b"\n")
+            return 0
+        with _bar("exporting patients", None) as advance:
+            counts = asyncio.run(_export_bulk(db.url, settings, args, advance))
+    for name, n in counts.items():
+        out.print(f"{args.ndjson / (name + '.ndjson')}: {n}")
+    return 0
+
+
+async def _export_patient(url: str, settings: Settings, patient: str) -> FhirJson | None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            return await jobs.export_patient(conn, settings, patient)
+    finally:
+        await engine.dispose()
+
+
+async def _export_bulk(
+    url: str, settings: Settings, args: argparse.Namespace, advance: Callable[[int], None]
+) -> dict[str, int]:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            # One snapshot for the whole export, so the files agree with each other.
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                return await jobs.export_bulk(
+                    conn,
+                    settings,
+                    args.ndjson,
+                    research_client=args.research_client,
+                    batch_size=args.batch_size,
+                    on_patients=advance,
+                    check=args.validate,
+                )
+    finally:
+        await engine.dispose()
+
+
+@contextmanager
+def _bar(label: str, total: int | None, *, bytes_: bool = False) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on standard error; yields the function that advances it."""
+    counter = DownloadColumn() if bytes_ else MofNCompleteColumn()
+    columns = [TextColumn(label), BarColumn(), counter, TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
