@@ -7,6 +7,7 @@ to each system and check that exactly one new row arrived from each.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -118,6 +119,41 @@ async def compare_systems(
     finally:
         await conn.close()
     return out
+
+
+async def narrow_patients(
+    fx: Fixture, workload: Workload, servers: Servers, url: str, keep: int
+) -> tuple[Fixture, dict[str, int]]:
+    """The fixture's patients whose answer vardkedja gives in full (identical to the floor's).
+
+    The policy hides records of other providers without the patient's consent (A4), which
+    PostGraphile and the floor cannot know about; benchmarking those patients would compare
+    different data. The candidates are tried in their fixed order, so the choice is
+    deterministic for the same data.
+    """
+    conn = await asyncpg.connect(url)
+    kept = []
+    try:
+        for i, patient in enumerate(fx.patients):
+            if len(kept) >= keep:
+                break
+            got = await answers(workload, fx, servers, conn, i, ["vardkedja", "floor"])
+            if got["vardkedja"] is not None and not first_difference(
+                got["vardkedja"], got["floor"]
+            ):
+                kept.append(patient)
+    finally:
+        await conn.close()
+    tried = min(len(fx.patients), i + 1) if fx.patients else 0
+    stats = {
+        "candidates_tried": tried,
+        "kept": len(kept),
+        "policy_hides_records": tried - len(kept),
+    }
+    read = {p.id for p in kept}
+    writes = [p for p in fx.write_patients if p.id not in read] or fx.write_patients
+    stats["write_patients"] = len(writes)
+    return replace(fx, patients=kept or fx.patients, write_patients=writes), stats
 
 
 async def _written(conn: asyncpg.Connection, fx: Fixture) -> int:

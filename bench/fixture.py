@@ -1,9 +1,12 @@
 """The fixed inputs of a run, chosen deterministically from the seeded data.
 
 Who asks: a clinician (läkare if there is one) with an active assignment at a care unit with
-many current care relationships, purpose TREAT. Which patients: up to 100 of that unit's
-patients, ordered by md5 of their personnummer (a spread that is the same for the same data).
-The real access policy therefore lets the clinician see these patients, as it would at work.
+many current care relationships, purpose TREAT. Which patients: up to 400 candidates among that
+unit's patients, ordered by md5 of their personnummer (a spread that is the same for the same
+data), of which the runner keeps the first 100 whose whole emergency overview the policy lets
+the clinician see (bench.equivalence.narrow_patients). The real access policy therefore lets
+the clinician see these patients, as it would at work. The write workload uses other patients
+of the unit, so that what it writes never shows in a read workload.
 
 Blocks (spärrar) make the policy hide records that PostGraphile and the floor would return, so
 the chosen unit is the busiest one whose first page of patients (the population list) has no
@@ -22,6 +25,7 @@ from app.settings import Settings
 from app.tokens import mint
 
 PATIENTS = 100
+CANDIDATES = 400  # narrowed to PATIENTS by bench.equivalence.narrow_patients
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Writer:
 class Fixture:
     patients: list[PatientRef]
     writer: Writer
+    write_patients: list[PatientRef]
     ours_headers: dict[str, str]
     write_prefix: str
     clinician: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +63,9 @@ class Fixture:
     def patient(self, i: int) -> PatientRef:
         return self.patients[i % len(self.patients)]
 
+    def write_patient(self, i: int) -> PatientRef:
+        return self.write_patients[i % len(self.write_patients)]
+
     def dump(self) -> bytes:
         return orjson.dumps(asdict(self))
 
@@ -67,6 +75,7 @@ class Fixture:
         return cls(
             patients=[PatientRef(**p) for p in data["patients"]],
             writer=Writer(**data["writer"]),
+            write_patients=[PatientRef(**p) for p in data["write_patients"]],
             ours_headers=data["ours_headers"],
             write_prefix=data["write_prefix"],
             clinician=data["clinician"],
@@ -117,6 +126,18 @@ ORDER BY md5(p.identifier)
 LIMIT $2
 """
 
+# Patients the write workload records contacts for: the unit's, but none that a read workload
+# shows (not on the population list's first page; the emergency ones are removed by the runner),
+# so the reads see the same data in every round.
+WRITE_PATIENTS = f"""
+SELECT p.id, p.identifier, p.identifier_kind FROM patient p
+WHERE {CURRENT} AND p.deceased_on IS NULL
+  AND p.id NOT IN (SELECT p.id FROM patient p WHERE {CURRENT}
+                   ORDER BY p.family_name, p.given_name, p.id LIMIT 50)
+ORDER BY md5(p.identifier) DESC
+LIMIT 200
+"""
+
 ANY_PATIENTS = """
 SELECT id, identifier, identifier_kind FROM patient ORDER BY md5(identifier) LIMIT $1
 """
@@ -136,9 +157,10 @@ async def choose_fixture(url: str, secret: str, run_id: str) -> Fixture:
                 unit = candidate
                 break
         who = await conn.fetchrow(CLINICIAN, unit["id"])
-        rows = await conn.fetch(UNIT_PATIENTS, unit["id"], PATIENTS)
+        rows = await conn.fetch(UNIT_PATIENTS, unit["id"], CANDIDATES)
         if not rows:
-            rows = await conn.fetch(ANY_PATIENTS, PATIENTS)
+            rows = await conn.fetch(ANY_PATIENTS, CANDIDATES)
+        writes = await conn.fetch(WRITE_PATIENTS, unit["id"])
     finally:
         await conn.close()
     settings = Settings(jwt_secret=secret)
@@ -161,6 +183,9 @@ async def choose_fixture(url: str, secret: str, run_id: str) -> Fixture:
             practitioner_hsa_id=who["hsa_id"],
             practitioner_name=name,
         ),
+        write_patients=[
+            PatientRef(str(r["id"]), r["identifier"], r["identifier_kind"]) for r in writes
+        ],
         ours_headers={"Authorization": f"Bearer {token}", "X-Purpose-Of-Use": "TREAT"},
         write_prefix=f"bench-{run_id}-",
         clinician={"hsa_id": who["hsa_id"], "unit": unit["hsa_id"], **claims},

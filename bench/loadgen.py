@@ -40,6 +40,7 @@ class LoadResult:
     latencies_ms: list[float] = field(repr=False)
     error_kinds: dict[str, int] = field(default_factory=dict)
     client_cpu_seconds: float = 0.0
+    error_samples: dict[str, str] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -195,9 +196,14 @@ def graphql_ok(status: int, body: bytes, marker: bytes | None = None) -> str | N
 
 
 def http_factory(
-    port: int, request: Callable[[int], bytes], marker: bytes | None = None
+    port: int,
+    request: Callable[[int], bytes],
+    marker: bytes | None = None,
+    samples: dict[str, str] | None = None,
 ) -> OperationFactory:
-    """Workers that POST `request(i)` on their own connection and check the answer."""
+    """Workers that POST `request(i)` on their own connection and check the answer.
+
+    `samples` receives the first answer of each kind of error (for the results)."""
 
     async def make() -> tuple[Operation, Callable[[], Awaitable[None]]]:
         conn = await HttpConnection.open(port)
@@ -211,7 +217,10 @@ def http_factory(
                 await conn.close()
                 conn = await HttpConnection.open(port)
                 return "connection_lost"
-            return graphql_ok(status, body, marker)
+            error = graphql_ok(status, body, marker)
+            if error is not None and samples is not None and error not in samples:
+                samples[error] = body[:500].decode(errors="replace")
+            return error
 
         async def close() -> None:
             await conn.close()

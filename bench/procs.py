@@ -74,9 +74,9 @@ def tree_hwm_kb(pid: int) -> int:
     return sum(_status_kb(p, "VmHWM") for p in process_tree(pid))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process tree so far (live processes only)."""
-    total = 0.0
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds so far of each live process of a tree."""
+    out: dict[int, float] = {}
     ticks = os.sysconf("SC_CLK_TCK")
     for p in process_tree(pid):
         try:
@@ -84,8 +84,19 @@ def cpu_seconds(pid: int) -> float:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        out[p] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree so far (live processes only)."""
+    return sum(cpu_by_process(pid).values())
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two snapshots by the processes alive at the end (never negative;
+    processes that ended in between are not counted, so this can undercount)."""
+    return sum(max(0.0, cpu - before.get(p, 0.0)) for p, cpu in after.items())
 
 
 class RssSampler:

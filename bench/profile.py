@@ -5,7 +5,7 @@
 Starts the dataset's database and vardkedja under `pyinstrument` (the same uvicorn command as
 bench.run), drives one workload at the run's concurrency, stops the server cleanly so that
 pyinstrument writes its report, and saves bench/results/profile-<workload>-<N>.txt (call tree)
-and .html, plus the most executed SQL statements of the window.
+and .html, plus .json with the rates and the most executed SQL statements of the window.
 """
 
 from __future__ import annotations
@@ -36,17 +36,10 @@ from bench.workloads import WORKLOADS
 
 
 def profiled(server: ServerProcess, out: Path) -> ServerProcess:
-    """The same server command, run under pyinstrument writing a text and an HTML report."""
-    argv = list(server.argv)
-    assert argv[1:3] == ["-m", "uvicorn"], argv
-    wrapped = [
-        argv[0], "-m", "pyinstrument", "--interval", "0.0005",
-        "-r", "text", "--show-all", "-o", str(out.with_suffix(".txt")),
-        "-m", "uvicorn", *argv[3:],
-    ]  # fmt: skip
+    """The same server (environment, port) run by bench.profiled_server under pyinstrument."""
     return ServerProcess(
         name=server.name,
-        argv=wrapped,
+        argv=[server.argv[0], "-m", "bench.profiled_server", str(out), str(server.port)],
         port=server.port,
         env=server.env,
         cwd=REPO_DIR,

@@ -30,12 +30,12 @@ FLOOR_SQL = f"""
 SELECT coalesce(json_agg(json_build_object(
     'id', p.id, 'personnummer', p.identifier, 'givenName', p.given_name,
     'familyName', p.family_name,
-    'careContacts', (SELECT coalesce(json_agg(c), '[]') FROM (
+    'careContacts', (SELECT coalesce(json_agg(c ORDER BY c.event_time DESC, c.id DESC), '[]') FROM (
         SELECT cc.id, cc.event_time, cc.contact_type, cc.status, u.name AS unit
         FROM care_contact cc JOIN care_unit u ON u.id = cc.care_unit_id
         WHERE cc.patient_id = p.id AND NOT cc.nullified AND cc.care_provider_id = $2
         ORDER BY cc.event_time DESC, cc.id DESC LIMIT {ITEMS}) c),
-    'diagnoses', (SELECT coalesce(json_agg(d), '[]') FROM (
+    'diagnoses', (SELECT coalesce(json_agg(d ORDER BY d.event_time DESC, d.id DESC), '[]') FROM (
         SELECT id, event_time, code, display FROM diagnosis
         WHERE patient_id = p.id AND NOT nullified AND care_provider_id = $2
         ORDER BY event_time DESC, id DESC LIMIT {ITEMS}) d)

@@ -1,6 +1,7 @@
 """Workload 3: record one care contact for a patient (a write).
 
-Every system inserts one care_contact row for the i-th fixture patient, at the clinician's unit,
+Every system inserts one care_contact row for the i-th write patient (patients of the unit that
+no read workload shows, see bench/fixture.py), at the clinician's unit,
 and answers with the new contact. The document ids start with the run's prefix, so the runner
 can delete what the benchmark wrote. vardkedja additionally checks the policy, validates the
 input, and writes the audit entry in the same transaction; PostGraphile and the floor do not.
@@ -17,7 +18,8 @@ import asyncpg
 from bench.fixture import Fixture
 from bench.workloads.base import Workload, document
 
-BASE_TIME = datetime(2020, 1, 1, 8, 0, tzinfo=UTC)
+# Two days ago at midnight: in the past, and after the birth of every seeded patient.
+BASE_TIME = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(2)
 
 INSERT = """
 INSERT INTO care_contact (
@@ -32,8 +34,8 @@ RETURNING patient_id, id, event_time, contact_type, status, reason
 
 
 def event_time(i: int) -> datetime:
-    """Distinct, fixed times, so writes never collide and reads stay deterministic."""
-    return BASE_TIME + timedelta(seconds=i % 10_000_000)
+    """A time within the day after BASE_TIME; document ids, not times, keep writes apart."""
+    return BASE_TIME + timedelta(seconds=i % 86_400)
 
 
 class RecordContact(Workload):
@@ -44,7 +46,7 @@ class RecordContact(Workload):
     def ours_request(self, fx: Fixture, i: int) -> dict[str, Any]:
         from schema.ids import encode_id
 
-        p = fx.patient(i)
+        p = fx.write_patient(i)
         return {
             "query": document("vardkedja", "RecordCareContact"),
             "operationName": "RecordCareContact",
@@ -64,7 +66,7 @@ class RecordContact(Workload):
         return b'"userErrors":[]' if system == "vardkedja" else None
 
     def postgraphile_request(self, fx: Fixture, i: int) -> dict[str, Any]:
-        p, w = fx.patient(i), fx.writer
+        p, w = fx.write_patient(i), fx.writer
         now = datetime.now(UTC).isoformat()
         return {
             "query": document("postgraphile", "RecordCareContact"),
@@ -95,7 +97,7 @@ class RecordContact(Workload):
         }
 
     async def floor(self, conn: asyncpg.Connection, fx: Fixture, i: int) -> Any:
-        p, w = fx.patient(i), fx.writer
+        p, w = fx.write_patient(i), fx.writer
         return await conn.fetchrow(
             INSERT,
             uuid.UUID(p.id),
