@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.fhir import FhirMutation
 from schema.mutations import care, dental, medication, municipal, nullify, observations, patients
 from schema.privacy_mutations import PrivacyMutation
 
@@ -17,7 +18,7 @@ from schema.privacy_mutations import PrivacyMutation
     description="Write to the care chain. Each mutation is all or nothing, is audited, and "
     "accepts an idempotency key so that a retry never writes twice."
 )
-class Mutation(PrivacyMutation):
+class Mutation(PrivacyMutation, FhirMutation):
     register_patient = strawberry.mutation(
         resolver=patients.register_patient,
         description="Register a person in care (by personnummer, samordningsnummer or "

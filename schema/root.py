@@ -7,6 +7,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema import queries
+from schema.fhir import FhirQuery
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
 from schema.privacy import PrivacyQuery
@@ -16,7 +17,7 @@ from schema.settle import settle_statements
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery):
+class Query(PrivacyQuery, FhirQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
