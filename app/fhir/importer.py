@@ -252,6 +252,10 @@ class Importer:
                 self._skip(p.raw, p.kind.resource_type, exc.reason)
                 self._drop(p)
                 continue
+            too_long = _too_long(self.tables[p.kind.table], row)
+            if too_long:
+                self._error(p.raw, p.kind.resource_type, *too_long)
+                continue
             if p.kind.table == "care_unit":
                 self.resolver.unit_provider[p.id] = row["care_provider_id"]
             p.row = row
@@ -310,6 +314,16 @@ def municipal_code(resource: Any) -> str:
     return str(organizations.municipality_from_fhir(resource, None)["code"])  # type: ignore[arg-type]
 
 
+def _too_long(table: Table, row: dict[str, Any]) -> tuple[str, str] | None:
+    """(column, reason) of the first text longer than its column allows, if any."""
+    for column in table.c:
+        limit = getattr(column.type, "length", None)
+        value = row.get(column.name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            return column.name, f"{len(value)} characters; at most {limit} are kept"
+    return None
+
+
 def chunks(entries: Iterable[RawEntry], size: int) -> Iterator[list[RawEntry]]:
     iterator = iter(entries)
     while batch := list(islice(iterator, size)):
@@ -340,6 +354,8 @@ async def import_entries(
     except BaseException:
         await savepoint.rollback()
         raise
+    importer.result.errors.sort(key=lambda e: e.index)
+    importer.result.unsupported.sort(key=lambda u: u.index)
     if importer.result.ok:
         await savepoint.commit()
         if audit is not None:

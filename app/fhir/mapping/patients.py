@@ -146,7 +146,7 @@ def patient_from_fhir(resource: Any, resolver: Resolver) -> Row:
         "street_address": (address.line or [None])[0]
         if address is not None and address.line
         else None,
-        "postal_code": address.postalCode if address is not None else None,
+        "postal_code": _postal_code(address.postalCode if address is not None else None),
         "city": address.city if address is not None else None,
         "municipality_code": (
             resolver.code_of(municipality, "municipality", "extension:municipality")
@@ -156,6 +156,14 @@ def patient_from_fhir(resource: Any, resolver: Resolver) -> Row:
         "deceased_on": to_date(deceased, "Patient.deceasedDateTime") if deceased else None,
         **meta_from_fhir(resource),
     }
+
+
+def _postal_code(value: str | None) -> str | None:
+    """Swedish postal codes are stored as five digits; longer codes lose their spaces
+    ("1024 RJ" -> "1024RJ") to fit the six characters we keep."""
+    if value is None or len(value) <= 6:
+        return value
+    return value.replace(" ", "")
 
 
 # --------------------------------------------------------------------------- RelatedPerson
