@@ -36,6 +36,7 @@ async def my_access_log(
     same rules as their record, A10). None when not allowed; reading it is logged."""
     principal = ctx.principal
     if principal.kind not in (PrincipalKind.PATIENT, PrincipalKind.PROXY):
+        ctx.audit.deny(patient_id, "the log extract is for patients and their representatives")
         raise Forbidden("the log extract is for patients and their representatives")
     target = patient_id or await _own_patient_id(ctx)
     if target is None:
