@@ -203,7 +203,8 @@ async def record_vaccination(ctx: Context, cmd: RecordVaccination) -> Outcome:
             ),
             "batch": text("input.batch", cmd.batch, "batch"),
             "performer_name": text("input.performerName", cmd.performer_name, "performer_name")
-            or ctx.principal.name,
+            or (ctx.principal.name or "")[:200]
+            or None,
         }
         when = checks.moment("input.administeredAt", cmd.administered_at or now())
         header = await resolve_header(

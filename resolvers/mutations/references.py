@@ -133,14 +133,11 @@ async def practitioner(
     if not hsa:
         return None
     row = await one(ctx, PRACTITIONER, hsa_id=hsa)
+    # Token claims are free text: cut them to the header's columns.
+    role = (principal.role or (row["profession"] if row else None) or "")[:40] or None
     if row is None:
-        return Practitioner(None, hsa, principal.name, principal.role)
-    return Practitioner(
-        row["id"],
-        hsa,
-        f"{row['given_name']} {row['family_name']}",
-        principal.role or row["profession"],
-    )
+        return Practitioner(None, hsa, (principal.name or "")[:200] or None, role)
+    return Practitioner(row["id"], hsa, f"{row['given_name']} {row['family_name']}"[:200], role)
 
 
 async def patient_row(
