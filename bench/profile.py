@@ -4,8 +4,8 @@
 
 Starts the dataset's database and vardkedja under `pyinstrument` (the same uvicorn command as
 bench.run), drives one workload at the run's concurrency, stops the server cleanly so that
-pyinstrument writes its report, and saves bench/results/profile-<workload>-<N>.txt (call tree)
-and .html, plus .json with the rates and the most executed SQL statements of the window.
+pyinstrument writes its report, and saves bench/results/profile-<workload>-<N>.txt (call tree),
+-flat.txt (self time per function) and .json (rates, the most executed SQL statements).
 """
 
 from __future__ import annotations

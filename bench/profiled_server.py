@@ -4,7 +4,8 @@
 
 Uvicorn re-raises SIGTERM after its graceful shutdown, which would end the process before a
 profiler wrapping it could write anything; here the profile is taken in-process and written
-(OUT_PREFIX.txt call tree, OUT_PREFIX.html) after the server has stopped.
+(OUT_PREFIX.txt call tree, OUT_PREFIX-flat.txt self time per function; an HTML view and the
+session to re-render go to bench/.data/profiles/) after the server has stopped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 from pyinstrument import Profiler
+from pyinstrument.renderers import ConsoleRenderer
 
 
 def main() -> None:
@@ -36,8 +38,16 @@ def main() -> None:
     profiler.start()
     uvicorn.Server(config).run()
     profiler.stop()
+    session = profiler.last_session
+    assert session is not None
     out.with_suffix(".txt").write_text(profiler.output_text(unicode=True, color=False))
-    out.with_suffix(".html").write_text(profiler.output_html())
+    flat = ConsoleRenderer(unicode=True, flat=True, time="percent_of_total")
+    out.with_name(out.name + "-flat.txt").write_text(flat.render(session))
+    # The big ones stay out of git, next to the datasets.
+    heavy = Path(__file__).resolve().parent / ".data" / "profiles"
+    heavy.mkdir(parents=True, exist_ok=True)
+    session.save(str(heavy / f"{out.name}.pyisession"))
+    (heavy / f"{out.name}.html").write_text(profiler.output_html())
 
 
 if __name__ == "__main__":
