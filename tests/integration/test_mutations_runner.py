@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import models
 from app.access.principal import Principal, PrincipalKind
@@ -16,7 +17,7 @@ from app.context import build_context
 from app.settings import Settings
 from resolvers.mutations.outcome import Code, RowRef, reject
 from resolvers.mutations.runner import Writer, fingerprint, run_mutation
-from tests.factories import header
+from tests.factories import header, personnummer
 from tests.integration.mutation_support import (
     call,
     count,
@@ -138,3 +139,51 @@ async def test_each_mutation_of_a_request_stands_alone(
     }
     assert await count(conn, "care_contact") == 1
     assert len(await written(conn, world.patient.id)) == 1
+
+
+async def test_concurrent_retries_with_one_key_write_once(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """Two transactions race with the same key: the second waits for the first, then replays
+    its result. (Committed data, removed again at the end.)"""
+    from resolvers.mutations.patients import RegisterPatient, register_patient
+
+    command = RegisterPatient(
+        personnummer=personnummer(date(1961, 6, 6)),
+        given_name="Samtidig",
+        family_name="Testsson",
+        sex="male",
+        idempotency_key="race-1",
+    )
+    first_conn = await engine.connect()
+    second_conn = await engine.connect()
+    try:
+        await first_conn.begin()
+        await second_conn.begin()
+        first = await register_patient(build_context(first_conn, SYSTEM, settings), command)
+        racing = asyncio.create_task(
+            register_patient(build_context(second_conn, SYSTEM, settings), command)
+        )
+        await asyncio.sleep(0.2)
+        assert not racing.done()  # blocked on the key the first transaction holds
+        await first_conn.commit()
+        second = await asyncio.wait_for(racing, timeout=10)
+        await second_conn.commit()
+        assert (first.replayed, second.replayed) == (False, True)
+        assert first.refs == second.refs
+        rows = await second_conn.execute(
+            text("SELECT count(*) FROM patient WHERE identifier = :i"),
+            {"i": command.personnummer},
+        )
+        assert rows.scalar_one() == 1
+    finally:
+        for connection in (first_conn, second_conn):
+            if connection.in_transaction():
+                await connection.rollback()
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DELETE FROM idempotency_key WHERE key = 'race-1'"))
+            await cleanup.execute(
+                text("DELETE FROM patient WHERE identifier = :i"), {"i": command.personnummer}
+            )
+        await first_conn.close()
+        await second_conn.close()
