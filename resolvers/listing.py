@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Integer,
     RowMapping,
     Select,
     Table,
     and_,
     false,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -138,11 +140,14 @@ def page_statement(
             func.row_number().over(partition_by=[*part, after], order_by=order).label("_rn"),
             after.label("_after"),
         ]
-    inner = select(source, *extra).where(*where).subquery()
-    cut = [inner.c._rn <= args.first]
+    inner = select(source, *extra).where(*where).subquery("page")
+    # The outer query names columns as text: building `inner.c` for a wide table costs more
+    # than the rest of the statement (measured: ~2 ms of ~2.5 ms per batch).
+    rn: ColumnElement[int] = literal_column("_rn", Integer)
+    cut = [rn <= args.first]
     if args.after is not None:
-        cut.append(inner.c._after)
-    return select(inner).where(*cut).order_by(inner.c._rn)
+        cut.append(literal_column("_after"))
+    return select(literal_column("*")).select_from(inner).where(*cut).order_by(rn)
 
 
 def count_statement(

@@ -62,8 +62,7 @@ class Block(Node):
     placed_at: datetime = strawberry.field(description="When the block was placed.")
     lifted_at: datetime | None = strawberry.field(description="When it was lifted, if it was.")
 
-    def owner(self) -> uuid.UUID | None:
-        return self.patient_id
+    PATIENT_SCOPED = True
 
     @field(description="Whether the block is in force (not lifted).")
     def active(self) -> bool:
@@ -95,8 +94,7 @@ class Consent(Node):
     valid_to: datetime | None = strawberry.field(description="When it ends; open if null.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
 
-    def owner(self) -> uuid.UUID | None:
-        return self.patient_id
+    PATIENT_SCOPED = True
 
     @field(description="Whether the consent counts now: started, not ended, not revoked.")
     def active(self) -> bool:

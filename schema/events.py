@@ -87,8 +87,7 @@ class CareEvent(Node):
     nullified_reason: str | None = strawberry.field(description="Why it was nullified.")
     version: int = strawberry.field(description="Version, +1 per change (optimistic locking).")
 
-    def owner(self) -> uuid.UUID | None:
-        return self.patient_id
+    PATIENT_SCOPED = True
 
     @field(description="The patient the record is about.")
     async def patient(self, info: Info) -> PatientRef | None:

@@ -116,8 +116,7 @@ class PlanActivity(Node):
     when_how: str = strawberry.field(description="When and how it is done.")
     follow_up_on: date | None = strawberry.field(description="When it is followed up.")
 
-    def owner(self) -> uuid.UUID | None:
-        return self.patient_id
+    PATIENT_SCOPED = True
 
 
 @strawberry.type(

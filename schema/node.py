@@ -6,8 +6,6 @@ import uuid
 
 import strawberry
 
-from schema.fields import field
-from schema.ids import encode_id
 from schema.rows import FromRow
 
 
@@ -17,14 +15,8 @@ from schema.rows import FromRow
 )
 class Node(FromRow):
     pk: strawberry.Private[uuid.UUID]
-
-    @field(
+    # Set by from_row (encode_id of the type name, the patient for patient rows, the key).
+    id: strawberry.ID = strawberry.field(
         description="Globally unique, opaque id of this object. Stable: store it, pass it to "
         "`node(id:)`, never parse it."
     )
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id(type(self).__name__, self.pk, self.owner()))
-
-    def owner(self) -> uuid.UUID | None:
-        """The patient the row belongs to (part of its key), None for shared rows."""
-        return None

@@ -61,8 +61,7 @@ class Representative(Node):
     valid_from: date = strawberry.field(description="First day the representation applies.")
     valid_to: date | None = strawberry.field(description="Last day it applies; open if null.")
 
-    def owner(self) -> uuid.UUID | None:
-        return self.patient_id
+    PATIENT_SCOPED = True
 
     @field(description="The patient represented.")
     async def patient(self, info: Info) -> Patient | None:

@@ -12,7 +12,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import RowMapping, Table, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    RowMapping,
+    Table,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from strawberry.dataloader import DataLoader
 
 from app.context import Context
@@ -224,10 +234,11 @@ class ReverseListLoader(DataLoader[PageKey, Page]):
                 func.count().over(partition_by=part_col).label("_remaining"),
             )
             .where(or_(*per_list), *lst.conditions(args))
-            .subquery()
+            .subquery("candidates")
         )
+        rn: ColumnElement[int] = literal_column("_rn", Integer)
         candidates = await data.fetch(
-            select(inner).where(inner.c._rn <= window).order_by(inner.c._rn)
+            select(literal_column("*")).select_from(inner).where(rn <= window).order_by(rn)
         )
         found: dict[Any, list[RowMapping]] = {}
         for row in candidates:
@@ -242,18 +253,15 @@ class ReverseListLoader(DataLoader[PageKey, Page]):
                     func.count().over(partition_by=part_col).label("_visible"),
                 )
                 .where(visible)
-                .subquery()
+                .subquery("shown")
             )
-            cut = or_(
-                *[
-                    and_(inner2.c[link] == k, inner2.c._rn <= progress[k].needed)
-                    for k in pending
-                    if k in found
-                ]
+            owner = literal_column(link, type_=t.c[link].type)
+            cut = or_(*[and_(owner == k, rn <= progress[k].needed) for k in pending if k in found])
+            shown_rows = await data.fetch(
+                select(literal_column("*")).select_from(inner2).where(cut).order_by(rn),
+                disclose=lst.disclose,
             )
-            for row in await data.fetch(
-                select(inner2).where(cut).order_by(inner2.c._rn), disclose=lst.disclose
-            ):
+            for row in shown_rows:
                 shown.setdefault(row[link], []).append(row)
         for k in pending:
             s, mine, cands = progress[k], shown.get(k, []), found.get(k, [])
