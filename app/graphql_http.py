@@ -36,7 +36,6 @@ from app.context import build_context
 from app.db import Database
 from app.errors import AppError, format_error, request_error
 from app.settings import Settings
-from schema.limits import MAX_TOKENS
 
 log = logging.getLogger("vardkedja.http")
 
@@ -198,6 +197,8 @@ def _operation_count(query: str) -> int:
     Strawberry runs the first operation when operationName is missing; the spec wants a
     request error when there are several, so the endpoint checks first.
     """
+    from schema.limits import MAX_TOKENS  # app/ imports the schema only lazily
+
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:
