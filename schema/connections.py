@@ -15,7 +15,8 @@ from sqlalchemy import RowMapping
 from app.context import Context
 from resolvers.filters import RowFilter
 from resolvers.listing import Key
-from resolvers.loaders.base import PatientListLoader, ReverseListLoader
+from resolvers.loaders.base import PatientListLoader
+from resolvers.loaders.reverse import ReverseListLoader
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SortKey
 from schema.fields import field
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from resolvers.filters import PageArgs
+from resolvers.loaders.base import PatientListLoader
 from resolvers.loaders.care import CareContactByIdLoader
 from resolvers.loaders.events import ALL_KINDS, TIMELINE_SORT, TimelineArgs, TimelineByPatientLoader
 from resolvers.loaders.organizations import (
@@ -20,7 +21,15 @@ from resolvers.loaders.organizations import (
 )
 from resolvers.loaders.patients import PatientByIdLoader
 from resolvers.pagination import page_size
-from schema.connections import After, Connection, First, IncludeNullified, Info, mixed_connection
+from schema.connections import (
+    After,
+    Connection,
+    First,
+    IncludeNullified,
+    Info,
+    list_of,
+    mixed_connection,
+)
 from schema.enums import CareEventKind
 from schema.fields import field
 from schema.inputs import CareEventFilter, row_filter
@@ -148,6 +157,35 @@ class CareEvent(Node):
         return self.legal_authenticator_time is not None
 
 
+def clinical_list(loader: type[PatientListLoader], node: Any, description: str) -> Any:
+    """A field listing one category of the patient's record, filterable, newest first."""
+
+    async def resolve(
+        self: Node,
+        info: Info,
+        filter: EventFilter = None,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[Any]:
+        from schema.registry import TYPES
+
+        page: Connection[Any] = await list_of(
+            info,
+            loader,
+            (self.pk,),
+            TYPES[loader.listing.disclose or ""].from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+            filter=row_filter(filter),
+        )
+        return page
+
+    resolve.__annotations__["return"] = Connection[node]
+    return strawberry.field(resolver=resolve, description=description)
+
+
 Kinds = Annotated[
     list[CareEventKind] | None,
     strawberry.argument(description="Only events of these kinds; null or empty: all kinds."),
@@ -202,4 +240,4 @@ async def timeline(
     return mixed_connection(page, TIMELINE_SORT, nodes)
 
 
-__all__ = ["After", "CareEvent", "First", "IncludeNullified", "Kinds", "timeline"]
+__all__ = ["After", "CareEvent", "First", "IncludeNullified", "Kinds", "clinical_list", "timeline"]

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
-from resolvers.loaders.base import PatientListLoader
-from resolvers.loaders.patients import (
-    PatientByIdLoader,
-    RepresentativesByPatientLoader,
-    RepresentedByPatientLoader,
-)
+from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
-from schema.events import CareEvent, EventFilter, Kinds
+from schema.events import CareEvent, EventFilter, Kinds, clinical_list
 from schema.events import timeline as load_timeline
 from schema.fields import field
 from schema.inputs import CareContactFilter, PrescriptionFilter, row_filter
@@ -41,6 +35,7 @@ from schema.refs import (
     ToothFindingRef,
     VaccinationRef,
 )
+from schema.representatives import Representative
 
 
 @strawberry.type(description="A postal address.")
@@ -48,30 +43,6 @@ class Address:
     street_address: str | None = strawberry.field(description="Street and number.")
     postal_code: str | None = strawberry.field(description="Postnummer, five digits.")
     city: str | None = strawberry.field(description="Postort.")
-
-
-@strawberry.type(
-    description="Someone who acts for a patient: a guardian (vårdnadshavare) of a child or a "
-    "holder of power of attorney (fullmakt)."
-)
-class Representative(Node):
-    patient_id: strawberry.Private[uuid.UUID]
-    representative_patient_id: strawberry.Private[uuid.UUID]
-    kind: RepresentativeKind = strawberry.field(description="Guardian or power of attorney.")
-    valid_from: date = strawberry.field(description="First day the representation applies.")
-    valid_to: date | None = strawberry.field(description="Last day it applies; open if null.")
-
-    PATIENT_SCOPED = True
-
-    @field(description="The patient represented.")
-    async def patient(self, info: Info) -> Patient | None:
-        row = await info.context.loader(PatientByIdLoader).load(self.patient_id)
-        return Patient.from_optional(row)
-
-    @field(description="The person who represents the patient.")
-    async def representative(self, info: Info) -> Patient | None:
-        row = await info.context.loader(PatientByIdLoader).load(self.representative_patient_id)
-        return Patient.from_optional(row)
 
 
 ContactFilterArg = Annotated[
@@ -88,34 +59,6 @@ PrescriptionFilterArg = Annotated[
     PrescriptionFilter | None,
     strawberry.argument(description="Only prescriptions matching this filter (e.g. status)."),
 ]
-
-
-def _clinical_list(loader: type[PatientListLoader], node: Any, description: str) -> Any:
-    """A field listing one category of the patient's record, filterable, newest first."""
-
-    async def resolve(
-        self: Patient,
-        info: Info,
-        filter: EventFilter = None,
-        first: First = 20,
-        after: After = None,
-        include_nullified: IncludeNullified = False,
-    ) -> Connection[Any]:
-        from schema.registry import TYPES
-
-        return await list_of(
-            info,
-            loader,
-            (self.pk,),
-            TYPES[loader.listing.disclose or ""].from_row,
-            first=first,
-            after=after,
-            include_nullified=include_nullified,
-            filter=row_filter(filter),
-        )
-
-    resolve.__annotations__["return"] = Connection[node]
-    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type(
@@ -195,57 +138,55 @@ class Patient(Node):
             filter=row_filter(filter),
         )
 
-    documents = _clinical_list(
+    documents = clinical_list(
         care.CareDocumentsByPatientLoader, CareDocumentRef, "Notes, newest first."
     )
-    diagnoses = _clinical_list(
+    diagnoses = clinical_list(
         care.DiagnosesByPatientLoader, DiagnosisRef, "Diagnoses, newest first."
     )
-    alerts = _clinical_list(
-        care.AlertsByPatientLoader, AlertRef, "Alert information, newest first."
-    )
-    lab_results = _clinical_list(
+    alerts = clinical_list(care.AlertsByPatientLoader, AlertRef, "Alert information, newest first.")
+    lab_results = clinical_list(
         care.LabResultsByPatientLoader, LabResultRef, "Laboratory results, newest first."
     )
-    vaccinations = _clinical_list(
+    vaccinations = clinical_list(
         care.VaccinationsByPatientLoader, VaccinationRef, "Vaccinations, newest first."
     )
-    functional_statuses = _clinical_list(
+    functional_statuses = clinical_list(
         care.FunctionalStatusesByPatientLoader,
         FunctionalStatusRef,
         "Functional status assessments, newest first.",
     )
-    referral_outcomes = _clinical_list(
+    referral_outcomes = clinical_list(
         care.ReferralOutcomesByPatientLoader,
         ReferralOutcomeRef,
         "Referral outcomes (remissvar), newest first.",
     )
-    dispensations = _clinical_list(
+    dispensations = clinical_list(
         medication.DispensationsByPatientLoader,
         DispensationRef,
         "Dispensations of all prescriptions, newest first.",
     )
-    dental_treatments = _clinical_list(
+    dental_treatments = clinical_list(
         dental.DentalTreatmentsByPatientLoader,
         DentalTreatmentRef,
         "Completed dental treatments, newest first.",
     )
-    tooth_findings = _clinical_list(
+    tooth_findings = clinical_list(
         dental.ToothFindingsByPatientLoader,
         ToothFindingRef,
         "All findings on teeth (history included), newest first.",
     )
-    municipal_decisions = _clinical_list(
+    municipal_decisions = clinical_list(
         municipal.MunicipalDecisionsByPatientLoader,
         MunicipalDecisionRef,
         "Municipal decisions (SoL/LSS), newest first.",
     )
-    implementation_plans = _clinical_list(
+    implementation_plans = clinical_list(
         municipal.ImplementationPlansByPatientLoader,
         ImplementationPlanRef,
         "Implementation plans (genomförandeplaner), newest first.",
     )
-    municipal_health_records = _clinical_list(
+    municipal_health_records = clinical_list(
         municipal.MunicipalHealthRecordsByPatientLoader,
         CareDocumentRef,
         "Notes of municipal health care (providers of kind KOMMUN or units of kind "
@@ -357,3 +298,6 @@ class Patient(Node):
             after=after,
             include_nullified=include_nullified,
         )
+
+
+__all__ = ["Address", "Patient", "Representative"]

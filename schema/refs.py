@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from schema.municipal import ImplementationPlan, MunicipalDecision
     from schema.organizations import CareProvider, CareUnit, Municipality, Practitioner
     from schema.patients import Patient
+    from schema.representatives import Representative
 
 PatientRef = Annotated["Patient", strawberry.lazy("schema.patients")]
+RepresentativeRef = Annotated["Representative", strawberry.lazy("schema.representatives")]
 CareProviderRef = Annotated["CareProvider", strawberry.lazy("schema.organizations")]
 CareUnitRef = Annotated["CareUnit", strawberry.lazy("schema.organizations")]
 PractitionerRef = Annotated["Practitioner", strawberry.lazy("schema.organizations")]

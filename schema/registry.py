@@ -25,7 +25,8 @@ from schema.medication import Dispensation, Prescription
 from schema.municipal import ImplementationPlan, MunicipalDecision, PlanActivity
 from schema.node import Node
 from schema.organizations import CareProvider, CareUnit, Practitioner
-from schema.patients import Patient, Representative
+from schema.patients import Patient
+from schema.representatives import Representative
 
 # Clinical types (CareEvent), keyed as in app.models.CLINICAL_TABLES.
 EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from resolvers.listing import Listing
-from resolvers.loaders.base import ReferenceByKeyLoader, ReferenceListLoader, ReverseListLoader
+from resolvers.loaders.base import ReferenceByKeyLoader, ReferenceListLoader
 from resolvers.loaders.common import across_patients
+from resolvers.loaders.reverse import ReverseListLoader
 from resolvers.pagination import SortKey
 from resolvers.tables import (
     CARE_CONTACT,

@@ -9,7 +9,8 @@ from strawberry.dataloader import DataLoader
 
 from app.context import Context
 from resolvers.listing import Listing
-from resolvers.loaders.base import PatientListLoader, ReverseListLoader, RowByKeyLoader
+from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
+from resolvers.loaders.reverse import ReverseListLoader
 from resolvers.pagination import SortKey
 from resolvers.tables import PATIENT, REPRESENTATIVE
 
