@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.settings import Settings
+from app.tokens import mint
 from tests import factories as f
 from tests.sqlcount import data_of, execute
 
@@ -217,3 +220,22 @@ async def test_a_filter_with_the_wrong_kind_of_id_is_bad_input(
     )
     assert result.errors is not None
     assert getattr(result.errors[0].original_error, "code", None) == "BAD_USER_INPUT"
+
+
+async def test_over_http_the_error_code_is_in_extensions(
+    client: httpx.AsyncClient, settings: Settings, record: dict[str, Any]
+) -> None:
+    token = mint(settings, kind="system", subject="lists-test")
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": CONTACTS,
+            "variables": {"p": record["patient"].identifier, "first": 500, "nul": False},
+        },
+        headers={"authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    assert body["data"] == {"patient": None}
+    assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_EXCEEDED"
+    assert body["errors"][0]["extensions"]["maximum"] == 100
+    assert body["errors"][0]["path"] == ["patient", "careContacts"]
