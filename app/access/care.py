@@ -144,9 +144,14 @@ class CarePolicy:
             consent_kinds=("svod_access", "nll_access", "block_lift"),
             with_blocks=True,
         )
-        if self._reference is None:
-            self._reference = await load_reference(conn)
         emergency = rules.a6_emergency(principal)
+        sharing = {
+            pid: rules.a4_may_share(principal, patient.consents, clinician, now)
+            for pid, patient in facts.items()
+        }
+        # A14's reference data matters only where other providers' records are shared.
+        if self._reference is None and any(sharing.values()):
+            self._reference = await load_reference(conn)
         decided: dict[uuid.UUID, PatientAccess] = {}
         for pid, patient in facts.items():
             if not rules.a1_inner_secrecy(clinician, patient):
@@ -155,11 +160,11 @@ class CarePolicy:
             decided[pid] = ClinicianAccess(
                 patient_id=pid,
                 clinician=clinician,
-                share=rules.a4_may_share(principal, patient.consents, clinician, now),
+                share=sharing[pid],
                 all_medication=emergency or rules.a11_nll_consent(patient.consents, clinician, now),
                 emergency_open=rules.a6_step2_open(principal, patient),
                 blocks=rules.hiding_blocks(patient, clinician, now),
-                reference=self._reference,
+                reference=self._reference or ReferenceFacts(),
                 may_see_address=rules.a16_may_see_address(principal, patient.protected_identity),
             )
         return decided

@@ -2,21 +2,33 @@
 
 `load_clinician` resolves the HSA-ids of a clinician's token to rows (one query, cached per
 request by the policy). `load_patients` reads everything the rules need about a batch of
-patients in a fixed number of queries, never one per patient: the patients themselves (with
-the care relationship and emergency step-1 flags as EXISTS columns), their consents, their
-active blocks and, for proxies, their representatives.
+patients in one statement, never one per patient: the patients themselves with the care
+relationship and emergency step-1 flags as EXISTS columns and their consents, active blocks
+and (for proxies) representatives as JSON arrays.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, false, literal, or_, select, union_all
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Table,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
@@ -108,15 +120,6 @@ class ReferenceFacts:
 
     unshareable_insats: frozenset[str] = frozenset()
     unshareable_units: frozenset[uuid.UUID] = frozenset()
-
-
-@dataclass
-class _Batch:
-    consents: dict[uuid.UUID, list[ConsentFact]] = field(default_factory=lambda: defaultdict(list))
-    blocks: dict[uuid.UUID, list[BlockFact]] = field(default_factory=lambda: defaultdict(list))
-    reps: dict[uuid.UUID, list[RepresentativeFact]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
 
 
 def _parse_uuid(raw: str | None) -> uuid.UUID | None:
@@ -220,46 +223,41 @@ async def load_patients(
 ) -> dict[uuid.UUID, PatientFacts]:
     """Facts for a batch of patients; patients that do not exist are absent from the result.
 
-    At most four statements, whatever the size of the batch.
+    One statement, whatever the size of the batch: the care relationship and emergency step 1
+    are EXISTS columns, consents, blocks and representatives JSON arrays per patient.
     """
-    ids = list(patient_ids)
     p = table(models.Patient)
     columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
     if clinician is not None and clinician.unit_id is not None:
-        cr = table(models.CareRelationship)
-        columns.append(
-            exists()
-            .where(
-                cr.c.patient_id == p.c.id,
-                cr.c.care_unit_id == clinician.unit_id,
-                cr.c.valid_from <= now,
-                or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
-            )
-            .label("related")
-        )
-        if principal.purpose is Purpose.ETREAT and principal.emergency_reason:
-            ae = table(models.AuditEntry)
-            columns.append(
-                exists()
-                .where(
-                    ae.c.patient_id == p.c.id,
-                    ae.c.action == EMERGENCY_STEP1_ACTION,
-                    ae.c.principal_id == principal.subject,
-                    ae.c.care_unit_hsa_id == principal.care_unit_hsa_id,
-                    ae.c.occurred_at > now - EMERGENCY_STEP_WINDOW,
-                )
-                .label("step1")
-            )
-    patients = (await conn.execute(select(*columns).where(p.c.id.in_(ids)))).mappings().all()
-    if not patients:
-        return {}
-    batch = _Batch()
+        columns.extend(_clinician_columns(p, principal, clinician, now))
     if consent_kinds:
-        await _load_consents(conn, ids, consent_kinds, batch)
+        # Revoked and expired consents too: a revoked one is an objection (A8).
+        c = table(models.Consent)
+        columns.append(
+            _json_rows(
+                c, CONSENT_COLUMNS, c.c.patient_id == p.c.id, c.c.kind.in_(consent_kinds)
+            ).label("consents")
+        )
     if with_blocks:
-        await _load_blocks(conn, ids, batch)
+        b = table(models.Block)
+        columns.append(
+            _json_rows(b, BLOCK_COLUMNS, b.c.patient_id == p.c.id, b.c.lifted_at.is_(None)).label(
+                "blocks"
+            )
+        )
     if representative_of is not None:
-        await _load_representatives(conn, ids, representative_of, now.date(), batch)
+        rep, today = table(models.Representative), now.date()
+        columns.append(
+            _json_rows(
+                rep,
+                ("representative_patient_id", "kind"),
+                rep.c.patient_id == p.c.id,
+                rep.c.representative_patient_id == representative_of,
+                rep.c.valid_from <= today,
+                or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today),
+            ).label("reps")
+        )
+    stmt = select(*columns).where(p.c.id.in_(list(patient_ids)))
     return {
         row["id"]: PatientFacts(
             patient_id=row["id"],
@@ -267,74 +265,100 @@ async def load_patients(
             protected_identity=row["protected_identity"],
             care_relationship=bool(row.get("related", False)),
             emergency_step1_done=bool(row.get("step1", False)),
-            consents=tuple(batch.consents.get(row["id"], ())),
-            blocks=tuple(batch.blocks.get(row["id"], ())),
-            representatives=tuple(batch.reps.get(row["id"], ())),
+            consents=tuple(_consent(r) for r in row.get("consents") or ()),
+            blocks=tuple(_block(r) for r in row.get("blocks") or ()),
+            representatives=tuple(
+                RepresentativeFact(uuid.UUID(r[0]), r[1]) for r in row.get("reps") or ()
+            ),
         )
-        for row in patients
+        for row in (await conn.execute(stmt)).mappings()
     }
 
 
-async def _load_consents(
-    conn: AsyncConnection, ids: list[uuid.UUID], kinds: Sequence[str], batch: _Batch
-) -> None:
-    # Revoked and expired consents are loaded too: a revoked one is an objection (A8).
-    c = table(models.Consent)
-    rows = await conn.execute(
-        select(
-            c.c.patient_id,
-            c.c.id,
-            c.c.kind,
-            c.c.care_provider_id,
-            c.c.care_unit_id,
-            c.c.practitioner_id,
-            c.c.research_study_id,
-            c.c.block_id,
-            c.c.given_by,
-            c.c.valid_from,
-            c.c.valid_to,
-            c.c.revoked_at,
-        ).where(c.c.patient_id.in_(ids), c.c.kind.in_(list(kinds)))
-    )
-    for r in rows:
-        batch.consents[r[0]].append(
-            ConsentFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+CONSENT_COLUMNS = (
+    "id",
+    "kind",
+    "care_provider_id",
+    "care_unit_id",
+    "practitioner_id",
+    "research_study_id",
+    "block_id",
+    "given_by",
+    "valid_from",
+    "valid_to",
+    "revoked_at",
+)
+BLOCK_COLUMNS = (
+    "id",
+    "kind",
+    "care_provider_id",
+    "care_unit_id",
+    "records_from",
+    "records_to",
+    "except_medication",
+    "except_alerts",
+)
+
+
+def _clinician_columns(
+    p: Table, principal: Principal, clinician: ClinicianFacts, now: datetime
+) -> list[ColumnElement[Any]]:
+    cr = table(models.CareRelationship)
+    columns: list[ColumnElement[Any]] = [
+        exists()
+        .where(
+            cr.c.patient_id == p.c.id,
+            cr.c.care_unit_id == clinician.unit_id,
+            cr.c.valid_from <= now,
+            or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
         )
-
-
-async def _load_blocks(conn: AsyncConnection, ids: list[uuid.UUID], batch: _Batch) -> None:
-    b = table(models.Block)
-    rows = await conn.execute(
-        select(
-            b.c.patient_id,
-            b.c.id,
-            b.c.kind,
-            b.c.care_provider_id,
-            b.c.care_unit_id,
-            b.c.records_from,
-            b.c.records_to,
-            b.c.except_medication,
-            b.c.except_alerts,
-        ).where(b.c.patient_id.in_(ids), b.c.lifted_at.is_(None))
-    )
-    for r in rows:
-        batch.blocks[r[0]].append(BlockFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
-
-
-async def _load_representatives(
-    conn: AsyncConnection,
-    ids: list[uuid.UUID],
-    representative: uuid.UUID,
-    today: date,
-    batch: _Batch,
-) -> None:
-    rep = table(models.Representative)
-    rows = await conn.execute(
-        select(rep.c.patient_id, rep.c.representative_patient_id, rep.c.kind).where(
-            rep.c.patient_id.in_(ids),
-            rep.c.representative_patient_id == representative,
-            and_(rep.c.valid_from <= today, or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today)),
+        .label("related")
+    ]
+    if principal.purpose is Purpose.ETREAT and principal.emergency_reason:
+        ae = table(models.AuditEntry)
+        columns.append(
+            exists()
+            .where(
+                ae.c.patient_id == p.c.id,
+                ae.c.action == EMERGENCY_STEP1_ACTION,
+                ae.c.principal_id == principal.subject,
+                ae.c.care_unit_hsa_id == principal.care_unit_hsa_id,
+                ae.c.occurred_at > now - EMERGENCY_STEP_WINDOW,
+            )
+            .label("step1")
         )
+    return columns
+
+
+def _json_rows(t: Table, names: Sequence[str], *where: ColumnElement[bool]) -> Any:
+    """A correlated subquery: the matching rows of `t` as a JSON array of arrays."""
+    rows = func.json_agg(func.json_build_array(*[t.c[n] for n in names]))
+    return type_coerce(
+        select(func.coalesce(rows, literal_column("'[]'::json"))).where(*where).scalar_subquery(),
+        JSON,
     )
-    for r in rows:
-        batch.reps[r[0]].append(RepresentativeFact(r[1], r[2]))
+
+
+def _id(raw: str | None) -> uuid.UUID | None:
+    return uuid.UUID(raw) if raw is not None else None
+
+
+def _time(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw is not None else None
+
+
+def _consent(r: list[Any]) -> ConsentFact:
+    valid_from = _time(r[8])
+    assert valid_from is not None
+    return ConsentFact(
+        uuid.UUID(r[0]), r[1], _id(r[2]), _id(r[3]), _id(r[4]), _id(r[5]), _id(r[6]), r[7],
+        valid_from, _time(r[9]), _time(r[10]),
+    )  # fmt: skip
+
+
+def _block(r: list[Any]) -> BlockFact:
+    provider = _id(r[2])
+    assert provider is not None
+    return BlockFact(
+        uuid.UUID(r[0]), r[1], provider, _id(r[3]), _time(r[4]), _time(r[5]), r[6], r[7]
+    )

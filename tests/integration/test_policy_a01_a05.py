@@ -231,6 +231,7 @@ async def test_a5_expired_or_other_units_lift_does_not(conn: AsyncConnection) ->
 async def test_decisions_cost_a_fixed_number_of_statements(conn: AsyncConnection) -> None:
     """One decision per batch: deciding 1 or 25 patients issues the same statements."""
     w = await build_world(conn)
+    await f.create_consent(conn, w.patient, "svod_access", care_unit_id=w.u.id)
     many = [w.patient]
     for _ in range(24):
         p = await f.create_patient(conn)
@@ -253,4 +254,5 @@ async def test_decisions_cost_a_fixed_number_of_statements(conn: AsyncConnection
         finally:
             event.remove(conn.sync_connection, "before_cursor_execute", count)
         counts.append(len(statements))
-    assert counts[0] == counts[1] <= 5
+    # The clinician's assignment, the patients' facts, the municipal reference data (A14).
+    assert counts[0] == counts[1] == 3
