@@ -6,17 +6,20 @@ loop of seeding).
 
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from app.seed.people import Person
+from app.seed.rand import Rng
 from app.seed.tables import Row, Rows
 from app.seed.world import Hospital, Provider, Staff, Unit, World
 
 NOT_SIGNED = (None, None, None)
+NOBODY = (None, None, None, None)
+HALF_HOUR = timedelta(minutes=30)
+SIGNING_DELAYS = tuple(timedelta(hours=h) for h in range(1, 30))
 NOT_NULLIFIED = (False, None, None)
 NULLIFY_REASONS = (
     "Felaktig patient",
@@ -65,7 +68,7 @@ class Home:
 @dataclass(slots=True)
 class Chart:
     world: World
-    rng: random.Random
+    rng: Rng
     person: Person
     rows: Rows
     as_of: date
@@ -74,7 +77,7 @@ class Chart:
     end_time: datetime = field(init=False)
     window_start: date = field(init=False)
     conditions: dict[str, date] = field(default_factory=dict)  # chronic key -> onset
-    seen: dict[uuid.UUID, Seen] = field(default_factory=dict)
+    seen: dict[Unit, Seen] = field(default_factory=dict)
     contacts: list[Contact] = field(default_factory=list)
     drugs: set[str] = field(default_factory=set)  # drugs ever prescribed (keys of DRUGS)
     seq: int = 0
@@ -94,14 +97,14 @@ class Chart:
         return self.person.age(on or self.end)
 
     def new_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        return self.rng.uuid4()
 
     def add(self, table: str, row: Row) -> None:
         self.rows.by_table[table].append(row)
 
     def staff(self, unit: Unit, profession: str) -> Staff:
         team = self.world.staff_at(unit, profession)
-        return team[self.rng.randrange(len(team))]
+        return team[int(self.rng.random() * len(team))]
 
     def header(
         self,
@@ -112,33 +115,32 @@ class Chart:
         contact: Contact | None = None,
         signed: bool = True,
         approved: bool = True,
-        author_delay: timedelta = timedelta(minutes=30),
+        author_delay: timedelta = HALF_HOUR,
     ) -> tuple[uuid.UUID, Row]:
         """A fresh id and the 23 header columns for a row of this patient at `unit`."""
-        rid = self.new_id()
+        rid = self.rng.uuid4()
         self.seq += 1
         authored = when + author_delay
-        rng = self.rng
+        random = self.rng.random
         la: tuple[Any, ...] = NOT_SIGNED
         if signed and staff is not None:
-            la = (authored + timedelta(hours=rng.randrange(1, 30)), staff.hsa_id, staff.name)
+            la = (authored + SIGNING_DELAYS[int(random() * 29)], staff.hsa_id, staff.name)
         nullified: tuple[Any, ...] = NOT_NULLIFIED
-        if rng.random() < 0.004:
-            nullified = (True, rng.choice(NULLIFY_REASONS), authored + timedelta(days=2))
-        who = (staff.id, staff.hsa_id, staff.name, staff.role) if staff else (None,) * 4
+        if random() < 0.004:
+            nullified = (True, self.rng.choice(NULLIFY_REASONS), authored + timedelta(days=2))
+        system = unit.provider.system_hsa_id
         row: tuple[Any, ...] = (
             self.pid,
             rid,
             authored,
             authored,
             1,
-            f"{unit.provider.system_hsa_id[-4:]}-{self.seq:06d}",
-            unit.provider.system_hsa_id,
+            f"{system[-4:]}-{self.seq:06d}",
+            system,
             when,
             authored,
-            unit.provider.id,
-            unit.id,
-            *who,
+            *unit.where,
+            *(staff.who if staff else NOBODY),
             *la,
             approved,
             contact.id if contact else None,
@@ -147,9 +149,9 @@ class Chart:
         return rid, row
 
     def saw(self, unit: Unit, when: datetime, staff: Staff | None) -> None:
-        known = self.seen.get(unit.id)
+        known = self.seen.get(unit)
         if known is None:
-            self.seen[unit.id] = Seen(unit, when, when, staff)
+            self.seen[unit] = Seen(unit, when, when, staff)
         elif when > known.last:
             known.last, known.staff = when, staff or known.staff
         elif when < known.first:
@@ -157,10 +159,10 @@ class Chart:
 
     def moment(self, start: date, end: date, hours: tuple[int, int] = (8, 17)) -> datetime:
         """A random time between two dates, during the given hours (UTC)."""
-        days = max(0, (end - start).days)
-        day = start + timedelta(days=self.rng.randint(0, days))
-        minute = self.rng.randrange(hours[0] * 60, hours[1] * 60)
-        return at(day, minute // 60, minute % 60)
+        random = self.rng.random
+        day = start + timedelta(days=int(random() * (max(0, (end - start).days) + 1)))
+        minute = hours[0] * 60 + int(random() * (hours[1] - hours[0]) * 60)
+        return datetime.combine(day, time(minute // 60, minute % 60), UTC)
 
     def _home(self) -> Home:
         w, rng, code = self.world, self.rng, self.person.place.code

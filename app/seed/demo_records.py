@@ -3,8 +3,6 @@ of them is there to show. A constant random seed keeps them identical in every d
 
 from __future__ import annotations
 
-import random
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -28,6 +26,7 @@ from app.seed.municipal import HOME_NOTES, SERVICES, _decision, _plan
 from app.seed.people import Person
 from app.seed.places import MUNICIPALITIES
 from app.seed.population import patient_row
+from app.seed.rand import Rng
 from app.seed.relations import block, consent, write_relationships
 from app.seed.tables import Rows
 from app.seed.vaccinations import give, write_vaccinations
@@ -75,12 +74,12 @@ ER_VISITS = {
 def demo_rows(world: World, as_of: date) -> Rows:
     rows = Rows()
     place = next(m for m in MUNICIPALITIES if m.code == STOCKHOLM)
-    rng = random.Random(DEMO_SEED)
+    rng = Rng(DEMO_SEED)
     people: dict[str, Person] = {}
     for key, d in DEMO_PATIENTS.items():
         street, postal = ADDRESSES[key]
         people[key] = Person(
-            uuid.UUID(int=rng.getrandbits(128), version=4),
+            rng.uuid4(),
             -1,
             "personnummer",
             d.personnummer,
@@ -96,7 +95,7 @@ def demo_rows(world: World, as_of: date) -> Rows:
         rows.by_table["patient"].append(patient_row(people[key]))
     _representatives(rows, people, rng)
     for key, person in people.items():
-        c = Chart(world, random.Random(f"{DEMO_SEED}/{key}"), person, rows, as_of)
+        c = Chart(world, Rng(f"{DEMO_SEED}/{key}"), person, rows, as_of)
         c.home = _home(world, c, key)
         c.conditions.update(CONDITIONS.get(key, {}))
         write_history(c)
@@ -106,7 +105,7 @@ def demo_rows(world: World, as_of: date) -> Rows:
         write_dental(c)
         write_function(c, 1 if key == "tolvan" else None)
         _er_visit(c, key)
-        if c.home.dental.id in c.seen:
+        if c.home.dental in c.seen:
             _attended(c, c.home.dental, _clinician(world, "dentist"))
         write_relationships(c)
     return rows
@@ -138,10 +137,10 @@ def _unit(c: Chart, key: str) -> Unit:
 
 def _attended(c: Chart, unit: Unit, staff: Staff) -> None:
     """Make `staff` the practitioner of the patient's care relationship at `unit`."""
-    c.seen[unit.id].staff = staff
+    c.seen[unit].staff = staff
 
 
-def _representatives(rows: Rows, people: dict[str, Person], rng: random.Random) -> None:
+def _representatives(rows: Rows, people: dict[str, Person], rng: Rng) -> None:
     karin = people["guardian"]
     out = rows.by_table["representative"]
     for key in ("child", "teen"):
@@ -151,7 +150,7 @@ def _representatives(rows: Rows, people: dict[str, Person], rng: random.Random) 
         out.append(
             (
                 child.id,
-                uuid.UUID(int=rng.getrandbits(128), version=4),
+                rng.uuid4(),
                 created,
                 created,
                 1,
@@ -165,7 +164,7 @@ def _representatives(rows: Rows, people: dict[str, Person], rng: random.Random) 
     out.append(
         (
             people["tolvan"].id,
-            uuid.UUID(int=rng.getrandbits(128), version=4),
+            rng.uuid4(),
             at(since),
             at(since),
             1,

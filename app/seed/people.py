@@ -13,6 +13,7 @@ from faker import Faker
 
 from app.identifiers import luhn_check_digit
 from app.seed.places import MUNICIPALITIES, Place
+from app.seed.rand import Rng, uuid4_of
 
 # Swedish population by five-year age band (thousands, 2024, rounded). The oldest bands are
 # inflated a little so that even a small sample has people over 90 and over 100.
@@ -122,16 +123,17 @@ class PersonFactory:
         self.pools, self.as_of, self.taken, self.seed = pools, as_of, taken, seed
         self.prefix = random.Random(f"{seed}/ids").getrandbits(32)
 
-    def patient_id(self, index: int, rng: random.Random) -> uuid.UUID:
+    def patient_id(self, index: int, rng: Rng) -> uuid.UUID:
         """A seed prefix and the patient's number first, random bits last.
 
         Ids of one run sort in load order, so the (patient_id, ...) indexes grow at their right
         edge instead of splitting pages all over: that halves the load time of big runs.
         """
         high = (self.prefix << 96) | ((index >> 12) << 80) | ((index & 0xFFF) << 64)
-        return uuid.UUID(int=high | rng.getrandbits(64), version=4)
+        return uuid4_of(high | rng.getrandbits(64))
 
-    def draw(self, rng: random.Random, index: int) -> Person:
+    def draw(self, rng: Rng, index: int) -> Person:
+        patient_id = self.patient_id(index, rng)
         band = bisect(_AGE_CUM, rng.random() * _AGE_CUM[-1])
         age = band * 5 + rng.randrange(5)
         born = self.as_of - timedelta(days=age * 365 + rng.randrange(365) + age // 4)
@@ -163,7 +165,7 @@ class PersonFactory:
         if kind == "reservnummer" and rng.random() < 0.5:
             sex = "unknown"
         return Person(
-            id=self.patient_id(index, rng),
+            id=patient_id,
             index=index,
             identifier_kind=kind,
             identifier=identifier,
@@ -179,15 +181,20 @@ class PersonFactory:
             reserve_issuer=issuer,
         )
 
-    def _identifier(self, rng: random.Random, born: date, male: bool, kind: str, index: int) -> str:
+    def _identifier(self, rng: Rng, born: date, male: bool, kind: str, index: int) -> str:
         if kind == "reservnummer":
             # Unique per run and seed; regional formats differ, this one is ours.
             return f"R{self.seed % 10000:04d}-{index:08d}"
         samordning = kind == "samordningsnummer"
+        # A taken number is drawn again from a side generator, so that the rest of this
+        # patient's data does not depend on what else is in the database.
+        draws = rng
         while True:
             # The third serial digit tells the sex: odd for men, even for women.
-            serial = rng.randrange(100) * 10 + rng.randrange(5) * 2 + (1 if male else 0)
+            serial = draws.randrange(100) * 10 + draws.randrange(5) * 2 + (1 if male else 0)
             number = personnummer(born, serial, samordning=samordning)
             if number not in self.taken:
                 self.taken.add(number)
                 return number
+            if draws is rng:
+                draws = Rng(f"{self.seed}/{index}/serial")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 from app.seed import medication
@@ -12,6 +11,7 @@ from app.seed.clinical import CHRONIC_BY_KEY, choose_conditions, write_history
 from app.seed.dental import write_dental
 from app.seed.municipal import write_municipal
 from app.seed.people import Person, PersonFactory
+from app.seed.rand import Rng
 from app.seed.relations import link_families, write_consents_and_blocks, write_relationships
 from app.seed.tables import Rows
 from app.seed.vaccinations import write_vaccinations
@@ -45,11 +45,11 @@ def batch(
 ) -> Rows:
     """Patients first..first+count-1 of this seed (same seed and range, same rows)."""
     rows = Rows()
-    people = [factory.draw(random.Random(f"{seed}/{i}"), i) for i in range(first, first + count)]
-    link_families(people, random.Random(f"{seed}/families/{first}"), rows, as_of)
+    people = [factory.draw(Rng(f"{seed}/{i}"), i) for i in range(first, first + count)]
+    link_families(people, Rng(f"{seed}/families/{first}"), rows, as_of)
     patients = rows.by_table["patient"]
     for person in people:
         patients.append(patient_row(person))
-        chart = Chart(world, random.Random(f"{seed}/{person.index}/record"), person, rows, as_of)
+        chart = Chart(world, Rng(f"{seed}/{person.index}/record"), person, rows, as_of)
         write_patient(chart)
     return rows

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import date, datetime, timedelta
 
 from app.seed.chart import Chart, Seen, at
 from app.seed.people import Person
+from app.seed.rand import Rng
 from app.seed.tables import Rows
 from app.seed.world import Unit
 
@@ -173,7 +173,7 @@ def _random_block(c: Chart, visits: list[Seen]) -> None:
         )
 
 
-def link_families(people: list[Person], rng: random.Random, rows: Rows, as_of: date) -> None:
+def link_families(people: list[Person], rng: Rng, rows: Rows, as_of: date) -> None:
     """Guardians for children (from the adults of the same batch) and some powers of attorney."""
     adults = [
         p
@@ -185,11 +185,12 @@ def link_families(people: list[Person], rng: random.Random, rows: Rows, as_of: d
     if not adults:
         return
     out = rows.by_table["representative"]
+    ages = [(a, a.age(as_of)) for a in adults]
     for child in people:
         age = child.age(as_of)
         if age >= 18 or child.identifier_kind != "personnummer":
             continue
-        fits = [a for a in adults if 20 <= a.age(as_of) - age <= 45]
+        fits = [a for a, adult_age in ages if 20 <= adult_age - age <= 45]
         if not fits:
             continue
         first = rng.choice(fits)
@@ -237,5 +238,5 @@ def link_families(people: list[Person], rng: random.Random, rows: Rows, as_of: d
             )
 
 
-def _uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
+def _uuid(rng: Rng) -> uuid.UUID:
+    return rng.uuid4()

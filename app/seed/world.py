@@ -6,7 +6,6 @@ and clinicians of the demo people (app.seed.demo) have fixed HSA-ids on top of t
 
 from __future__ import annotations
 
-import random
 import string
 import uuid
 from collections import defaultdict
@@ -26,6 +25,7 @@ from app.seed.places import (
     Place,
     Region,
 )
+from app.seed.rand import Rng
 from app.seed.tables import Row
 
 WORLD_SEED = "vardkedja-world-1"
@@ -57,6 +57,11 @@ class Unit:
     municipality_code: str | None
     gln: str | None = None
     specialty: str | None = None
+    # Precomputed header columns (care_provider_id, care_unit_id): seeding's hot loop.
+    where: tuple[uuid.UUID, uuid.UUID] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "where", (self.provider.id, self.id))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -68,10 +73,13 @@ class Staff:
     profession: str
     role: str
     unit: Unit
+    name: str = field(init=False)
+    # Precomputed header columns (id, HSA-id, name, role): seeding's hot loop.
+    who: tuple[uuid.UUID, str, str, str] = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.given_name} {self.family_name}")
+        object.__setattr__(self, "who", (self.id, self.hsa_id, self.name, self.role))
 
 
 @dataclass(slots=True)
@@ -93,14 +101,12 @@ class World:
     local: dict[tuple[str, str], list[Unit]] = field(default_factory=lambda: defaultdict(list))
     hospital_of: dict[str, Hospital] = field(default_factory=dict)  # by kommunkod
     kommun_of: dict[str, Provider] = field(default_factory=dict)
-    team: dict[tuple[uuid.UUID, str], list[Staff]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    team: dict[tuple[Unit, str], list[Staff]] = field(default_factory=lambda: defaultdict(list))
     by_hsa: dict[str, Unit | Staff | Provider] = field(default_factory=dict)
     study_ids: list[uuid.UUID] = field(default_factory=list)
 
     def staff_at(self, unit: Unit, profession: str) -> list[Staff]:
-        return self.team[(unit.id, profession)]
+        return self.team[(unit, profession)]
 
     def unit(self, hsa_id: str) -> Unit:
         found = self.by_hsa[hsa_id]
@@ -227,7 +233,7 @@ HOUSING_NAMES = ("Solgården", "Lindgården", "Björkhagen", "Ekbacken", "Roseng
 
 class _Builder:
     def __init__(self) -> None:
-        self.rng = random.Random(WORLD_SEED)
+        self.rng = Rng(WORLD_SEED)
         self.fake = Faker("sv_SE")
         self.fake.seed_instance(7)
         self.world = World()
@@ -235,7 +241,7 @@ class _Builder:
         self.start = date(2015, 1, 1)
 
     def new_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        return self.rng.uuid4()
 
     def hsa(self, org: str, fixed: str | None = None) -> str:
         if fixed is not None:
@@ -301,7 +307,7 @@ class _Builder:
         s = Staff(self.new_id(), hsa_id, given, family, profession, role, unit)
         self.world.staff.append(s)
         self.world.by_hsa[hsa_id] = s
-        self.world.team[(unit.id, profession)].append(s)
+        self.world.team[(unit, profession)].append(s)
         self.assign(s, unit, role)
         return s
 
@@ -510,7 +516,7 @@ class _Builder:
             s = self.staff(units[where[key]], c.profession, c.role, fixed=c)
             if key == "home_care_nurse":
                 self.assign(s, units["municipal_health"], c.role)
-                self.world.team[(units["municipal_health"].id, c.profession)].append(s)
+                self.world.team[(units["municipal_health"], c.profession)].append(s)
 
     def _rotations(self) -> None:
         """Some hospital doctors also work shifts at the emergency unit; some left a unit."""
