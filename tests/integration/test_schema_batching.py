@@ -69,3 +69,31 @@ async def test_the_configured_policy_batches_too(conn: AsyncConnection, fifty: l
     one = await _count(conn, MANY, {"first": 1})
     many = await _count(conn, MANY, {"first": 50})
     assert one == many
+
+
+UNITS = """query($first: Int!) { patients(first: $first) { nodes {
+  careContacts(first: 1) { nodes { careUnit { name careContacts(first: 2) {
+    totalCount nodes { patient { familyName } } } } } } } } }"""
+
+
+async def test_lists_that_span_patients_are_batched_too(conn: AsyncConnection) -> None:
+    provider = await f.create_provider(conn)
+    for i in range(6):
+        unit = await f.create_unit(conn, provider, name=f"Enhet {i}")
+        patient = await f.create_patient(conn, family_name=f"Enhetsson{i}")
+        await f.create_care_contact(conn, patient, unit)
+        await f.create_care_contact(conn, await f.create_patient(conn, family_name="Zz"), unit)
+    open_policy = OpenPolicy()
+    counts = []
+    for first in (1, 6):
+        async with count_statements(conn) as statements:
+            data = await data_of(conn, UNITS, {"first": first}, policy=open_policy)
+        units = [
+            c["careUnit"] for p in data["patients"]["nodes"] for c in p["careContacts"]["nodes"]
+        ]
+        assert len(units) == first
+        assert all(u["careContacts"]["totalCount"] == 2 for u in units)
+        counts.append(len(statements))
+    # patients: 2 | contacts | units | reverse page: candidates, rows | patients of the rows |
+    # totalCount: distinct patients, count
+    assert counts == [2 + 1 + 1 + 2 + 1 + 2] * 2
