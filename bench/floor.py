@@ -2,7 +2,8 @@
 
 Run by bench.run as its own process, so its memory and CPU are measured like a server's:
 it connects a pool, warms up, prints `ready`, waits for `go` on stdin, runs the closed loop for
-the duration, writes the result as JSON to --out and prints `done`. The SQL of each workload is in
+the duration, writes the result as JSON to --out, prints `done`, and closes its connections
+when told (any line on stdin). The SQL of each workload is in
 bench/workloads (`floor` methods): one statement per request, JSON built by PostgreSQL, decoded
 here, which is the least work any API over this database must also do.
 """
@@ -23,7 +24,7 @@ from bench.loadgen import Operation, drive, install_uvloop
 from bench.workloads import WORKLOADS
 
 
-async def run(args: argparse.Namespace, fx: Fixture) -> dict[str, object] | None:
+async def run(args: argparse.Namespace, fx: Fixture) -> None:
     workload = WORKLOADS[args.workload]
     pool = await asyncpg.create_pool(args.url, min_size=args.concurrency, max_size=args.concurrency)
 
@@ -53,15 +54,20 @@ async def run(args: argparse.Namespace, fx: Fixture) -> dict[str, object] | None
     go = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     if go.strip() != "go":
         await pool.close()
-        return None
+        return
     result = await drive(
         factory(args.offset),
         concurrency=args.concurrency,
         duration=args.duration,
         max_requests=args.max_requests,
     )
+    payload = orjson.dumps({**result.summary(), "latencies_ms": result.latencies_ms})
+    await asyncio.get_running_loop().run_in_executor(None, Path(args.out).write_bytes, payload)
+    # Keep the connections (and so their server processes' CPU counters) until the runner
+    # has read them.
+    print("done", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     await pool.close()
-    return {**result.summary(), "latencies_ms": result.latencies_ms}
 
 
 def main() -> None:
@@ -76,10 +82,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="where to write the result (JSON)")
     args = parser.parse_args()
     install_uvloop()
-    payload = asyncio.run(run(args, Fixture.load(Path(args.fixture).read_bytes())))
-    if payload is not None:
-        Path(args.out).write_bytes(orjson.dumps(payload))
-        print("done", flush=True)
+    asyncio.run(run(args, Fixture.load(Path(args.fixture).read_bytes())))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,22 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _mean_load(run: dict[str, Any]) -> float:
+    loads = [s["loadavg_1m"] for s in run.get("segments", []) if "loadavg_1m" in s]
+    return sum(loads) / len(loads) if loads else float("nan")
+
+
+def _load_note(run: dict[str, Any]) -> str:
+    load = _mean_load(run)
+    if load != load:  # not recorded (older runs)
+        return ""
+    return (
+        f" Mean 1-minute load average during the segments: {load:.1f} (above "
+        f"{run['machine']['cpus']}, other work competed for the CPUs: compare systems within "
+        "this run only)."
+    )
+
+
 def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
     """The targets of issue 5, each judged on this run's numbers (None: not measured)."""
     rows = run["summary"]
@@ -83,11 +99,11 @@ def markdown(run: dict[str, Any]) -> str:
         f"{opts['duration']:g} s per system and workload, systems alternating in each round. "
         f"Machine: {run['machine']['cpus']} CPUs shared by the servers, PostgreSQL and the load "
         "generator. Load generator ceiling against a no-op server: "
-        f"{_fmt(run.get('loadgen_ceiling_rps'), 0)} req/s.",
+        f"{_fmt(run.get('loadgen_ceiling_rps'), 0)} req/s." + _load_note(run),
         "",
-        "| patients | workload | system | req/s | p50 ms | p99 ms | SQL/req | peak RSS MiB"
-        " | errors | vs PostGraphile |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| patients | workload | system | req/s | p50 ms | p99 ms | SQL/req | CPU ms/req"
+        " | peak RSS MiB | errors | vs PostGraphile |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = run["summary"]
     pgl = {(r["patients"], r["workload"]): r["rps"] for r in rows if r["system"] == "postgraphile"}
@@ -97,7 +113,8 @@ def markdown(run: dict[str, Any]) -> str:
         lines.append(
             f"| {r['patients']:,} | {r['workload']} | {SYSTEM_LABELS.get(r['system'], r['system'])}"
             f" | {_fmt(r['rps'], 0)} | {_fmt(r['p50_ms'], 2)} | {_fmt(r['p99_ms'], 2)}"
-            f" | {_fmt(r['sql_per_request'], 1)} | {_fmt(r['peak_rss_mib'], 0)}"
+            f" | {_fmt(r['sql_per_request'], 1)} | {_fmt(r['server_cpu_ms_per_request'], 2)}"
+            f" | {_fmt(r['peak_rss_mib'], 0)}"
             f" | {r['errors']} | {rel} |"
         )
     checks = targets(run)
@@ -120,6 +137,8 @@ def markdown(run: dict[str, Any]) -> str:
         "",
         "SQL/req: statements that read or write data per request, from pg_stat_statements "
         "(transaction control such as BEGIN/COMMIT not counted; see the JSON for it). "
+        "CPU ms/req: CPU time of the server process per request (for the floor: its client "
+        "process), the measure least disturbed by other load. "
         "Peak RSS: the server process tree (for the floor: the asyncpg client process).",
         "",
     ]

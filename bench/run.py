@@ -280,7 +280,8 @@ async def floor_segment(
     duration: float,
     offset: int,
     stats: asyncpg.Connection,
-) -> tuple[LoadResult, int, float, pgstats.Snapshot]:
+    db_pid: int,
+) -> tuple[LoadResult, int, float, pgstats.Snapshot, float]:
     """The floor runs in its own process: warm up, wait for 'go', measure, report JSON."""
     out_path = fx_path.with_name(f"floor-{os.getpid()}.json")
     args = {
@@ -312,11 +313,15 @@ async def floor_segment(
     sampler = RssSampler(proc.pid)
     sampler.start()
     cpu0 = cpu_seconds(proc.pid)
+    db_cpu0 = cpu_by_process(db_pid)
     proc.stdin.write(b"go\n")
     await proc.stdin.drain()
     done = await proc.stdout.readline()
     cpu = cpu_seconds(proc.pid) - cpu0
+    db_cpu = cpu_delta(db_cpu0, cpu_by_process(db_pid))
     await sampler.stop()
+    proc.stdin.write(b"exit\n")
+    await proc.stdin.drain()
     await proc.wait()
     if done.strip() != b"done":
         raise RuntimeError(f"bench.floor failed ({done!r})")
@@ -330,7 +335,7 @@ async def floor_segment(
         error_kinds=data["error_kinds"],
         client_cpu_seconds=data["client_cpu_seconds"],
     )
-    return result, sampler.peak_kb, cpu, before
+    return result, sampler.peak_kb, cpu, before, db_cpu
 
 
 async def measure(
@@ -354,8 +359,8 @@ async def measure(
         offset = rnd * 100_003 + SYSTEMS.index(system) * 7
         db_cpu0 = cpu_by_process(servers.db_pid)
         if system == "floor":
-            result, peak_kb, cpu, before = await floor_segment(
-                workload, fx_path, db.url, opts, duration, offset, stats
+            result, peak_kb, cpu, before, floor_db_cpu = await floor_segment(
+                workload, fx_path, db.url, opts, duration, offset, stats, servers.db_pid
             )
         else:
             before = await pgstats.snapshot(stats)
@@ -364,6 +369,8 @@ async def measure(
             )
         counts = pgstats.delta(before, await pgstats.snapshot(stats))
         db_cpu = cpu_delta(db_cpu0, cpu_by_process(servers.db_pid))
+        if system == "floor":
+            db_cpu = floor_db_cpu  # its connections end with its process: counted before that
         if system == "vardkedja":
             rss_timeline.append((time.monotonic() - t_start, peak_kb))
         seg = {
@@ -376,6 +383,7 @@ async def measure(
             "peak_rss_kb": peak_kb,
             "server_cpu_seconds": cpu,
             "db_cpu_seconds": db_cpu,
+            "loadavg_1m": os.getloadavg()[0],
         }
         seg["_latencies"] = result.latencies_ms
         segments.append(seg)
@@ -532,7 +540,13 @@ def parse_args(argv: list[str] | None) -> Options:
         help="requests per read workload compared across systems first (5)",
     )
     parser.add_argument("--label", default="", help="a note stored with the results")
+    parser.add_argument(
+        "--render", metavar="RUN_JSON", help="only redraw latest.md/.png from a run"
+    )
     a = parser.parse_args(argv)
+    if a.render:
+        render(Path(a.render))
+        raise SystemExit(0)
     return Options(
         sizes=a.patients,
         duration=a.duration,
@@ -547,6 +561,15 @@ def parse_args(argv: list[str] | None) -> Options:
         compare=a.compare,
         label=a.label,
     )
+
+
+def render(path: Path) -> None:
+    """latest.md and latest.png from a stored run."""
+    run = orjson.loads(path.read_bytes())
+    run["targets"] = report.targets(run)
+    (RESULTS_DIR / "latest.md").write_text(report.markdown(run))
+    report.chart(run, RESULTS_DIR / "latest.png")
+    print(report.markdown(run))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -587,7 +610,11 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": opts.public(),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "loadavg_at_end": os.getloadavg(),
+        },
         "loadgen_ceiling_rps": ceiling["rps"],
         "loadgen_ceiling": ceiling,
         "equivalence": equivalence,
