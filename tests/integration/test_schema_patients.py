@@ -134,7 +134,8 @@ async def test_representatives_both_ways(conn: AsyncConnection) -> None:
     await f.create_representative(conn, child, attorney, "power_of_attorney")
     guardians = """query($p: String) { patient(personnummer: $p) {
       all: representatives { totalCount }
-      guardians: representatives(kinds: [GUARDIAN]) { nodes { representative { givenName } } } } }"""
+      guardians: representatives(kinds: [GUARDIAN]) {
+        nodes { representative { givenName } } } } }"""
     found = (await data_of(conn, guardians, {"p": child.identifier}))["patient"]
     assert found["all"]["totalCount"] == 2
     assert found["guardians"]["nodes"] == [{"representative": {"givenName": "Förälder"}}]
