@@ -56,4 +56,8 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The environment's settings, with development secrets filled from the data dir (so every
+    command signs, chains and pseudonymises with the same keys as `serve`)."""
+    from app.tokens import with_dev_keys
+
+    return with_dev_keys(Settings())

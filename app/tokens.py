@@ -8,6 +8,7 @@ generated when no JWKS is configured, so a production setup never accepts HS256 
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -18,6 +19,8 @@ import jwt
 
 from app.models.base import utcnow
 from app.settings import Settings
+
+log = logging.getLogger("vardkedja.tokens")
 
 
 def dev_secret(data_dir: Path, name: str) -> str:
@@ -37,14 +40,26 @@ def dev_secret(data_dir: Path, name: str) -> str:
 
 
 def with_dev_keys(settings: Settings) -> Settings:
-    """`settings` with unset development secrets filled from the data dir."""
-    update: dict[str, str] = {}
+    """`settings` with unset development secrets filled from the data dir.
+
+    A data dir that cannot be written leaves them unset (with a warning): configure
+    VARDKEDJA_JWT_SECRET or a JWKS, VARDKEDJA_AUDIT_KEY and VARDKEDJA_PSEUDONYM_KEY instead.
+    """
+    wanted = []
     if not settings.jwt_secret and settings.jwks_file is None and settings.jwks_url is None:
-        update["jwt_secret"] = dev_secret(settings.data_dir, "jwt-secret")
+        wanted.append(("jwt_secret", "jwt-secret"))
     if not settings.audit_key:
-        update["audit_key"] = dev_secret(settings.data_dir, "audit-key")
+        wanted.append(("audit_key", "audit-key"))
     if not settings.pseudonym_key:
-        update["pseudonym_key"] = dev_secret(settings.data_dir, "pseudonym-key")
+        wanted.append(("pseudonym_key", "pseudonym-key"))
+    update: dict[str, str] = {}
+    for name, file in wanted:
+        try:
+            update[name] = dev_secret(settings.data_dir, file)
+        except OSError as exc:
+            log.warning(
+                "no %s: cannot keep a development secret in %s (%s)", name, settings.data_dir, exc
+            )
     return settings.model_copy(update=update) if update else settings
 
 

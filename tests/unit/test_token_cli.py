@@ -91,3 +91,25 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     ):
         with pytest.raises(UsageError):
             run_token(capsys, settings, *argv)
+
+
+def test_every_command_gets_the_same_dev_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.settings import get_settings
+
+    monkeypatch.setenv("VARDKEDJA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert settings.audit_key == (tmp_path / "dev-audit-key").read_text().strip()
+    assert settings.jwt_secret == with_dev_keys(Settings(data_dir=tmp_path)).jwt_secret
+
+
+def test_unwritable_data_dir_leaves_keys_unset(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    settings = with_dev_keys(Settings(data_dir=blocker / "data"))
+    assert settings.audit_key is None and settings.jwt_secret is None
