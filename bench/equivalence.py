@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import orjson
 
-from bench.fixture import Fixture
+from bench.fixture import Fixture, PatientRef
 from bench.loadgen import HttpConnection, graphql_post
 from bench.workloads import Workload
 
@@ -95,8 +95,8 @@ async def compare_systems(
                 await answers(w, fx, servers, conn, PROBE_OFFSET, systems)
                 after = await _written(conn, fx)
                 if after - before != len(systems):
-                    where = f"{after - before} rows written, not {len(systems)}"
-                    mismatches.append({"request": 0, "where": where})
+                    problem = f"{after - before} rows written, not {len(systems)}"
+                    mismatches.append({"request": 0, "where": problem})
                 checked = 1
             else:
                 for i in range(n):
@@ -132,7 +132,7 @@ async def narrow_patients(
     deterministic for the same data.
     """
     conn = await asyncpg.connect(url)
-    kept = []
+    kept: list[PatientRef] = []
     try:
         for i, patient in enumerate(fx.patients):
             if len(kept) >= keep:

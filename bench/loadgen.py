@@ -170,7 +170,7 @@ class HttpConnection:
         return status, body
 
     async def _chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
             chunk = await self.reader.readexactly(size + 2)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-CONTROL = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET ", "RESET")
-CONTROL += ("DISCARD", "SHOW", "DEALLOCATE", "LISTEN", "UNLISTEN")
+CONTROL: tuple[str, ...] = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT")
+CONTROL += ("RELEASE", "SET ", "RESET", "DISCARD", "SHOW", "DEALLOCATE", "LISTEN", "UNLISTEN")
 
 SNAPSHOT = """
 SELECT s.queryid, s.query, s.calls
