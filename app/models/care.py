@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Numeric, Text
+from sqlalchemy import Index, Numeric, Text
 from sqlmodel import Field
 
 from app.models.base import ClinicalHeader, clinical_table_args, one_of, patient_index, tz_field
@@ -66,6 +66,8 @@ class CareContact(ClinicalHeader, table=True):
         one_of("contact_type", ContactType),
         one_of("status", ContactStatus),
         patient_index("care_contact", "care_unit_id"),
+        # Reverse link CareUnit.careContacts spans patients (see docs/data-model.md).
+        Index("ix_care_contact_unit_event_time", "care_unit_id", "event_time", "id"),
     )
     contact_type: str = Field(max_length=20)
     reason: str | None = Field(default=None, max_length=500, description="In the patient's words")
@@ -77,7 +79,16 @@ class CareDocument(ClinicalHeader, table=True):
     """Journalanteckning: a note; `legal_authenticator_*` says who signed it."""
 
     __tablename__ = "care_document"
-    __table_args__ = clinical_table_args("care_document")
+    __table_args__ = clinical_table_args(
+        "care_document",
+        # Reverse link Practitioner.documents spans patients (see docs/data-model.md).
+        Index(
+            "ix_care_document_accountable_event_time",
+            "accountable_practitioner_id",
+            "event_time",
+            "id",
+        ),
+    )
     document_type: str = Field(max_length=60)
     title: str = Field(max_length=200)
     text: str = Field(sa_type=Text)
