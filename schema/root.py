@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from schema import queries
 from schema.fhir import FhirQuery
@@ -46,7 +48,18 @@ class Query(PrivacyQuery, FhirQuery):
     )
 
 
-schema = strawberry.Schema(
+class VardkedjaSchema(strawberry.Schema):
+    """The schema, with error logging left to app.errors.format_error."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Internal errors are logged once, with their traceback, when they are masked; expected
+        # errors (bad input, validation, access) are answers to the client, not incidents.
+        return None
+
+
+schema = VardkedjaSchema(
     query=Query,
     mutation=Mutation,
     # Types only reachable through interfaces (Node, CareEvent) must be named.
