@@ -17,6 +17,13 @@ from app.seed.world import Staff, Unit
 CONTACT_RATE = ((5, 2.2), (17, 0.9), (44, 1.1), (64, 1.7), (79, 2.6), (200, 4.0))
 INFECTIONS = frozenset({"J02.9", "J18.9", "A46", "N39.0", "H66.9"})
 CHRONIC_BY_KEY = {c.key: c for c in CHRONIC}
+# How a note names the patient: (child, adult) by the sex in the population register.
+WHO = {
+    "male": ("pojke", "man"),
+    "female": ("flicka", "kvinna"),
+    "other": ("barn", "person"),
+    "unknown": ("barn", "person"),
+}
 
 
 def _acute_table() -> list[tuple[tuple[Acute, ...], list[float]]]:
@@ -125,13 +132,11 @@ def diagnose(c: Chart, k: Contact, code: str, display: str, main: bool = True) -
 
 
 def journal_text(
-    c: Chart, reason: str, history: str, status: str, assessment: str, plan: str
+    c: Chart, k: Contact, reason: str, history: str, status: str, assessment: str, plan: str
 ) -> str:
-    age = c.age(c.end)
-    if age < 18:
-        who = "pojke" if c.person.sex == "male" else "flicka"
-    else:
-        who = "man" if c.person.sex == "male" else "kvinna"
+    age = c.age(k.start.date())
+    words = WHO[c.person.sex]
+    who = words[0] if age < 18 else words[1]
     return (
         f"Kontaktorsak: {reason}.\nAktuellt: {age}-årig {who}. {history}\nStatus: {status}\n"
         f"Bedömning: {assessment}\nÅtgärd: {plan}"
@@ -223,6 +228,7 @@ def follow_up(c: Chart, cond: Chronic, when: datetime, *, first: bool = False) -
     doc_type = {"telefon": "Telefonanteckning", "annan": "Videobesök"}.get(kind, "Besöksanteckning")
     text = journal_text(
         c,
+        k,
         reason,
         "Känd sedan tidigare." if not first else "Nydebuterade besvär.",
         "Allmäntillstånd gott.",
@@ -282,6 +288,7 @@ def write_acute(
         return
     text = journal_text(
         c,
+        k,
         problem.reason,
         problem.history,
         problem.status,
@@ -339,6 +346,7 @@ def stay(c: Chart, problem: Acute, start: datetime, *, ongoing: bool = False) ->
         f"Inskrivning, {ward.name}",
         journal_text(
             c,
+            k,
             problem.reason,
             problem.history,
             problem.status,

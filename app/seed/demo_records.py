@@ -20,9 +20,9 @@ from app.seed.clinical import (
 )
 from app.seed.conditions import ACUTE
 from app.seed.demo import DEMO_CLINICIANS, DEMO_PATIENTS, DEMO_PROVIDERS, DEMO_UNITS, STOCKHOLM
-from app.seed.dental import EXTRACT, HEALTHY, _finding, _treat, write_dental
+from app.seed.dental import EXTRACT, HEALTHY, finding, treat, write_dental
 from app.seed.drugs import DRUGS
-from app.seed.municipal import HOME_NOTES, SERVICES, _decision, _plan
+from app.seed.municipal import HOME_NOTES, SERVICES, record_decision, record_plan
 from app.seed.people import Person
 from app.seed.places import MUNICIPALITIES
 from app.seed.population import patient_row
@@ -237,9 +237,13 @@ def _tolvan_home_care(c: Chart) -> None:
         (date(2025, 9, 15), None, 16),
     )
     for start, end, hours in periods:
-        decision = _decision(c, "SOL-HEMTJANST", home_care, officer, start, end, hours, "beviljad")
-        _plan(c, SERVICES["SOL-HEMTJANST"], home_care, start, decision)
-    _decision(c, "SOL-TRYGGHETSLARM", home_care, officer, date(2023, 3, 1), None, None, "beviljad")
+        decision = record_decision(
+            c, "SOL-HEMTJANST", home_care, officer, start, end, hours, "beviljad"
+        )
+        record_plan(c, SERVICES["SOL-HEMTJANST"], home_care, start, decision)
+    record_decision(
+        c, "SOL-TRYGGHETSLARM", home_care, officer, date(2023, 3, 1), None, None, "beviljad"
+    )
     c.saw(home_care, at(date(2023, 3, 1), 10), nurse)
     _attended(c, home_care, nurse)
     day = c.as_of - timedelta(days=360)
@@ -270,9 +274,9 @@ def _tolvan_dental(c: Chart) -> None:
         minutes=60,
         status="avslutad",
     )
-    _treat(c, k, HEALTHY, "101", None, None)
-    _treat(c, k, EXTRACT, "401", "36", None)
-    _finding(c, k, "36", "SAKNAS", None, k.start)
+    treat(c, k, HEALTHY, "101", None, None)
+    treat(c, k, EXTRACT, "401", "36", None)
+    finding(c, k, "36", "SAKNAS", None, k.start)
     note(
         c,
         k,
@@ -302,6 +306,10 @@ def _tolvan_admitted(c: Chart, er_visit: Contact) -> None:
 
 def _children(c: Chart) -> None:
     _standard_medication(c)
+    dental, dentist = _unit(c, "dental"), _clinician(c.world, "dentist")
+    when = at(c.as_of - timedelta(days=120), 9, 30)
+    k = contact(c, dental, dentist, when, "besok", "Regelbunden undersökning", status="avslutad")
+    treat(c, k, HEALTHY, "101", None, None)
     if c.person.identifier == DEMO_PATIENTS["child"].personnummer:
         otitis = next(a for a in ACUTE if a.code == "H66.9")
         k = contact(
@@ -382,9 +390,9 @@ def _lss(c: Chart) -> None:
         ("LSS9-10", date(2022, 8, 15), 5),
         ("LSS9-9", date(2023, 1, 10), None),
     ):
-        decision = _decision(c, code, lss, officer, start, None, extent, "beviljad")
-        _plan(c, SERVICES[code], lss, start, decision)
-    _decision(c, "LSS9-3", lss, officer, date(2024, 4, 2), None, None, "avslag")
+        decision = record_decision(c, code, lss, officer, start, None, extent, "beviljad")
+        record_plan(c, SERVICES[code], lss, start, decision)
+    record_decision(c, "LSS9-3", lss, officer, date(2024, 4, 2), None, None, "avslag")
     c.saw(lss, at(date(2022, 8, 15), 10), None)
 
 

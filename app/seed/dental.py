@@ -62,7 +62,7 @@ def _dentist(c: Chart, unit: Unit, profession: str = "tandläkare") -> Staff:
     return c.staff(unit, profession)
 
 
-def _treat(
+def treat(
     c: Chart, k: Contact, condition: str, code: str, tooth: str | None, surface: str | None
 ) -> None:
     text, price = PROCEDURES[code]
@@ -72,7 +72,7 @@ def _treat(
     c.add("dental_treatment", (*head, condition, code, text, tooth, surface, price))
 
 
-def _finding(
+def finding(
     c: Chart, k: Contact, tooth: str, code: str, surface: str | None, when: datetime
 ) -> None:
     _, head = c.header(k.unit, k.staff, when, contact=k)
@@ -95,7 +95,7 @@ def write_dental(c: Chart) -> None:
         )
         young = c.age(when.date()) < 12
         teeth = PRIMARY if young else PERMANENT
-        _treat(c, k, HEALTHY, "111" if by_hygienist else "101", None, None)
+        treat(c, k, HEALTHY, "111" if by_hygienist else "101", None, None)
         if not charted:
             charted = True
             fillings = rng.randrange(0, max(1, age // 8))
@@ -106,15 +106,15 @@ def write_dental(c: Chart) -> None:
                     if missing and rng.random() < missing / (fillings + missing)
                     else "FYLLNING"
                 )
-                _finding(
+                finding(
                     c, k, tooth, code, None if code == "SAKNAS" else _surface(c, tooth), k.start
                 )
         if age >= 25 and rng.random() < 0.3:
-            _treat(c, k, GINGIVITIS, "301", None, None)
+            treat(c, k, GINGIVITIS, "301", None, None)
         if rng.random() < 0.3:
             tooth = rng.choice(teeth)
             surface = _surface(c, tooth)
-            _finding(c, k, tooth, "KARIES", surface, k.start)
+            finding(c, k, tooth, "KARIES", surface, k.start)
             fix = k.start + timedelta(days=rng.randrange(7, 40))
             if fix.date() <= c.end:
                 later = contact(
@@ -128,16 +128,16 @@ def write_dental(c: Chart) -> None:
                     status="avslutad",
                 )
                 code = "701" if tooth[1] in "123" else "705" if len(surface) > 1 else "704"
-                _treat(c, later, CARIES if rng.random() < 0.8 else SECONDARY, code, tooth, surface)
-                _finding(c, later, tooth, "FYLLNING", surface, later.start)
+                treat(c, later, CARIES if rng.random() < 0.8 else SECONDARY, code, tooth, surface)
+                finding(c, later, tooth, "FYLLNING", surface, later.start)
         if not young and rng.random() < 0.03:
             tooth = rng.choice(teeth)
-            _treat(c, k, PULPITIS, "501" if tooth[1] in "123" else "502", tooth, None)
-            _finding(c, k, tooth, "ROTFYLLD", None, k.start)
+            treat(c, k, PULPITIS, "501" if tooth[1] in "123" else "502", tooth, None)
+            finding(c, k, tooth, "ROTFYLLD", None, k.start)
         if not young and rng.random() < (0.08 if age > 50 else 0.02):
             tooth = rng.choice(teeth)
-            _treat(c, k, EXTRACT, "401", tooth, None)
-            _finding(c, k, tooth, "SAKNAS", None, k.start)
+            treat(c, k, EXTRACT, "401", tooth, None)
+            finding(c, k, tooth, "SAKNAS", None, k.start)
         if rng.random() < 0.05:
             ache = k.start + timedelta(days=rng.randrange(60, 200))
             if ache.date() <= c.end:
@@ -151,5 +151,5 @@ def write_dental(c: Chart) -> None:
                     minutes=30,
                     status="avslutad",
                 )
-                _treat(c, acute, PULPITIS, "103", None, None)
+                treat(c, acute, PULPITIS, "103", None, None)
         when += timedelta(days=rng.randrange(*interval))

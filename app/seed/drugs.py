@@ -6,7 +6,7 @@ they are not looked up in the NPL register.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 
@@ -25,6 +25,10 @@ class Drug:
     dose_unit: str | None
     per_day: float | None
     reason: str
+    article: str = field(init=False)  # what the pharmacy hands out, by name
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "article", f"{self.name} {self.strength} {self.pack}")
 
 
 def _d(key: str, name: str, strength: str, form: str, atc: str, serial: int, *rest: object) -> Drug:

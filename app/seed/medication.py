@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 VALIDITY = timedelta(days=366)
 ONE = Decimal(1)
+ONE_MINUTE, NO_TIME = timedelta(minutes=1), timedelta(0)
+SUPPLY_GAPS = tuple(timedelta(days=d) for d in range(80, 100))  # three-month packs
 STOP_REASONS = ("Biverkningar", "Utebliven effekt", "Behandlingen avslutad enligt plan")
 SWITCHES = {"warfarin": "apixaban", "simvastatin": "atorvastatin", "sertralin": "escitalopram"}
 
@@ -81,19 +83,18 @@ def _dispense(
     rng = c.rng
     pharmacy = c.home.pharmacies[0] if rng.random() < 0.7 else rng.choice(c.home.pharmacies)
     when = first + timedelta(days=rng.randrange(0, 6), hours=rng.randrange(1, 6))
+    last = at(until, 0)
+    article = drug.article
     for _ in range(allowed):
-        if when.date() >= until:
+        if when >= last:
             return
         staff = c.home.pharmacist or c.staff(pharmacy, "farmaceut")
-        did, head = c.header(pharmacy, staff, when, author_delay=timedelta(minutes=1))
-        article = f"{drug.name} {drug.strength} {drug.pack}"
+        did, head = c.header(pharmacy, staff, when, author_delay=ONE_MINUTE)
         c.add("dispensation", (*head, prescription, ONE, drug.pack_id, article, None))
         if rng.random() < 0.005:
-            _, undo = c.header(
-                pharmacy, staff, when + timedelta(minutes=12), author_delay=timedelta(0)
-            )
+            _, undo = c.header(pharmacy, staff, when + timedelta(minutes=12), author_delay=NO_TIME)
             c.add("dispensation", (*undo, prescription, -ONE, drug.pack_id, article, did))
-        when += timedelta(days=rng.randrange(80, 100))
+        when += SUPPLY_GAPS[rng.randrange(len(SUPPLY_GAPS))]
 
 
 def chronic(c: Chart, cond: Chronic, onset: date) -> None:

@@ -196,13 +196,13 @@ def decide(c: Chart, code: str, start: date, stop: date | None = None) -> date |
             valid_to = following - timedelta(days=1)
         else:
             valid_to = stop
-        decision_id = _decision(c, code, unit, officer, day, valid_to, extent, outcome)
+        decision_id = record_decision(c, code, unit, officer, day, valid_to, extent, outcome)
         if outcome == "avslag":
             day = day + timedelta(days=rng.randrange(60, 120))
             first = False
             continue
         if service.activities:
-            _plan(c, service, unit, day, decision_id)
+            record_plan(c, service, unit, day, decision_id)
         c.saw(unit, at(day, 10), None)
         if following is None:
             return valid_to
@@ -212,7 +212,7 @@ def decide(c: Chart, code: str, start: date, stop: date | None = None) -> date |
     return stop
 
 
-def _decision(
+def record_decision(
     c: Chart,
     code: str,
     unit: Unit,
@@ -251,7 +251,7 @@ def _decision(
     return decision_id
 
 
-def _plan(c: Chart, service: Service, unit: Unit, day: date, decision_id: uuid.UUID) -> None:
+def record_plan(c: Chart, service: Service, unit: Unit, day: date, decision_id: uuid.UUID) -> None:
     rng = c.rng
     profession = "undersköterska" if c.world.staff_at(unit, "undersköterska") else "sjuksköterska"
     staff = c.staff(unit, profession)

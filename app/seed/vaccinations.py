@@ -10,6 +10,7 @@ from app.seed.drugs import CHILD_PROGRAMME, VACCINES
 from app.seed.world import Staff, Unit
 
 TBE_COUNTIES = frozenset({"01", "03", "04"})
+BATCH_PREFIXES = tuple(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
 
 
 def give(
@@ -20,10 +21,11 @@ def give(
     v = VACCINES[key]
     unit = unit or c.home.vc
     nurse = nurse or c.home.nurse
-    _, head = c.header(unit, nurse, at(day, c.rng.randrange(8, 16), c.rng.randrange(60)))
-    batch = "".join(c.rng.choices(string.ascii_uppercase, k=2)) + f"{c.rng.randrange(1000, 9999)}"
+    when = at(day, c.rng.randrange(8, 16), c.rng.randrange(60))
+    _, head = c.header(unit, nurse, when)
+    batch = f"{BATCH_PREFIXES[c.rng.randrange(len(BATCH_PREFIXES))]}{c.rng.randrange(1000, 9999)}"
     c.add("vaccination", (*head, v.name, v.npl_id, v.atc, v.target, dose, batch, nurse.name))
-    c.saw(unit, at(day), nurse)
+    c.saw(unit, when, nurse)
 
 
 def write_vaccinations(c: Chart) -> None:

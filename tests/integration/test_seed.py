@@ -200,6 +200,35 @@ def test_codes_are_valid(seeded: Seeded) -> None:
             validate_tooth_surface(surface)
 
 
+def test_numbers_and_times_arrive_intact(seeded: Seeded) -> None:
+    """The seeding connection encodes numerics and timestamps itself: check what was stored."""
+    potassium = query(
+        seeded.url,
+        "SELECT DISTINCT reference_low::text, reference_high::text, unit FROM lab_result"
+        " WHERE code = 'NPU03230'",
+    )
+    assert potassium == [("3.500000", "4.600000", "mmol/L")]
+    prices = query(
+        seeded.url,
+        "SELECT DISTINCT price_sek::text FROM dental_treatment WHERE procedure_code = '101'",
+    )
+    assert prices == [("1115.00",)]
+    amounts = {r[0] for r in query(seeded.url, "SELECT DISTINCT amount FROM dispensation")}
+    assert amounts <= {1, -1} and 1 in amounts
+    outside = value(
+        seeded.url,
+        """SELECT count(*) FROM care_contact
+           WHERE event_time < '2021-10-01' OR event_time > '2027-01-15'""",
+    )
+    assert outside == 0
+    tolvan_stay = query(
+        seeded.url,
+        """SELECT c.event_time::text FROM care_contact c JOIN patient p ON p.id = c.patient_id
+           WHERE p.identifier = '191212121212' AND c.status = 'pagaende'""",
+    )
+    assert [r[0][:10] for r in tolvan_stay] == ["2026-10-27"]
+
+
 def test_headers_are_consistent(seeded: Seeded) -> None:
     for table in CLINICAL:
         mismatched = value(
