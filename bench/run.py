@@ -79,6 +79,7 @@ class Options:
     pool_size: int
     compare: int
     label: str
+    soak: float = 0.0
 
     def public(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -398,6 +399,7 @@ async def measure(
         from bench.equivalence import compare_systems, narrow_patients
 
         narrowed: dict[str, int] = {}
+        soak: list[tuple[float, int]] = []
         if "vardkedja" in opts.systems and "floor" in opts.systems:
             fx, narrowed = await narrow_patients(fx, WORKLOADS["emergency"], servers, db.url, 100)
             say(f"{size:,}: patients: {narrowed}")
@@ -415,6 +417,8 @@ async def measure(
             for w in workloads:
                 for system in opts.systems:
                     await segment(system, w, opts.duration, rnd)
+        if opts.soak > 0 and "vardkedja" in opts.systems:
+            soak = await soak_ours(servers.ours, fx, opts)
         await cleanup_writes(stats, fx)
     finally:
         await stats.close()
@@ -422,8 +426,26 @@ async def measure(
         "segments": segments,
         "equivalence": equivalence,
         "patients": narrowed,
-        "rss_timeline": rss_timeline,
+        "rss_timeline": soak or rss_timeline,
     }
+
+
+async def soak_ours(server: ServerProcess, fx: Fixture, opts: Options) -> list[tuple[float, int]]:
+    """Sustained load on vardkedja (all workloads in turn, 10 s each) for `opts.soak` seconds;
+    the peak RSS of every 10 s, to see whether memory stays flat."""
+    timeline: list[tuple[float, int]] = []
+    t0 = time.monotonic()
+    names = list(opts.workloads)
+    k = 0
+    while time.monotonic() - t0 < opts.soak:
+        w = WORKLOADS[names[k % len(names)]]
+        _, peak_kb, _ = await http_segment("vardkedja", w, fx, server, opts, 10.0, 20_000_000 + k)
+        timeline.append((time.monotonic() - t0, peak_kb))
+        k += 1
+    say(
+        f"soak: {len(timeline)} x 10 s, RSS {timeline[0][1] / 1024:.0f} -> {peak_kb / 1024:.0f} MiB"
+    )
+    return timeline
 
 
 async def cleanup_writes(conn: asyncpg.Connection, fx: Fixture) -> None:
@@ -482,10 +504,13 @@ def summarize(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def rss_flat(timeline: list[tuple[float, int]]) -> dict[str, float] | None:
-    """Our server's peak RSS in the first and the last segment of the run."""
+    """Our server's peak RSS early and late in the run: the mean of the first and of the last
+    third of its segments (the soak's, when there was one)."""
     if len(timeline) < 2:
         return None
-    first, last = timeline[0][1] / 1024, timeline[-1][1] / 1024
+    third = max(1, len(timeline) // 3)
+    first = sum(kb for _, kb in timeline[:third]) / third / 1024
+    last = sum(kb for _, kb in timeline[-third:]) / third / 1024
     return {
         "first_mib": first,
         "last_mib": last,
@@ -539,6 +564,12 @@ def parse_args(argv: list[str] | None) -> Options:
         default=5,
         help="requests per read workload compared across systems first (5)",
     )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        help="then load vardkedja alone this many seconds, RSS every 10 s (default 0)",
+    )
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument(
         "--render", metavar="RUN_JSON", help="only redraw latest.md/.png from a run"
@@ -560,6 +591,7 @@ def parse_args(argv: list[str] | None) -> Options:
         pool_size=a.pool_size,
         compare=a.compare,
         label=a.label,
+        soak=a.soak,
     )
 
 
