@@ -28,6 +28,7 @@ class RowFilter:
     care_provider_hsa_ids: frozenset[str] = frozenset()
     care_unit_hsa_ids: frozenset[str] = frozenset()
     values: tuple[tuple[str, frozenset[Any]], ...] = ()
+    prefixes: tuple[tuple[str, frozenset[str]], ...] = ()
     period_overlaps: bool = False
 
     def conditions(self, table: Table) -> list[ColumnElement[bool]]:
@@ -57,6 +58,8 @@ class RowFilter:
             out.append(c.care_unit_id.in_(by_hsa))
         for column, allowed in self.values:
             out.append(c[column].in_(sorted(allowed)))
+        for column, starts in self.prefixes:
+            out.append(or_(*[c[column].startswith(p, autoescape=True) for p in sorted(starts)]))
         return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 
@@ -74,6 +75,30 @@ class PrescriptionFilter(CareEventFilter):
     kinds: list[PrescriptionKind] | None = strawberry.field(
         default=None, description="Only prescriptions of these kinds."
     )
+    atc_prefixes: list[str] | None = strawberry.field(
+        default=None,
+        description="Only drugs whose ATC code starts with one of these ATC groups, e.g. "
+        '["B01A", "M05BA"] for anticoagulants and bisphosphonates.',
+    )
+
+
+# An ATC group at any level: A, A10, A10B, A10BA, A10BA02.
+_ATC_PREFIX = re.compile(r"[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?")
+
+
+def atc_prefixes(values: list[str]) -> frozenset[str]:
+    """Upper-cased ATC groups; anything that is not an ATC group is a BAD_USER_INPUT."""
+    out = set()
+    for raw in values:
+        value = raw.strip().upper()
+        if not _ATC_PREFIX.fullmatch(value):
+            raise BadInput(
+                f"filter.atcPrefixes: {raw!r} is not an ATC group (e.g. B01A or N02BE01)",
+                field="filter.atcPrefixes",
+                rule="atc_prefix",
+            )
+        out.add(value)
+    return frozenset(out)
 
 
 @strawberry.input(description="Narrows a patient search; all given conditions must hold.")
@@ -106,6 +131,7 @@ def row_filter(value: CareEventFilter | None) -> RowFilter:
         return RowFilter()
     period = value.period or PeriodInput()
     extra: list[tuple[str, frozenset[str]]] = []
+    prefixes: list[tuple[str, frozenset[str]]] = []
     if isinstance(value, CareContactFilter):
         if value.types:
             extra.append(("contact_type", frozenset(str(t.value) for t in value.types)))
@@ -116,6 +142,8 @@ def row_filter(value: CareEventFilter | None) -> RowFilter:
             extra.append(("status", frozenset(str(s.value) for s in value.statuses)))
         if value.kinds:
             extra.append(("kind", frozenset(str(k.value) for k in value.kinds)))
+        if value.atc_prefixes:
+            prefixes.append(("atc_code", atc_prefixes(value.atc_prefixes)))
     return RowFilter(
         start=period.start,
         end=period.end,
@@ -129,6 +157,7 @@ def row_filter(value: CareEventFilter | None) -> RowFilter:
         care_provider_hsa_ids=frozenset(value.care_provider_hsa_ids or ()),
         care_unit_hsa_ids=frozenset(value.care_unit_hsa_ids or ()),
         values=tuple(extra),
+        prefixes=tuple(prefixes),
         period_overlaps=isinstance(value, CareContactFilter),
     )
 

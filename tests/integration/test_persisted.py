@@ -139,12 +139,16 @@ async def test_dental_visit(
     client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
 ) -> None:
     record = await make_record(conn)
+    clinic = await create_unit(conn, await create_provider(conn))
+    await create_prescription(conn, record.patient, clinic, atc_code="N02BE01", drug_name="Alvedon")
     body = await run_named(
         client, "DentalVisit", {"personnummer": record.patient.identifier}, system_token(settings)
     )
     patient = body["data"]["patient"]
-    atc = {p["atcCode"] for p in patient["prescriptions"]["nodes"]}
-    assert {"B01AF02", "M05BA04"} <= atc
+    relevant = {p["atcCode"] for p in patient["dentalRelevant"]["nodes"]}
+    assert relevant == {"B01AF02", "M05BA04"}  # anticoagulant and bisphosphonate, not Alvedon
+    active = {p["drugName"] for p in patient["activeMedication"]["nodes"]}
+    assert active == {"Eliquis", "Alendronat", "Alvedon"}
     assert patient["dentalTreatments"]["nodes"][0]["procedureText"] == "Extraktion"
     assert [t["tooth"] for t in patient["toothChart"]["nodes"]] == ["36"]
 

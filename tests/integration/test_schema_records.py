@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.access.policy import FixedAccess, PatientAccess
 from app.access.principal import Principal
 from tests import factories as f
-from tests.sqlcount import data_of
+from tests.sqlcount import data_of, execute
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -335,3 +335,25 @@ async def test_reverse_links_pass_the_policy_for_each_patient(conn: AsyncConnect
         "pageInfo": {"hasNextPage": False, "endCursor": None},
         "nodes": [],
     }
+
+
+async def test_prescriptions_by_atc_group(conn: AsyncConnection) -> None:
+    w = await _world(conn)
+    for atc, name in [("B01AF02", "Eliquis"), ("M05BA04", "Alendronat"), ("N02BE01", "Alvedon")]:
+        await f.create_prescription(conn, w["patient"], w["unit"], atc_code=atc, drug_name=name)
+    query = """query($p: String, $atc: [String!]) { patient(personnummer: $p) {
+      prescriptions(filter: {atcPrefixes: $atc}) { totalCount nodes { drugName } } } }"""
+    found = await data_of(conn, query, {"p": w["patient"].identifier, "atc": ["b01a", "M05BA"]})
+    listed = found["patient"]["prescriptions"]
+    assert listed["totalCount"] == 2
+    assert {n["drugName"] for n in listed["nodes"]} == {"Eliquis", "Alendronat"}
+
+
+async def test_a_malformed_atc_group_is_bad_input(conn: AsyncConnection) -> None:
+    w = await _world(conn)
+    query = """query($p: String) { patient(personnummer: $p) {
+      prescriptions(filter: {atcPrefixes: ["B01%"]}) { totalCount } } }"""
+    result = await execute(conn, query, {"p": w["patient"].identifier})
+    [error] = result.errors or []
+    assert error.original_error is not None
+    assert error.original_error.extensions["rule"] == "atc_prefix"  # type: ignore[attr-defined]
