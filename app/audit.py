@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.principal import Principal
+from app.models.audit import AuditEntry
 from app.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -248,14 +249,8 @@ def _entries(
     return entries
 
 
-INSERT = text(
-    "INSERT INTO audit_entry (occurred_at, principal_kind, principal_id, principal_name,"
-    " care_unit_hsa_id, care_provider_hsa_id, client_id, patient_id, purpose, action,"
-    " operation, resources, outcome, reason, review_required, prev_hash, hash) VALUES"
-    " (:occurred_at, :principal_kind, :principal_id, :principal_name, :care_unit_hsa_id,"
-    " :care_provider_hsa_id, :client_id, :patient_id, :purpose, :action, :operation,"
-    " CAST(:resources AS jsonb), :outcome, :reason, :review_required, :prev_hash, :hash)"
-)
+# A Core insert: SQLAlchemy sends a batch of entries as one multi-row INSERT statement.
+INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
 async def flush(
@@ -271,14 +266,7 @@ async def flush(
     rows = []
     for content in entries:
         digest = entry_hash(prev, content, buffer.chain_key)
-        rows.append(
-            content
-            | {
-                "prev_hash": prev,
-                "hash": digest,
-                "resources": orjson.dumps(content["resources"]).decode(),
-            }
-        )
+        rows.append(content | {"prev_hash": prev, "hash": digest})
         prev = digest
     await conn.execute(INSERT, rows)
     buffer.disclosed.clear()

@@ -197,3 +197,20 @@ async def _committed(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) 
             return await work(conn)
     finally:
         await engine.dispose()
+
+
+async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -> None:
+    from tests.sqlcount import count_statements
+
+    buffer = audit.AuditBuffer(chain_key=KEY)
+    patients = [uuid.uuid4() for _ in range(30)]
+    for pid in patients:
+        buffer.disclose(pid, "CareContact", uuid.uuid4())
+    principal = Principal(kind=PrincipalKind.SYSTEM, subject="flush-test", purpose=Purpose.ADMIN)
+    async with count_statements(conn) as statements:
+        assert await audit.flush(conn, buffer, principal, "Flush") == 30
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1, "one multi-row INSERT, not one per patient"
+    assert len(statements) == 3  # chain lock, last hash, insert
+    logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
+    assert logged.scalar() == 30
