@@ -178,6 +178,7 @@ def run(patients: int, seed: int) -> dict[str, Any]:
         "rows_per_second": round(stats.total / seconds),
         "patients_per_second": round(patients / seconds, 1),
         "rows_per_table": stats.rows,
+        "phases_seconds": stats.phases,
         "python_cpu_seconds": round(python_cpu, 1),
         "postgres_cpu_seconds": None if pg_cpu.seconds is None else round(pg_cpu.seconds, 1),
         "load_average_before": [round(x, 2) for x in load_before],

@@ -39,6 +39,7 @@ class SeedStats:
     patients: int
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the load
 
     @property
     def total(self) -> int:
@@ -63,29 +64,53 @@ async def seed_population(
     Everything happens in one transaction. With `defer_foreign_keys` (default: from BULK
     patients on) the patient tables' foreign keys are dropped during the load and added back,
     and so validated, before commit; meanwhile those tables are locked for other sessions.
+    Loads under BULK patients end with ANALYZE; bigger ones leave that to autovacuum.
     """
     if defer_foreign_keys is None:
         defer_foreign_keys = patients >= BULK
     started = time.perf_counter()
     stats = SeedStats(patients=patients, seconds=0.0, rows=dict.fromkeys(_tables(), 0))
+    phase = _Phases(stats)
     conn = await asyncpg.connect(to_plain_url(url))
     try:
         with _no_cyclic_gc():
             await use_fast_codecs(conn)
             async with conn.transaction():
                 await conn.execute("SET LOCAL synchronous_commit = off")
+                # Room for the hash joins that validate the foreign keys added back.
+                await conn.execute("SET LOCAL work_mem = '256MB'")
                 the_world = world()
                 if not await _has_world(conn):
                     await _copy_reference(conn, the_world, stats)
                     await _copy(conn, demo_rows(the_world, as_of), stats)
+                phase("reference")
                 dropped = await _drop_foreign_keys(conn) if defer_foreign_keys else []
                 await _copy_population(conn, the_world, patients, seed, as_of, stats, progress)
+                phase("population")
                 await _restore_foreign_keys(conn, dropped)
-            await conn.execute(f"ANALYZE {', '.join(_tables())}")
+                phase("foreign_keys")
+                if patients < BULK:
+                    # Planner statistics now, for `serve` right after seeding; a big load
+                    # leaves them to autovacuum, which analyses the tables within minutes.
+                    await conn.execute(f"ANALYZE {', '.join(_tables())}")
+                    phase("analyze")
+            phase("commit")
     finally:
         await conn.close()
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+class _Phases:
+    """Records the seconds since the previous phase in `stats.phases`."""
+
+    def __init__(self, stats: SeedStats) -> None:
+        self.stats, self.last = stats, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stats.phases[name] = round(now - self.last, 2)
+        self.last = now
 
 
 async def seed_if_empty(

@@ -141,7 +141,7 @@ class PersonFactory:
         place = MUNICIPALITIES[bisect(_MUNI_CUM, rng.random() * _MUNI_CUM[-1])]
         kind, issuer = "personnummer", None
         roll = rng.random()
-        if roll < 0.02 and 18 <= age <= 65:
+        if roll < 0.033 and 18 <= age <= 65:  # about 2 % of everyone
             kind = "samordningsnummer"
         elif roll > 0.999:
             kind = "reservnummer"

@@ -119,7 +119,11 @@ def write_consents_and_blocks(c: Chart) -> None:
         s = rng.choice(visits)
         until = None if rng.random() < 0.5 else s.first + timedelta(days=365)
         revoked = s.first + timedelta(days=rng.randrange(10, 300)) if rng.random() < 0.1 else None
-        consent(c, "svod_access", s.first, unit=s.unit, until=until, revoked=revoked)
+        # Given to the unit, or to one practitioner there.
+        who = s.staff.id if s.staff is not None and rng.random() < 0.3 else None
+        consent(
+            c, "svod_access", s.first, unit=s.unit, practitioner=who, until=until, revoked=revoked
+        )
     if c.drugs and rng.random() < 0.35:
         since = c.moment(c.window_start, c.end)
         doctor = c.home.doctor.id if rng.random() < 0.3 else None
