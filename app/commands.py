@@ -63,15 +63,18 @@ def _seed_progress(what: str, *, transient: bool = False) -> Iterator[Callable[[
 def seed_command(args: argparse.Namespace, settings: Settings) -> int:
     from app.seed import SeedAlreadyLoaded, seed_population
 
-    with open_database(settings) as db, _seed_progress("seeding patients") as progress:
+    with open_database(settings) as db:
         try:
-            stats = asyncio.run(
-                seed_population(db.url, patients=args.patients, seed=args.seed, progress=progress)
-            )
+            with _seed_progress("seeding patients") as progress:
+                stats = asyncio.run(
+                    seed_population(
+                        db.url, patients=args.patients, seed=args.seed, progress=progress
+                    )
+                )
         except SeedAlreadyLoaded as exc:
             out.print(f"[red]error:[/red] {exc}", highlight=False)
             return 1
-    out.print(f"seeded {stats} into {db.description}")
+        out.print(f"seeded {stats} into {db.description}")
     return 0
 
 

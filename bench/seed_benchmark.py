@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import tempfile
 import threading
 import time
@@ -114,6 +115,7 @@ def fresh_database() -> Iterator[tuple[str, int | None, str]]:
         yield url, int(inner.get_pid()) if inner is not None else None, "embedded"
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _admin(url: str, sql: str) -> None:

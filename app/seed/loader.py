@@ -68,6 +68,8 @@ async def seed_population(
     """
     if defer_foreign_keys is None:
         defer_foreign_keys = patients >= BULK
+    if progress is not None:
+        progress(0, patients)
     started = time.perf_counter()
     stats = SeedStats(patients=patients, seconds=0.0, rows=dict.fromkeys(_tables(), 0))
     phase = _Phases(stats)
