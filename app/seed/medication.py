@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 VALIDITY = timedelta(days=366)
 ONE = Decimal(1)
-ONE_MINUTE, NO_TIME = timedelta(minutes=1), timedelta(0)
+ONE_MINUTE, TWO_MINUTES, NO_TIME = timedelta(minutes=1), timedelta(minutes=2), timedelta(0)
 SUPPLY_GAPS = tuple(timedelta(days=d) for d in range(80, 100))  # three-month packs
 STOP_REASONS = ("Biverkningar", "Utebliven effekt", "Behandlingen avslutad enligt plan")
 SWITCHES = {"warfarin": "apixaban", "simvastatin": "atorvastatin", "sertralin": "escitalopram"}
@@ -36,15 +37,16 @@ def _prescription(
     unit: Unit,
     staff: Staff,
     issued: datetime,
-    chain: object,
-    replaces: object,
+    chain: uuid.UUID,
+    replaces: uuid.UUID | None,
     status: str,
     *,
     allowed: int,
     stop_reason: str | None = None,
     dosage: str | None = None,
-) -> object:
-    rid, head = c.header(unit, staff, issued, author_delay=timedelta(minutes=2))
+    contact: Contact | None = None,
+) -> uuid.UUID:
+    rid, head = c.header(unit, staff, issued, contact=contact, author_delay=TWO_MINUTES)
     dose, per_day = _numbers(drug.key)
     c.add(
         "prescription",
@@ -78,7 +80,7 @@ def _prescription(
 
 
 def _dispense(
-    c: Chart, drug: Drug, prescription: object, first: datetime, until: date, allowed: int
+    c: Chart, drug: Drug, prescription: uuid.UUID, first: datetime, until: date, allowed: int
 ) -> None:
     rng = c.rng
     pharmacy = c.home.pharmacies[0] if rng.random() < 0.7 else rng.choice(c.home.pharmacies)
@@ -197,6 +199,8 @@ def acute(c: Chart, key: str, k: Contact) -> None:
     issued = k.start + timedelta(minutes=20)
     valid_until = (issued + VALIDITY).date()
     status = "aktiv" if valid_until >= c.end and c.person.deceased_on is None else "utgangen"
-    rid = _prescription(c, drug, k.unit, k.staff, issued, c.new_id(), None, status, allowed=1)
+    rid = _prescription(
+        c, drug, k.unit, k.staff, issued, c.new_id(), None, status, allowed=1, contact=k
+    )
     if c.rng.random() < 0.95:
         _dispense(c, drug, rid, issued, min(valid_until, c.end), 1)

@@ -6,7 +6,7 @@ import random
 import uuid
 from bisect import bisect
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import accumulate
 
 from faker import Faker
@@ -14,6 +14,7 @@ from faker import Faker
 from app.identifiers import luhn_check_digit
 from app.seed.places import MUNICIPALITIES, Place
 from app.seed.rand import Rng, uuid4_of
+from app.seed.tables import Row
 
 # Swedish population by five-year age band (thousands, 2024, rounded). The oldest bands are
 # inflated a little so that even a small sample has people over 90 and over 100.
@@ -87,7 +88,7 @@ class Person:
         b = self.birth_date
         return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
 
-    def row(self, created: object) -> tuple[object, ...]:
+    def row(self, created: datetime) -> Row:
         return (
             self.id,
             self.identifier_kind,

@@ -13,7 +13,7 @@ from app.seed.municipal import write_municipal
 from app.seed.people import Person, PersonFactory
 from app.seed.rand import Rng
 from app.seed.relations import link_families, write_consents_and_blocks, write_relationships
-from app.seed.tables import Rows
+from app.seed.tables import Row, Rows
 from app.seed.vaccinations import write_vaccinations
 from app.seed.world import World
 
@@ -36,7 +36,7 @@ def write_patient(c: Chart, *, conditions: bool = True) -> None:
     write_relationships(c)
 
 
-def patient_row(person: Person) -> tuple[object, ...]:
+def patient_row(person: Person) -> Row:
     return person.row(at(max(person.birth_date, REGISTERED)))
 
 
