@@ -45,9 +45,12 @@ Measurements of vardkedja on the development machine; each harness writes its ra
 SECTION_INTRO = """
 `bench/seed_benchmark.py` measures how long `vardkedja seed` takes to load a synthetic
 population (docs/synthetic-data.md) into a fresh, migrated database: generation in Python,
-COPY into PostgreSQL, foreign-key validation and ANALYZE, all in one transaction. It starts
-an embedded PostgreSQL with default settings in a temporary folder (or uses a fresh database
-on the server in `VARDKEDJA_DATABASE_URL`):
+COPY into PostgreSQL and foreign-key validation, in one transaction (from 5,000 patients on,
+ANALYZE is left to autovacuum). It starts an embedded PostgreSQL with default settings (18.x:
+data checksums, 128 MB shared buffers) in a temporary folder, or uses a fresh database on the
+server in `VARDKEDJA_DATABASE_URL`. The development machine is shared with other work: `load`
+is the 1-minute load average before and after the run; the CPU columns are what the seeding
+Python process and the PostgreSQL processes used. The JSON has the time of each phase.
 
     .venv/bin/python -m bench.seed_benchmark --patients 100000
 
@@ -209,29 +212,29 @@ def write_results(result: dict[str, Any]) -> Path:
     return path
 
 
-def update_readme(result: dict[str, Any]) -> None:
-    """Add or replace this patient count's line in the seeding table of bench/README.md."""
+def update_readme() -> None:
+    """Rewrite the seeding table of bench/README.md from bench/results/seed-*.json."""
     text = README.read_text() if README.exists() else README_INTRO
     if SECTION not in text:
         text = text.rstrip("\n") + f"\n\n{SECTION}\n{SECTION_INTRO}"
     head, _, tail = text.partition(SECTION)
     body, next_section, rest = tail.partition("\n## ")
-    lines = body.rstrip("\n").split("\n")
-    rows = [row for row in lines if row.startswith("| 2")]  # result lines start with the date
-    prose = [row for row in lines if not row.startswith("| 2")]
-    line = (
-        f"| {result['measured_at'][:16].replace('T', ' ')} | {result['patients']:,} "
-        f"| {result['rows']:,} | {result['seconds']} | {result['rows_per_second']:,} "
-        f"| {result['python_cpu_seconds']} | {result['postgres_cpu_seconds']} "
-        f"| {result['load_average_before'][0]} | {result['server']} |"
-    )
-    rows = [row for row in rows if _patients(row) != result["patients"]] + [line]
-    body = "\n".join(prose + sorted(rows, key=_patients)) + "\n"
+    prose = [row for row in body.rstrip("\n").split("\n") if not row.startswith("| 2")]
+    results = [json.loads(p.read_text()) for p in RESULTS.glob("seed-*.json")]
+    rows = [_line(r) for r in sorted(results, key=lambda r: int(r["patients"]))]
+    body = "\n".join(prose + rows) + "\n"
     README.write_text(head + SECTION + body + (next_section + rest if next_section else ""))
 
 
-def _patients(row: str) -> int:
-    return int(row.split("|")[2].strip().replace(",", ""))
+def _line(result: dict[str, Any]) -> str:
+    """One table row; result lines start with the date ("| 2...")."""
+    load = f"{result['load_average_before'][0]:.1f}-{result['load_average_after'][0]:.1f}"
+    return (
+        f"| {result['measured_at'][:16].replace('T', ' ')} | {result['patients']:,} "
+        f"| {result['rows']:,} | {result['seconds']} | {result['rows_per_second']:,} "
+        f"| {result['python_cpu_seconds']} | {result['postgres_cpu_seconds']} "
+        f"| {load} | {result['server']} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seeding {args.patients:,} patients into a fresh database")
     result = run(args.patients, args.seed)
     path = write_results(result)
-    update_readme(result)
+    update_readme()
     print(
         f"{result['patients']:,} patients, {result['rows']:,} rows in {result['seconds']} s "
         f"({result['rows_per_second']:,} rows/s); wrote {path.relative_to(BENCH_DIR.parent)}"
