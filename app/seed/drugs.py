@@ -579,6 +579,9 @@ VACCINES: dict[str, Vaccine] = {
     "influensa": Vaccine("Vaxigrip Tetra", "J07BB02", "20160801100451", "Influensa"),
     "covid": Vaccine("Comirnaty", "J07BN01", "20201221100017", "Covid-19"),
     "tbe": Vaccine("FSME-Immun Vuxen", "J07BA01", "20010420100077", "Fästingburen encefalit (TBE)"),
+    "tbe_junior": Vaccine(
+        "FSME-Immun Junior", "J07BA01", "20030915100081", "Fästingburen encefalit (TBE)"
+    ),
     "pneumokock": Vaccine("Prevenar 20", "J07AL02", "20220214100311", "Pneumokockinfektion"),
     "hexa": Vaccine(
         "Infanrix hexa",

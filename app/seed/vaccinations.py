@@ -53,5 +53,6 @@ def write_vaccinations(c: Chart) -> None:
             give(c, "pneumokock", 1, c.moment(c.window_start, c.end).date())
     if c.person.place.county in TBE_COUNTIES and age >= 3 and rng.random() < 0.2:
         start = c.moment(c.window_start, c.end).date()
+        kind = "tbe" if c.age(start) >= 16 else "tbe_junior"
         for dose, gap in enumerate((0, 30, 330), start=1):
-            give(c, "tbe", dose, start + timedelta(days=gap + rng.randrange(0, 20)))
+            give(c, kind, dose, start + timedelta(days=gap + rng.randrange(0, 20)))
