@@ -13,7 +13,6 @@ from datetime import date
 
 import asyncpg
 
-from app.db import to_plain_url
 from app.seed.codecs import use_fast_codecs
 from app.seed.demo import DEMO_PROVIDERS
 from app.seed.demo_records import demo_rows
@@ -73,7 +72,7 @@ async def seed_population(
     started = time.perf_counter()
     stats = SeedStats(patients=patients, seconds=0.0, rows=dict.fromkeys(_tables(), 0))
     phase = _Phases(stats)
-    conn = await asyncpg.connect(to_plain_url(url))
+    conn = await _connect(url)
     try:
         with _no_cyclic_gc():
             await use_fast_codecs(conn)
@@ -103,6 +102,14 @@ async def seed_population(
     return stats
 
 
+async def _connect(url: str) -> asyncpg.Connection:
+    # app.db pulls in SQLAlchemy; importing it here keeps `import app.seed` light for
+    # the callers that only want DEMO_PEOPLE (e.g. `vardkedja token`).
+    from app.db import to_plain_url
+
+    return await asyncpg.connect(to_plain_url(url))
+
+
 class _Phases:
     """Records the seconds since the previous phase in `stats.phases`."""
 
@@ -119,7 +126,7 @@ async def seed_if_empty(
     url: str, *, patients: int, seed: int, progress: Progress | None = None
 ) -> SeedStats | None:
     """Seed only a database without patients (what `vardkedja serve` does on first start)."""
-    conn = await asyncpg.connect(to_plain_url(url))
+    conn = await _connect(url)
     try:
         if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patient)"):
             return None
