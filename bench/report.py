@@ -60,7 +60,8 @@ def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
         if ours:
             checks.append(
                 {
-                    "target": f"emergency p99 < 50 ms @ {big:,} (target is set at 100,000)",
+                    "target": f"emergency p99 < 50 ms @ {big:,}"
+                    + ("" if big == 100_000 else " (the target is set at 100,000)"),
                     "measured": f"{ours['p99_ms']:.1f} ms",
                     "met": ours["p99_ms"] < 50.0,
                 }
