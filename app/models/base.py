@@ -95,6 +95,13 @@ class ClinicalHeader(PatientRow):
     nullified_at: datetime | None = tz_field(default=None)
 
 
+# Column names in declaration order: the single list that bulk loaders and mappings share.
+PATIENT_ROW_COLUMNS: tuple[str, ...] = tuple(PatientRow.model_fields)
+HEADER_COLUMNS: tuple[str, ...] = tuple(
+    name for name in ClinicalHeader.model_fields if name not in PatientRow.model_fields
+)
+
+
 def clinical_table_args(table: str, *extra: Any) -> tuple[Any, ...]:
     """The constraints and indexes every clinical table shares, plus its own."""
     return (

@@ -8,30 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from app.models.base import HEADER_COLUMNS, PATIENT_ROW_COLUMNS
+
 Row = tuple[Any, ...]
 
-PATIENT_ROW = ("patient_id", "id", "created_at", "updated_at", "version")
-HEADER = (
-    *PATIENT_ROW,
-    "document_id",
-    "source_system_hsa_id",
-    "event_time",
-    "author_time",
-    "care_provider_id",
-    "care_unit_id",
-    "accountable_practitioner_id",
-    "accountable_hsa_id",
-    "accountable_name",
-    "accountable_role_code",
-    "legal_authenticator_time",
-    "legal_authenticator_hsa_id",
-    "legal_authenticator_name",
-    "approved_for_patient",
-    "care_contact_id",
-    "nullified",
-    "nullified_reason",
-    "nullified_at",
-)
+PATIENT_ROW = PATIENT_ROW_COLUMNS
+HEADER = (*PATIENT_ROW, *HEADER_COLUMNS)
 
 # Reference tables (shared by all patients), in foreign-key order.
 REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -33,27 +33,7 @@ from app.fhir.mapping.common import (
     to_datetime,
 )
 from app.fhir.r4 import FhirJson, MappingError
-
-HEADER_COLUMNS = (
-    "document_id",
-    "source_system_hsa_id",
-    "event_time",
-    "author_time",
-    "care_provider_id",
-    "care_unit_id",
-    "accountable_practitioner_id",
-    "accountable_hsa_id",
-    "accountable_name",
-    "accountable_role_code",
-    "legal_authenticator_time",
-    "legal_authenticator_hsa_id",
-    "legal_authenticator_name",
-    "approved_for_patient",
-    "care_contact_id",
-    "nullified",
-    "nullified_reason",
-    "nullified_at",
-)
+from app.models.base import HEADER_COLUMNS
 
 
 def patient_row_to_fhir(
