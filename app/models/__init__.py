@@ -11,7 +11,7 @@ from app.models.care import (
     ReferralOutcome,
     Vaccination,
 )
-from app.models.consent import Block, Consent, ResearchStudy
+from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
 from app.models.idempotency import IdempotencyKey
 from app.models.municipal import (
@@ -68,6 +68,7 @@ __all__ = [
     "Municipality",
     "Patient",
     "PlanActivity",
+    "PortalException",
     "Practitioner",
     "Prescription",
     "ReferralOutcome",

@@ -1,4 +1,5 @@
-"""The patient's say over their data: consents, blocks (spärrar) and research studies."""
+"""The patient's say over their data: consents, blocks (spärrar) and research studies; and the
+exceptions to the patient app's age rules that the head of a unit grants (A10)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ class ConsentKind(StrEnum):
 class BlockKind(StrEnum):
     INNER = "inner"
     OUTER = "outer"
+
+
+class PortalExceptionKind(StrEnum):
+    """What an A10 exception changes at its unit, and for which ages it counts."""
+
+    PATIENT = "patient"  # the child reads their own record at 13-15
+    GUARDIAN = "guardian"  # guardians keep reading at 13-17
+    DENY_GUARDIAN = "deny_guardian"  # guardians stop reading at 0-12
 
 
 class ResearchStudy(ReferenceRow, table=True):
@@ -73,3 +82,25 @@ class Block(PatientRow, table=True):
     except_alerts: bool = False
     placed_at: datetime = tz_field()
     lifted_at: datetime | None = tz_field(default=None)
+
+
+class PortalException(PatientRow, table=True):
+    """An exception to A10's age rules in the patient app, granted by the head of a unit
+    (verksamhetschef) for that unit's records only: the child reads their own record from 13,
+    guardians keep reading from 13, or guardians stop reading a child under 13. In date and not
+    revoked to count; items not approved for the patient stay hidden whatever it says."""
+
+    __tablename__ = "portal_access_exception"
+    __table_args__ = (
+        one_of("kind", PortalExceptionKind),
+        patient_index("portal_access_exception", "care_unit_id"),
+    )
+    kind: str = Field(max_length=20)
+    care_provider_id: uuid.UUID = Field(foreign_key="care_provider.id")
+    care_unit_id: uuid.UUID = Field(foreign_key="care_unit.id")
+    granted_by_hsa_id: str = Field(max_length=31, description="HSA-id of the head of the unit")
+    reason: str = Field(max_length=500)
+    valid_from: datetime = tz_field()
+    valid_to: datetime | None = tz_field(default=None)
+    revoked_at: datetime | None = tz_field(default=None)
+    revoked_by_hsa_id: str | None = Field(default=None, max_length=31)
