@@ -6,12 +6,18 @@ of the previous entry's hash and the entry's canonical JSON. Without the key nob
 forge an entry that verifies, so `vardkedja audit verify` (app/audit_verify.py) finds any
 changed, inserted or deleted entry; the key never lives in the database. The table itself is
 append-only (trigger, and grants for the API role: migrations 0002 and 0003).
+
+There are CHAINS independent chains (the `chain` column, migration 0006), each with its own lock,
+so that concurrent requests do not queue behind one global lock: a request writes all its
+entries to one chain, and each chain is a strict sequence that verify checks on its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
+import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,10 +33,14 @@ from app.models.audit import AuditEntry
 from app.models.base import utcnow
 
 GENESIS = "0" * 64
-# One writer at a time extends the chain; the lock is held until the transaction ends, so
-# entries get their ids in chain order (READ COMMITTED: the SELECT after the lock sees the
-# previous writer's committed head).
+# One writer at a time extends a chain; the lock (CHAIN_LOCK, chain) is held until the
+# transaction ends, so a chain's entries get their ids in chain order (READ COMMITTED: the
+# SELECT after the lock sees the previous writer's committed head of that chain).
 CHAIN_LOCK = 0x7661_7264  # "vard"
+CHAINS = 16
+# Requests of one process take the chains in turn (from a random start, so that several
+# processes spread too): up to CHAINS concurrent flushes of a process never share a lock.
+_next_chain = itertools.count(random.randrange(CHAINS))
 # The fields an entry's hash covers, in the order of the audit_entry columns.
 HASHED_FIELDS = (
     "occurred_at",
@@ -145,7 +155,11 @@ def canonical(content: dict[str, Any]) -> bytes:
 
 def entry_hash(prev_hash: str, content: dict[str, Any], key: bytes = b"") -> str:
     """HMAC-SHA256 (plain SHA-256 without a key) over the previous hash and the content."""
-    message = prev_hash.encode() + canonical(content)
+    return _link(prev_hash, canonical(content), key)
+
+
+def _link(prev_hash: str, canonical_content: bytes, key: bytes) -> str:
+    message = prev_hash.encode() + canonical_content
     if key:
         return hmac.new(key, message, hashlib.sha256).hexdigest()
     return hashlib.sha256(message).hexdigest()
@@ -253,20 +267,38 @@ def _entries(
 INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
+LOCK = text("SELECT pg_advisory_xact_lock(:lock, :chain)")
+LAST_HASH = text("SELECT hash FROM audit_entry WHERE chain = :chain ORDER BY id DESC LIMIT 1")
+
+
+def next_chain() -> int:
+    return next(_next_chain) % CHAINS
+
+
 async def flush(
-    conn: AsyncConnection, buffer: AuditBuffer, principal: Principal, operation: str | None
+    conn: AsyncConnection,
+    buffer: AuditBuffer,
+    principal: Principal,
+    operation: str | None,
+    *,
+    chain: int | None = None,
 ) -> int:
-    """Write the buffer as chained entries; returns how many were written."""
+    """Write the buffer as chained entries (all on one chain); returns how many were written.
+
+    Everything but the links is computed before the chain's lock is taken: the lock covers
+    only the last-hash read, the INSERT and the commit that follows.
+    """
     if buffer.empty or not buffer.enabled:
         return 0
+    chain = next_chain() if chain is None else chain
     entries = _entries(buffer, principal, operation, utcnow())
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
-    last = await conn.execute(text("SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1"))
-    prev = last.scalar() or GENESIS
+    canonicals = [canonical(content) for content in entries]
+    await conn.execute(LOCK, {"lock": CHAIN_LOCK, "chain": chain})
+    prev = (await conn.execute(LAST_HASH, {"chain": chain})).scalar() or GENESIS
     rows = []
-    for content in entries:
-        digest = entry_hash(prev, content, buffer.chain_key)
-        rows.append(content | {"prev_hash": prev, "hash": digest})
+    for content, canonical_content in zip(entries, canonicals, strict=True):
+        digest = _link(prev, canonical_content, buffer.chain_key)
+        rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
         prev = digest
     await conn.execute(INSERT, rows)
     buffer.disclosed.clear()

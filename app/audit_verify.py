@@ -1,17 +1,21 @@
-"""Verify the audit chain: walk audit_entry in id order, in batches, and find every entry
-that was changed, inserted or deleted.
+"""Verify the audit chains: walk audit_entry in id order, in batches, follow each chain
+(the `chain` column) on its own, and find every entry that was changed, inserted or deleted.
 
-Each entry's hash is an HMAC of its content and the previous entry's hash (app/audit.py), so
+Each entry's hash is an HMAC of its content and the previous entry's hash in its chain
+(app/audit.py), so
 - a changed entry no longer matches its own hash;
 - an inserted entry cannot carry a valid hash (no key), and the entry after it still links to
   the entry before it;
-- a deletion leaves the next entry pointing at a hash that is not the previous entry's.
-Deleting entries at the very end of the chain leaves nothing behind in the table; that is
-what the checkpoint (the head seen by the previous run, kept outside the database) is for.
+- a deletion leaves the next entry pointing at a hash that is not the previous entry's (moving
+  an entry to another chain shows as a deletion in both).
+Deleting entries at the very end of a chain leaves nothing behind in the table; that is what
+the checkpoint (the heads of all chains seen by the previous run, kept outside the database)
+is for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.audit import GENESIS, HASHED_FIELDS, entry_hash
 
 BATCH = text(
-    f"SELECT id, prev_hash, hash, {', '.join(HASHED_FIELDS)} FROM audit_entry"
+    f"SELECT id, chain, prev_hash, hash, {', '.join(HASHED_FIELDS)} FROM audit_entry"
     " WHERE id > :after ORDER BY id LIMIT :limit"
 )
 
@@ -37,32 +41,53 @@ class Problem:
 
 @dataclass(frozen=True)
 class Head:
+    """The last entry of one chain: written as `chain:id:hash` (a bare `id:hash`, the format
+    from before there were several chains, means chain 0)."""
+
     entry_id: int
     hash: str
+    chain: int = 0
 
     def __str__(self) -> str:
-        return f"{self.entry_id}:{self.hash}"
+        return f"{self.chain}:{self.entry_id}:{self.hash}"
 
     @classmethod
     def parse(cls, raw: str) -> Head:
-        entry_id, _, digest = raw.strip().partition(":")
-        return cls(int(entry_id), digest)
+        parts = raw.strip().split(":")
+        if len(parts) == 2:
+            return cls(int(parts[0]), parts[1])
+        chain, entry_id, digest = parts
+        return cls(int(entry_id), digest, int(chain))
+
+    @classmethod
+    def parse_all(cls, raw: str) -> list[Head]:
+        """The heads of a checkpoint file, one per line."""
+        return [cls.parse(line) for line in raw.splitlines() if line.strip()]
 
 
 @dataclass
 class Report:
     checked: int = 0
-    head: Head | None = None
+    heads: dict[int, Head] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def head(self) -> Head | None:
+        """The newest entry of all chains."""
+        return max(self.heads.values(), key=lambda h: h.entry_id, default=None)
+
+    def checkpoint(self) -> str:
+        """The heads of all chains, for the checkpoint file."""
+        return "".join(f"{self.heads[chain]}\n" for chain in sorted(self.heads))
+
 
 @dataclass
 class _Walk:
-    """The state between two entries of the walk."""
+    """The state of one chain between two of its entries."""
 
     expected: str = GENESIS  # the hash the next entry must link to
     before: str = GENESIS  # the hash the previous entry linked to
@@ -75,31 +100,39 @@ async def verify_chain(
     key: bytes,
     *,
     batch_size: int = 1000,
-    checkpoint: Head | None = None,
+    checkpoint: Head | Iterable[Head] | None = None,
 ) -> Report:
-    """Check every entry; `checkpoint` (a head from an earlier run) must still be there."""
-    report, walk = Report(), _Walk()
-    checkpoint_seen = checkpoint is None
+    """Check every entry of every chain; each `checkpoint` head (from an earlier run) must
+    still be there, in its chain."""
+    report, walks = Report(), dict[int, _Walk]()
+    pending = {
+        h.entry_id: h for h in ([checkpoint] if isinstance(checkpoint, Head) else checkpoint or [])
+    }
+    found: set[int] = set()
     after = 0
     while True:
         rows = (await conn.execute(BATCH, {"after": after, "limit": batch_size})).mappings().all()
         if not rows:
             break
         for row in rows:
-            _check(row, key, walk, report)
-            if checkpoint is not None and row["id"] == checkpoint.entry_id:
-                checkpoint_seen = row["hash"] == checkpoint.hash
+            _check(row, key, walks.setdefault(row["chain"], _Walk()), report)
+            head = pending.get(row["id"])
+            if head is not None and row["hash"] == head.hash and row["chain"] == head.chain:
+                found.add(head.entry_id)
         after = rows[-1]["id"]
-    if walk.previous_forged and walk.previous is not None:
-        _reclassify_last(report, walk.previous)
-    if not checkpoint_seen and checkpoint is not None:
-        report.problems.append(
-            Problem(
-                "deleted",
-                checkpoint.entry_id,
-                "the checkpointed head is gone or changed: entries were removed from the end",
+    for walk in walks.values():
+        if walk.previous_forged and walk.previous is not None:
+            _reclassify_last(report, walk.previous)
+    for entry_id, head in sorted(pending.items()):
+        if entry_id not in found:
+            report.problems.append(
+                Problem(
+                    "deleted",
+                    entry_id,
+                    f"the checkpointed head of chain {head.chain} is gone or changed:"
+                    " entries were removed from the end",
+                )
             )
-        )
     return report
 
 
@@ -116,8 +149,8 @@ def _check(row: Any, key: bytes, walk: _Walk, report: Report) -> None:
             Problem(
                 "deleted",
                 entry_id,
-                f"links to a hash that is not the previous entry's ({walk.previous or 'start'}):"
-                " entries before it were deleted",
+                f"links to a hash that is not the previous entry's in chain {row['chain']}"
+                f" ({walk.previous or 'start'}): entries before it were deleted",
             )
         )
     if forged:
@@ -127,7 +160,7 @@ def _check(row: Any, key: bytes, walk: _Walk, report: Report) -> None:
     walk.before, walk.expected = row["prev_hash"], row["hash"]
     walk.previous, walk.previous_forged = entry_id, forged
     report.checked += 1
-    report.head = Head(entry_id, row["hash"])
+    report.heads[row["chain"]] = Head(entry_id, row["hash"], row["chain"])
 
 
 def _reclassify(report: Report, entry_id: int, kind: str, detail: str) -> None:

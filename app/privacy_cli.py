@@ -178,8 +178,8 @@ def _audit_args(parser: argparse.ArgumentParser) -> None:
     verify.add_argument(
         "--checkpoint",
         type=Path,
-        help="file with the head of the last verified run: checked, then updated "
-        "(finds entries deleted from the end); keep it outside the database server",
+        help="file with the heads (one per chain) of the last verified run: checked, then "
+        "updated (finds entries deleted from the end); keep it outside the database server",
     )
 
 
@@ -191,7 +191,7 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     checkpoint_file: Path | None = args.checkpoint
     checkpoint = None
     if checkpoint_file is not None and checkpoint_file.exists():
-        checkpoint = Head.parse(checkpoint_file.read_text())
+        checkpoint = Head.parse_all(checkpoint_file.read_text())
     key = (settings.audit_key or "").encode()
     with open_database(settings) as db:
         report = asyncio.run(verify_database(db.url, key, args.batch_size, checkpoint))
@@ -200,13 +200,16 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     if not report.ok:
         print(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries")
         return 1
-    print(f"audit chain ok: {report.checked} entries, head {report.head or 'none'}")
-    if checkpoint_file is not None and report.head is not None:
-        checkpoint_file.write_text(f"{report.head}\n")
+    chains = f"{len(report.heads)} chain(s), newest head {report.head or 'none'}"
+    print(f"audit chain ok: {report.checked} entries in {chains}")
+    if checkpoint_file is not None and report.heads:
+        checkpoint_file.write_text(report.checkpoint())
     return 0
 
 
-async def verify_database(url: str, key: bytes, batch_size: int, checkpoint: Head | None) -> Report:
+async def verify_database(
+    url: str, key: bytes, batch_size: int, checkpoint: list[Head] | None
+) -> Report:
     """Verify the chain in one read-only snapshot (entries appended meanwhile wait)."""
     from sqlalchemy import text
 

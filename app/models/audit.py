@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index
+from sqlalchemy import BigInteger, Identity, Index, SmallInteger
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Column, Field, SQLModel
 
@@ -16,11 +16,16 @@ from app.models.base import tz_field, utcnow
 class AuditEntry(SQLModel, table=True):
     """Who saw or was denied what, when, for which purpose. Never updated or deleted.
 
-    Not distributed by patient: the hash chain is one sequence (see docs/data-model.md).
+    Not distributed by patient: the entries form `app.audit.CHAINS` hash chains, each one
+    sequence in id order (see docs/data-model.md and docs/privacy.md).
     """
 
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_patient_time", "patient_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_entry_patient_time", "patient_id", "occurred_at"),
+        # The head of a chain: the last entry WHERE chain = k ORDER BY id DESC.
+        Index("ix_audit_entry_chain_id", "chain", "id"),
+    )
     id: int | None = Field(
         default=None,
         sa_column=Column(BigInteger, Identity(always=False), primary_key=True),
@@ -40,5 +45,10 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=20, description="disclosed, denied, written, nothing")
     reason: str | None = Field(default=None, max_length=500)
     review_required: bool = Field(default=False, description="Emergency access to follow up")
+    chain: int = Field(
+        default=0,
+        sa_column=Column(SmallInteger, nullable=False, server_default="0"),
+        description="Which of the independent hash chains the entry belongs to",
+    )
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

@@ -77,7 +77,11 @@ class CareRelationship(PatientRow, table=True):
     """Vårdrelation: a current care relationship between the patient and a unit (A1, A4)."""
 
     __tablename__ = "care_relationship"
-    __table_args__ = (patient_index("care_relationship", "care_unit_id"),)
+    __table_args__ = (
+        patient_index("care_relationship", "care_unit_id"),
+        # The patient search by unit starts at the unit (migration 0006).
+        Index("ix_care_relationship_unit_patient", "care_unit_id", "patient_id"),
+    )
     care_unit_id: uuid.UUID = Field(foreign_key="care_unit.id")
     care_provider_id: uuid.UUID = Field(foreign_key="care_provider.id")
     practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")

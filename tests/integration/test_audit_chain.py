@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
@@ -35,12 +35,15 @@ PRINCIPAL = Principal(
 )
 
 
-async def write_entries(conn: AsyncConnection, count: int = 3, *, gap_after: int = -1) -> list[int]:
-    """`count` entries, one flush each; with `gap_after`, an unused id after that entry."""
+async def write_entries(
+    conn: AsyncConnection, count: int = 3, *, gap_after: int = -1, chain: int | None = 0
+) -> list[int]:
+    """`count` entries, one flush each, on `chain` (None: the chains in turn, as requests do);
+    with `gap_after`, an unused id after that entry."""
     for i in range(count):
         buffer = audit.AuditBuffer(chain_key=KEY)
         buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
-        await audit.flush(conn, buffer, PRINCIPAL, f"op{i}")
+        await audit.flush(conn, buffer, PRINCIPAL, f"op{i}", chain=chain)
         if i == gap_after:
             await conn.execute(text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id'))"))
     rows = await conn.execute(text("SELECT id FROM audit_entry ORDER BY id"))
@@ -141,6 +144,85 @@ async def test_checkpoint_finds_entries_deleted_from_the_end(conn: AsyncConnecti
     assert [(p.kind, p.entry_id) for p in report.problems] == [("deleted", ids[-1])]
 
 
+async def test_checkpoint_of_every_chain_finds_a_tail_cut_from_any_chain(
+    conn: AsyncConnection,
+) -> None:
+    first = await write_entries(conn, 2, chain=3)
+    second = await write_entries(conn, 2, chain=7)
+    report = await verify_chain(conn, KEY)
+    assert report.ok and set(report.heads) == {3, 7}
+    checkpoint = Head.parse_all(report.checkpoint())
+    assert {(h.chain, h.entry_id) for h in checkpoint} == {(3, first[1]), (7, second[-1])}
+    # Cutting the tail of the older chain (not the newest entry overall) is still noticed.
+    await tamper(conn, "DELETE FROM audit_entry WHERE id = :i", i=first[1])
+    assert (await verify_chain(conn, KEY)).ok
+    report = await verify_chain(conn, KEY, checkpoint=checkpoint)
+    assert [(p.kind, p.entry_id) for p in report.problems] == [("deleted", first[1])]
+
+
+def test_checkpoint_from_before_the_chains_means_chain_0() -> None:
+    assert Head.parse("41:abc") == Head(41, "abc", 0)
+    assert Head.parse(str(Head(41, "abc", 5))) == Head(41, "abc", 5)
+
+
+async def test_requests_take_the_chains_in_turn_and_each_chain_verifies(
+    conn: AsyncConnection,
+) -> None:
+    ids = await write_entries(conn, audit.CHAINS + 2, chain=None)
+    chains = await conn.execute(text("SELECT DISTINCT chain FROM audit_entry"))
+    assert {c for (c,) in chains} == set(range(audit.CHAINS))
+    report = await verify_chain(conn, KEY, batch_size=5)
+    assert report.ok and report.checked == len(ids) and len(report.heads) == audit.CHAINS
+
+
+@pytest.mark.parametrize("chain", [0, 9])
+async def test_tampering_is_found_in_any_chain(conn: AsyncConnection, chain: int) -> None:
+    """Interleaved chains: a change, a deletion and a move to another chain in one of them."""
+    ours, others = [], []
+    for _ in range(5):
+        ours += await _flush_on(conn, chain)
+        others += await _flush_on(conn, 14)
+    await tamper(conn, "UPDATE audit_entry SET outcome = 'denied' WHERE id = :i", i=ours[0])
+    await tamper(conn, "DELETE FROM audit_entry WHERE id = :i", i=ours[2])
+    await tamper(conn, "UPDATE audit_entry SET chain = 14 WHERE id = :i", i=ours[4])
+    report = await verify_chain(conn, KEY, batch_size=3)
+    found = [(p.kind, p.entry_id) for p in report.problems]
+    assert found == [
+        ("changed", ours[0]),
+        ("deleted", ours[3]),  # links past the deleted entry
+        ("deleted", ours[4]),  # moved: not the successor of chain 14's entry before it
+        ("deleted", others[4]),  # ... and chain 14's next entry no longer links to it
+    ]
+
+
+async def _flush_on(conn: AsyncConnection, chain: int) -> list[int]:
+    buffer = audit.AuditBuffer(chain_key=KEY)
+    buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
+    await audit.flush(conn, buffer, PRINCIPAL, "op", chain=chain)
+    last = await conn.execute(text("SELECT max(id) FROM audit_entry"))
+    return [int(last.scalar_one())]
+
+
+async def test_flushes_on_different_chains_do_not_wait_for_each_other(
+    engine: AsyncEngine,
+) -> None:
+    """Two open transactions: the second flush on another chain goes through while the first
+    still holds its chain's lock; on the same chain it would have to wait (lock_timeout)."""
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        try:
+            await _flush_on(first, 2)
+            await second.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            await _flush_on(second, 5)  # would raise on a lock timeout
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                async with second.begin_nested():
+                    await _flush_on(second, 2)
+        finally:
+            await first.rollback()
+            await second.rollback()
+
+
 async def test_trigger_blocks_update_for_everybody(conn: AsyncConnection) -> None:
     ids = await write_entries(conn, 1)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -178,7 +260,8 @@ def test_cli_verify_exits_non_zero_on_tampering(
     args = build_parser().parse_args(["audit", "verify", "--checkpoint", str(tmp_path / "head")])
     ids = asyncio.run(_committed(url, write_entries))
     assert audit_command(args, settings) == 0
-    assert "audit chain ok: 3 entries" in capsys.readouterr().out
+    assert "audit chain ok: 3 entries in 1 chain(s)" in capsys.readouterr().out
+    assert (tmp_path / "head").read_text().startswith(f"0:{ids[-1]}:")
 
     async def change_first(conn: AsyncConnection) -> None:
         await tamper(conn, "UPDATE audit_entry SET purpose = 'ADMIN' WHERE id = :i", i=ids[0])
@@ -211,6 +294,6 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
         assert await audit.flush(conn, buffer, principal, "Flush") == 30
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 1, "one multi-row INSERT, not one per patient"
-    assert len(statements) == 3  # chain lock, last hash, insert
+    assert len(statements) == 3  # chain lock, last hash of the chain, insert
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
     assert logged.scalar() == 30
