@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -36,6 +36,9 @@ from app.context import build_context
 from app.db import Database
 from app.errors import AppError, format_error, request_error
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from schema.persisted import ResolvedDocument
 
 log = logging.getLogger("vardkedja.http")
 
@@ -259,7 +262,44 @@ class GraphQLEndpoint:
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
         params.query, params.operation_name = document.query, document.operation_name
+        if self.settings.compiled_operations:
+            compiled = await self.execute_compiled(media, params, principal, document)
+            if compiled is not None:
+                return compiled
         return await self.execute(media, params, principal, allowed)
+
+    async def execute_compiled(
+        self,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        document: ResolvedDocument,
+    ) -> Response | None:
+        """Run a persisted operation in its compiled form (one SQL statement, the same data and
+        audit entries as GraphQL execution); None when it has none or its variables do not
+        validate, so that GraphQL execution runs and reports exactly its usual errors."""
+        from resolvers.compiled import compiled_for
+
+        compiled = compiled_for(document.persisted)
+        if compiled is None or params.operation_name not in (None, compiled.name):
+            return None
+        variables = compiled.coerce(self.schema._schema, params.variables)
+        prepared = None if variables is None else compiled.prepare(variables)
+        if prepared is None:
+            return None
+        try:
+            async with self.db.transaction() as conn:
+                ctx = build_context(
+                    conn, principal, self.settings, operation_name=params.operation_name
+                )
+                data = await compiled.run(ctx, prepared)
+                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+        except Exception:
+            log.exception("compiled operation failed")
+            return _response(
+                request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
+            )
+        return _response({"data": data}, media)
 
     async def execute(
         self,

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     access_policy: bool = Field(
         default=True, description="Benchmarks only: False switches policy and audit off."
     )
+    compiled_operations: bool = Field(
+        default=True,
+        description="Answer the persisted operations that have a compiled form "
+        "(resolvers/compiled/) with one SQL statement; False runs every operation through "
+        "GraphQL execution.",
+    )
 
 
 @lru_cache(maxsize=1)

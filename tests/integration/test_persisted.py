@@ -38,7 +38,14 @@ from tests.factories import (
 )
 from tests.integration.mutation_support import patient_token, system_token
 
-SITUATIONS = {"EmergencyOverview", "DentalVisit", "HomeCareVisit", "PharmacyDispensing", "MyRecord"}
+SITUATIONS = {
+    "EmergencyOverview",
+    "DentalVisit",
+    "HomeCareVisit",
+    "PharmacyDispensing",
+    "MyRecord",
+    "PopulationList",
+}
 
 
 def test_every_care_situation_is_shipped() -> None:

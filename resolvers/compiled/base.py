@@ -1,0 +1,131 @@
+"""What a compiled operation is, and the pieces every one of them shares.
+
+A compiled operation answers one shipped document (by its exact sha256) with one SQL statement
+that builds the whole `data` JSON, plus the statements the policy needs to decide on the patient.
+It must return exactly what the GraphQL path returns and record exactly the same audit entries;
+tests/integration/test_compiled_*.py compare both paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+from graphql import GraphQLSchema, OperationDefinitionNode, get_variable_values, parse
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+
+from app.context import Context
+from resolvers.compiled.sqljson import key
+
+NEWEST_FIRST = ("event_time", "id")
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """One kind of disclosed rows in the statement: the page CTE and its GraphQL type name."""
+
+    type_name: str
+    page: CTE
+
+
+class CompiledOperation:
+    """One persisted operation run as one statement. Subclasses set `name` and implement
+    `prepare` (checks on the coerced variables, no I/O) and `run`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, document: str) -> None:
+        parsed = parse(document)
+        operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+        assert len(operations) == 1 and operations[0].name is not None
+        assert operations[0].name.value == self.name
+        self.operation = operations[0]
+
+    def coerce(
+        self, schema: GraphQLSchema, variables: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The variables coerced as graphql-core would; None if they do not validate (the
+        GraphQL path then runs and reports the errors)."""
+        coerced = get_variable_values(
+            schema, self.operation.variable_definitions or (), dict(variables or {})
+        )
+        return None if isinstance(coerced, list) else dict(coerced.coerced)
+
+    def prepare(self, variables: dict[str, Any]) -> Any | None:
+        """Whatever `run` needs from the variables; None: the GraphQL path must run (e.g. an
+        argument a resolver would reject, so that the error comes out exactly the same)."""
+        raise NotImplementedError
+
+    async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
+        """The `data` of the operation; records disclosures and denials in ctx.audit."""
+        raise NotImplementedError
+
+
+def page_of(table: Table, name: str, where: Sequence[ColumnElement[bool]], limit: int) -> CTE:
+    """The first `limit` rows of a newest-first list, each with the list's `_total`.
+
+    The count is a window over the filtered rows, computed before LIMIT cuts the page (as
+    resolvers/listing.py does with `count(*) over (partition by ...)`).
+    """
+    total = func.count().over().label("_total")
+    order = [table.c[n].desc() for n in NEWEST_FIRST]
+    return select(table, total).where(*where).order_by(*order).limit(limit).cte(name)
+
+
+def total_of(page: CTE) -> ColumnElement[Any]:
+    """totalCount of a page CTE: its rows' window total, 0 for an empty list."""
+    most = func.max(page.c._total)
+    return select(func.coalesce(most, 0)).select_from(page).scalar_subquery()
+
+
+def newest_first(page: Any) -> list[ColumnElement[Any]]:
+    return [page.c[n].desc() for n in NEWEST_FIRST]
+
+
+def disclosures(kinds: Sequence[Disclosed]) -> ColumnElement[Any]:
+    """JSON array of [type, patient_id, id] of every row the statement put in `data`."""
+    parts = [
+        select(
+            literal_column(f"'{k.type_name}'", Text).label("type_name"),
+            k.page.c.patient_id,
+            k.page.c.id,
+        )
+        for k in kinds
+    ]
+    rows = union_all(*parts).subquery("disclosed")
+    triple = func.json_build_array(rows.c.type_name, rows.c.patient_id, rows.c.id)
+    agg = func.coalesce(func.json_agg(triple), literal_column("'[]'::json"))
+    return cast(select(agg).select_from(rows).scalar_subquery(), Text)
+
+
+async def fetch_json(ctx: Context, statement: Select[Any]) -> dict[str, Any]:
+    """Run a statement of columns `data` and `disclosed` through ctx.data; record the
+    disclosures with the same AuditBuffer call `DataAccess.fetch(disclose=...)` makes."""
+    rows = await ctx.data.fetch(statement)
+    row = rows[0]
+    for type_name, patient_id, row_id in orjson.loads(row["disclosed"]):
+        ctx.audit.disclose(uuid.UUID(patient_id), type_name, uuid.UUID(row_id))
+    data: dict[str, Any] = orjson.loads(row["data"])
+    return data
+
+
+def json_text(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A json value as text (parsed by orjson, not by the driver)."""
+    return cast(value, Text)
+
+
+__all__ = ["CompiledOperation", "Disclosed", "fetch_json", "key", "page_of", "total_of"]

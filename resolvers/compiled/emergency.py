@@ -1,0 +1,230 @@
+"""EmergencyOverview (schema/operations/EmergencyOverview.graphql) as one statement.
+
+Statements: the patient's id by identifier, the policy's decision (its own statements, once per
+request as on the GraphQL path), then one statement that pages alerts, active prescriptions,
+care contacts with their diagnoses, and diagnoses, with the policy's visibility predicate of
+each table in its WHERE, and returns the `data` JSON and the rows it disclosed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, null, select
+
+from app.context import Context
+from app.errors import AppError
+from resolvers.compiled.base import (
+    CompiledOperation,
+    Disclosed,
+    disclosures,
+    fetch_json,
+    json_text,
+    newest_first,
+    page_of,
+    total_of,
+)
+from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
+from resolvers.filters import RowFilter
+from resolvers.patients import normalized_identifier
+from resolvers.tables import ALERT, CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT, PRESCRIPTION
+from schema.enums import AlertType, ContactStatus, ContactType, DiagnosisType, Severity, Sex
+
+ACTIVE = RowFilter(values=(("status", frozenset({"aktiv"})),))
+UNIT = CARE_UNIT.alias("unit")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    identifier: str
+    since: datetime | None
+
+
+def _unit(care_unit_id: ColumnElement[Any], *fields: str) -> ColumnElement[Any]:
+    """careUnit { <fields> } of a row: a reference table, no policy (as CareUnitByIdLoader)."""
+    columns = {"name": UNIT.c.name, "hsaId": UNIT.c.hsa_id}
+    built = obj(*[(f, columns[f]) for f in fields])
+    return select(built).where(UNIT.c.id == care_unit_id).scalar_subquery()
+
+
+class EmergencyOverview(CompiledOperation):
+    name = "EmergencyOverview"
+
+    def prepare(self, variables: dict[str, Any]) -> Prepared | None:
+        try:
+            identifier = normalized_identifier(variables["personnummer"])
+        except AppError:
+            return None
+        return Prepared(identifier, variables.get("since"))
+
+    async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
+        assert isinstance(prepared, Prepared)
+        # As patient_by_identifier + PatientByIdLoader: find, decide, deny or disclose.
+        found = await ctx.data.fetch(
+            select(PATIENT.c.id).where(PATIENT.c.identifier == prepared.identifier)
+        )
+        if not found:
+            return {"patient": None}
+        patient_id: uuid.UUID = found[0]["id"]
+        if patient_id not in await ctx.data.visible_patients([patient_id]):
+            return {"patient": None}
+        return await fetch_json(ctx, await self.statement(ctx, patient_id, prepared))
+
+    async def statement(self, ctx: Context, pid: uuid.UUID, prepared: Prepared) -> Select[Any]:
+        async def where(table: Any, extra: RowFilter | None = None) -> list[Any]:
+            # As PatientListLoader.where + Listing.conditions: key, policy, filter, nullified.
+            visible = await ctx.data.visibility(table, [pid])
+            conditions = [table.c.patient_id == pid, visible]
+            if extra is not None:
+                conditions += extra.conditions(table)
+            return [*conditions, table.c.nullified.is_(False)]
+
+        since = RowFilter(start=prepared.since, period_overlaps=True)
+        alerts = page_of(ALERT, "alerts", await where(ALERT), 50)
+        prescriptions = page_of(
+            PRESCRIPTION, "prescriptions", await where(PRESCRIPTION, ACTIVE), 50
+        )
+        contacts = page_of(CARE_CONTACT, "contacts", await where(CARE_CONTACT, since), 10)
+        diagnoses = page_of(DIAGNOSIS, "diagnoses", await where(DIAGNOSIS), 20)
+        contact_diagnoses = await self._contact_diagnoses(ctx, pid, contacts)
+        patient = PATIENT.alias("p")
+        data = obj(
+            (
+                "patient",
+                obj(
+                    ("id", global_id("Patient", patient.c.id)),
+                    ("personnummer", patient.c.identifier),
+                    ("givenName", patient.c.given_name),
+                    ("familyName", patient.c.family_name),
+                    ("birthDate", patient.c.birth_date),
+                    ("sex", enum_name(patient.c.sex, Sex)),
+                    ("protectedIdentity", patient.c.protected_identity),
+                    ("deceasedOn", patient.c.deceased_on),
+                    ("alerts", self._alerts(alerts)),
+                    ("prescriptions", self._prescriptions(prescriptions)),
+                    ("careContacts", self._contacts(contacts, contact_diagnoses)),
+                    ("diagnoses", self._diagnoses(diagnoses)),
+                ),
+            )
+        )
+        patient_row = select(patient.c.id.label("patient_id"), patient.c.id).where(
+            patient.c.id == pid
+        )
+        disclosed = disclosures(
+            [
+                Disclosed("Patient", patient_row.cte("patient_row")),
+                Disclosed("Alert", alerts),
+                Disclosed("Prescription", prescriptions),
+                Disclosed("CareContact", contacts),
+                Disclosed("Diagnosis", contact_diagnoses),
+                Disclosed("Diagnosis", diagnoses),
+            ]
+        )
+        return select(json_text(data).label("data"), disclosed.label("disclosed")).where(
+            patient.c.id == pid
+        )
+
+    async def _contact_diagnoses(self, ctx: Context, pid: uuid.UUID, contacts: Any) -> Any:
+        """diagnoses(first: 5) of each contact on the page (DiagnosesByCareContactLoader)."""
+        visible = await ctx.data.visibility(DIAGNOSIS, [pid])
+        per_contact = (
+            select(DIAGNOSIS)
+            .where(
+                DIAGNOSIS.c.patient_id == contacts.c.patient_id,
+                DIAGNOSIS.c.care_contact_id == contacts.c.id,
+                visible,
+                DIAGNOSIS.c.nullified.is_(False),
+            )
+            .order_by(*[DIAGNOSIS.c[n].desc() for n in ("event_time", "id")])
+            .limit(5)
+            .lateral("per_contact")
+        )
+        return (
+            select(per_contact)
+            .select_from(contacts)
+            .join(per_contact, per_contact.c.care_contact_id == contacts.c.id)
+            .cte("contact_diagnoses")
+        )
+
+    def _alerts(self, page: Any) -> ColumnElement[Any]:
+        c = page.c
+        node = obj(
+            ("id", global_id("Alert", c.id, c.patient_id)),
+            ("alertType", enum_name(c.alert_type, AlertType)),
+            ("description", c.description),
+            ("severity", enum_name(c.severity, Severity)),
+            ("agentAtcCode", c.agent_atc_code),
+            ("agentText", c.agent_text),
+            ("conditionCode", c.condition_code),
+            ("treatmentCode", c.treatment_code),
+            ("validFrom", c.valid_from),
+            ("validTo", c.valid_to),
+            ("careUnit", _unit(c.care_unit_id, "name")),
+        )
+        return obj(
+            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
+        )
+
+    def _prescriptions(self, page: Any) -> ColumnElement[Any]:
+        c = page.c
+        accountable = case(
+            (
+                c.accountable_hsa_id.is_(None) & c.accountable_practitioner_id.is_(None),
+                null(),
+            ),
+            else_=obj(("name", c.accountable_name)),
+        )
+        node = obj(
+            ("id", global_id("Prescription", c.id, c.patient_id)),
+            ("atcCode", c.atc_code),
+            ("drugName", c.drug_name),
+            ("strength", c.strength),
+            ("form", c.form),
+            ("dosageText", c.dosage_text),
+            ("validUntil", c.valid_until),
+            ("accountable", accountable),
+            ("careUnit", _unit(c.care_unit_id, "name")),
+        )
+        return obj(
+            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
+        )
+
+    def _contacts(self, page: Any, diagnoses: Any) -> ColumnElement[Any]:
+        c, d = page.c, diagnoses.c
+        diagnosis = obj(
+            ("code", d.code),
+            ("display", d.display),
+            ("diagnosisType", enum_name(d.diagnosis_type, DiagnosisType)),
+        )
+        of_contact = [d.care_contact_id == c.id]
+        agg_of_contact = json_list(diagnoses, diagnosis, newest_first(diagnoses), of_contact)
+        node = obj(
+            ("id", global_id("CareContact", c.id, c.patient_id)),
+            ("contactType", enum_name(c.contact_type, ContactType)),
+            ("status", enum_name(c.status, ContactStatus)),
+            ("reason", c.reason),
+            ("eventTime", iso_datetime(c.event_time)),
+            ("periodEnd", iso_datetime(c.period_end)),
+            ("careUnit", _unit(c.care_unit_id, "name", "hsaId")),
+            ("diagnoses", obj(("nodes", agg_of_contact))),
+        )
+        return obj(
+            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
+        )
+
+    def _diagnoses(self, page: Any) -> ColumnElement[Any]:
+        c = page.c
+        node = obj(
+            ("id", global_id("Diagnosis", c.id, c.patient_id)),
+            ("code", c.code),
+            ("display", c.display),
+            ("diagnosisType", enum_name(c.diagnosis_type, DiagnosisType)),
+            ("eventTime", iso_datetime(c.event_time)),
+            ("careUnit", _unit(c.care_unit_id, "name")),
+        )
+        return obj(
+            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
+        )

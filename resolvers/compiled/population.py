@@ -1,0 +1,157 @@
+"""PopulationList (schema/operations/PopulationList.graphql) as one statement.
+
+Statements: the search's candidate page (under the policy's search scope, as
+resolvers/patients.search_patients), the policy's decisions on those patients, then one
+statement with the patients the policy lets the caller identify, each with their newest care
+contacts and diagnoses (LATERAL per patient, the policy's visibility predicate of the page's
+patients in each WHERE), returning the `data` JSON and the rows it disclosed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, select
+
+from app.context import Context
+from app.errors import AppError
+from resolvers.compiled.base import (
+    CompiledOperation,
+    Disclosed,
+    disclosures,
+    fetch_json,
+    json_text,
+    newest_first,
+)
+from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
+from resolvers.filters import RowFilter
+from resolvers.pagination import page_size
+from resolvers.patients import PATIENT_SORT
+from resolvers.tables import CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT
+from schema.enums import ContactStatus, ContactType
+
+UNIT = CARE_UNIT.alias("unit")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    first: int
+    items: int
+    provider: str
+
+
+class PopulationList(CompiledOperation):
+    name = "PopulationList"
+
+    def prepare(self, variables: dict[str, Any]) -> Prepared | None:
+        try:
+            first, items = page_size(variables["first"]), page_size(variables["items"])
+        except AppError:
+            return None
+        if first == 0 or items == 0:
+            return None  # count-only pages: the GraphQL path
+        return Prepared(first, items, variables["provider"])
+
+    async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
+        assert isinstance(prepared, Prepared)
+        # As search_patients: candidates under the search scope, then the decisions.
+        scope = ctx.data.search_scope(PATIENT.c.id)
+        candidates = await ctx.data.fetch(
+            select(*[PATIENT.c[n] for n in PATIENT_SORT.columns])
+            .where(scope)
+            .order_by(*PATIENT_SORT.order(PATIENT))
+            .limit(prepared.first + 1)
+        )
+        ids: list[uuid.UUID] = [r["id"] for r in candidates[: prepared.first]]
+        decisions = await ctx.data.access(ids)
+        allowed = [pid for pid in ids if decisions[pid].may_see_identity]
+        if not allowed:
+            return {"patients": {"nodes": []}}
+        return await fetch_json(ctx, await self.statement(ctx, allowed, prepared))
+
+    async def statement(
+        self, ctx: Context, allowed: list[uuid.UUID], prepared: Prepared
+    ) -> Select[Any]:
+        patients = select(PATIENT).where(PATIENT.c.id.in_(allowed)).cte("patients")
+        by_provider = RowFilter(care_provider_hsa_ids=frozenset({prepared.provider}))
+
+        async def newest(table: Table, name: str) -> Any:
+            # As PatientListLoader over the page's patients: policy, filter, nullified, page.
+            visible = await ctx.data.visibility(table, allowed)
+            per_patient = (
+                select(table)
+                .where(
+                    table.c.patient_id == patients.c.id,
+                    visible,
+                    *by_provider.conditions(table),
+                    table.c.nullified.is_(False),
+                )
+                .order_by(*[table.c[n].desc() for n in ("event_time", "id")])
+                .limit(prepared.items)
+                .lateral(f"{name}_of_patient")
+            )
+            return (
+                select(per_patient)
+                .select_from(patients)
+                .join(per_patient, per_patient.c.patient_id == patients.c.id)
+                .cte(name)
+            )
+
+        contacts = await newest(CARE_CONTACT, "contacts")
+        diagnoses = await newest(DIAGNOSIS, "diagnoses")
+        p, c, d = patients.c, contacts.c, diagnoses.c
+        unit = select(obj(("name", UNIT.c.name))).where(UNIT.c.id == c.care_unit_id)
+        contact = obj(
+            ("id", global_id("CareContact", c.id, c.patient_id)),
+            ("eventTime", iso_datetime(c.event_time)),
+            ("contactType", enum_name(c.contact_type, ContactType)),
+            ("status", enum_name(c.status, ContactStatus)),
+            ("careUnit", unit.scalar_subquery()),
+        )
+        diagnosis = obj(
+            ("id", global_id("Diagnosis", d.id, d.patient_id)),
+            ("eventTime", iso_datetime(d.event_time)),
+            ("code", d.code),
+            ("display", d.display),
+        )
+        patient = obj(
+            ("id", global_id("Patient", p.id)),
+            ("personnummer", p.identifier),
+            ("givenName", p.given_name),
+            ("familyName", p.family_name),
+            (
+                "careContacts",
+                obj(
+                    (
+                        "nodes",
+                        json_list(
+                            contacts, contact, newest_first(contacts), [c.patient_id == p.id]
+                        ),
+                    )
+                ),
+            ),
+            (
+                "diagnoses",
+                obj(
+                    (
+                        "nodes",
+                        json_list(
+                            diagnoses, diagnosis, newest_first(diagnoses), [d.patient_id == p.id]
+                        ),
+                    )
+                ),
+            ),
+        )
+        order: list[ColumnElement[Any]] = [p[n].asc() for n in PATIENT_SORT.columns]
+        data = obj(("patients", obj(("nodes", json_list(patients, patient, order)))))
+        patient_keys = select(p.id.label("patient_id"), p.id).cte("patient_keys")
+        disclosed = disclosures(
+            [
+                Disclosed("Patient", patient_keys),
+                Disclosed("CareContact", contacts),
+                Disclosed("Diagnosis", diagnoses),
+            ]
+        )
+        return select(json_text(data).label("data"), disclosed.label("disclosed"))

@@ -1,0 +1,212 @@
+"""Differential tests: EmergencyOverview compiled (one statement) vs the GraphQL loader path.
+
+Each case runs the shipped document through strawberry and through resolvers/compiled with the
+same principal on the same data, and requires the same `data` JSON and the same audit buffer
+(disclosed rows, denials, events), hence the same audit entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
+from app.audit import AuditBuffer
+from resolvers.compiled import compiled_for
+from schema import schema
+from schema.persisted import REGISTRY
+from tests import factories as f
+from tests.integration.privacy_world import World, build_world
+from tests.sqlcount import context, count_statements
+
+SHIPPED = REGISTRY.by_name["EmergencyOverview"]
+T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def audit_of(buffer: AuditBuffer) -> dict[str, Any]:
+    return {
+        "disclosed": {str(p): sorted(r) for p, r in buffer.disclosed.items()},
+        "denied": {str(p): reason for p, reason in buffer.denied.items()},
+        "events": sorted(repr(e) for e in buffer.events),
+    }
+
+
+async def both(
+    conn: AsyncConnection, principal: Principal, variables: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any], int]:
+    """(graphql data, compiled data, audit of the compiled run, statements of the compiled run);
+    asserts that both audits are the same."""
+    slow = context(conn, principal)
+    result = await schema.execute(SHIPPED.document, variable_values=variables, context_value=slow)
+    assert result.errors is None, result.errors
+    compiled = compiled_for(SHIPPED)
+    assert compiled is not None
+    coerced = compiled.coerce(schema._schema, variables)
+    assert coerced is not None
+    prepared = compiled.prepare(coerced)
+    assert prepared is not None
+    fast = context(conn, principal)
+    async with count_statements(conn) as statements:
+        data = await compiled.run(fast, prepared)
+    assert audit_of(fast.audit) == audit_of(slow.audit)
+    # Round-trip through JSON: what the client receives from each path.
+    return orjson.loads(orjson.dumps(result.data)), data, audit_of(fast.audit), len(statements)
+
+
+async def decision_statements(conn: AsyncConnection, w: World) -> int:
+    """How many statements the policy's decision on the patient costs (its own business)."""
+    async with count_statements(conn) as statements:
+        await context(conn, w.clinician()).data.access([w.patient.id])
+    return len(statements)
+
+
+async def rich_record(conn: AsyncConnection, w: World) -> None:
+    """Rows at U (visible), U2 (inner-blocked), V (other provider), some nullified, many
+    contacts (more than a page), diagnoses at and outside contacts, odd timestamps."""
+    await f.create_block(conn, w.patient, "inner", w.a, care_unit_id=w.u2.id)
+    practitioner = await f.create_practitioner(conn)
+    for i in range(20):
+        when = T0 - timedelta(days=i, microseconds=0 if i % 2 else 1234)
+        unit = (w.u, w.u, w.u, w.u2, w.v)[i % 5]
+        contact = await f.create_care_contact(
+            conn,
+            w.patient,
+            unit,
+            event_time=when,
+            period_end=None if i % 4 == 0 else when + timedelta(hours=2),
+            reason=None if i % 5 == 0 else f"Besvär {i}",
+            contact_type="telefon" if i % 2 else "vardtillfalle",
+            status="pagaende" if i == 0 else "avslutad",
+            nullified=i == 7,
+        )
+        for j in range(7 if i == 1 else 1):
+            await f.create_diagnosis(
+                conn,
+                w.patient,
+                unit,
+                care_contact_id=contact.id,
+                event_time=when + timedelta(minutes=j),
+                code=f"J{j:02d}",
+                diagnosis_type="bidiagnos" if j else "huvuddiagnos",
+                nullified=j == 3,
+            )
+    for i in range(24):
+        await f.create_diagnosis(
+            conn, w.patient, (w.u, w.v)[i % 2], event_time=T0 - timedelta(days=30 + i)
+        )
+    await f.create_alert(conn, w.patient, w.u, valid_to=T0.date(), condition_code="I10")
+    await f.create_alert(conn, w.patient, w.u2, severity=None, alert_type="unstructured")
+    await f.create_alert(conn, w.patient, w.u, nullified=True)
+    await f.create_prescription(
+        conn,
+        w.patient,
+        w.u,
+        accountable_hsa_id=w.x.hsa_id,
+        accountable_practitioner_id=w.x.id,
+        accountable_name="Doktor Testsson",
+        strength="500 mg",
+    )
+    await f.create_prescription(
+        conn, w.patient, w.u, accountable_hsa_id=practitioner.hsa_id, nullified=True
+    )
+    await f.create_prescription(conn, w.patient, w.u, accountable_hsa_id=practitioner.hsa_id)
+    await f.create_prescription(conn, w.patient, w.u, status="utsatt")
+    await f.create_prescription(conn, w.patient, w.v, form="tablett")
+
+
+async def test_clinician_with_care_relationship_sees_the_same(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    slow, fast, audit, statements = await both(
+        conn, w.clinician(), {"personnummer": w.patient.identifier}
+    )
+    assert fast == slow
+    patient = slow["patient"]
+    assert patient["careContacts"]["totalCount"] > 10
+    assert len(patient["careContacts"]["nodes"]) == 10
+    assert patient["diagnoses"]["totalCount"] > 20
+    assert any(len(c["diagnoses"]["nodes"]) == 5 for c in patient["careContacts"]["nodes"])
+    assert patient["prescriptions"]["totalCount"] == 1
+    assert patient["prescriptions"]["nodes"][0]["accountable"] == {"name": "Doktor Testsson"}
+    assert len(audit["disclosed"][str(w.patient.id)]) > 30
+    # The patient's id, the policy's decision, then the one statement.
+    assert statements == 2 + await decision_statements(conn, w)
+
+
+async def test_with_consent_other_providers_show(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    await f.create_consent(conn, w.patient, "svod_access", care_unit_id=w.u.id)
+    await f.create_consent(conn, w.patient, "nll_access", care_unit_id=w.u.id)
+    variables = {"personnummer": w.patient.identifier}
+    slow, fast, _, _ = await both(conn, w.clinician(), variables)
+    assert fast == slow
+    assert slow["patient"]["prescriptions"]["totalCount"] == 3
+    units = {n["careUnit"]["name"] for n in slow["patient"]["careContacts"]["nodes"]}
+    assert units == {"VC U", "Privat VC V"}
+    await f.create_block(conn, w.patient, "outer", w.b)
+    slow, fast, _, _ = await both(conn, w.clinician(), variables)
+    assert fast == slow
+    units = {n["careUnit"]["name"] for n in slow["patient"]["careContacts"]["nodes"]}
+    assert units == {"VC U"}
+
+
+async def test_since_and_a_short_personnummer(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    since = (T0 - timedelta(days=4)).isoformat()
+    short = w.patient.identifier[2:8] + "-" + w.patient.identifier[8:]
+    slow, fast, _, _ = await both(conn, w.clinician(), {"personnummer": short, "since": since})
+    assert fast == slow
+    assert 0 < slow["patient"]["careContacts"]["totalCount"] < 10
+
+
+async def test_other_principals(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    stranger_unit = await f.create_unit(conn, w.b, name="Annan")
+    stranger = w.clinician(care_unit_hsa_id=stranger_unit.hsa_id, care_provider_hsa_id=w.b.hsa_id)
+    patient = Principal(
+        kind=PrincipalKind.PATIENT,
+        subject=w.patient.identifier,
+        purpose=Purpose.PATRQT,
+        person_identifier=w.patient.identifier,
+    )
+    variables = {"personnummer": w.patient.identifier}
+    for principal in (stranger, patient, ANONYMOUS, w.clinician(purpose=Purpose.ETREAT)):
+        slow, fast, _, _ = await both(conn, principal, variables)
+        assert fast == slow, principal
+
+
+async def test_empty_record_protected_identity_and_unknown_patient(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    hidden = await f.create_patient(conn, protected_identity=True, deceased_on=T0.date())
+    await f.create_care_relationship(conn, hidden, w.u)
+    slow, fast, audit, _ = await both(conn, w.clinician(), {"personnummer": hidden.identifier})
+    assert fast == slow
+    assert slow["patient"]["protectedIdentity"] is True
+    assert slow["patient"]["alerts"] == {"totalCount": 0, "nodes": []}
+    assert audit["disclosed"] == {str(hidden.id): [f"Patient:{hidden.id}"]}
+    unknown = f.personnummer()
+    slow, fast, audit, statements = await both(conn, w.clinician(), {"personnummer": unknown})
+    assert fast == slow == {"patient": None}
+    assert statements == 1
+
+
+async def test_bad_variables_go_to_the_graphql_path() -> None:
+    compiled = compiled_for(SHIPPED)
+    assert compiled is not None
+    assert compiled.coerce(schema._schema, {}) is None
+    assert compiled.coerce(schema._schema, {"personnummer": "1", "since": "yesterday"}) is None
+    coerced = compiled.coerce(schema._schema, {"personnummer": "12"})
+    assert coerced is not None and compiled.prepare(coerced) is None
+
+
+def test_only_the_exact_shipped_document_is_compiled() -> None:
+    changed = type(SHIPPED)(SHIPPED.name, SHIPPED.document + " ", "0" * 64, "query")
+    assert compiled_for(changed) is None
+    assert compiled_for(None) is None
+    assert compiled_for(REGISTRY.by_name["MyRecord"]) is None

@@ -1,0 +1,116 @@
+"""Differential tests: PopulationList compiled (one statement after the search and the policy's
+decisions) vs the GraphQL loader path, same data and same audit buffer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import models
+from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
+from resolvers.compiled import compiled_for
+from schema import schema
+from schema.persisted import REGISTRY
+from tests import factories as f
+from tests.integration.privacy_world import World, build_world
+from tests.integration.test_compiled_emergency import T0, audit_of
+from tests.sqlcount import context, count_statements
+
+SHIPPED = REGISTRY.by_name["PopulationList"]
+
+
+async def both(
+    conn: AsyncConnection, principal: Principal, variables: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any], int]:
+    """(graphql data, compiled data, compiled audit, compiled statements); same audits."""
+    slow = context(conn, principal)
+    result = await schema.execute(SHIPPED.document, variable_values=variables, context_value=slow)
+    assert result.errors is None, result.errors
+    compiled = compiled_for(SHIPPED)
+    assert compiled is not None
+    coerced = compiled.coerce(schema._schema, variables)
+    assert coerced is not None
+    prepared = compiled.prepare(coerced)
+    assert prepared is not None
+    fast = context(conn, principal)
+    async with count_statements(conn) as statements:
+        data = await compiled.run(fast, prepared)
+    assert audit_of(fast.audit) == audit_of(slow.audit)
+    return orjson.loads(orjson.dumps(result.data)), data, audit_of(fast.audit), len(statements)
+
+
+async def population(conn: AsyncConnection, w: World) -> list[models.Patient]:
+    """Patients of U: with many items, an inner block at U2, records at V (provider B), a
+    protected identity, one with nothing; and one patient of another unit."""
+    await f.create_block(conn, w.patient, "inner", w.a, care_unit_id=w.u2.id)
+    people = [w.patient]
+    for i in range(4):
+        person = await f.create_patient(
+            conn, family_name=f"Efternamn{i % 2}", given_name=f"Namn{i}", protected_identity=i == 2
+        )
+        await f.create_care_relationship(conn, person, w.u)
+        people.append(person)
+    outsider = await f.create_patient(conn, family_name="Utanför")
+    await f.create_care_relationship(conn, outsider, w.v)
+    for n, person in enumerate([*people[:4], outsider]):
+        for i in range(7 - 2 * n):
+            when = T0 - timedelta(days=i, microseconds=i * 7)
+            unit = (w.u, w.u2, w.v)[i % 3]
+            contact = await f.create_care_contact(
+                conn, person, unit, event_time=when, nullified=i == 4, status="pagaende"
+            )
+            await f.create_diagnosis(
+                conn, person, unit, care_contact_id=contact.id, event_time=when, code=f"K{i}"
+            )
+    return people
+
+
+def variables(w: World, first: int = 50, items: int = 5) -> dict[str, Any]:
+    return {"first": first, "items": items, "provider": w.a.hsa_id}
+
+
+async def test_clinician_sees_the_same(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    people = await population(conn, w)
+    slow, fast, audit, statements = await both(conn, w.clinician(), variables(w))
+    assert fast == slow
+    nodes = slow["patients"]["nodes"]
+    assert {n["personnummer"] for n in nodes} == {p.identifier for p in people}
+    assert max(len(n["careContacts"]["nodes"]) for n in nodes) == 3  # U only; U2 is blocked
+    assert len(audit["disclosed"]) == len(people)
+    async with count_statements(conn) as decision:
+        await context(conn, w.clinician()).data.access([p.id for p in people])
+    # The candidates, the policy's decisions, then the one statement.
+    assert statements == 2 + len(decision)
+
+
+async def test_small_pages_and_other_principals(conn: AsyncConnection) -> None:
+    w = await build_world(conn)
+    people = await population(conn, w)
+    await f.create_consent(conn, w.patient, "svod_access", care_unit_id=w.u.id)
+    slow, fast, _, _ = await both(conn, w.clinician(), variables(w, first=2, items=2))
+    assert fast == slow and len(slow["patients"]["nodes"]) == 2
+    stranger_unit = await f.create_unit(conn, w.b, name="Annan")
+    stranger = w.clinician(care_unit_hsa_id=stranger_unit.hsa_id, care_provider_hsa_id=w.b.hsa_id)
+    patient = Principal(
+        kind=PrincipalKind.PATIENT,
+        subject=people[1].identifier,
+        purpose=Purpose.PATRQT,
+        person_identifier=people[1].identifier,
+    )
+    for principal in (stranger, patient, ANONYMOUS, w.clinician(purpose=Purpose.ETREAT)):
+        slow, fast, _, _ = await both(conn, principal, variables(w))
+        assert fast == slow, principal
+    slow, fast, _, _ = await both(conn, w.clinician(), {**variables(w), "provider": w.b.hsa_id})
+    assert fast == slow
+
+
+async def test_page_sizes_outside_the_limits_go_to_the_graphql_path() -> None:
+    compiled = compiled_for(SHIPPED)
+    assert compiled is not None
+    for first, items in ((101, 5), (5, -1), (0, 5), (5, 0)):
+        coerced = compiled.coerce(schema._schema, {"first": first, "items": items, "provider": "x"})
+        assert coerced is not None and compiled.prepare(coerced) is None
