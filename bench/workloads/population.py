@@ -76,8 +76,8 @@ class Population(Workload):
     title = "50 patients, last 5 care contacts and diagnoses each"
 
     def ours_request(self, fx: Fixture, i: int) -> dict[str, Any]:
+        # The shipped persisted operation (schema/operations/PopulationList.graphql), by name.
         return {
-            "query": document("vardkedja", "PopulationList"),
             "operationName": "PopulationList",
             "variables": {
                 "first": PAGE,
