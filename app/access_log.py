@@ -8,10 +8,11 @@ logged (A12).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from app import models
 from app.access.facts import table
@@ -23,9 +24,18 @@ LOG_EXTRACT_ACTION = "log_extract"
 
 
 def access_log_statement(
-    patient_id: uuid.UUID, *, limit: int, before_id: int | None = None
+    patient_id: uuid.UUID,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    only_units: Collection[uuid.UUID] | None = None,
+    closed_units: Collection[uuid.UUID] = (),
 ) -> Select[Any]:
-    """The patient's log extract, newest first: when, which unit and provider, who, why."""
+    """The patient's log extract, newest first: when, which unit and provider, who, why.
+
+    A reader whose A10 access an exception narrowed sees the accesses of the same units: only
+    those of `only_units`, none of `closed_units` (which would tell that the patient is in
+    care there)."""
     ae, cu, cp = table(models.AuditEntry), table(models.CareUnit), table(models.CareProvider)
     stmt = (
         select(
@@ -53,6 +63,10 @@ def access_log_statement(
     )
     if before_id is not None:
         stmt = stmt.where(ae.c.id < before_id)
+    if only_units is not None:
+        stmt = stmt.where(cu.c.id.in_(sorted(only_units, key=str)))
+    if closed_units:
+        stmt = stmt.where(or_(cu.c.id.is_(None), cu.c.id.not_in(sorted(closed_units, key=str))))
     return stmt
 
 

@@ -140,7 +140,11 @@ def _token_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hsa-id", help="clinician: practitioner HSA-id")
     parser.add_argument("--unit", help="clinician: care unit HSA-id")
     parser.add_argument("--provider", help="clinician: care provider HSA-id")
-    parser.add_argument("--role", help="clinician: role (granskare reviews emergency access)")
+    parser.add_argument(
+        "--role",
+        help="clinician: role (granskare reviews emergency access, verksamhetschef grants A10 "
+        "exceptions)",
+    )
     parser.add_argument("--assignment", help="clinician: assignment id")
     parser.add_argument("--personnummer", help="patient or guardian: personnummer")
     parser.add_argument("--represents", help="guardian/proxy: personnummer of the represented")

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import RowMapping
 
+from app.access.grants import PersonAccess
 from app.access.principal import PrincipalKind
 from app.access.rules import may_review_log
 from app.access_log import (
@@ -45,7 +46,15 @@ async def my_access_log(
     if not decision.may_see_identity:
         ctx.audit.deny(target, decision.denial_reason or "no access to patient")
         return None
-    rows = await ctx.data.fetch(access_log_statement(target, limit=_limit(first), before_id=before))
+    scope = decision.scope if isinstance(decision, PersonAccess) else None
+    statement = access_log_statement(
+        target,
+        limit=_limit(first),
+        before_id=before,
+        only_units=scope.only if scope else None,
+        closed_units=scope.closed if scope else (),
+    )
+    rows = await ctx.data.fetch(statement)
     ctx.audit.event(
         AuditEvent(
             target, LOG_EXTRACT_ACTION, "disclosed", tuple(f"AuditEntry:{r['id']}" for r in rows)

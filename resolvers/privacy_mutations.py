@@ -9,7 +9,9 @@ Actors, relative to the patient (from the policy's decision for that patient):
 - a clinician with access to the patient (A1): register a consent the patient gave in person
   for their own unit or themselves, or record that the patient lacks capacity (A8);
 - a system integration: everything (guardianships come from the population register);
-- the patient: grant and withdraw power of attorney for themself.
+- the patient: grant and withdraw power of attorney for themself;
+- the head of a unit: exceptions to A10's age rules for their unit (resolvers/portal_exceptions.py).
+A person who reads the record only by such an exception has no say over it.
 """
 
 from __future__ import annotations
@@ -41,13 +43,19 @@ from resolvers.tables import (
     CARE_UNIT,
     CONSENT,
     PATIENT,
+    PORTAL_EXCEPTION,
     PRACTITIONER,
     REPRESENTATIVE,
     RESEARCH_STUDY,
 )
 from schema.ids import decode_id
 
-TABLES = {"Consent": CONSENT, "Block": BLOCK, "Representative": REPRESENTATIVE}
+TABLES = {
+    "Consent": CONSENT,
+    "Block": BLOCK,
+    "Representative": REPRESENTATIVE,
+    "PortalException": PORTAL_EXCEPTION,
+}
 Body = Callable[[Writer], Awaitable[Mapping[str, RowRef]]]
 
 
@@ -76,6 +84,10 @@ async def actor_for(ctx: Context, patient_id: uuid.UUID, field: str) -> Actor:
     if kind is PrincipalKind.SYSTEM and decision.may_see_patient:
         return Actor(kind)
     if isinstance(decision, PersonAccess):
+        if decision.scope.limited:
+            raise forbid(
+                ctx, patient_id, "A10: reading by an exception gives no say over the record"
+            )
         return Actor(kind, mode=decision.mode)
     if isinstance(decision, ClinicianAccess):
         return Actor(kind, clinician=decision)
@@ -114,7 +126,7 @@ async def run(ctx: Context, body: Body) -> Outcome:
     return Outcome(rows=rows, refs=refs)
 
 
-async def _set(write: Writer, ref: RowRef, **values: Any) -> None:
+async def set_columns(write: Writer, ref: RowRef, **values: Any) -> None:
     table = TABLES[ref.type_name]
     await write.ctx.conn.execute(
         update(table)
@@ -314,7 +326,7 @@ async def revoke_consent(ctx: Context, cmd: RevokeConsent) -> Outcome:
         if row["revoked_at"] is not None:
             raise reject("input.consentId", Code.INVALID_STATE, "the consent is already revoked")
         ref = RowRef("Consent", *key)
-        await _set(write, ref, revoked_at=now())
+        await set_columns(write, ref, revoked_at=now())
         return {"consent": ref}
 
     return await run(ctx, body)
@@ -400,7 +412,7 @@ async def lift_block(ctx: Context, cmd: LiftBlock) -> Outcome:
         if row["lifted_at"] is not None:
             raise reject("input.blockId", Code.INVALID_STATE, "the block is already lifted")
         ref = RowRef("Block", *key)
-        await _set(write, ref, lifted_at=now())
+        await set_columns(write, ref, lifted_at=now())
         return {"block": ref}
 
     return await run(ctx, body)
@@ -552,7 +564,7 @@ async def remove_representative(ctx: Context, cmd: RemoveRepresentative) -> Outc
         if row["valid_to"] is not None and row["valid_to"] <= yesterday:
             raise reject("input.representativeId", Code.INVALID_STATE, "it has ended already")
         ref = RowRef("Representative", *key)
-        await _set(write, ref, valid_to=yesterday)
+        await set_columns(write, ref, valid_to=yesterday)
         return {"representative": ref}
 
     return await run(ctx, body)

@@ -38,6 +38,7 @@ LEGAL_BASIS = _t(models.LegalBasis)
 INSATS = _t(models.Insats)
 CONSENT = _t(models.Consent)
 BLOCK = _t(models.Block)
+PORTAL_EXCEPTION = _t(models.PortalException)
 RESEARCH_STUDY = _t(models.ResearchStudy)
 
 # GraphQL type name of every clinical (CareEvent) table, in app.models.CLINICAL_TABLES order.

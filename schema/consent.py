@@ -1,4 +1,5 @@
-"""The patient's say over their data: consents (samtycken) and blocks (spärrar)."""
+"""The patient's say over their data: consents (samtycken) and blocks (spärrar); and the
+exceptions to the patient app's age rules that the head of a unit grants (A10)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from resolvers.loaders.organizations import (
     ResearchStudyByIdLoader,
 )
 from schema.connections import Info
-from schema.enums import BlockKind, ConsentKind
+from schema.enums import BlockKind, ConsentKind, PortalExceptionKind
 from schema.fields import field
 from schema.node import Node
 from schema.refs import CareProviderRef, CareUnitRef, PractitionerRef
@@ -132,3 +133,43 @@ class Consent(Node):
             return None
         row = await info.context.loader(BlockByIdLoader).load((self.patient_id, self.block_id))
         return Block.from_optional(row)
+
+
+@strawberry.type(
+    description="An exception to the patient app's age rules (A10) for one unit's records, "
+    "granted by the head of the unit: the child reads their own record from 13, guardians keep "
+    "reading from 13, or guardians stop reading a child under 13. Counts only while in date, "
+    "not revoked and the patient is of the ages its kind is about. Items not approved for the "
+    "patient stay hidden whatever it says."
+)
+class PortalException(Node):
+    patient_id: strawberry.Private[uuid.UUID]
+    care_provider_id: strawberry.Private[uuid.UUID]
+    care_unit_id: strawberry.Private[uuid.UUID]
+    kind: PortalExceptionKind = strawberry.field(description="What the exception does.")
+    granted_by_hsa_id: str = strawberry.field(
+        description="HSA-id of the head of the unit who granted it."
+    )
+    reason: str = strawberry.field(description="Why it was granted.")
+    valid_from: datetime = strawberry.field(description="When it starts.")
+    valid_to: datetime | None = strawberry.field(description="When it ends; open if null.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    revoked_by_hsa_id: str | None = strawberry.field(
+        description="HSA-id of the head of the unit who revoked it."
+    )
+
+    PATIENT_SCOPED = True
+
+    @field(description="Whether it is in date and not revoked (the patient's age aside).")
+    def active(self) -> bool:
+        now = datetime.now(UTC)
+        ended = self.valid_to is not None and self.valid_to <= now
+        return self.revoked_at is None and self.valid_from <= now and not ended
+
+    @field(description="The unit whose records it opens or closes.")
+    async def care_unit(self, info: Info) -> CareUnitRef | None:
+        return await _unit(info, self.care_unit_id)
+
+    @field(description="The provider of that unit.")
+    async def care_provider(self, info: Info) -> CareProviderRef | None:
+        return await _provider(info, self.care_provider_id)

@@ -155,6 +155,22 @@ class BlockKind(Enum):
     OUTER = V("outer", description="Yttre spärr: hides a provider from other providers.")
 
 
+@strawberry.enum(
+    description="What an exception to the patient app's age rules (A10) does at its unit."
+)
+class PortalExceptionKind(Enum):
+    PATIENT = V(
+        "patient", description="The child reads their own record at 13-15 (by default from 16)."
+    )
+    GUARDIAN = V(
+        "guardian",
+        description="Guardians keep reading the child's record at 13-17 (by default to 12).",
+    )
+    DENY_GUARDIAN = V(
+        "deny_guardian", description="Guardians no longer read the record of a child of 0-12."
+    )
+
+
 @strawberry.enum(description="Kinds of care events, for filtering the timeline.")
 class CareEventKind(Enum):
     CARE_CONTACT = V("CareContact", description="Care contacts (vårdkontakter).")

@@ -30,6 +30,7 @@ from schema.refs import (
     ImplementationPlanRef,
     LabResultRef,
     MunicipalDecisionRef,
+    PortalExceptionRef,
     PrescriptionRef,
     ReferralOutcomeRef,
     ToothFindingRef,
@@ -234,6 +235,24 @@ class Patient(Node):
             consent.BlocksByPatientLoader,
             (self.pk,),
             Block.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Exceptions to the patient app's age rules (A10) granted by heads of units, "
+        "newest first: a clinician sees their own unit's, the patient their own."
+    )
+    async def portal_exceptions(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[PortalExceptionRef]:
+        from schema.consent import PortalException
+
+        return await list_of(
+            info,
+            consent.PortalExceptionsByPatientLoader,
+            (self.pk,),
+            PortalException.from_row,
             first=first,
             after=after,
         )

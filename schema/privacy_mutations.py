@@ -1,5 +1,6 @@
-"""Privacy mutations: consents, blocks, temporary lifts, representatives (mixed into the root
-Mutation). Who may do what: resolvers/privacy_mutations.py and docs/privacy.md."""
+"""Privacy mutations: consents, blocks, temporary lifts, representatives and the head of a
+unit's exceptions to A10's age rules (mixed into the root Mutation). Who may do what:
+resolvers/privacy_mutations.py, resolvers/portal_exceptions.py and docs/privacy.md."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers import portal_exceptions as px
 from resolvers import privacy_mutations as pm
-from schema.consent import Block, Consent
-from schema.enums import BlockKind, ConsentKind, RepresentativeKind
+from schema.consent import Block, Consent, PortalException
+from schema.enums import BlockKind, ConsentKind, PortalExceptionKind, RepresentativeKind
 from schema.mutations.common import Info, Payload, command, payload_fields
 from schema.patients import Representative
 
@@ -125,6 +127,39 @@ class RemoveRepresentativeInput:
     )
 
 
+@strawberry.input(
+    description="Grant an exception to the patient app's age rules (A10) for your unit's "
+    "records; the head of the unit (role verksamhetschef) only."
+)
+class GrantPortalExceptionInput:
+    patient_id: strawberry.ID = strawberry.field(description="Global id of the patient.")
+    kind: PortalExceptionKind = strawberry.field(
+        description="PATIENT: the child reads their own record at 13-15; GUARDIAN: guardians "
+        "keep reading at 13-17; DENY_GUARDIAN: guardians stop reading a child of 0-12."
+    )
+    reason: str = strawberry.field(
+        description="Why (at most 500 characters), e.g. the child's maturity; for the record."
+    )
+    care_unit_hsa_id: str | None = strawberry.field(
+        default=None,
+        description="HSA-id of the unit whose records it concerns; only your own unit (the "
+        "default).",
+    )
+    valid_from: datetime | None = strawberry.field(
+        default=None, description="When it starts (default now); with a UTC offset."
+    )
+    valid_to: datetime | None = strawberry.field(
+        default=None, description="When it ends (in the future); open if null."
+    )
+
+
+@strawberry.input(description="Revoke an exception to A10's age rules; it stops counting at once.")
+class RevokePortalExceptionInput:
+    portal_exception_id: strawberry.ID = strawberry.field(
+        description="Global id of the exception (one of your unit's)."
+    )
+
+
 @strawberry.type(description="The result of a consent mutation.")
 class ConsentPayload(Payload):
     consent: Consent | None = strawberry.field(
@@ -141,6 +176,20 @@ class BlockPayload(Payload):
 class RepresentativePayload(Payload):
     representative: Representative | None = strawberry.field(
         description="The representation as written; null when refused."
+    )
+
+
+@strawberry.type(description="The result of an A10 exception mutation.")
+class PortalExceptionPayload(Payload):
+    portal_exception: PortalException | None = strawberry.field(
+        description="The exception as written; null when refused."
+    )
+
+
+def _portal_exception(outcome: pm.Outcome) -> PortalExceptionPayload:
+    row = outcome.row("portal_exception")
+    return PortalExceptionPayload(
+        portal_exception=PortalException.from_optional(row), **payload_fields(outcome)
     )
 
 
@@ -212,6 +261,24 @@ async def remove_representative(
     return _representative(await pm.remove_representative(info.context, cmd))
 
 
+async def grant_portal_exception(
+    info: Info,
+    input: Annotated[GrantPortalExceptionInput, strawberry.argument(description="The exception.")],
+) -> PortalExceptionPayload:
+    cmd = command(input, px.GrantPortalException)
+    return _portal_exception(await px.grant_portal_exception(info.context, cmd))
+
+
+async def revoke_portal_exception(
+    info: Info,
+    input: Annotated[
+        RevokePortalExceptionInput, strawberry.argument(description="Which exception.")
+    ],
+) -> PortalExceptionPayload:
+    cmd = command(input, px.RevokePortalException)
+    return _portal_exception(await px.revoke_portal_exception(info.context, cmd))
+
+
 @strawberry.type(description="Privacy mutations (mixed into Mutation).")
 class PrivacyMutation:
     give_consent: ConsentPayload = strawberry.mutation(
@@ -239,4 +306,14 @@ class PrivacyMutation:
     )
     remove_representative: RepresentativePayload = strawberry.mutation(
         resolver=remove_representative, description="End a representation."
+    )
+    grant_portal_exception: PortalExceptionPayload = strawberry.mutation(
+        resolver=grant_portal_exception,
+        description="Open the patient app to a child of 13-15 or their guardians, or close it "
+        "to the guardians of a child under 13, for one unit's records (A10); the head of the "
+        "unit only.",
+    )
+    revoke_portal_exception: PortalExceptionPayload = strawberry.mutation(
+        resolver=revoke_portal_exception,
+        description="Revoke an exception to A10's age rules; the head of its unit only.",
     )

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         ReferralOutcome,
         Vaccination,
     )
-    from schema.consent import Block, Consent, ResearchStudy
+    from schema.consent import Block, Consent, PortalException, ResearchStudy
     from schema.dental import DentalTreatment, ToothFinding
     from schema.events import CareEvent
     from schema.medication import Dispensation, Prescription
@@ -49,4 +49,5 @@ MunicipalDecisionRef = Annotated["MunicipalDecision", strawberry.lazy("schema.mu
 ImplementationPlanRef = Annotated["ImplementationPlan", strawberry.lazy("schema.municipal")]
 BlockRef = Annotated["Block", strawberry.lazy("schema.consent")]
 ResearchStudyRef = Annotated["ResearchStudy", strawberry.lazy("schema.consent")]
+PortalExceptionRef = Annotated["PortalException", strawberry.lazy("schema.consent")]
 CareEventRef = Annotated["CareEvent", strawberry.lazy("schema.events")]

@@ -18,7 +18,7 @@ from schema.care import (
     ReferralOutcome,
     Vaccination,
 )
-from schema.consent import Block, Consent, ResearchStudy
+from schema.consent import Block, Consent, PortalException, ResearchStudy
 from schema.dental import DentalTreatment, ToothFinding
 from schema.events import CareEvent
 from schema.medication import Dispensation, Prescription
@@ -52,6 +52,7 @@ PATIENT_ROW_TYPES: dict[str, tuple[type[Node], type[RowByKeyLoader]]] = {
     "PlanActivity": (PlanActivity, municipal.PlanActivityByIdLoader),
     "Consent": (Consent, consent.ConsentByIdLoader),
     "Block": (Block, consent.BlockByIdLoader),
+    "PortalException": (PortalException, consent.PortalExceptionByIdLoader),
     "Representative": (Representative, RepresentativeByIdLoader),
 }
 

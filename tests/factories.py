@@ -457,3 +457,28 @@ async def create_nested_record(
         await create_alert(conn, patient, unit, event_time=datetime(2023, 6, 1, tzinfo=UTC))
     ]
     return made
+
+
+async def create_portal_exception(
+    conn: AsyncConnection, patient: models.Patient, kind: str, unit: models.CareUnit, **kw: Any
+) -> models.PortalException:
+    """An A10 exception for `unit`'s records, granted by its head (in force since 2020)."""
+    values = {
+        "patient_id": patient.id,
+        "kind": kind,
+        "care_provider_id": unit.care_provider_id,
+        "care_unit_id": unit.id,
+        "granted_by_hsa_id": hsa(),
+        "reason": "Barnet har uppnått tillräcklig mognad",
+        "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+    } | kw
+    return await _insert(conn, models.PortalException, values)  # type: ignore[no-any-return]
+
+
+async def create_unit_head(
+    conn: AsyncConnection, unit: models.CareUnit, **kw: Any
+) -> models.Practitioner:
+    """A practitioner with an active assignment as head of `unit` (verksamhetschef)."""
+    head = await create_practitioner(conn, **kw)
+    await create_assignment(conn, head, unit, role="verksamhetschef")
+    return head

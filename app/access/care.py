@@ -175,28 +175,46 @@ class CarePolicy:
         person = await self.person(conn, principal)
         if person is None:
             return {}
+        now = self.now()
         if principal.kind is PrincipalKind.PATIENT:
             ids = [pid for pid in ids if pid == person]
-            facts = await load_patients(conn, principal, ids, now=self.now()) if ids else {}
+            facts = (
+                await load_patients(conn, principal, ids, now=now, with_portal_exceptions=True)
+                if ids
+                else {}
+            )
         else:
             represented = await self._represented_id(conn, principal)
             if principal.represented_identifier:
                 ids = [pid for pid in ids if pid in (represented, person)]
             facts = await load_patients(
-                conn, principal, ids, now=self.now(), representative_of=person
+                conn,
+                principal,
+                ids,
+                now=now,
+                representative_of=person,
+                with_portal_exceptions=True,
             )
-        today = self.now().date()
         decided: dict[uuid.UUID, PatientAccess] = {}
         for pid, patient in facts.items():
             modes = rules.proxy_modes(patient, person)
-            age = rules.age_on(patient.birth_date, today)
-            allowed = [m for m in modes if rules.a10_person_may_read(m, age)]
-            if not allowed:
+            age = rules.age_on(patient.birth_date, now.date())
+            scopes = [
+                (mode, scope)
+                for mode in modes
+                if (scope := rules.a10_person_scope(mode, age, patient.portal_exceptions, now))
+            ]
+            if not scopes:
                 if modes:
                     decided[pid] = Denied(pid, f"A10: no {modes[0].value} access at this age")
                 continue
+            # Several relations: the one that reads the most (full access before exceptions).
+            mode, scope = min(scopes, key=lambda ms: (ms[1].limited, len(ms[1].closed)))
             decided[pid] = PersonAccess(
-                pid, allowed[0], rules.a16_may_see_address(principal, patient.protected_identity)
+                pid,
+                mode,
+                rules.a16_may_see_address(principal, patient.protected_identity),
+                scope,
             )
         return decided
 

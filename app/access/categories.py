@@ -43,6 +43,7 @@ class Category(Enum):
     BLOCK = "block"
     REPRESENTATIVE = "representative"
     CARE_RELATIONSHIP = "care_relationship"
+    PORTAL_EXCEPTION = "portal_exception"
     UNKNOWN = "unknown"
 
     @property
@@ -61,6 +62,7 @@ _NAMED = {
     "block": Category.BLOCK,
     "representative": Category.REPRESENTATIVE,
     "care_relationship": Category.CARE_RELATIONSHIP,
+    "portal_access_exception": Category.PORTAL_EXCEPTION,
 }
 
 

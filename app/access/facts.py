@@ -3,8 +3,9 @@
 `load_clinician` resolves the HSA-ids of a clinician's token to rows (one query, cached per
 request by the policy). `load_patients` reads everything the rules need about a batch of
 patients in one statement, never one per patient: the patients themselves with the care
-relationship and emergency step-1 flags as EXISTS columns and their consents, active blocks
-and (for proxies) representatives as JSON arrays.
+relationship and emergency step-1 flags as EXISTS columns and their consents, active blocks,
+(for proxies) representatives and (for patients and proxies) the exceptions to A10's age rules
+as JSON arrays.
 """
 
 from __future__ import annotations
@@ -101,6 +102,19 @@ class RepresentativeFact:
 
 
 @dataclass(frozen=True)
+class PortalExceptionFact:
+    """An exception to A10's age rules for one unit, granted by its head (not revoked)."""
+
+    kind: str
+    care_unit_id: uuid.UUID
+    valid_from: datetime
+    valid_to: datetime | None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.valid_from <= now and (self.valid_to is None or self.valid_to > now)
+
+
+@dataclass(frozen=True)
 class PatientFacts:
     """Everything the rules know about one patient for one principal."""
 
@@ -112,6 +126,7 @@ class PatientFacts:
     consents: tuple[ConsentFact, ...] = ()
     blocks: tuple[BlockFact, ...] = ()
     representatives: tuple[RepresentativeFact, ...] = ()
+    portal_exceptions: tuple[PortalExceptionFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,11 +235,13 @@ async def load_patients(
     consent_kinds: Sequence[str] = (),
     with_blocks: bool = False,
     representative_of: uuid.UUID | None = None,
+    with_portal_exceptions: bool = False,
 ) -> dict[uuid.UUID, PatientFacts]:
     """Facts for a batch of patients; patients that do not exist are absent from the result.
 
     One statement, whatever the size of the batch: the care relationship and emergency step 1
-    are EXISTS columns, consents, blocks and representatives JSON arrays per patient.
+    are EXISTS columns, consents, blocks, representatives and A10 exceptions JSON arrays per
+    patient.
     """
     p = table(models.Patient)
     columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
@@ -257,6 +274,18 @@ async def load_patients(
                 or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today),
             ).label("reps")
         )
+    if with_portal_exceptions:
+        # Revoked or ended exceptions never count again; the rule checks the dates too.
+        pe = table(models.PortalException)
+        columns.append(
+            _json_rows(
+                pe,
+                PORTAL_EXCEPTION_COLUMNS,
+                pe.c.patient_id == p.c.id,
+                pe.c.revoked_at.is_(None),
+                or_(pe.c.valid_to.is_(None), pe.c.valid_to > now),
+            ).label("portal_exceptions")
+        )
     stmt = select(*columns).where(p.c.id.in_(list(patient_ids)))
     return {
         row["id"]: PatientFacts(
@@ -269,6 +298,9 @@ async def load_patients(
             blocks=tuple(_block(r) for r in row.get("blocks") or ()),
             representatives=tuple(
                 RepresentativeFact(uuid.UUID(r[0]), r[1]) for r in row.get("reps") or ()
+            ),
+            portal_exceptions=tuple(
+                _portal_exception(r) for r in row.get("portal_exceptions") or ()
             ),
         )
         for row in (await conn.execute(stmt)).mappings()
@@ -288,6 +320,7 @@ CONSENT_COLUMNS = (
     "valid_to",
     "revoked_at",
 )
+PORTAL_EXCEPTION_COLUMNS = ("kind", "care_unit_id", "valid_from", "valid_to")
 BLOCK_COLUMNS = (
     "id",
     "kind",
@@ -362,3 +395,9 @@ def _block(r: list[Any]) -> BlockFact:
     return BlockFact(
         uuid.UUID(r[0]), r[1], provider, _id(r[3]), _time(r[4]), _time(r[5]), r[6], r[7]
     )
+
+
+def _portal_exception(r: list[Any]) -> PortalExceptionFact:
+    valid_from = _time(r[2])
+    assert valid_from is not None
+    return PortalExceptionFact(r[0], uuid.UUID(r[1]), valid_from, _time(r[3]))

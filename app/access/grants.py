@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, false, not_, or_, select
 from app import models
 from app.access.categories import Category, base_table_name, classify
 from app.access.facts import BlockFact, ClinicianFacts, ReferenceFacts, table
-from app.access.rules import ProxyMode, a5_excepted, block_is_other_provider
+from app.access.rules import PortalScope, ProxyMode, a5_excepted, block_is_other_provider
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,17 @@ class SystemAccess:
 class PersonAccess:
     """The patient, a guardian or a holder of power of attorney (A10): the patient-app view.
 
-    Only items approved for the patient and not nullified; the patient's own consents,
-    representatives and care relationships; blocks only for the patient themself (A9).
+    Only items approved for the patient and not nullified, of the units the A10 scope allows
+    (exceptions by the head of a unit open or close single units); the patient's own consents,
+    representatives and care relationships; blocks and A10 exceptions only for the patient
+    themself (A9). Access by exception only (`scope.limited`) reads the opened units' items and
+    care relationships and the demographics, nothing of the patient's say over the record.
     """
 
     patient_id: uuid.UUID
     mode: ProxyMode
     may_see_address: bool
+    scope: PortalScope = field(default_factory=PortalScope)
     may_see_patient: bool = field(default=True, init=False)
     may_see_identity: bool = field(default=True, init=False)
     denial_reason: str | None = field(default=None, init=False)
@@ -96,20 +100,34 @@ class PersonAccess:
         category = classify(table)
         own = _own_rows(table, self.patient_id, category)
         if category.is_clinical:
-            return and_(own, table.c.approved_for_patient.is_(True), table.c.nullified.is_(False))
+            return and_(
+                own,
+                table.c.approved_for_patient.is_(True),
+                table.c.nullified.is_(False),
+                *self._units(table),
+            )
         if category is Category.PLAN_ACTIVITY:
             ip = table_of_plans()
             return _plan_activities(table, self.patient_id, self.row_filter(ip))
-        if category is Category.BLOCK:
+        if category is Category.PATIENT:
+            return own
+        if category is Category.CARE_RELATIONSHIP:
+            return and_(own, *self._units(table))
+        if self.scope.limited:
+            return false()
+        if category in (Category.BLOCK, Category.PORTAL_EXCEPTION):
             return own if self.mode is ProxyMode.SELF else false()
-        if category in (
-            Category.PATIENT,
-            Category.CONSENT,
-            Category.REPRESENTATIVE,
-            Category.CARE_RELATIONSHIP,
-        ):
+        if category in (Category.CONSENT, Category.REPRESENTATIVE):
             return own
         return false()
+
+    def _units(self, t: FromClause) -> list[ColumnElement[bool]]:
+        """A10 exceptions: only the opened units, or all but the closed ones."""
+        if self.scope.only is not None:
+            return [t.c.care_unit_id.in_(sorted(self.scope.only, key=str))]
+        if self.scope.closed:
+            return [t.c.care_unit_id.not_in(sorted(self.scope.closed, key=str))]
+        return []
 
     def blocked_elsewhere(self) -> bool:
         return False
@@ -208,6 +226,9 @@ class ClinicianAccess:
             )
         if category is Category.CARE_RELATIONSHIP:
             return and_(own, table.c.care_provider_id == self.clinician.provider_id)
+        if category is Category.PORTAL_EXCEPTION:
+            # A10 exceptions of the own unit: its head grants them, its staff may know.
+            return and_(own, table.c.care_unit_id == self.clinician.unit_id)
         if category in (Category.PATIENT, Category.REPRESENTATIVE):
             return own
         # Blocks themselves would say which provider is blocked (A7); unknown tables: closed.

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
 from app.access.categories import Category
-from app.access.facts import BlockFact, ClinicianFacts, ConsentFact, PatientFacts
+from app.access.facts import (
+    BlockFact,
+    ClinicianFacts,
+    ConsentFact,
+    PatientFacts,
+    PortalExceptionFact,
+)
 from app.access.principal import Principal, PrincipalKind, Purpose
 
 # A8: a consent recorded by a clinician for a patient who cannot take a position.
@@ -23,6 +30,10 @@ LACKS_CAPACITY = "lacks_capacity"
 CARE_PURPOSES = frozenset({Purpose.TREAT, Purpose.ETREAT})
 # A13: clinicians with this role review the log (emergency accesses) of their provider.
 REVIEWER_ROLE = "granskare"
+# A10: the head of a unit (verksamhetschef) grants exceptions to the patient app's age rules.
+UNIT_HEAD_ROLE = "verksamhetschef"
+# A10: the ages at which each kind of exception counts (inclusive); outside them it is inert.
+PORTAL_EXCEPTION_AGES = {"patient": (13, 15), "guardian": (13, 17), "deny_guardian": (0, 12)}
 
 
 class ProxyMode(StrEnum):
@@ -191,12 +202,58 @@ def a9_may_manage_blocks(principal: Principal) -> bool:
 
 
 def a10_person_may_read(mode: ProxyMode, age: int) -> bool:
-    """A10: the patient reads their own record from 16; a guardian reads a child's record from
-    0 to 12; from 13 to 15 neither does by default (exceptions granted by the head of the unit
-    are not modelled). A power of attorney mirrors the patient's own right (16 and over)."""
+    """A10 by default: the patient reads their own record from 16; a guardian reads a child's
+    record from 0 to 12; from 13 to 15 neither does. A power of attorney mirrors the patient's
+    own right (16 and over). Exceptions by the head of a unit: `a10_person_scope`."""
     if mode is ProxyMode.GUARDIAN:
         return age <= 12
     return age >= 16
+
+
+@dataclass(frozen=True)
+class PortalScope:
+    """Which units' records a person reads in the patient app (A10): every unit but `closed`,
+    or, when `only` is set (an exception opened them), those units and nothing else."""
+
+    only: frozenset[uuid.UUID] | None = None
+    closed: frozenset[uuid.UUID] = frozenset()
+
+    @property
+    def limited(self) -> bool:
+        """Read access by exception only: no say over the record (consents, blocks, log)."""
+        return self.only is not None
+
+    @property
+    def restricted(self) -> bool:
+        return self.only is not None or bool(self.closed)
+
+
+def a10_exception_counts(exception: PortalExceptionFact, age: int, now: datetime) -> bool:
+    """An exception counts while in date (revoked ones are never loaded) and while the patient
+    is of the ages its kind is about."""
+    low, high = PORTAL_EXCEPTION_AGES.get(exception.kind, (1, 0))
+    return exception.valid_at(now) and low <= age <= high
+
+
+def a10_person_scope(
+    mode: ProxyMode, age: int, exceptions: Iterable[PortalExceptionFact], now: datetime
+) -> PortalScope | None:
+    """A10 with the exceptions granted by the head of a unit, each for that unit's records only:
+    `patient` lets the child read their own record at 13-15, `guardian` lets guardians keep
+    reading at 13-17, `deny_guardian` stops guardians reading a child of 0-12. None: nothing.
+
+    A power of attorney follows the default rule only: an exception for the child is the
+    child's own. Items not approved for the patient stay hidden whatever the scope."""
+    counting = [e for e in exceptions if a10_exception_counts(e, age, now)]
+    units = {
+        kind: frozenset(e.care_unit_id for e in counting if e.kind == kind)
+        for kind in PORTAL_EXCEPTION_AGES
+    }
+    if a10_person_may_read(mode, age):
+        closed = units["deny_guardian"] if mode is ProxyMode.GUARDIAN else frozenset()
+        return PortalScope(closed=closed)
+    opened = {ProxyMode.SELF: units["patient"], ProxyMode.GUARDIAN: units["guardian"]}.get(mode)
+    return PortalScope(only=opened) if opened else None
 
 
 def proxy_modes(patient: PatientFacts, person_id: uuid.UUID | None) -> tuple[ProxyMode, ...]:

@@ -118,6 +118,7 @@ async def build_record(conn: AsyncConnection) -> Record:
     rec.add("PlanActivity", await f.create_plan_activity(conn, plan))
     rec.add("Consent", await f.create_consent(conn, patient, "svod_access", care_unit_id=unit.id))
     rec.add("Block", await f.create_block(conn, patient, "outer", provider))
+    rec.add("PortalException", await f.create_portal_exception(conn, patient, "guardian", unit))
     rec.add("Representative", await f.create_representative(conn, patient, guardian))
     rec.add("CareUnit", unit, patient_row=False)
     rec.add("CareUnit", pharmacy, patient_row=False)

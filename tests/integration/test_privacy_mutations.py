@@ -34,7 +34,8 @@ REMOVE_REP = """mutation($id: ID!) {
     representative { validTo } userErrors { code } } }"""
 
 
-# Every privacy mutation has cases here (test_mutations_all.py counts on this set).
+# Every privacy mutation has cases here, the A10 exceptions in test_portal_exceptions.py
+# (test_mutations_all.py counts on this set).
 PRIVACY_MUTATIONS = frozenset(
     {
         "giveConsent",
@@ -44,6 +45,8 @@ PRIVACY_MUTATIONS = frozenset(
         "temporarilyLiftBlock",
         "addRepresentative",
         "removeRepresentative",
+        "grantPortalException",
+        "revokePortalException",
     }
 )
 
