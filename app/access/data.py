@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.categories import ADDRESS_COLUMNS
+from app.access.grouping import for_group, shape
 from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
 from app.access.pseudonym import pseudonym
@@ -31,6 +32,16 @@ class SearchScope(Protocol):
     def search_scope(
         self, principal: Principal, patient_id: ColumnElement[Any]
     ) -> ColumnElement[bool]: ...
+
+
+def _group_filter(table: Table, group: list[PatientAccess]) -> ColumnElement[bool]:
+    first = group[0].row_filter(table)
+    if len(group) > 1:
+        grouped = for_group(first, group[0].patient_id, [d.patient_id for d in group])
+        if grouped is not None:
+            return grouped
+        return or_(first, *(d.row_filter(table) for d in group[1:]))
+    return first
 
 
 class DataAccess:
@@ -96,12 +107,20 @@ class DataAccess:
         Patients of whom nothing may be seen are audited as denied (A1, A12).
         """
         decisions = await self.access(patient_ids)
+        # Patients with the same decision but for the id share one `= ANY(ids)` filter.
+        groups: dict[object, list[PatientAccess]] = {}
         filters = []
         for decision in decisions.values():
-            if decision.may_see_patient:
+            if not decision.may_see_patient:
+                self._deny(decision)
+                continue
+            key = shape(decision)
+            if key is None:
                 filters.append(decision.row_filter(table))
             else:
-                self._deny(decision)
+                groups.setdefault(key, []).append(decision)
+        for group in groups.values():
+            filters.append(_group_filter(table, group))
         if not filters:
             return false()
         return or_(*filters) if len(filters) > 1 else filters[0]

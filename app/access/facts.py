@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Table,
+    any_,
     exists,
     false,
     func,
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
 from app.access.categories import MUNICIPAL_CARE_UNIT_KINDS
+from app.access.grouping import uuid_array
 from app.access.principal import Principal, Purpose
 
 # A6: step 2 (content) must follow step 1 (which providers) by the same user within this time.
@@ -286,7 +288,7 @@ async def load_patients(
                 or_(pe.c.valid_to.is_(None), pe.c.valid_to > now),
             ).label("portal_exceptions")
         )
-    stmt = select(*columns).where(p.c.id.in_(list(patient_ids)))
+    stmt = select(*columns).where(p.c.id == any_(uuid_array(list(patient_ids))))
     return {
         row["id"]: PatientFacts(
             patient_id=row["id"],
