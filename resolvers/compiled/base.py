@@ -75,7 +75,22 @@ class CompiledOperation:
         raise NotImplementedError
 
 
-def page_of(table: Table, name: str, where: Sequence[ColumnElement[bool]], limit: int) -> CTE:
+KEY_COLUMNS = ("id", "patient_id", "event_time")
+
+
+def columns_of(table: Table, names: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The key columns and `names`: only what the JSON needs (SQLAlchemy builds a proxy per
+    column of every CTE and LATERAL, which dominates building the statement for wide tables)."""
+    return [table.c[n] for n in dict.fromkeys((*KEY_COLUMNS, *names))]
+
+
+def page_of(
+    table: Table,
+    name: str,
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    columns: Sequence[str],
+) -> CTE:
     """The first `limit` rows of a newest-first list, each with the list's `_total`.
 
     The count is a window over the filtered rows, computed before LIMIT cuts the page (as
@@ -83,7 +98,8 @@ def page_of(table: Table, name: str, where: Sequence[ColumnElement[bool]], limit
     """
     total = func.count().over().label("_total")
     order = [table.c[n].desc() for n in NEWEST_FIRST]
-    return select(table, total).where(*where).order_by(*order).limit(limit).cte(name)
+    chosen = columns_of(table, columns)
+    return select(*chosen, total).where(*where).order_by(*order).limit(limit).cte(name)
 
 
 def total_of(page: CTE) -> ColumnElement[Any]:
@@ -128,4 +144,12 @@ def json_text(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return cast(value, Text)
 
 
-__all__ = ["CompiledOperation", "Disclosed", "fetch_json", "key", "page_of", "total_of"]
+__all__ = [
+    "CompiledOperation",
+    "Disclosed",
+    "columns_of",
+    "fetch_json",
+    "key",
+    "page_of",
+    "total_of",
+]

@@ -20,6 +20,7 @@ from app.errors import AppError
 from resolvers.compiled.base import (
     CompiledOperation,
     Disclosed,
+    columns_of,
     disclosures,
     fetch_json,
     json_text,
@@ -33,6 +34,33 @@ from resolvers.patients import normalized_identifier
 from resolvers.tables import ALERT, CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT, PRESCRIPTION
 from schema.enums import AlertType, ContactStatus, ContactType, DiagnosisType, Severity, Sex
 
+# The columns each list's JSON reads (besides id, patient_id, event_time).
+ALERT_COLUMNS = (
+    "alert_type",
+    "description",
+    "severity",
+    "agent_atc_code",
+    "agent_text",
+    "condition_code",
+    "treatment_code",
+    "valid_from",
+    "valid_to",
+    "care_unit_id",
+)
+PRESCRIPTION_COLUMNS = (
+    "atc_code",
+    "drug_name",
+    "strength",
+    "form",
+    "dosage_text",
+    "valid_until",
+    "accountable_hsa_id",
+    "accountable_practitioner_id",
+    "accountable_name",
+    "care_unit_id",
+)
+CONTACT_COLUMNS = ("contact_type", "status", "reason", "period_end", "care_unit_id")
+DIAGNOSIS_COLUMNS = ("code", "display", "diagnosis_type", "care_unit_id")
 ACTIVE = RowFilter(values=(("status", frozenset({"aktiv"})),))
 UNIT = CARE_UNIT.alias("unit")
 
@@ -83,12 +111,18 @@ class EmergencyOverview(CompiledOperation):
             return [*conditions, table.c.nullified.is_(False)]
 
         since = RowFilter(start=prepared.since, period_overlaps=True)
-        alerts = page_of(ALERT, "alerts", await where(ALERT), 50)
+        alerts = page_of(ALERT, "alerts", await where(ALERT), 50, ALERT_COLUMNS)
         prescriptions = page_of(
-            PRESCRIPTION, "prescriptions", await where(PRESCRIPTION, ACTIVE), 50
+            PRESCRIPTION,
+            "prescriptions",
+            await where(PRESCRIPTION, ACTIVE),
+            50,
+            PRESCRIPTION_COLUMNS,
         )
-        contacts = page_of(CARE_CONTACT, "contacts", await where(CARE_CONTACT, since), 10)
-        diagnoses = page_of(DIAGNOSIS, "diagnoses", await where(DIAGNOSIS), 20)
+        contacts = page_of(
+            CARE_CONTACT, "contacts", await where(CARE_CONTACT, since), 10, CONTACT_COLUMNS
+        )
+        diagnoses = page_of(DIAGNOSIS, "diagnoses", await where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
         contact_diagnoses = await self._contact_diagnoses(ctx, pid, contacts)
         patient = PATIENT.alias("p")
         data = obj(
@@ -131,7 +165,7 @@ class EmergencyOverview(CompiledOperation):
         """diagnoses(first: 5) of each contact on the page (DiagnosesByCareContactLoader)."""
         visible = await ctx.data.visibility(DIAGNOSIS, [pid])
         per_contact = (
-            select(DIAGNOSIS)
+            select(*columns_of(DIAGNOSIS, (*DIAGNOSIS_COLUMNS, "care_contact_id")))
             .where(
                 DIAGNOSIS.c.patient_id == contacts.c.patient_id,
                 DIAGNOSIS.c.care_contact_id == contacts.c.id,

@@ -20,6 +20,7 @@ from app.errors import AppError
 from resolvers.compiled.base import (
     CompiledOperation,
     Disclosed,
+    columns_of,
     disclosures,
     fetch_json,
     json_text,
@@ -74,14 +75,15 @@ class PopulationList(CompiledOperation):
     async def statement(
         self, ctx: Context, allowed: list[uuid.UUID], prepared: Prepared
     ) -> Select[Any]:
-        patients = select(PATIENT).where(PATIENT.c.id.in_(allowed)).cte("patients")
+        patient_columns = [PATIENT.c[n] for n in ("id", "identifier", "given_name", "family_name")]
+        patients = select(*patient_columns).where(PATIENT.c.id.in_(allowed)).cte("patients")
         by_provider = RowFilter(care_provider_hsa_ids=frozenset({prepared.provider}))
 
-        async def newest(table: Table, name: str) -> Any:
+        async def newest(table: Table, name: str, columns: tuple[str, ...]) -> Any:
             # As PatientListLoader over the page's patients: policy, filter, nullified, page.
             visible = await ctx.data.visibility(table, allowed)
             per_patient = (
-                select(table)
+                select(*columns_of(table, columns))
                 .where(
                     table.c.patient_id == patients.c.id,
                     visible,
@@ -99,8 +101,10 @@ class PopulationList(CompiledOperation):
                 .cte(name)
             )
 
-        contacts = await newest(CARE_CONTACT, "contacts")
-        diagnoses = await newest(DIAGNOSIS, "diagnoses")
+        contacts = await newest(
+            CARE_CONTACT, "contacts", ("contact_type", "status", "care_unit_id")
+        )
+        diagnoses = await newest(DIAGNOSIS, "diagnoses", ("code", "display"))
         p, c, d = patients.c, contacts.c, diagnoses.c
         unit = select(obj(("name", UNIT.c.name))).where(UNIT.c.id == c.care_unit_id)
         contact = obj(
