@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from app.db import DatabaseUnavailable
-from app.settings import Settings, get_settings
+from app.settings import Settings, SettingsError, get_settings
 
 err = Console(stderr=True)
 Run = Callable[[argparse.Namespace, Settings], int]
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command].run(args, get_settings())
     except UsageError as exc:
         parser.error(str(exc))
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, SettingsError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +60,19 @@ class Settings(BaseSettings):
         "GraphQL execution.",
     )
 
+    @field_validator("access_policy")
+    @classmethod
+    def _policy_stays_on_in_deployments(cls, value: bool) -> bool:
+        # Only code (the benchmarks) may switch the policy and audit off, never the environment:
+        # a stray variable in a deployment must not open every record.
+        if os.environ.get("VARDKEDJA_ACCESS_POLICY") is not None:
+            raise ValueError("the access policy cannot be switched off through the environment")
+        return value
+
+
+class SettingsError(ValueError):
+    """The environment's settings are invalid; the message is one readable line."""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -66,4 +80,12 @@ def get_settings() -> Settings:
     command signs, chains and pseudonymises with the same keys as `serve`)."""
     from app.tokens import with_dev_keys
 
-    return with_dev_keys(Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VARDKEDJA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
+    return with_dev_keys(settings)
