@@ -263,8 +263,7 @@ def _entries(
     return entries
 
 
-# A Core insert: SQLAlchemy sends a batch of entries as one multi-row INSERT statement.
-INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 LOCK = text("SELECT pg_advisory_xact_lock(:lock, :chain)")
@@ -300,7 +299,9 @@ async def flush(
         digest = _link(prev, canonical_content, buffer.chain_key)
         rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
         prev = digest
-    await conn.execute(INSERT, rows)
+    # One multi-row INSERT ... VALUES (...), (...): a single statement on the server, where an
+    # executemany would run one INSERT per entry.
+    await conn.execute(insert(AUDIT_TABLE).values(rows))
     buffer.disclosed.clear()
     buffer.denied.clear()
     buffer.written.clear()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -126,8 +126,7 @@ async def test_entry_appended_at_the_end_is_found(conn: AsyncConnection) -> None
     content = audit._entries(buffer, PRINCIPAL, None, datetime.now(UTC))[0]
     forged = audit.entry_hash(str(last.scalar()), content)
     await conn.execute(
-        audit.INSERT,
-        content | {"prev_hash": "x" * 64, "hash": forged, "resources": "[]"},
+        insert(audit.AUDIT_TABLE).values(content | {"prev_hash": "x" * 64, "hash": forged})
     )
     report = await verify_chain(conn, KEY)
     assert len(report.problems) >= 1
@@ -290,10 +289,23 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
     for pid in patients:
         buffer.disclose(pid, "CareContact", uuid.uuid4())
     principal = Principal(kind=PrincipalKind.SYSTEM, subject="flush-test", purpose=Purpose.ADMIN)
-    async with count_statements(conn) as statements:
-        assert await audit.flush(conn, buffer, principal, "Flush") == 30
+    executemany: list[bool] = []
+
+    def record(*args: object) -> None:
+        executemany.append(bool(args[5]))  # (conn, cursor, statement, parameters, context, many)
+
+    sync = conn.sync_connection
+    assert sync is not None
+    event.listen(sync, "before_cursor_execute", record)
+    try:
+        async with count_statements(conn) as statements:
+            assert await audit.flush(conn, buffer, principal, "Flush") == 30
+    finally:
+        event.remove(sync, "before_cursor_execute", record)
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 1, "one multi-row INSERT, not one per patient"
+    assert inserts[0].count("), (") == 29, "30 rows in the VALUES list of that statement"
+    assert not any(executemany), "an executemany runs one statement per row on the server"
     assert len(statements) == 3  # chain lock, last hash of the chain, insert
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
     assert logged.scalar() == 30
