@@ -20,6 +20,11 @@ def test_policy_cannot_be_switched_off_by_the_environment(
         get_settings.cache_clear()
 
 
+def test_the_environment_may_keep_the_policy_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VARDKEDJA_ACCESS_POLICY", "true")
+    assert Settings().access_policy is True
+
+
 def test_code_may_switch_the_policy_off_for_benchmarks() -> None:
     assert Settings(access_policy=False).access_policy is False
     assert Settings().access_policy is True
