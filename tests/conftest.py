@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -52,6 +53,7 @@ def server_url() -> Iterator[str]:
     server = EmbeddedServer(folder / "pgdata", delete_on_stop=True)
     yield server.start()
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ bad arguments and unreachable databases give one readable line, never a tracebac
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -99,6 +100,13 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
 def test_serve_embedded_starts_answers_stops_and_keeps_data() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="vardkedja-serve-"))
     data_dir.chmod(0o755)
+    try:
+        _serve_twice(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _serve_twice(data_dir: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _serve(data_dir, port)
@@ -108,8 +116,9 @@ def test_serve_embedded_starts_answers_stops_and_keeps_data() -> None:
         answer = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}).json()
         assert answer == {"data": {"__typename": "Query"}}
     finally:
-        code, _ = _stop(proc)
+        code, printed = _stop(proc)
     assert code == 0
+    assert "seeded" in printed, "an empty database gets the demo population"
     pgdata = data_dir / "pgdata"
     assert (pgdata / "PG_VERSION").exists(), "the data stays"
     assert not (pgdata / "postmaster.pid").exists(), "the embedded server was stopped"
