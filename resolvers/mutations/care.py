@@ -12,6 +12,7 @@ from app.identifiers import normalize_icd10_se
 from resolvers.mutations.checks import Checks, max_length, now
 from resolvers.mutations.header import RecordInput, resolve_header
 from resolvers.mutations.outcome import Code, Outcome, RowRef
+from resolvers.mutations.records import insert_record
 from resolvers.mutations.runner import Writer, run_mutation
 
 # A contact that has not happened (planned or cancelled) may lie in the future.
@@ -91,15 +92,15 @@ async def add_diagnosis(ctx: Context, cmd: AddDiagnosis) -> Outcome:
         display = checks.text(
             "input.display", cmd.display, limit=max_length(models.Diagnosis, "display")
         )
-        when = checks.moment("input.diagnosedAt", cmd.diagnosed_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.diagnosedAt"
-        )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
             models.Diagnosis,
-            header.row(when, code=code, display=display, diagnosis_type=cmd.diagnosis_type),
+            event_field="input.diagnosedAt",
+            event_time=cmd.diagnosed_at,
+            content={"code": code, "display": display, "diagnosis_type": cmd.diagnosis_type},
         )
         return {"diagnosis": ref}
 

@@ -14,9 +14,10 @@ from app.identifiers import (
     validate_tlv_procedure_code,
     validate_tooth_surface,
 )
-from resolvers.mutations.checks import Checks, max_length, now
-from resolvers.mutations.header import RecordInput, resolve_header
+from resolvers.mutations.checks import Checks, max_length
+from resolvers.mutations.header import RecordInput
 from resolvers.mutations.outcome import Code, Outcome, RowRef
+from resolvers.mutations.records import insert_record
 from resolvers.mutations.runner import Writer, run_mutation
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
@@ -74,13 +75,16 @@ async def record_dental_treatment(ctx: Context, cmd: RecordDentalTreatment) -> O
                 "input.priceSek", cmd.price_sek, minimum=0, maximum=MAX_PRICE
             ),
         }
-        when = checks.moment("input.completedAt", cmd.completed_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.completedAt"
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
+            models.DentalTreatment,
+            event_field="input.completedAt",
+            event_time=cmd.completed_at,
+            content=content,
         )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(models.DentalTreatment, header.row(when, **content))
         return {"dentalTreatment": ref}
 
     return await run_mutation(
@@ -106,13 +110,16 @@ async def record_tooth_finding(ctx: Context, cmd: RecordToothFinding) -> Outcome
                 limit=max_length(models.ToothFinding, "finding_text"),
             ),
         }
-        when = checks.moment("input.examinedAt", cmd.examined_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.examinedAt"
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
+            models.ToothFinding,
+            event_field="input.examinedAt",
+            event_time=cmd.examined_at,
+            content=content,
         )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(models.ToothFinding, header.row(when, **content))
         return {"toothFinding": ref}
 
     return await run_mutation(

@@ -15,9 +15,10 @@ from app.identifiers import (
     validate_lab_code,
     validate_npl_id,
 )
-from resolvers.mutations.checks import Checks, max_length, now
-from resolvers.mutations.header import RecordInput, resolve_header
+from resolvers.mutations.checks import Checks, max_length
+from resolvers.mutations.header import RecordInput
 from resolvers.mutations.outcome import Code, Outcome, RowRef
+from resolvers.mutations.records import insert_record
 from resolvers.mutations.runner import Writer, run_mutation
 
 # Numeric(18, 6): at most 12 digits before the point.
@@ -113,13 +114,16 @@ async def add_alert(ctx: Context, cmd: AddAlert) -> Outcome:
     async def body(write: Writer) -> dict[str, RowRef]:
         checks = Checks()
         content = _alert_content(checks, cmd)
-        when = checks.moment("input.ascertainedAt", cmd.ascertained_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.ascertainedAt"
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
+            models.Alert,
+            event_field="input.ascertainedAt",
+            event_time=cmd.ascertained_at,
+            content=content,
         )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(models.Alert, header.row(when, **content))
         return {"alert": ref}
 
     return await run_mutation(ctx, "addAlert", cmd, body, idempotency_key=cmd.idempotency_key)
@@ -167,13 +171,16 @@ async def record_lab_result(ctx: Context, cmd: RecordLabResult) -> Outcome:
     async def body(write: Writer) -> dict[str, RowRef]:
         checks = Checks()
         content = _lab_content(checks, cmd)
-        when = checks.moment("input.sampledAt", cmd.sampled_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.sampledAt"
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
+            models.LabResult,
+            event_field="input.sampledAt",
+            event_time=cmd.sampled_at,
+            content=content,
         )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(models.LabResult, header.row(when, **content))
         return {"labResult": ref}
 
     return await run_mutation(
@@ -206,13 +213,16 @@ async def record_vaccination(ctx: Context, cmd: RecordVaccination) -> Outcome:
             or (ctx.principal.name or "")[:200]
             or None,
         }
-        when = checks.moment("input.administeredAt", cmd.administered_at or now())
-        header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.administeredAt"
+        ref = await insert_record(
+            ctx,
+            write,
+            checks,
+            cmd,
+            models.Vaccination,
+            event_field="input.administeredAt",
+            event_time=cmd.administered_at,
+            content=content,
         )
-        checks.done()
-        assert when is not None
-        ref = await write.insert(models.Vaccination, header.row(when, **content))
         return {"vaccination": ref}
 
     return await run_mutation(
