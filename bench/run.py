@@ -56,6 +56,7 @@ DATA_DIR = BENCH_DIR / ".data"
 RESULTS_DIR = BENCH_DIR / "results"
 SYSTEMS = ("vardkedja", "postgraphile", "floor")
 BENCH_SECRET = "bench-secret-not-for-production-0123456789"
+BENCH_AUDIT_KEY = "bench-audit-key-not-for-production-0123456789"
 # Same for every system: PostgreSQL as the embedded server starts it, plus the statistics
 # extension and room for the 100k dataset in memory.
 PG_SETTINGS = {
@@ -185,6 +186,8 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
         env={
             "VARDKEDJA_DATABASE_URL": db.url,
             "VARDKEDJA_JWT_SECRET": BENCH_SECRET,
+            # A real chain key, as in production: the HMAC then costs what it costs there.
+            "VARDKEDJA_AUDIT_KEY": BENCH_AUDIT_KEY,
             "VARDKEDJA_POOL_SIZE": str(opts.pool_size),
             "VARDKEDJA_ACCESS_POLICY": "true",
             "PYTHONOPTIMIZE": "",
