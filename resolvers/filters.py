@@ -21,7 +21,8 @@ class RowFilter:
     `period_end`, open if null) overlaps it, instead of items whose event_time falls in it.
     """
 
-    start: datetime | None = None
+    # A bind parameter instead of a datetime: the start of a precompiled plan, bound per run.
+    start: datetime | ColumnElement[Any] | None = None
     end: datetime | None = None
     care_provider_ids: frozenset[uuid.UUID] = frozenset()
     care_unit_ids: frozenset[uuid.UUID] = frozenset()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
@@ -21,6 +21,7 @@ from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
 from app.access.pseudonym import pseudonym
 from app.audit import AuditBuffer, AuditEvent
+from app.sqlplan import Plan
 
 T = TypeVar("T")
 
@@ -32,6 +33,26 @@ class SearchScope(Protocol):
     def search_scope(
         self, principal: Principal, patient_id: ColumnElement[Any]
     ) -> ColumnElement[bool]: ...
+
+
+def visibility_of(table: Table, decisions: Iterable[PatientAccess]) -> ColumnElement[bool]:
+    """The rows of `table` these decisions let the caller see (false if none): patients with
+    the same decision but for the id share one `= ANY(ids)` filter."""
+    groups: dict[object, list[PatientAccess]] = {}
+    filters = []
+    for decision in decisions:
+        if not decision.may_see_patient:
+            continue
+        key = shape(decision)
+        if key is None:
+            filters.append(decision.row_filter(table))
+        else:
+            groups.setdefault(key, []).append(decision)
+    for group in groups.values():
+        filters.append(_group_filter(table, group))
+    if not filters:
+        return false()
+    return or_(*filters) if len(filters) > 1 else filters[0]
 
 
 def _group_filter(table: Table, group: list[PatientAccess]) -> ColumnElement[bool]:
@@ -107,23 +128,10 @@ class DataAccess:
         Patients of whom nothing may be seen are audited as denied (A1, A12).
         """
         decisions = await self.access(patient_ids)
-        # Patients with the same decision but for the id share one `= ANY(ids)` filter.
-        groups: dict[object, list[PatientAccess]] = {}
-        filters = []
         for decision in decisions.values():
             if not decision.may_see_patient:
                 self._deny(decision)
-                continue
-            key = shape(decision)
-            if key is None:
-                filters.append(decision.row_filter(table))
-            else:
-                groups.setdefault(key, []).append(decision)
-        for group in groups.values():
-            filters.append(_group_filter(table, group))
-        if not filters:
-            return false()
-        return or_(*filters) if len(filters) > 1 else filters[0]
+        return visibility_of(table, decisions.values())
 
     async def visible_keys(
         self, table: Table, keys: Iterable[tuple[uuid.UUID, uuid.UUID]]
@@ -163,6 +171,17 @@ class DataAccess:
         whoever built the statement.
         """
         rows: Sequence[RowMapping] = await self._uncancellable(self._rows(statement))
+        return self._disclosed(rows, disclose)
+
+    async def fetch_plan(
+        self, plan: Plan, values: Mapping[str, Any], *, disclose: str | None = None
+    ) -> Sequence[RowMapping]:
+        """`fetch` for a precompiled statement (app/sqlplan.py) and its slot values."""
+        run = self.conn.exec_driver_sql(plan.sql, plan.parameters(values))
+        result = await self._uncancellable(run)
+        return self._disclosed(result.mappings().all(), disclose)
+
+    def _disclosed(self, rows: Sequence[RowMapping], disclose: str | None) -> Sequence[RowMapping]:
         if rows and any(column in rows[0] for column in ADDRESS_COLUMNS):
             rows = [self._without_address(row) for row in rows]
         if disclose is not None:

@@ -17,12 +17,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     ColumnElement,
+    Date,
+    DateTime,
+    String,
     Table,
+    Uuid,
     any_,
+    bindparam,
     exists,
-    false,
     func,
     literal,
     literal_column,
@@ -35,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
 from app.access.categories import MUNICIPAL_CARE_UNIT_KINDS
-from app.access.grouping import uuid_array
 from app.access.principal import Principal, Purpose
+from app.sqlplan import PLANS, Plan, compile_plan
 
 # A6: step 2 (content) must follow step 1 (which providers) by the same user within this time.
 EMERGENCY_STEP_WINDOW = timedelta(hours=12)
@@ -154,19 +159,43 @@ async def load_clinician(
     The unit must belong to the provider named in the token, and when the token names an
     assignment it must be that one.
     """
+    named = bool(principal.assignment_id)
+    wanted = _parse_uuid(principal.assignment_id) if named else None
+    if named and wanted is None:
+        return ClinicianFacts(principal.subject, None, None, None)
+    plan = PLANS.get(("load_clinician", named), lambda: _clinician_plan(named))
+    values = {
+        "subject": principal.subject,
+        "unit_hsa_id": principal.care_unit_hsa_id or "",
+        "provider_hsa_id": principal.care_provider_hsa_id or "",
+        "today": today,
+        "assignment_id": wanted,
+    }
+    row = (await plan.rows(conn, **values))[:1]
+    if not row:
+        return ClinicianFacts(principal.subject, None, None, None)
+    found = row[0]
+    return ClinicianFacts(
+        principal.subject, found["practitioner_id"], found["unit_id"], found["id"]
+    )
+
+
+def _clinician_plan(named_assignment: bool) -> Plan:
     a, pr = table(models.Assignment), table(models.Practitioner)
     cu, cp = table(models.CareUnit), table(models.CareProvider)
+    today = bindparam("today", None, type_=Date)
     conditions = [
-        pr.c.hsa_id == principal.subject,
-        cu.c.hsa_id == (principal.care_unit_hsa_id or ""),
-        cp.c.hsa_id == (principal.care_provider_hsa_id or ""),
+        pr.c.hsa_id == bindparam("subject", None, type_=String),
+        cu.c.hsa_id == bindparam("unit_hsa_id", None, type_=String),
+        cp.c.hsa_id == bindparam("provider_hsa_id", None, type_=String),
         a.c.care_provider_id == cp.c.id,
         a.c.valid_from <= today,
         or_(a.c.valid_to.is_(None), a.c.valid_to >= today),
     ]
-    if principal.assignment_id:
-        wanted = _parse_uuid(principal.assignment_id)
-        conditions.append(a.c.id == wanted if wanted else false())
+    names = ["subject", "unit_hsa_id", "provider_hsa_id", "today"]
+    if named_assignment:
+        conditions.append(a.c.id == bindparam("assignment_id", None, type_=Uuid))
+        names.append("assignment_id")
     stmt = (
         select(pr.c.id.label("practitioner_id"), cu.c.id.label("unit_id"), cp.c.id)
         .select_from(
@@ -177,10 +206,7 @@ async def load_clinician(
         .where(*conditions)
         .limit(1)
     )
-    row = (await conn.execute(stmt)).first()
-    if row is None:
-        return ClinicianFacts(principal.subject, None, None, None)
-    return ClinicianFacts(principal.subject, row[0], row[1], row[2])
+    return compile_plan(stmt, names=names)
 
 
 async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUID | None:
@@ -245,50 +271,28 @@ async def load_patients(
     are EXISTS columns, consents, blocks, representatives and A10 exceptions JSON arrays per
     patient.
     """
-    p = table(models.Patient)
-    columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
-    if clinician is not None and clinician.unit_id is not None:
-        columns.extend(_clinician_columns(p, principal, clinician, now))
-    if consent_kinds:
-        # Revoked and expired consents too: a revoked one is an objection (A8).
-        c = table(models.Consent)
-        columns.append(
-            _json_rows(
-                c, CONSENT_COLUMNS, c.c.patient_id == p.c.id, c.c.kind.in_(consent_kinds)
-            ).label("consents")
-        )
-    if with_blocks:
-        b = table(models.Block)
-        columns.append(
-            _json_rows(b, BLOCK_COLUMNS, b.c.patient_id == p.c.id, b.c.lifted_at.is_(None)).label(
-                "blocks"
-            )
-        )
-    if representative_of is not None:
-        rep, today = table(models.Representative), now.date()
-        columns.append(
-            _json_rows(
-                rep,
-                ("representative_patient_id", "kind"),
-                rep.c.patient_id == p.c.id,
-                rep.c.representative_patient_id == representative_of,
-                rep.c.valid_from <= today,
-                or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today),
-            ).label("reps")
-        )
-    if with_portal_exceptions:
-        # Revoked or ended exceptions never count again; the rule checks the dates too.
-        pe = table(models.PortalException)
-        columns.append(
-            _json_rows(
-                pe,
-                PORTAL_EXCEPTION_COLUMNS,
-                pe.c.patient_id == p.c.id,
-                pe.c.revoked_at.is_(None),
-                or_(pe.c.valid_to.is_(None), pe.c.valid_to > now),
-            ).label("portal_exceptions")
-        )
-    stmt = select(*columns).where(p.c.id == any_(uuid_array(list(patient_ids))))
+    related = clinician is not None and clinician.unit_id is not None
+    step1 = related and principal.purpose is Purpose.ETREAT and bool(principal.emergency_reason)
+    shape = FactsShape(
+        related=related,
+        step1=step1,
+        step1_unit_known=principal.care_unit_hsa_id is not None,
+        consent_kinds=tuple(consent_kinds),
+        blocks=with_blocks,
+        representatives=representative_of is not None,
+        portal_exceptions=with_portal_exceptions,
+    )
+    plan = PLANS.get(("load_patients", shape), lambda: _patients_plan(shape))
+    values = {
+        "ids": list(patient_ids),
+        "now": now,
+        "today": now.date(),
+        "unit_id": clinician.unit_id if clinician is not None else None,
+        "subject": principal.subject,
+        "unit_hsa_id": principal.care_unit_hsa_id,
+        "step1_since": now - EMERGENCY_STEP_WINDOW,
+        "representative_of": representative_of,
+    }
     return {
         row["id"]: PatientFacts(
             patient_id=row["id"],
@@ -305,8 +309,80 @@ async def load_patients(
                 _portal_exception(r) for r in row.get("portal_exceptions") or ()
             ),
         )
-        for row in (await conn.execute(stmt)).mappings()
+        for row in await plan.rows(conn, **values)
     }
+
+
+@dataclass(frozen=True)
+class FactsShape:
+    """Which facts `load_patients` reads: the key of its plan."""
+
+    related: bool
+    step1: bool
+    step1_unit_known: bool
+    consent_kinds: tuple[str, ...]
+    blocks: bool
+    representatives: bool
+    portal_exceptions: bool
+
+
+def _patients_plan(shape: FactsShape) -> Plan:
+    """The facts statement of one shape; its slots are named as `load_patients` binds them."""
+    p = table(models.Patient)
+    now = bindparam("now", None, type_=DateTime(timezone=True))
+    columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
+    names = ["ids"]
+    if shape.related:
+        columns.extend(_clinician_columns(p, shape, now))
+        names += ["unit_id", "now"]
+        if shape.step1:
+            names += ["subject", "step1_since"] + (
+                ["unit_hsa_id"] if shape.step1_unit_known else []
+            )
+    if shape.consent_kinds:
+        # Revoked and expired consents too: a revoked one is an objection (A8).
+        c = table(models.Consent)
+        columns.append(
+            _json_rows(
+                c, CONSENT_COLUMNS, c.c.patient_id == p.c.id, c.c.kind.in_(shape.consent_kinds)
+            ).label("consents")
+        )
+    if shape.blocks:
+        b = table(models.Block)
+        columns.append(
+            _json_rows(b, BLOCK_COLUMNS, b.c.patient_id == p.c.id, b.c.lifted_at.is_(None)).label(
+                "blocks"
+            )
+        )
+    if shape.representatives:
+        rep, today = table(models.Representative), bindparam("today", None, type_=Date)
+        columns.append(
+            _json_rows(
+                rep,
+                ("representative_patient_id", "kind"),
+                rep.c.patient_id == p.c.id,
+                rep.c.representative_patient_id == bindparam("representative_of", None, Uuid),
+                rep.c.valid_from <= today,
+                or_(rep.c.valid_to.is_(None), rep.c.valid_to >= today),
+            ).label("reps")
+        )
+        names += ["representative_of", "today"]
+    if shape.portal_exceptions:
+        # Revoked or ended exceptions never count again; the rule checks the dates too.
+        pe = table(models.PortalException)
+        columns.append(
+            _json_rows(
+                pe,
+                PORTAL_EXCEPTION_COLUMNS,
+                pe.c.patient_id == p.c.id,
+                pe.c.revoked_at.is_(None),
+                or_(pe.c.valid_to.is_(None), pe.c.valid_to > now),
+            ).label("portal_exceptions")
+        )
+        names.append("now")
+    ids = bindparam("ids", None, type_=ARRAY(Uuid()))
+    stmt = select(*columns).where(p.c.id == any_(ids))
+    return compile_plan(stmt, names=set(names))
 
 
 CONSENT_COLUMNS = (
@@ -336,29 +412,32 @@ BLOCK_COLUMNS = (
 
 
 def _clinician_columns(
-    p: Table, principal: Principal, clinician: ClinicianFacts, now: datetime
+    p: Table, shape: FactsShape, now: ColumnElement[Any]
 ) -> list[ColumnElement[Any]]:
     cr = table(models.CareRelationship)
     columns: list[ColumnElement[Any]] = [
         exists()
         .where(
             cr.c.patient_id == p.c.id,
-            cr.c.care_unit_id == clinician.unit_id,
+            cr.c.care_unit_id == bindparam("unit_id", None, type_=Uuid),
             cr.c.valid_from <= now,
             or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
         )
         .label("related")
     ]
-    if principal.purpose is Purpose.ETREAT and principal.emergency_reason:
+    if shape.step1:
         ae = table(models.AuditEntry)
+        unit = ae.c.care_unit_hsa_id
         columns.append(
             exists()
             .where(
                 ae.c.patient_id == p.c.id,
                 ae.c.action == EMERGENCY_STEP1_ACTION,
-                ae.c.principal_id == principal.subject,
-                ae.c.care_unit_hsa_id == principal.care_unit_hsa_id,
-                ae.c.occurred_at > now - EMERGENCY_STEP_WINDOW,
+                ae.c.principal_id == bindparam("subject", None, type_=String),
+                unit == bindparam("unit_hsa_id", None, String)
+                if shape.step1_unit_known
+                else unit.is_(None),
+                ae.c.occurred_at > bindparam("step1_since", None, DateTime(timezone=True)),
             )
             .label("step1")
         )

@@ -8,8 +8,10 @@ tests/integration/test_compiled_*.py compare both paths.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,8 +19,9 @@ import orjson
 from graphql import GraphQLSchema, OperationDefinitionNode, get_variable_values, parse
 from sqlalchemy import (
     CTE,
+    ClauseElement,
     ColumnElement,
-    Select,
+    RowMapping,
     Table,
     Text,
     cast,
@@ -28,7 +31,10 @@ from sqlalchemy import (
     union_all,
 )
 
+from app.access.grouping import shape
+from app.access.policy import PatientAccess
 from app.context import Context
+from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.sqljson import key
 
 NEWEST_FIRST = ("event_time", "id")
@@ -128,10 +134,41 @@ def disclosures(kinds: Sequence[Disclosed]) -> ColumnElement[Any]:
     return cast(select(agg).select_from(rows).scalar_subquery(), Text)
 
 
-async def fetch_json(ctx: Context, statement: Select[Any]) -> dict[str, Any]:
-    """Run a statement of columns `data` and `disclosed` through ctx.data; record the
-    disclosures with the same AuditBuffer call `DataAccess.fetch(disclose=...)` makes."""
-    rows = await ctx.data.fetch(statement)
+def cached_plan(key: Hashable, build: Callable[[], Plan]) -> Plan:
+    """A plan that depends on nothing but `key` (app/sqlplan.py)."""
+    return PLANS.get(key, build)
+
+
+def plan_for(
+    key: Hashable,
+    decision: PatientAccess,
+    build: Callable[[PatientAccess, uuid.UUID], ClauseElement],
+    names: Sequence[str] = (),
+) -> Plan:
+    """The plan of a one-patient statement under the policy's `decision`, with its patient id
+    as the slot `pid`.
+
+    `build(decision, pid)` makes the statement. Decisions that differ only in the patient id
+    (`shape`, app/access/grouping.py: the same clinician, consents and blocks) share a plan,
+    built once from the decision with a placeholder for the id: so the policy's predicates and
+    everything else in the statement are constants of the plan, and the id is bound per run.
+    """
+    blank = shape(decision)
+    if blank is None:  # not comparable: compile for this decision alone
+        own = decision.patient_id
+        return compile_plan(build(decision, own), names=names, placeholders={own: "pid"})
+
+    def make() -> Plan:
+        marker = placeholder()
+        stand_in = dataclasses.replace(typing.cast(Any, decision), patient_id=marker)
+        return compile_plan(build(stand_in, marker), names=names, placeholders={marker: "pid"})
+
+    return PLANS.get((key, blank), make)
+
+
+def fetch_json(ctx: Context, rows: Sequence[RowMapping]) -> dict[str, Any]:
+    """The `data` of a statement of columns `data` and `disclosed`; records the disclosures
+    with the same AuditBuffer call `DataAccess.fetch(disclose=...)` makes."""
     row = rows[0]
     for type_name, patient_id, row_id in orjson.loads(row["disclosed"]):
         ctx.audit.disclose(uuid.UUID(patient_id), type_name, uuid.UUID(row_id))

@@ -13,19 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, null, select
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, case, null, select
 
+from app.access.data import visibility_of
+from app.access.policy import PatientAccess
 from app.context import Context
 from app.errors import AppError
+from app.sqlplan import Plan, compile_plan
 from resolvers.compiled.base import (
     CompiledOperation,
     Disclosed,
+    cached_plan,
     columns_of,
     disclosures,
     fetch_json,
     json_text,
     newest_first,
     page_of,
+    plan_for,
     total_of,
 )
 from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
@@ -63,12 +68,28 @@ CONTACT_COLUMNS = ("contact_type", "status", "reason", "period_end", "care_unit_
 DIAGNOSIS_COLUMNS = ("code", "display", "diagnosis_type", "care_unit_id")
 ACTIVE = RowFilter(values=(("status", frozenset({"aktiv"})),))
 UNIT = CARE_UNIT.alias("unit")
+# `since` of the operation, bound per run (plans with and without it differ in shape).
+SINCE = bindparam("since", None, type_=DateTime(timezone=True))
 
 
 @dataclass(frozen=True)
 class Prepared:
     identifier: str
     since: datetime | None
+
+
+def _find_patient() -> Plan:
+    return cached_plan(
+        "find patient",
+        lambda: compile_plan(
+            select(PATIENT.c.id).where(PATIENT.c.identifier == bindparam("identifier", None)),
+            names=["identifier"],
+        ),
+    )
+
+
+def plan_values(prepared: Prepared, patient_id: uuid.UUID) -> dict[str, Any]:
+    return {"pid": patient_id, "since": prepared.since}
 
 
 def _unit(care_unit_id: ColumnElement[Any], *fields: str) -> ColumnElement[Any]:
@@ -91,39 +112,46 @@ class EmergencyOverview(CompiledOperation):
     async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
         assert isinstance(prepared, Prepared)
         # As patient_by_identifier + PatientByIdLoader: find, decide, deny or disclose.
-        found = await ctx.data.fetch(
-            select(PATIENT.c.id).where(PATIENT.c.identifier == prepared.identifier)
-        )
+        found = await ctx.data.fetch_plan(_find_patient(), {"identifier": prepared.identifier})
         if not found:
             return {"patient": None}
         patient_id: uuid.UUID = found[0]["id"]
         if patient_id not in await ctx.data.visible_patients([patient_id]):
             return {"patient": None}
-        return await fetch_json(ctx, await self.statement(ctx, patient_id, prepared))
+        decision = (await ctx.data.access([patient_id]))[patient_id]
+        plan = plan_for(
+            ("EmergencyOverview", prepared.since is None),
+            decision,
+            lambda blank, pid: self.statement(blank, pid, since=prepared.since is not None),
+            names=("since",) if prepared.since is not None else (),
+        )
+        return fetch_json(ctx, await ctx.data.fetch_plan(plan, plan_values(prepared, patient_id)))
 
-    async def statement(self, ctx: Context, pid: uuid.UUID, prepared: Prepared) -> Select[Any]:
-        async def where(table: Any, extra: RowFilter | None = None) -> list[Any]:
+    def statement(self, decision: PatientAccess, pid: uuid.UUID, *, since: bool) -> Select[Any]:
+        """The statement for one patient's decision (`pid` is its patient id, or a placeholder
+        for it); with `since`, care contacts are those of the bind parameter `since` on."""
+
+        def where(table: Any, extra: RowFilter | None = None) -> list[Any]:
             # As PatientListLoader.where + Listing.conditions: key, policy, filter, nullified.
-            visible = await ctx.data.visibility(table, [pid])
-            conditions = [table.c.patient_id == pid, visible]
+            conditions = [table.c.patient_id == pid, visibility_of(table, [decision])]
             if extra is not None:
                 conditions += extra.conditions(table)
             return [*conditions, table.c.nullified.is_(False)]
 
-        since = RowFilter(start=prepared.since, period_overlaps=True)
-        alerts = page_of(ALERT, "alerts", await where(ALERT), 50, ALERT_COLUMNS)
+        period = RowFilter(start=SINCE if since else None, period_overlaps=True)
+        alerts = page_of(ALERT, "alerts", where(ALERT), 50, ALERT_COLUMNS)
         prescriptions = page_of(
             PRESCRIPTION,
             "prescriptions",
-            await where(PRESCRIPTION, ACTIVE),
+            where(PRESCRIPTION, ACTIVE),
             50,
             PRESCRIPTION_COLUMNS,
         )
         contacts = page_of(
-            CARE_CONTACT, "contacts", await where(CARE_CONTACT, since), 10, CONTACT_COLUMNS
+            CARE_CONTACT, "contacts", where(CARE_CONTACT, period), 10, CONTACT_COLUMNS
         )
-        diagnoses = page_of(DIAGNOSIS, "diagnoses", await where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
-        contact_diagnoses = await self._contact_diagnoses(ctx, pid, contacts)
+        diagnoses = page_of(DIAGNOSIS, "diagnoses", where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
+        contact_diagnoses = self._contact_diagnoses(decision, contacts)
         patient = PATIENT.alias("p")
         data = obj(
             (
@@ -161,9 +189,9 @@ class EmergencyOverview(CompiledOperation):
             patient.c.id == pid
         )
 
-    async def _contact_diagnoses(self, ctx: Context, pid: uuid.UUID, contacts: Any) -> Any:
+    def _contact_diagnoses(self, decision: PatientAccess, contacts: Any) -> Any:
         """diagnoses(first: 5) of each contact on the page (DiagnosesByCareContactLoader)."""
-        visible = await ctx.data.visibility(DIAGNOSIS, [pid])
+        visible = visibility_of(DIAGNOSIS, [decision])
         per_contact = (
             select(*columns_of(DIAGNOSIS, (*DIAGNOSIS_COLUMNS, "care_contact_id")))
             .where(

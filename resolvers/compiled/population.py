@@ -70,7 +70,7 @@ class PopulationList(CompiledOperation):
         allowed = [pid for pid in ids if decisions[pid].may_see_identity]
         if not allowed:
             return {"patients": {"nodes": []}}
-        return await fetch_json(ctx, await self.statement(ctx, allowed, prepared))
+        return fetch_json(ctx, await ctx.data.fetch(await self.statement(ctx, allowed, prepared)))
 
     async def statement(
         self, ctx: Context, allowed: list[uuid.UUID], prepared: Prepared

@@ -210,3 +210,32 @@ def test_only_the_exact_shipped_document_is_compiled() -> None:
     assert compiled_for(changed) is None
     assert compiled_for(None) is None
     assert compiled_for(REGISTRY.by_name["MyRecord"]) is None
+
+
+async def test_patients_with_the_same_decision_share_one_plan(conn: AsyncConnection) -> None:
+    """The second patient runs the plan built for the first (only the patient id is bound
+    anew) and still gets exactly what the GraphQL path gives for them, not the first's rows."""
+    from app.sqlplan import PLANS
+
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    other = await f.create_patient(conn)
+    await f.create_care_relationship(conn, other, w.u)
+    await f.create_care_contact(conn, other, w.u, event_time=T0, reason="Annat besvär")
+    await f.create_alert(conn, other, w.u, condition_code="E11")
+    # The first patient's block makes their decision differ; drop it from this comparison.
+    plain = await f.create_patient(conn)
+    await f.create_care_relationship(conn, plain, w.u)
+    await f.create_diagnosis(conn, plain, w.u, event_time=T0, code="K35")
+    answers = []
+    sizes = []
+    for person in (plain, other, plain):
+        slow, fast, audit, _ = await both(conn, w.clinician(), {"personnummer": person.identifier})
+        assert fast == slow
+        assert list(audit["disclosed"]) == [str(person.id)]
+        answers.append(fast)
+        sizes.append(len(PLANS))
+    assert sizes[1] == sizes[0] == sizes[2], "one plan for all three requests"
+    assert answers[1]["patient"]["alerts"]["nodes"][0]["conditionCode"] == "E11"
+    assert answers[0]["patient"]["diagnoses"]["nodes"][0]["code"] == "K35"
+    assert answers[0] == answers[2]

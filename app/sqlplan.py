@@ -1,0 +1,136 @@
+"""Statements built and compiled once, then run many times with new values.
+
+For the hot operations, building an SQLAlchemy statement and computing its cache key cost more
+CPU than PostgreSQL spends running it (docs/performance.md). A `Plan` is a statement compiled
+once for asyncpg: its SQL text is fixed (so asyncpg reuses its prepared statement too) and each
+bind parameter is either a constant of the plan or a slot filled per run.
+
+A slot is marked in the statement in one of two ways:
+- a `bindparam(name, None)` whose name is listed in `names`;
+- a *placeholder*: a value from `placeholder()` used where the statement builder wants a real
+  value (a patient id inside a policy predicate, say). A bind whose value is the placeholder,
+  or a one-element list of it, becomes the slot of that placeholder's name. A placeholder
+  anywhere else (inside a longer list) makes the plan unusable, so no value is ever silently
+  left behind (`PlanError`).
+
+Plans are cached by a key that must capture everything the statement's shape and constants
+depend on (`PlanCache`); the values of the slots are the only per-run inputs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import ClauseElement, RowMapping
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+class PlanError(ValueError):
+    """A statement that cannot be turned into a plan (a placeholder in an unexpected place)."""
+
+
+def placeholder() -> uuid.UUID:
+    """A fresh value that stands for a per-run value in a statement (a random UUID: no real
+    row id is ever equal to it)."""
+    return uuid.uuid4()
+
+
+@dataclass(frozen=True)
+class Slot:
+    position: int
+    name: str
+    process: Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """SQL text with numbered parameters, the constants, and the per-run slots."""
+
+    sql: str
+    constants: tuple[Any, ...]
+    slots: tuple[Slot, ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        params = list(self.constants)
+        for slot in self.slots:
+            value = values[slot.name]
+            params[slot.position] = slot.process(value) if slot.process else value
+        return tuple(params)
+
+    async def rows(self, conn: AsyncConnection, **values: Any) -> Sequence[RowMapping]:
+        result = await conn.exec_driver_sql(self.sql, self.parameters(values))
+        return result.mappings().all()
+
+
+def compile_plan(
+    statement: ClauseElement,
+    *,
+    names: Iterable[str] = (),
+    placeholders: Mapping[uuid.UUID, str] | None = None,
+) -> Plan:
+    """Compile `statement` for asyncpg, with the given named binds and placeholders as slots."""
+    compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
+    assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
+    named, marks = set(names), dict(placeholders or {})
+    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    values = compiled.params
+    constants: list[Any] = []
+    slots: list[Slot] = []
+    for position, bind in enumerate(compiled.positiontup):
+        value, process = values[bind], processors.get(bind)
+        slot = bind if bind in named else _placeholder_name(value, marks)
+        if slot is not None:
+            slots.append(Slot(position, slot, process))
+            constants.append(None)
+        else:
+            constants.append(process(value) if process else value)
+    missing = (named | set(marks.values())) - {s.name for s in slots}
+    if missing:
+        raise PlanError(f"slots not found in the statement: {sorted(missing)}")
+    return Plan(compiled.string, tuple(constants), tuple(slots))
+
+
+def _placeholder_name(value: Any, marks: Mapping[uuid.UUID, str]) -> str | None:
+    if isinstance(value, uuid.UUID):
+        return marks.get(value)
+    if isinstance(value, list | tuple):
+        found = [v for v in value if isinstance(v, uuid.UUID) and v in marks]
+        if not found:
+            return None
+        if len(value) == 1:
+            return marks[found[0]]
+        raise PlanError("a placeholder inside a list of other values")
+    return None
+
+
+class PlanCache:
+    """Plans by key, least recently used dropped beyond `size`."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._plans: OrderedDict[Hashable, Plan] = OrderedDict()
+
+    def get(self, key: Hashable, build: Callable[[], Plan]) -> Plan:
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = build()
+            if len(self._plans) > self.size:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+
+# The process's plans: keys start with the name of what builds them, so they never collide.
+PLANS = PlanCache(size=1024)
