@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import itertools
 import random
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.principal import Principal
@@ -266,8 +267,25 @@ def _entries(
 AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
-LOCK = text("SELECT pg_advisory_xact_lock(:lock, :chain)")
-LAST_HASH = text("SELECT hash FROM audit_entry WHERE chain = :chain ORDER BY id DESC LIMIT 1")
+LOCK = "SELECT pg_advisory_xact_lock($1, $2)"
+LAST_HASH = "SELECT hash FROM audit_entry WHERE chain = $1 ORDER BY id DESC LIMIT 1"
+INSERTED = (*HASHED_FIELDS, "chain", "prev_hash", "hash")
+
+
+def _insert_sql() -> str:
+    """One INSERT for any number of entries, with one array parameter per column: the same SQL
+    text every time (so it is prepared once per connection), where a multi-row VALUES list
+    would change with the number of rows."""
+    dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
+    columns = [AUDIT_TABLE.c[name] for name in INSERTED]
+    # Types without their lengths: a value too long fails the INSERT, not silently cut.
+    types = [re.sub(r"\(\d+\)", "", column.type.compile(dialect)) for column in columns]
+    arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(types, 1))
+    names = ", ".join(INSERTED)
+    return f"INSERT INTO audit_entry ({names}) SELECT * FROM unnest({arrays})"
+
+
+INSERT = _insert_sql()
 
 
 def next_chain() -> int:
@@ -292,16 +310,17 @@ async def flush(
     chain = next_chain() if chain is None else chain
     entries = _entries(buffer, principal, operation, utcnow())
     canonicals = [canonical(content) for content in entries]
-    await conn.execute(LOCK, {"lock": CHAIN_LOCK, "chain": chain})
-    prev = (await conn.execute(LAST_HASH, {"chain": chain})).scalar() or GENESIS
+    await conn.exec_driver_sql(LOCK, (CHAIN_LOCK, chain))
+    prev = (await conn.exec_driver_sql(LAST_HASH, (chain,))).scalar() or GENESIS
     rows = []
     for content, canonical_content in zip(entries, canonicals, strict=True):
         digest = _link(prev, canonical_content, buffer.chain_key)
         rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
         prev = digest
-    # One multi-row INSERT ... VALUES (...), (...): a single statement on the server, where an
-    # executemany would run one INSERT per entry.
-    await conn.execute(insert(AUDIT_TABLE).values(rows))
+    # One statement on the server (an executemany would run one INSERT per entry).
+    columns = [[row[name] for row in rows] for name in INSERTED]
+    columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
+    await conn.exec_driver_sql(INSERT, tuple(columns))
     buffer.disclosed.clear()
     buffer.denied.clear()
     buffer.written.clear()

@@ -290,9 +290,12 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
         buffer.disclose(pid, "CareContact", uuid.uuid4())
     principal = Principal(kind=PrincipalKind.SYSTEM, subject="flush-test", purpose=Purpose.ADMIN)
     executemany: list[bool] = []
+    parameters: list[object] = []
 
     def record(*args: object) -> None:
-        executemany.append(bool(args[5]))  # (conn, cursor, statement, parameters, context, many)
+        # (conn, cursor, statement, parameters, context, many)
+        executemany.append(bool(args[5]))
+        parameters.append(args[3])
 
     sync = conn.sync_connection
     assert sync is not None
@@ -303,8 +306,11 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
     finally:
         event.remove(sync, "before_cursor_execute", record)
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 1, "one multi-row INSERT, not one per patient"
-    assert inserts[0].count("), (") == 29, "30 rows in the VALUES list of that statement"
+    assert len(inserts) == 1, "one INSERT, not one per patient"
+    assert "unnest(" in inserts[0], "rows as column arrays: the same SQL text for any count"
+    insert_parameters = parameters[statements.index(inserts[0])]
+    assert isinstance(insert_parameters, tuple)
+    assert {len(column) for column in insert_parameters} == {30}, "30 rows in each array"
     assert not any(executemany), "an executemany runs one statement per row on the server"
     assert len(statements) == 3  # chain lock, last hash of the chain, insert
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
