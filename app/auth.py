@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,8 +110,38 @@ async def _key_for(token: str, settings: Settings) -> tuple[Any, list[str]]:
     raise NotAuthenticated("no verification key is configured for this token")
 
 
+# A UI sends the same token with every request; verifying it again costs more than the rest of
+# the authentication. Verified claims are kept until the token expires, and never longer than
+# VERIFIED_TTL seconds, so a key withdrawn from the JWKS stops being accepted within that time.
+VERIFIED_TTL = 60.0
+VERIFIED_SIZE = 4096
+_verified: OrderedDict[tuple[object, ...], tuple[float, dict[str, Any]]] = OrderedDict()
+
+
 async def verify_token(token: str, settings: Settings) -> dict[str, Any]:
     """The verified claims of `token` (signature, exp, iss, aud); NotAuthenticated otherwise."""
+    key = (
+        token,
+        settings.jwt_secret,
+        settings.jwks_file,
+        settings.jwks_url,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+    )
+    now = time.time()
+    cached = _verified.get(key)
+    if cached is not None:
+        if now < cached[0]:
+            return dict(cached[1])
+        del _verified[key]
+    claims = await _verify(token, settings)
+    _verified[key] = (min(float(claims["exp"]), now + VERIFIED_TTL), dict(claims))
+    if len(_verified) > VERIFIED_SIZE:
+        _verified.popitem(last=False)
+    return claims
+
+
+async def _verify(token: str, settings: Settings) -> dict[str, Any]:
     try:
         key, algorithms = await _key_for(token, settings)
         claims: dict[str, Any] = jwt.decode(

@@ -4,6 +4,7 @@ purpose and emergency-reason headers. Every bad token is NotAuthenticated (HTTP 
 from __future__ import annotations
 
 import json
+import time
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -247,3 +248,35 @@ async def test_reason_without_etreat_and_etreat_for_non_clinicians(dev: Settings
     headers = {"X-Purpose-Of-Use": "ETREAT", "X-Emergency-Reason": "akut"}
     with pytest.raises(BadInput):
         await authenticate(bearer(patient, **headers), dev)
+
+
+# --- verified-token cache --------------------------------------------------------------------
+
+
+async def test_a_cached_token_still_expires_and_is_not_reused_across_settings(
+    dev: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.auth as auth
+
+    token = jwt.encode(claims(exp=datetime.now(UTC) + timedelta(seconds=30)), SECRET, "HS256")
+    assert (await authenticate(bearer(token), dev)).subject == "SE2321000016-DR01"
+    calls: list[str] = []
+    real = auth._verify
+
+    async def counted(raw: str, settings: Settings) -> dict[str, Any]:
+        calls.append(raw)
+        return await real(raw, settings)
+
+    monkeypatch.setattr(auth, "_verify", counted)
+    await authenticate(bearer(token), dev)
+    assert calls == [], "the second request reuses the verified claims"
+    # Another secret: the same token is verified anew, and fails.
+    with pytest.raises(NotAuthenticated):
+        await authenticate(bearer(token), Settings(jwt_secret="another-secret-0123456789-abcdef"))
+    assert calls == [token]
+    # Past the token's exp the entry is not used: the token is verified again (and PyJWT's
+    # own exp check, test_expired_wrong_audience_or_issuer, refuses it then).
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+    await authenticate(bearer(token), dev)
+    assert calls == [token, token]
