@@ -38,9 +38,17 @@ class PlanError(ValueError):
 
 
 def placeholder() -> uuid.UUID:
-    """A fresh value that stands for a per-run value in a statement (a random UUID: no real
-    row id is ever equal to it)."""
+    """A fresh value that stands for a per-run id in a statement (a random UUID: no real row
+    id is ever equal to it)."""
     return uuid.uuid4()
+
+
+def text_placeholder() -> str:
+    """A fresh value that stands for a per-run string (no real input contains it)."""
+    return f"\x00slot:{uuid.uuid4()}"
+
+
+Placeholder = uuid.UUID | str
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def compile_plan(
     statement: ClauseElement,
     *,
     names: Iterable[str] = (),
-    placeholders: Mapping[uuid.UUID, str] | None = None,
+    placeholders: Mapping[Placeholder, str] | None = None,
 ) -> Plan:
     """Compile `statement` for asyncpg, with the given named binds and placeholders as slots."""
     compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
@@ -98,11 +106,11 @@ def compile_plan(
     return Plan(compiled.string, tuple(constants), tuple(slots))
 
 
-def _placeholder_name(value: Any, marks: Mapping[uuid.UUID, str]) -> str | None:
-    if isinstance(value, uuid.UUID):
+def _placeholder_name(value: Any, marks: Mapping[Placeholder, str]) -> str | None:
+    if isinstance(value, uuid.UUID | str):
         return marks.get(value)
     if isinstance(value, list | tuple):
-        found = [v for v in value if isinstance(v, uuid.UUID) and v in marks]
+        found = [v for v in value if isinstance(v, uuid.UUID | str) and v in marks]
         if not found:
             return None
         if len(value) == 1:

@@ -104,7 +104,8 @@ class DataAccess:
             self._decisions.update(decided)
         return {pid: self._decisions[pid] for pid in wanted}
 
-    def _deny(self, decision: PatientAccess) -> None:
+    def deny(self, decision: PatientAccess) -> None:
+        """Record that nothing of this patient was disclosed, and why."""
         # The reason is for the audit trail only; clients just see nothing (A12).
         self.audit.deny(decision.patient_id, decision.denial_reason or "no access to patient")
 
@@ -117,7 +118,7 @@ class DataAccess:
         decisions = await self.access(patient_ids)
         allowed = {pid for pid, d in decisions.items() if d.may_see_identity}
         for pid in decisions.keys() - allowed:
-            self._deny(decisions[pid])
+            self.deny(decisions[pid])
         return allowed
 
     async def visibility(
@@ -130,7 +131,7 @@ class DataAccess:
         decisions = await self.access(patient_ids)
         for decision in decisions.values():
             if not decision.may_see_patient:
-                self._deny(decision)
+                self.deny(decision)
         return visibility_of(table, decisions.values())
 
     async def visible_keys(
@@ -227,7 +228,7 @@ class DataAccess:
         """
         decision = (await self.access([patient_id]))[patient_id]
         if not decision.may_see_patient:
-            self._deny(decision)
+            self.deny(decision)
             return None
         found = decision.blocked_elsewhere()
         self.audit.disclose(patient_id, "BlockedInformationElsewhere", str(found).lower())

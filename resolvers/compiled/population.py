@@ -13,18 +13,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ARRAY, ColumnElement, Select, Table, Uuid, any_, bindparam, select
 
 from app.context import Context
 from app.errors import AppError
+from app.sqlplan import text_placeholder
 from resolvers.compiled.base import (
     CompiledOperation,
     Disclosed,
+    Visibility,
     columns_of,
     disclosures,
     fetch_json,
     json_text,
     newest_first,
+    plan_for_many,
 )
 from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
 from resolvers.filters import RowFilter
@@ -34,6 +37,9 @@ from resolvers.tables import CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT
 from schema.enums import ContactStatus, ContactType
 
 UNIT = CARE_UNIT.alias("unit")
+# The slots of the plan: the page's patients, and the care provider's HSA-id.
+ALLOWED = bindparam("allowed", None, type_=ARRAY(Uuid()))
+PROVIDER = text_placeholder()
 
 
 @dataclass(frozen=True)
@@ -70,28 +76,39 @@ class PopulationList(CompiledOperation):
         allowed = [pid for pid in ids if decisions[pid].may_see_identity]
         if not allowed:
             return {"patients": {"nodes": []}}
-        return fetch_json(ctx, await ctx.data.fetch(await self.statement(ctx, allowed, prepared)))
+        # As the loaders over the page's patients: those of whom nothing may be seen are denied.
+        denied = [decisions[pid] for pid in allowed if not decisions[pid].may_see_patient]
+        for decision in denied:
+            ctx.data.deny(decision)
+        plan, values = plan_for_many(
+            ("PopulationList", prepared.items),
+            [decisions[pid] for pid in allowed],
+            lambda visible: self.statement(visible, prepared.items),
+            names=("allowed",),
+            placeholders={PROVIDER: "provider"},
+        )
+        values |= {"allowed": allowed, "provider": prepared.provider}
+        return fetch_json(ctx, await ctx.data.fetch_plan(plan, values))
 
-    async def statement(
-        self, ctx: Context, allowed: list[uuid.UUID], prepared: Prepared
-    ) -> Select[Any]:
+    def statement(self, visible: Visibility, items: int) -> Select[Any]:
+        """The statement for the patients of the slot `allowed`, each with their `items`
+        newest care contacts and diagnoses of the care provider in the slot `provider`."""
         patient_columns = [PATIENT.c[n] for n in ("id", "identifier", "given_name", "family_name")]
-        patients = select(*patient_columns).where(PATIENT.c.id.in_(allowed)).cte("patients")
-        by_provider = RowFilter(care_provider_hsa_ids=frozenset({prepared.provider}))
+        patients = select(*patient_columns).where(PATIENT.c.id == any_(ALLOWED)).cte("patients")
+        by_provider = RowFilter(care_provider_hsa_ids=frozenset({PROVIDER}))
 
-        async def newest(table: Table, name: str, columns: tuple[str, ...]) -> Any:
+        def newest(table: Table, name: str, columns: tuple[str, ...]) -> Any:
             # As PatientListLoader over the page's patients: policy, filter, nullified, page.
-            visible = await ctx.data.visibility(table, allowed)
             per_patient = (
                 select(*columns_of(table, columns))
                 .where(
                     table.c.patient_id == patients.c.id,
-                    visible,
+                    visible(table),
                     *by_provider.conditions(table),
                     table.c.nullified.is_(False),
                 )
                 .order_by(*[table.c[n].desc() for n in ("event_time", "id")])
-                .limit(prepared.items)
+                .limit(items)
                 .lateral(f"{name}_of_patient")
             )
             return (
@@ -101,10 +118,8 @@ class PopulationList(CompiledOperation):
                 .cte(name)
             )
 
-        contacts = await newest(
-            CARE_CONTACT, "contacts", ("contact_type", "status", "care_unit_id")
-        )
-        diagnoses = await newest(DIAGNOSIS, "diagnoses", ("code", "display"))
+        contacts = newest(CARE_CONTACT, "contacts", ("contact_type", "status", "care_unit_id"))
+        diagnoses = newest(DIAGNOSIS, "diagnoses", ("code", "display"))
         p, c, d = patients.c, contacts.c, diagnoses.c
         unit = select(obj(("name", UNIT.c.name))).where(UNIT.c.id == c.care_unit_id)
         contact = obj(

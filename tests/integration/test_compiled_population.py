@@ -114,3 +114,21 @@ async def test_page_sizes_outside_the_limits_go_to_the_graphql_path() -> None:
     for first, items in ((101, 5), (5, -1), (0, 5), (5, 0)):
         coerced = compiled.coerce(schema._schema, {"first": first, "items": items, "provider": "x"})
         assert coerced is not None and compiled.prepare(coerced) is None
+
+
+async def test_other_pages_and_providers_reuse_the_plan(conn: AsyncConnection) -> None:
+    """The plan depends on the groups' decisions, not on which patients or which provider:
+    another provider and another page of patients bind new values into the same plan."""
+    from app.sqlplan import PLANS
+
+    w = await build_world(conn)
+    await population(conn, w)
+    slow, fast, _, _ = await both(conn, w.clinician(), variables(w))
+    assert fast == slow
+    size = len(PLANS)
+    for asked in ({**variables(w), "provider": w.b.hsa_id}, variables(w)):
+        slow, fast, _, _ = await both(conn, w.clinician(), asked)
+        assert fast == slow
+    assert len(PLANS) == size
+    contacts = [c for n in slow["patients"]["nodes"] for c in n["careContacts"]["nodes"]]
+    assert contacts, "provider A's contacts come back after provider B's request"

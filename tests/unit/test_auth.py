@@ -4,8 +4,8 @@ purpose and emergency-reason headers. Every bad token is NotAuthenticated (HTTP 
 from __future__ import annotations
 
 import json
-import time
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
