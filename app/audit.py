@@ -21,6 +21,7 @@ import random
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +106,10 @@ class AuditBuffer:
 
     def disclose(self, patient_id: uuid.UUID, type_name: str, row_id: uuid.UUID | str) -> None:
         self.disclosed[patient_id].add(f"{type_name}:{row_id}")
+
+    def disclose_all(self, patient_id: uuid.UUID, resources: Iterable[str]) -> None:
+        """`disclose` of many rows of one patient, given as "Type:id"."""
+        self.disclosed[patient_id].update(resources)
 
     def deny(self, patient_id: uuid.UUID | None, reason: str) -> None:
         self.denied.setdefault(patient_id, reason)
@@ -206,7 +211,9 @@ def _entries(
 ) -> list[dict[str, Any]]:
     emergency = principal.emergency_reason
     entries: list[dict[str, Any]] = []
-    for pid, ids in buffer.disclosed.items():
+    # Patients in id order: the order in which a request happened to read them means nothing,
+    # and two ways of answering the same request (compiled or not) write the same entries.
+    for pid, ids in sorted(buffer.disclosed.items(), key=lambda item: item[0].bytes):
         entries.append(
             entry_content(
                 principal,

@@ -221,21 +221,29 @@ async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUI
 async def load_reference(conn: AsyncConnection) -> ReferenceFacts:
     """A14: insatser that are not elderly/disability care or LSS, and municipal units that do
     not provide such care. Both are usually empty; records that match them are never shared."""
-    ins, cu, cp = table(models.Insats), table(models.CareUnit), table(models.CareProvider)
-    stmt = union_all(
-        select(literal("insats"), ins.c.code).where(ins.c.elderly_or_disability.is_(False)),
-        select(literal("unit"), cu.c.id.cast(ins.c.code.type))
-        .select_from(cu.join(cp, cp.c.id == cu.c.care_provider_id))
-        .where(cp.c.kind == "kommun", cu.c.kind.not_in(MUNICIPAL_CARE_UNIT_KINDS)),
-    )
+    plan = PLANS.get("load_reference", _reference_plan)
     insats: set[str] = set()
     units: set[uuid.UUID] = set()
-    for kind, value in (await conn.execute(stmt)).all():
+    for row in await plan.rows(conn):
+        kind, value = row["kind"], row["value"]
         if kind == "insats":
             insats.add(value)
         else:
             units.add(uuid.UUID(value))
     return ReferenceFacts(frozenset(insats), frozenset(units))
+
+
+def _reference_plan() -> Plan:
+    ins, cu, cp = table(models.Insats), table(models.CareUnit), table(models.CareProvider)
+    stmt = union_all(
+        select(literal("insats").label("kind"), ins.c.code.label("value")).where(
+            ins.c.elderly_or_disability.is_(False)
+        ),
+        select(literal("unit"), cu.c.id.cast(ins.c.code.type))
+        .select_from(cu.join(cp, cp.c.id == cu.c.care_provider_id))
+        .where(cp.c.kind == "kommun", cu.c.kind.not_in(MUNICIPAL_CARE_UNIT_KINDS)),
+    )
+    return compile_plan(stmt)
 
 
 async def load_research_studies(

@@ -122,19 +122,24 @@ def newest_first(page: Any) -> list[ColumnElement[Any]]:
 
 
 def disclosures(kinds: Sequence[Disclosed]) -> ColumnElement[Any]:
-    """JSON array of [type, patient_id, id] of every row the statement put in `data`."""
+    """Every row the statement put in `data`, as a JSON object of patient id -> resources
+    ("Type:id", as AuditBuffer.disclose writes them)."""
     parts = [
         select(
-            literal_column(f"'{k.type_name}'", Text).label("type_name"),
             k.page.c.patient_id,
-            k.page.c.id,
+            literal_column(f"'{k.type_name}:'", Text).concat(cast(k.page.c.id, Text)).label("r"),
         )
         for k in kinds
     ]
     rows = union_all(*parts).subquery("disclosed")
-    triple = func.json_build_array(rows.c.type_name, rows.c.patient_id, rows.c.id)
-    agg = func.coalesce(func.json_agg(triple), literal_column("'[]'::json"))
-    return cast(select(agg).select_from(rows).scalar_subquery(), Text)
+    per_patient = (
+        select(rows.c.patient_id, func.json_agg(rows.c.r).label("resources"))
+        .group_by(rows.c.patient_id)
+        .subquery("per_patient")
+    )
+    agg = func.json_object_agg(per_patient.c.patient_id, per_patient.c.resources)
+    whole = func.coalesce(agg, literal_column("'{}'::json"))
+    return cast(select(whole).select_from(per_patient).scalar_subquery(), Text)
 
 
 def cached_plan(key: Hashable, build: Callable[[], Plan]) -> Plan:
@@ -237,8 +242,8 @@ def fetch_json(ctx: Context, rows: Sequence[RowMapping]) -> dict[str, Any]:
     """The `data` of a statement of columns `data` and `disclosed`; records the disclosures
     with the same AuditBuffer call `DataAccess.fetch(disclose=...)` makes."""
     row = rows[0]
-    for type_name, patient_id, row_id in orjson.loads(row["disclosed"]):
-        ctx.audit.disclose(uuid.UUID(patient_id), type_name, uuid.UUID(row_id))
+    for patient_id, resources in orjson.loads(row["disclosed"]).items():
+        ctx.audit.disclose_all(uuid.UUID(patient_id), resources)
     data: dict[str, Any] = orjson.loads(row["data"])
     return data
 
