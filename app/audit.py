@@ -146,16 +146,18 @@ def _cut(name: str, value: Any) -> Any:
     return value
 
 
+def _normal(value: Any) -> Any:
+    """A value as the canonical JSON writes it."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
 def canonical(content: dict[str, Any]) -> bytes:
     """The canonical JSON of an entry's hashed fields (what verify recomputes from a row)."""
-    values: dict[str, Any] = {}
-    for name in HASHED_FIELDS:
-        value = content[name]
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        values[name] = value
+    values = {name: _normal(content[name]) for name in HASHED_FIELDS}
     return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
 
 
@@ -206,69 +208,89 @@ def entry_content(
     return {name: _cut(name, value) for name, value in content.items()}
 
 
+# The fields that differ between the entries of one request; the others are the principal's,
+# the time and the operation.
+OWN_FIELDS = ("patient_id", "action", "resources", "outcome", "reason", "review_required")
+
+
+class _Entries:
+    """The entries of one flush, with their canonical JSON.
+
+    What all entries share is cut and normalised once, so that a request about many patients
+    (a population list) costs little per entry; each entry is exactly `entry_content` and its
+    JSON exactly `canonical` of it (tests/unit/test_audit_entries.py compares them).
+    """
+
+    def __init__(self, principal: Principal, operation: str | None, now: datetime) -> None:
+        self.principal = principal
+        self.shared = entry_content(
+            principal,
+            occurred_at=now,
+            patient_id=None,
+            action="",
+            outcome="",
+            resources=[],
+            operation=operation,
+            reason=None,
+        )
+        for name in OWN_FIELDS:
+            del self.shared[name]
+        self.shared_json = {name: _normal(value) for name, value in self.shared.items()}
+        self.made: list[tuple[dict[str, Any], bytes]] = []
+
+    def add(
+        self,
+        patient_id: uuid.UUID | None,
+        action: str,
+        outcome: str,
+        resources: list[str],
+        reason: str | None,
+        review_required: bool | None = None,
+    ) -> None:
+        own: dict[str, Any] = {
+            "patient_id": patient_id,
+            "action": _cut("action", action),
+            "resources": resources,
+            "outcome": _cut("outcome", outcome),
+            "reason": _cut("reason", reason),
+            "review_required": (
+                self.principal.emergency_reason is not None
+                if review_required is None
+                else review_required
+            ),
+        }
+        in_json = own | {"patient_id": str(patient_id) if patient_id is not None else None}
+        text = orjson.dumps(self.shared_json | in_json, option=orjson.OPT_SORT_KEYS)
+        self.made.append((self.shared | own, text))
+
+
 def _entries(
     buffer: AuditBuffer, principal: Principal, operation: str | None, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any], bytes]]:
+    """The buffer's entries (content, canonical JSON), in the order they are chained."""
     emergency = principal.emergency_reason
-    entries: list[dict[str, Any]] = []
+    entries = _Entries(principal, operation, now)
     # Patients in id order: the order in which a request happened to read them means nothing,
     # and two ways of answering the same request (compiled or not) write the same entries.
     for pid, ids in sorted(buffer.disclosed.items(), key=lambda item: item[0].bytes):
-        entries.append(
-            entry_content(
-                principal,
-                occurred_at=now,
-                patient_id=pid,
-                action="emergency" if emergency else "read",
-                outcome="disclosed",
-                resources=sorted(ids),
-                operation=operation,
-                reason=emergency,
-            )
-        )
+        action = "emergency" if emergency else "read"
+        entries.add(pid, action, "disclosed", sorted(ids), emergency)
     for pid, ids in buffer.written.items():
-        entries.append(
-            entry_content(
-                principal,
-                occurred_at=now,
-                patient_id=pid,
-                action="write",
-                outcome="written",
-                resources=sorted(ids),
-                operation=operation,
-                reason=emergency,
-            )
-        )
+        entries.add(pid, "write", "written", sorted(ids), emergency)
     for event in buffer.events:
-        entries.append(
-            entry_content(
-                principal,
-                occurred_at=now,
-                patient_id=event.patient_id,
-                action=event.action,
-                outcome=event.outcome,
-                resources=list(event.resources),
-                operation=operation,
-                reason=event.reason or emergency,
-                review_required=event.review_required or emergency is not None,
-            )
+        entries.add(
+            event.patient_id,
+            event.action,
+            event.outcome,
+            list(event.resources),
+            event.reason or emergency,
+            event.review_required or emergency is not None,
         )
     for denied_pid, reason in buffer.denied.items():
         if denied_pid is not None and denied_pid in buffer.disclosed:
             continue
-        entries.append(
-            entry_content(
-                principal,
-                occurred_at=now,
-                patient_id=denied_pid,
-                action="deny",
-                outcome="denied",
-                resources=[],
-                operation=operation,
-                reason=reason,
-            )
-        )
-    return entries
+        entries.add(denied_pid, "deny", "denied", [], reason)
+    return entries.made
 
 
 AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -315,12 +337,11 @@ async def flush(
     if buffer.empty or not buffer.enabled:
         return 0
     chain = next_chain() if chain is None else chain
-    entries = _entries(buffer, principal, operation, utcnow())
-    canonicals = [canonical(content) for content in entries]
+    made = _entries(buffer, principal, operation, utcnow())
     await conn.exec_driver_sql(LOCK, (CHAIN_LOCK, chain))
     prev = (await conn.exec_driver_sql(LAST_HASH, (chain,))).scalar() or GENESIS
     rows = []
-    for content, canonical_content in zip(entries, canonicals, strict=True):
+    for content, canonical_content in made:
         digest = _link(prev, canonical_content, buffer.chain_key)
         rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
         prev = digest

@@ -15,7 +15,7 @@ CONTROL: tuple[str, ...] = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVE
 CONTROL += ("RELEASE", "SET ", "RESET", "DISCARD", "SHOW", "DEALLOCATE", "LISTEN", "UNLISTEN")
 
 SNAPSHOT = """
-SELECT s.queryid, s.query, s.calls
+SELECT s.queryid, s.query, s.calls, s.total_exec_time
 FROM pg_stat_statements s
 JOIN pg_database d ON d.oid = s.dbid
 WHERE d.datname = current_database() AND s.toplevel
@@ -36,14 +36,16 @@ class StatementCounts:
         }
 
 
-Snapshot = dict[tuple[int, str], int]
+# (calls, total execution ms) per statement
+Snapshot = dict[tuple[int, str], tuple[int, float]]
 
 
 async def snapshot(conn: asyncpg.Connection) -> Snapshot:
-    """Calls per statement in this database, leaving out the harness's own look-ups."""
+    """Calls and execution time per statement in this database, leaving out the harness's own
+    look-ups."""
     rows = await conn.fetch(SNAPSHOT)
     return {
-        (r["queryid"] or 0, r["query"]): r["calls"]
+        (r["queryid"] or 0, r["query"]): (r["calls"], r["total_exec_time"])
         for r in rows
         if "pg_stat_statements" not in r["query"]
     }
@@ -51,8 +53,8 @@ async def snapshot(conn: asyncpg.Connection) -> Snapshot:
 
 def delta(before: Snapshot, after: Snapshot) -> StatementCounts:
     data = control = 0
-    for key, calls in after.items():
-        n = calls - before.get(key, 0)
+    for key, (calls, _) in after.items():
+        n = calls - before.get(key, (0, 0.0))[0]
         if n <= 0:
             continue
         if key[1].lstrip().upper().startswith(CONTROL):
@@ -65,9 +67,16 @@ def delta(before: Snapshot, after: Snapshot) -> StatementCounts:
 async def top_statements(
     conn: asyncpg.Connection, before: Snapshot, limit: int = 12
 ) -> list[dict[str, object]]:
-    """The most executed statements since `before` (for the profile notes)."""
+    """The statements that took the most execution time since `before` (for the profile
+    notes), with their calls and mean execution time."""
     after = await snapshot(conn)
-    counted = [(calls - before.get(key, 0), key[1]) for key, calls in after.items()]
-    counted = [c for c in counted if c[0] > 0]
+    counted = []
+    for key, (calls, ms) in after.items():
+        was_calls, was_ms = before.get(key, (0, 0.0))
+        if calls > was_calls:
+            counted.append((ms - was_ms, calls - was_calls, key[1]))
     counted.sort(reverse=True)
-    return [{"calls": n, "query": q[:300]} for n, q in counted[:limit]]
+    return [
+        {"calls": n, "total_ms": round(ms, 1), "mean_ms": round(ms / n, 3), "query": q[:300]}
+        for ms, n, q in counted[:limit]
+    ]

@@ -123,7 +123,7 @@ async def test_entry_appended_at_the_end_is_found(conn: AsyncConnection) -> None
     last = await conn.execute(text("SELECT hash FROM audit_entry WHERE id = :i"), {"i": ids[-1]})
     buffer = audit.AuditBuffer()  # plain SHA-256: what someone without the key can compute
     buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
-    content = audit._entries(buffer, PRINCIPAL, None, datetime.now(UTC))[0]
+    content, _ = audit._entries(buffer, PRINCIPAL, None, datetime.now(UTC))[0]
     forged = audit.entry_hash(str(last.scalar()), content)
     await conn.execute(
         insert(audit.AUDIT_TABLE).values(content | {"prev_hash": "x" * 64, "hash": forged})
