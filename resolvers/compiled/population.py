@@ -13,7 +13,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, Table, Uuid, any_, bindparam, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    case,
+    null,
+    select,
+)
 
 from app.context import Context
 from app.errors import AppError
@@ -29,11 +40,18 @@ from resolvers.compiled.base import (
     newest_first,
     plan_for_many,
 )
-from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
-from resolvers.filters import RowFilter
+from resolvers.compiled.sqljson import (
+    enum_name,
+    global_id,
+    iso_datetime,
+    json_list,
+    json_lists,
+    obj,
+    or_empty,
+)
 from resolvers.pagination import page_size
 from resolvers.patients import PATIENT_SORT
-from resolvers.tables import CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT
+from resolvers.tables import CARE_CONTACT, CARE_PROVIDER, CARE_UNIT, DIAGNOSIS, PATIENT
 from schema.enums import ContactStatus, ContactType
 
 UNIT = CARE_UNIT.alias("unit")
@@ -92,10 +110,17 @@ class PopulationList(CompiledOperation):
 
     def statement(self, visible: Visibility, items: int) -> Select[Any]:
         """The statement for the patients of the slot `allowed`, each with their `items`
-        newest care contacts and diagnoses of the care provider in the slot `provider`."""
+        newest care contacts and diagnoses of the care provider in the slot `provider`.
+
+        Each list's JSON is aggregated once per patient (GROUP BY) and joined to the patients,
+        so every row's JSON is built once and no patient scans the other patients' rows.
+        """
         patient_columns = [PATIENT.c[n] for n in ("id", "identifier", "given_name", "family_name")]
         patients = select(*patient_columns).where(PATIENT.c.id == any_(ALLOWED)).cte("patients")
-        by_provider = RowFilter(care_provider_hsa_ids=frozenset({PROVIDER}))
+        # As RowFilter(care_provider_hsa_ids={provider}), with the provider looked up once
+        # (hsa_id is unique: the IN of the filter and this comparison select the same rows).
+        provider = select(CARE_PROVIDER.c.id).where(CARE_PROVIDER.c.hsa_id == PROVIDER)
+        provider_id = provider.scalar_subquery()
 
         def newest(table: Table, name: str, columns: tuple[str, ...]) -> Any:
             # As PatientListLoader over the page's patients: policy, filter, nullified, page.
@@ -104,7 +129,7 @@ class PopulationList(CompiledOperation):
                 .where(
                     table.c.patient_id == patients.c.id,
                     visible(table),
-                    *by_provider.conditions(table),
+                    table.c.care_provider_id == provider_id,
                     table.c.nullified.is_(False),
                 )
                 .order_by(*[table.c[n].desc() for n in ("event_time", "id")])
@@ -121,13 +146,13 @@ class PopulationList(CompiledOperation):
         contacts = newest(CARE_CONTACT, "contacts", ("contact_type", "status", "care_unit_id"))
         diagnoses = newest(DIAGNOSIS, "diagnoses", ("code", "display"))
         p, c, d = patients.c, contacts.c, diagnoses.c
-        unit = select(obj(("name", UNIT.c.name))).where(UNIT.c.id == c.care_unit_id)
+        unit = case((UNIT.c.id.is_(None), null()), else_=obj(("name", UNIT.c.name)))
         contact = obj(
             ("id", global_id("CareContact", c.id, c.patient_id)),
             ("eventTime", iso_datetime(c.event_time)),
             ("contactType", enum_name(c.contact_type, ContactType)),
             ("status", enum_name(c.status, ContactStatus)),
-            ("careUnit", unit.scalar_subquery()),
+            ("careUnit", unit),
         )
         diagnosis = obj(
             ("id", global_id("Diagnosis", d.id, d.patient_id)),
@@ -135,36 +160,24 @@ class PopulationList(CompiledOperation):
             ("code", d.code),
             ("display", d.display),
         )
+        with_unit = contacts.outerjoin(UNIT, UNIT.c.id == c.care_unit_id)
+        contact_lists = json_lists(with_unit, c.patient_id, contact, newest_first(contacts))
+        diagnosis_lists = json_lists(diagnoses, d.patient_id, diagnosis, newest_first(diagnoses))
+        cl = contact_lists.subquery("contact_lists")
+        dl = diagnosis_lists.subquery("diagnosis_lists")
         patient = obj(
             ("id", global_id("Patient", p.id)),
             ("personnummer", p.identifier),
             ("givenName", p.given_name),
             ("familyName", p.family_name),
-            (
-                "careContacts",
-                obj(
-                    (
-                        "nodes",
-                        json_list(
-                            contacts, contact, newest_first(contacts), [c.patient_id == p.id]
-                        ),
-                    )
-                ),
-            ),
-            (
-                "diagnoses",
-                obj(
-                    (
-                        "nodes",
-                        json_list(
-                            diagnoses, diagnosis, newest_first(diagnoses), [d.patient_id == p.id]
-                        ),
-                    )
-                ),
-            ),
+            ("careContacts", obj(("nodes", or_empty(cl.c.nodes)))),
+            ("diagnoses", obj(("nodes", or_empty(dl.c.nodes)))),
+        )
+        with_lists = patients.outerjoin(cl, cl.c.patient_id == p.id).outerjoin(
+            dl, dl.c.patient_id == p.id
         )
         order: list[ColumnElement[Any]] = [p[n].asc() for n in PATIENT_SORT.columns]
-        data = obj(("patients", obj(("nodes", json_list(patients, patient, order)))))
+        data = obj(("patients", obj(("nodes", json_list(with_lists, patient, order)))))
         patient_keys = select(p.id.label("patient_id"), p.id).cte("patient_keys")
         disclosed = disclosures(
             [

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     FromClause,
+    Select,
     Text,
     case,
     cast,
@@ -47,8 +48,9 @@ def global_id(
 ) -> ColumnElement[Any]:
     """encode_id(type_name, row_id, patient_id): url-safe base64 without padding.
 
-    PostgreSQL's base64 wraps lines at 76 characters and uses + and /; translate drops the
-    newlines and the padding and maps the alphabet to the url-safe one.
+    PostgreSQL's base64 wraps lines at 76 characters and uses + and /: the replaces drop the
+    newlines and the padding and map the alphabet to the url-safe one. (One `translate` does the
+    same but walks its character set for every character: ~3 us a row against ~1 us.)
     """
     raw: ColumnElement[Any] = literal_column(f"'{type_name}:'", Text)
     if patient_id is not None:
@@ -57,7 +59,9 @@ def global_id(
     encoded = func.encode(
         func.convert_to(raw, literal_column("'UTF8'")), literal_column("'base64'")
     )
-    return func.translate(encoded, literal_column("E'+/=\\n'"), literal_column("'-_'"))
+    for old, new in (("E'\\n'", "''"), ("'='", "''"), ("'+'", "'-'"), ("'/'", "'_'")):
+        encoded = func.replace(encoded, literal_column(old), literal_column(new))
+    return encoded
 
 
 def enum_name(column: ColumnElement[Any], enum: type[Enum]) -> ColumnElement[Any]:
@@ -85,5 +89,21 @@ def json_list(
 ) -> ColumnElement[Any]:
     """The rows of `source` (matching `where`) as a JSON array in `order` ('[]' when none)."""
     agg = func.json_agg(aggregate_order_by(node, *order))
-    empty: ColumnElement[Any] = literal_column("'[]'::json")
-    return select(func.coalesce(agg, empty)).select_from(source).where(*where).scalar_subquery()
+    return select(or_empty(agg)).select_from(source).where(*where).scalar_subquery()
+
+
+def json_lists(
+    source: FromClause,
+    group: ColumnElement[Any],
+    node: ColumnElement[Any],
+    order: Sequence[ColumnElement[Any]],
+) -> Select[Any]:
+    """(group, nodes): the rows of `source` of each `group` value as a JSON array in `order`
+    (groups without rows are absent: join to them with `or_empty`)."""
+    agg = func.json_agg(aggregate_order_by(node, *order))
+    return select(group, agg.label("nodes")).select_from(source).group_by(group)
+
+
+def or_empty(array: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A JSON array, '[]' for NULL (no rows)."""
+    return func.coalesce(array, literal_column("'[]'::json"))
