@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.principal import Principal
+from app.db import driver_fetch
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 
@@ -338,8 +339,9 @@ async def flush(
         return 0
     chain = next_chain() if chain is None else chain
     made = _entries(buffer, principal, operation, utcnow())
-    await conn.exec_driver_sql(LOCK, (CHAIN_LOCK, chain))
-    prev = (await conn.exec_driver_sql(LAST_HASH, (chain,))).scalar() or GENESIS
+    await driver_fetch(conn, LOCK, (CHAIN_LOCK, chain))
+    head = await driver_fetch(conn, LAST_HASH, (chain,))
+    prev = head[0]["hash"] if head else GENESIS
     rows = []
     for content, canonical_content in made:
         digest = _link(prev, canonical_content, buffer.chain_key)
@@ -348,7 +350,7 @@ async def flush(
     # One statement on the server (an executemany would run one INSERT per entry).
     columns = [[row[name] for row in rows] for name in INSERTED]
     columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
-    await conn.exec_driver_sql(INSERT, tuple(columns))
+    await driver_fetch(conn, INSERT, columns)
     buffer.disclosed.clear()
     buffer.denied.clear()
     buffer.written.clear()

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import urllib.parse
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,38 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         to_asyncpg_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
     )
+
+
+# Observers of the statements sent straight to the driver (tests count statements with them, as
+# SQLAlchemy's before_cursor_execute event counts the statements that pass through it).
+DRIVER_LISTENERS: list[Callable[[asyncpg.Connection, str, Sequence[Any]], None]] = []
+
+
+async def driver_fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any]:
+    """Run SQL text with positional ($n) parameters on the asyncpg connection under `conn`, in
+    conn's transaction; the rows as asyncpg Records (mappings by column name).
+
+    The hot path's fixed statements (app/sqlplan.py, the audit INSERT) skip SQLAlchemy's
+    per-statement work, which costs several times what asyncpg does. SQLAlchemy begins its
+    transaction lazily, on the first statement: if this is the first, it begins it the same way
+    (SQLAlchemy's own routine), so that commit and rollback stay SQLAlchemy's. Statements of
+    one connection never overlap: this takes the adapter's own statement lock.
+    """
+    fairy = await conn.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    raw: asyncpg.Connection = fairy.driver_connection
+    async with adapted._execute_mutex:
+        if adapted._transaction is None and adapted.isolation_level != "autocommit":
+            await adapted._start_transaction()
+        for listener in DRIVER_LISTENERS:
+            listener(raw, sql, args)
+        try:
+            rows: list[Any] = await raw.fetch(sql, *args)
+        except asyncpg.PostgresError as exc:
+            # The same exception type as a statement run through SQLAlchemy (callers and the
+            # error formatter handle one kind); parameters may be patient data: not shown.
+            raise DBAPIError(sql, None, exc, hide_parameters=True) from exc
+    return rows
 
 
 class Database(Protocol):

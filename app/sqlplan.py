@@ -25,10 +25,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, RowMapping
+from sqlalchemy import ClauseElement
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.db import driver_fetch
 
 DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
@@ -73,9 +75,9 @@ class Plan:
             params[slot.position] = slot.process(value) if slot.process else value
         return tuple(params)
 
-    async def rows(self, conn: AsyncConnection, **values: Any) -> Sequence[RowMapping]:
-        result = await conn.exec_driver_sql(self.sql, self.parameters(values))
-        return result.mappings().all()
+    async def rows(self, conn: AsyncConnection, **values: Any) -> Sequence[Mapping[str, Any]]:
+        """The rows (mappings by column name) of a run with these slot values."""
+        return await driver_fetch(conn, self.sql, self.parameters(values))
 
 
 def compile_plan(

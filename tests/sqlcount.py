@@ -14,6 +14,7 @@ from strawberry.types import ExecutionResult
 from app.access.policy import Policy
 from app.access.principal import Principal, PrincipalKind
 from app.context import Context, build_context
+from app.db import DRIVER_LISTENERS
 from app.settings import Settings
 
 SYSTEM = Principal(kind=PrincipalKind.SYSTEM, subject="schema-tests")
@@ -21,19 +22,27 @@ SYSTEM = Principal(kind=PrincipalKind.SYSTEM, subject="schema-tests")
 
 @asynccontextmanager
 async def count_statements(conn: AsyncConnection) -> AsyncIterator[list[str]]:
-    """Collects the SQL of every statement run on this connection inside the block."""
+    """Collects the SQL of every statement run on this connection inside the block: through
+    SQLAlchemy, and straight on its driver connection (app.db.driver_fetch)."""
     statements: list[str] = []
+    raw = (await conn.get_raw_connection()).driver_connection
 
     def record(*args: Any) -> None:
         statements.append(args[2])  # (conn, cursor, statement, parameters, context, many)
 
+    def record_driver(on: Any, sql: str, args: Any) -> None:
+        if on is raw:
+            statements.append(sql)
+
     sync = conn.sync_connection
     assert sync is not None
     event.listen(sync, "before_cursor_execute", record)
+    DRIVER_LISTENERS.append(record_driver)
     try:
         yield statements
     finally:
         event.remove(sync, "before_cursor_execute", record)
+        DRIVER_LISTENERS.remove(record_driver)
 
 
 def context(

@@ -8,6 +8,7 @@ trail. A resolver that reads patient rows any other way is a bug (tests walk the
 from __future__ import annotations
 
 import asyncio
+import typing
 import uuid
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
@@ -178,9 +179,8 @@ class DataAccess:
         self, plan: Plan, values: Mapping[str, Any], *, disclose: str | None = None
     ) -> Sequence[RowMapping]:
         """`fetch` for a precompiled statement (app/sqlplan.py) and its slot values."""
-        run = self.conn.exec_driver_sql(plan.sql, plan.parameters(values))
-        result = await self._uncancellable(run)
-        return self._disclosed(result.mappings().all(), disclose)
+        rows = await self._uncancellable(plan.rows(self.conn, **values))
+        return self._disclosed(typing.cast(Sequence[RowMapping], rows), disclose)
 
     def _disclosed(self, rows: Sequence[RowMapping], disclose: str | None) -> Sequence[RowMapping]:
         if rows and any(column in rows[0] for column in ADDRESS_COLUMNS):

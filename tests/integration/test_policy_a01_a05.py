@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import audit, models
@@ -22,6 +22,7 @@ from tests.integration.privacy_world import (
     doc_names,
     visible_ids,
 )
+from tests.sqlcount import count_statements
 
 # --- A1 inner secrecy -------------------------------------------------------------------
 
@@ -239,20 +240,11 @@ async def test_decisions_cost_a_fixed_number_of_statements(conn: AsyncConnection
         await f.create_consent(conn, p, "svod_access", care_unit_id=w.u.id)
         await f.create_block(conn, p, "outer", w.b)
         many.append(p)
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
     counts = []
     for batch in ([w.patient], many):
-        statements.clear()
-        event.listen(conn.sync_connection, "before_cursor_execute", count)
-        try:
+        async with count_statements(conn) as statements:
             data = data_access(conn, w.clinician())
             await data.access([p.id for p in batch])
-        finally:
-            event.remove(conn.sync_connection, "before_cursor_execute", count)
         counts.append(len(statements))
     # The clinician's assignment, the patients' facts, the municipal reference data (A14).
     assert counts[0] == counts[1] == 3

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
@@ -29,6 +29,7 @@ from tests.integration.privacy_world import (
 )
 from tests.integration.test_policy_a10_a16 import patient_principal, proxy_principal
 from tests.integration.test_privacy_queries import gql, patient_token
+from tests.sqlcount import count_statements
 
 GRANT = """mutation($input: GrantPortalExceptionInput!) {
   grantPortalException(input: $input) {
@@ -213,20 +214,11 @@ async def test_person_decisions_cost_a_fixed_number_of_statements(conn: AsyncCon
         await f.create_portal_exception(conn, child, "guardian", fam.u)
         await f.create_portal_exception(conn, child, "deny_guardian", fam.v)
         children.append(child)
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
     counts, decided = [], {}
     for batch in ([fam.child], children):
-        statements.clear()
-        event.listen(conn.sync_connection, "before_cursor_execute", count)
-        try:
+        async with count_statements(conn) as statements:
             data = data_access(conn, proxy_principal(fam.guardian))
             decided = await data.access([p.id for p in batch])
-        finally:
-            event.remove(conn.sync_connection, "before_cursor_execute", count)
         counts.append(len(statements))
     # The guardian's own patient row, the represented one (none named), the children's facts.
     assert counts[0] == counts[1] == 2
