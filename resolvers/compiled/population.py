@@ -18,11 +18,12 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    Text,
     Uuid,
     any_,
     bindparam,
     case,
-    null,
+    literal_column,
     select,
 )
 
@@ -36,18 +37,19 @@ from resolvers.compiled.base import (
     columns_of,
     disclosures,
     fetch_json,
-    json_text,
     newest_first,
     plan_for_many,
 )
 from resolvers.compiled.sqljson import (
-    enum_name,
     global_id,
     iso_datetime,
-    json_list,
-    json_lists,
-    obj,
-    or_empty,
+    text_enum,
+    text_list,
+    text_lists,
+    text_obj,
+    text_or_empty,
+    text_plain,
+    text_string,
 )
 from resolvers.pagination import page_size
 from resolvers.patients import PATIENT_SORT
@@ -146,38 +148,41 @@ class PopulationList(CompiledOperation):
         contacts = newest(CARE_CONTACT, "contacts", ("contact_type", "status", "care_unit_id"))
         diagnoses = newest(DIAGNOSIS, "diagnoses", ("code", "display"))
         p, c, d = patients.c, contacts.c, diagnoses.c
-        unit = case((UNIT.c.id.is_(None), null()), else_=obj(("name", UNIT.c.name)))
-        contact = obj(
-            ("id", global_id("CareContact", c.id, c.patient_id)),
-            ("eventTime", iso_datetime(c.event_time)),
-            ("contactType", enum_name(c.contact_type, ContactType)),
-            ("status", enum_name(c.status, ContactStatus)),
+        unit = case(
+            (UNIT.c.id.is_(None), literal_column("'null'", Text)),
+            else_=text_obj(("name", text_string(UNIT.c.name))),
+        )
+        contact = text_obj(
+            ("id", text_plain(global_id("CareContact", c.id, c.patient_id))),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
+            ("contactType", text_enum(c.contact_type, ContactType)),
+            ("status", text_enum(c.status, ContactStatus)),
             ("careUnit", unit),
         )
-        diagnosis = obj(
-            ("id", global_id("Diagnosis", d.id, d.patient_id)),
-            ("eventTime", iso_datetime(d.event_time)),
-            ("code", d.code),
-            ("display", d.display),
+        diagnosis = text_obj(
+            ("id", text_plain(global_id("Diagnosis", d.id, d.patient_id))),
+            ("eventTime", text_plain(iso_datetime(d.event_time))),
+            ("code", text_string(d.code)),
+            ("display", text_string(d.display)),
         )
         with_unit = contacts.outerjoin(UNIT, UNIT.c.id == c.care_unit_id)
-        contact_lists = json_lists(with_unit, c.patient_id, contact, newest_first(contacts))
-        diagnosis_lists = json_lists(diagnoses, d.patient_id, diagnosis, newest_first(diagnoses))
+        contact_lists = text_lists(with_unit, c.patient_id, contact, newest_first(contacts))
+        diagnosis_lists = text_lists(diagnoses, d.patient_id, diagnosis, newest_first(diagnoses))
         cl = contact_lists.subquery("contact_lists")
         dl = diagnosis_lists.subquery("diagnosis_lists")
-        patient = obj(
-            ("id", global_id("Patient", p.id)),
-            ("personnummer", p.identifier),
-            ("givenName", p.given_name),
-            ("familyName", p.family_name),
-            ("careContacts", obj(("nodes", or_empty(cl.c.nodes)))),
-            ("diagnoses", obj(("nodes", or_empty(dl.c.nodes)))),
+        patient = text_obj(
+            ("id", text_plain(global_id("Patient", p.id))),
+            ("personnummer", text_string(p.identifier)),
+            ("givenName", text_string(p.given_name)),
+            ("familyName", text_string(p.family_name)),
+            ("careContacts", text_obj(("nodes", text_or_empty(cl.c.nodes)))),
+            ("diagnoses", text_obj(("nodes", text_or_empty(dl.c.nodes)))),
         )
         with_lists = patients.outerjoin(cl, cl.c.patient_id == p.id).outerjoin(
             dl, dl.c.patient_id == p.id
         )
         order: list[ColumnElement[Any]] = [p[n].asc() for n in PATIENT_SORT.columns]
-        data = obj(("patients", obj(("nodes", json_list(with_lists, patient, order)))))
+        data = text_obj(("patients", text_obj(("nodes", text_list(with_lists, patient, order)))))
         patient_keys = select(p.id.label("patient_id"), p.id).cte("patient_keys")
         disclosed = disclosures(
             [
@@ -186,4 +191,4 @@ class PopulationList(CompiledOperation):
                 Disclosed("Diagnosis", diagnoses),
             ]
         )
-        return select(json_text(data).label("data"), disclosed.label("disclosed"))
+        return select(data.label("data"), disclosed.label("disclosed"))
