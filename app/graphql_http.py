@@ -185,11 +185,13 @@ async def read_request(request: Request) -> GraphQLRequest:
 
 
 def _response(payload: dict[str, Any], media: str, status: int = 200, **headers: str) -> Response:
+    return _raw_response(orjson.dumps(payload), media, status, **headers)
+
+
+def _raw_response(body: bytes, media: str, status: int = 200, **headers: str) -> Response:
+    """A response of JSON text already written (a compiled operation's, or `_response`'s)."""
     return Response(
-        orjson.dumps(payload),
-        status_code=status,
-        media_type=f"{media}; charset=utf-8",
-        headers=NO_STORE | headers,
+        body, status_code=status, media_type=f"{media}; charset=utf-8", headers=NO_STORE | headers
     )
 
 
@@ -279,6 +281,7 @@ class GraphQLEndpoint:
         audit entries as GraphQL execution); None when it has none or its variables do not
         validate, so that GraphQL execution runs and reports exactly its usual errors."""
         from resolvers.compiled import compiled_for
+        from resolvers.compiled.base import JsonText
 
         compiled = compiled_for(document.persisted)
         if compiled is None or params.operation_name not in (None, compiled.name):
@@ -299,6 +302,8 @@ class GraphQLEndpoint:
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )
+        if isinstance(data, JsonText):
+            return _raw_response(b'{"data":' + data + b"}", media)
         return _response({"data": data}, media)
 
     async def execute(

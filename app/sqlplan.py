@@ -19,10 +19,12 @@ depend on (`PlanCache`); the values of the slots are the only per-run inputs.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ClauseElement
@@ -50,7 +52,13 @@ def text_placeholder() -> str:
     return f"\x00slot:{uuid.uuid4()}"
 
 
-Placeholder = uuid.UUID | str
+def time_placeholder() -> datetime:
+    """A fresh value that stands for a per-run time: a random instant in the year 1, which no
+    time in a health record (nor any constant of a statement) is."""
+    return datetime(1, 1, 1, tzinfo=UTC) + timedelta(microseconds=secrets.randbelow(10**12))
+
+
+Placeholder = uuid.UUID | str | datetime
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Plan:
     sql: str
     constants: tuple[Any, ...]
     slots: tuple[Slot, ...]
+    # Whatever its builder wants to remember with the plan (e.g. that a search finds nobody).
+    tag: Hashable = None
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         params = list(self.constants)
@@ -85,8 +95,11 @@ def compile_plan(
     *,
     names: Iterable[str] = (),
     placeholders: Mapping[Placeholder, str] | None = None,
+    optional: Iterable[str] = (),
+    tag: Hashable = None,
 ) -> Plan:
-    """Compile `statement` for asyncpg, with the given named binds and placeholders as slots."""
+    """Compile `statement` for asyncpg, with the given named binds and placeholders as slots;
+    every slot must occur in the statement, except those named in `optional`."""
     compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
     assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
     named, marks = set(names), dict(placeholders or {})
@@ -102,17 +115,17 @@ def compile_plan(
             constants.append(None)
         else:
             constants.append(process(value) if process else value)
-    missing = (named | set(marks.values())) - {s.name for s in slots}
+    missing = (named | set(marks.values())) - {s.name for s in slots} - set(optional)
     if missing:
         raise PlanError(f"slots not found in the statement: {sorted(missing)}")
-    return Plan(compiled.string, tuple(constants), tuple(slots))
+    return Plan(compiled.string, tuple(constants), tuple(slots), tag)
 
 
 def _placeholder_name(value: Any, marks: Mapping[Placeholder, str]) -> str | None:
-    if isinstance(value, uuid.UUID | str):
+    if isinstance(value, uuid.UUID | str | datetime):
         return marks.get(value)
     if isinstance(value, list | tuple):
-        found = [v for v in value if isinstance(v, uuid.UUID | str) and v in marks]
+        found = [v for v in value if isinstance(v, uuid.UUID | str | datetime) and v in marks]
         if not found:
             return None
         if len(value) == 1:

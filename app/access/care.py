@@ -76,12 +76,15 @@ class CarePolicy:
         return {pid: decided.get(pid) or Denied(pid, "no access to patient") for pid in ids}
 
     def search_scope(
-        self, principal: Principal, patient_id: ColumnElement[Any]
+        self,
+        principal: Principal,
+        patient_id: ColumnElement[Any],
+        now: datetime | None = None,
     ) -> ColumnElement[bool]:
         """The patients a search may find (a coarse SQL pre-filter; decisions still apply):
         clinicians their unit's current care relationships (A1), patients themselves,
         proxies those they represent (A10), research clients the opted-in (A15)."""
-        return search_scope(principal, patient_id, self.now())
+        return search_scope(principal, patient_id, now or self.now())
 
     async def write_denial(
         self,

@@ -11,6 +11,7 @@ import asyncio
 import typing
 import uuid
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
@@ -22,6 +23,7 @@ from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal
 from app.access.pseudonym import pseudonym
 from app.audit import AuditBuffer, AuditEvent
+from app.models.base import utcnow
 from app.sqlplan import Plan
 
 T = TypeVar("T")
@@ -32,7 +34,10 @@ class SearchScope(Protocol):
     """A policy that can say, as SQL, which patients a principal may find in a search."""
 
     def search_scope(
-        self, principal: Principal, patient_id: ColumnElement[Any]
+        self,
+        principal: Principal,
+        patient_id: ColumnElement[Any],
+        now: datetime | None = None,
     ) -> ColumnElement[bool]: ...
 
 
@@ -153,16 +158,29 @@ class DataAccess:
         policy's decisions. A policy without `search_scope` lets verified principals search all
         patients (the decisions then filter each page) and anonymous callers none.
         """
+        scope = self.scope_predicate(patient_id)
+        self.record_search(closed=scope.compare(false()))
+        return scope
+
+    def scope_predicate(
+        self, patient_id: ColumnElement[Any], *, now: datetime | None = None
+    ) -> ColumnElement[bool]:
+        """`search_scope` as of `now` (default: the policy's now), not yet audited: a plan built
+        on it (app/sqlplan.py) calls `record_search` on every run."""
         if isinstance(self.policy, SearchScope):
-            scope = self.policy.search_scope(self.principal, patient_id)
-        else:
-            scope = false() if self.principal.is_anonymous else true()
-        # A12: every search is logged, also one that may find nobody (patient unknown).
+            return self.policy.search_scope(self.principal, patient_id, now)
+        return false() if self.principal.is_anonymous else true()
+
+    def now(self) -> datetime:
+        """The time the policy decides at: its own clock when it has one (tests fix it)."""
+        clock = getattr(self.policy, "now", None)
+        return clock() if callable(clock) else utcnow()
+
+    def record_search(self, *, closed: bool) -> None:
+        """A12: every search is logged, also one that may find nobody (patient unknown)."""
         if not self._searched:
             self._searched = True
-            closed = scope.compare(false())
             self.audit.event(AuditEvent(None, "search", "denied" if closed else "nothing", ()))
-        return scope
 
     async def fetch(
         self, statement: Executable, *, disclose: str | None = None

@@ -22,6 +22,7 @@ from app.errors import AppError
 from app.sqlplan import Plan, compile_plan
 from resolvers.compiled.base import (
     CompiledOperation,
+    Data,
     Disclosed,
     cached_plan,
     columns_of,
@@ -109,7 +110,7 @@ class EmergencyOverview(CompiledOperation):
             return None
         return Prepared(identifier, variables.get("since"))
 
-    async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
+    async def run(self, ctx: Context, prepared: Any) -> Data:
         assert isinstance(prepared, Prepared)
         # As patient_by_identifier + PatientByIdLoader: find, decide, deny or disclose.
         found = await ctx.data.fetch_plan(_find_patient(), {"identifier": prepared.identifier})

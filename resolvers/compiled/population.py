@@ -23,17 +23,20 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    false,
     literal_column,
     select,
 )
 
 from app.context import Context
 from app.errors import AppError
-from app.sqlplan import text_placeholder
+from app.sqlplan import Plan, compile_plan, text_placeholder, time_placeholder
 from resolvers.compiled.base import (
     CompiledOperation,
+    Data,
     Disclosed,
     Visibility,
+    cached_plan,
     columns_of,
     disclosures,
     fetch_json,
@@ -60,6 +63,8 @@ UNIT = CARE_UNIT.alias("unit")
 # The slots of the plan: the page's patients, and the care provider's HSA-id.
 ALLOWED = bindparam("allowed", None, type_=ARRAY(Uuid()))
 PROVIDER = text_placeholder()
+# The time the search scope is evaluated at.
+SEARCH_TIME = time_placeholder()
 
 
 @dataclass(frozen=True)
@@ -81,16 +86,12 @@ class PopulationList(CompiledOperation):
             return None  # count-only pages: the GraphQL path
         return Prepared(first, items, variables["provider"])
 
-    async def run(self, ctx: Context, prepared: Any) -> dict[str, Any]:
+    async def run(self, ctx: Context, prepared: Any) -> Data:
         assert isinstance(prepared, Prepared)
         # As search_patients: candidates under the search scope, then the decisions.
-        scope = ctx.data.search_scope(PATIENT.c.id)
-        candidates = await ctx.data.fetch(
-            select(*[PATIENT.c[n] for n in PATIENT_SORT.columns])
-            .where(scope)
-            .order_by(*PATIENT_SORT.order(PATIENT))
-            .limit(prepared.first + 1)
-        )
+        search = self._search_plan(ctx, prepared.first + 1)
+        ctx.data.record_search(closed=search.tag == "closed")
+        candidates = await ctx.data.fetch_plan(search, {"now": ctx.data.now()})
         ids: list[uuid.UUID] = [r["id"] for r in candidates[: prepared.first]]
         decisions = await ctx.data.access(ids)
         allowed = [pid for pid in ids if decisions[pid].may_see_identity]
@@ -109,6 +110,26 @@ class PopulationList(CompiledOperation):
         )
         values |= {"allowed": allowed, "provider": prepared.provider}
         return fetch_json(ctx, await ctx.data.fetch_plan(plan, values))
+
+    @staticmethod
+    def _search_plan(ctx: Context, limit: int) -> Plan:
+        """The candidates' statement: the caller's search scope (its values depend on the
+        principal alone, but for the time) in the patients' sort order."""
+
+        def build() -> Plan:
+            scope = ctx.data.scope_predicate(PATIENT.c.id, now=SEARCH_TIME)
+            stmt = (
+                select(*[PATIENT.c[n] for n in PATIENT_SORT.columns])
+                .where(scope)
+                .order_by(*PATIENT_SORT.order(PATIENT))
+                .limit(limit)
+            )
+            closed = "closed" if scope.compare(false()) else "open"
+            return compile_plan(
+                stmt, placeholders={SEARCH_TIME: "now"}, optional=["now"], tag=closed
+            )
+
+        return cached_plan(("PopulationList search", ctx.principal, limit), build)
 
     def statement(self, visible: Visibility, items: int) -> Select[Any]:
         """The statement for the patients of the slot `allowed`, each with their `items`

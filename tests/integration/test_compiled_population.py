@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app import models
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
 from resolvers.compiled import compiled_for
+from resolvers.compiled.base import as_value
 from schema import schema
 from schema.persisted import REGISTRY
 from tests import factories as f
@@ -37,7 +38,7 @@ async def both(
     assert prepared is not None
     fast = context(conn, principal)
     async with count_statements(conn) as statements:
-        data = await compiled.run(fast, prepared)
+        data = as_value(await compiled.run(fast, prepared))
     assert audit_of(fast.audit) == audit_of(slow.audit)
     return orjson.loads(orjson.dumps(result.data)), data, audit_of(fast.audit), len(statements)
 

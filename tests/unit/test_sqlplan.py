@@ -72,3 +72,25 @@ def test_the_cache_builds_once_per_key_and_drops_the_least_recently_used() -> No
     cache.get("b", build("b"))
     assert built == ["a", "b", "c", "b"]
     assert len(cache) == 2
+
+
+def test_time_placeholders_optional_slots_and_tags() -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import DateTime
+
+    from app.sqlplan import time_placeholder
+
+    when = time_placeholder()
+    assert when.year == 1 and when != time_placeholder()
+    stamped = table("s", column("id", Uuid()), column("at", DateTime(timezone=True)))
+    plan = compile_plan(
+        select(stamped.c.id).where(stamped.c.at <= when),
+        placeholders={when: "now"},
+        tag="open",
+    )
+    now = datetime.now(UTC)
+    assert plan.parameters({"now": now}) == (now,) and plan.tag == "open"
+    # A slot the statement may or may not use (a scope without a time, say).
+    plain = compile_plan(select(stamped.c.id), placeholders={when: "now"}, optional=["now"])
+    assert plain.parameters({"now": now}) == ()
