@@ -118,9 +118,11 @@ ORDER BY (p.profession = 'läkare') DESC, p.hsa_id
 LIMIT 1
 """
 
+# The emergency workload looks patients up by personnummer or samordningsnummer (the argument
+# of `patient`); patients with a reservnummer are reached by search or global id instead.
 UNIT_PATIENTS = f"""
 SELECT p.id, p.identifier, p.identifier_kind FROM patient p
-WHERE {CURRENT} AND p.deceased_on IS NULL
+WHERE {CURRENT} AND p.deceased_on IS NULL AND p.identifier_kind <> 'reservnummer'
   AND NOT EXISTS (SELECT 1 FROM block b WHERE b.patient_id = p.id AND b.lifted_at IS NULL)
 ORDER BY md5(p.identifier)
 LIMIT $2
