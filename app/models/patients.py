@@ -38,7 +38,8 @@ class Patient(SQLModel, table=True):
         one_of("identifier_kind", IdentifierKind),
         one_of("sex", Sex),
         Index("uq_patient_identifier", "identifier_kind", "identifier", unique=True),
-        Index("ix_patient_family_name", "family_name"),
+        # The patient lists' order (resolvers/patients.PATIENT_SORT).
+        Index("ix_patient_name_order", "family_name", "given_name", "id"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     identifier_kind: str = Field(max_length=20)
