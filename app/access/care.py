@@ -80,11 +80,12 @@ class CarePolicy:
         principal: Principal,
         patient_id: ColumnElement[Any],
         now: datetime | None = None,
+        unit_id: uuid.UUID | None = None,
     ) -> ColumnElement[bool]:
         """The patients a search may find (a coarse SQL pre-filter; decisions still apply):
         clinicians their unit's current care relationships (A1), patients themselves,
         proxies those they represent (A10), research clients the opted-in (A15)."""
-        return search_scope(principal, patient_id, now or self.now())
+        return search_scope(principal, patient_id, now or self.now(), unit_id)
 
     async def write_denial(
         self,

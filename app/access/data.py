@@ -18,9 +18,10 @@ from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.categories import ADDRESS_COLUMNS
+from app.access.facts import ClinicianFacts
 from app.access.grouping import for_group, shape
 from app.access.policy import PatientAccess, Policy
-from app.access.principal import Principal
+from app.access.principal import Principal, PrincipalKind
 from app.access.pseudonym import pseudonym
 from app.audit import AuditBuffer, AuditEvent
 from app.models.base import utcnow
@@ -38,7 +39,15 @@ class SearchScope(Protocol):
         principal: Principal,
         patient_id: ColumnElement[Any],
         now: datetime | None = None,
+        unit_id: uuid.UUID | None = None,
     ) -> ColumnElement[bool]: ...
+
+
+@runtime_checkable
+class ClinicianUnit(Protocol):
+    """A policy that resolves a clinician's assignment (once per request)."""
+
+    async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts: ...
 
 
 def visibility_of(table: Table, decisions: Iterable[PatientAccess]) -> ColumnElement[bool]:
@@ -163,13 +172,28 @@ class DataAccess:
         return scope
 
     def scope_predicate(
-        self, patient_id: ColumnElement[Any], *, now: datetime | None = None
+        self,
+        patient_id: ColumnElement[Any],
+        *,
+        now: datetime | None = None,
+        unit_id: uuid.UUID | None = None,
     ) -> ColumnElement[bool]:
-        """`search_scope` as of `now` (default: the policy's now), not yet audited: a plan built
-        on it (app/sqlplan.py) calls `record_search` on every run."""
+        """`search_scope` as of `now` (default: the policy's now), for a clinician of the unit
+        `search_unit` found, not yet audited: a plan built on it (app/sqlplan.py) calls
+        `record_search` on every run."""
         if isinstance(self.policy, SearchScope):
-            return self.policy.search_scope(self.principal, patient_id, now)
+            return self.policy.search_scope(self.principal, patient_id, now, unit_id)
         return false() if self.principal.is_anonymous else true()
+
+    async def search_unit(self) -> uuid.UUID | None:
+        """The unit of a clinician's active assignment, if the policy resolves it: the unit
+        whose patients a clinician's search finds (the decisions need it anyway)."""
+        if self.principal.kind is not PrincipalKind.CLINICIAN:
+            return None
+        if not isinstance(self.policy, ClinicianUnit):
+            return None
+        facts = await self._uncancellable(self.policy.clinician(self.conn, self.principal))
+        return facts.unit_id
 
     def now(self) -> datetime:
         """The time the policy decides at: its own clock when it has one (tests fix it)."""

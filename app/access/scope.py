@@ -6,10 +6,11 @@ patients the principal could possibly see; each page still passes the policy's d
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Uuid, exists, false, literal_column, or_, select, true
 
 from app import models
 from app.access.facts import table
@@ -23,8 +24,14 @@ def _person(identifier: str | None) -> Any:
 
 
 def search_scope(
-    principal: Principal, patient_id: ColumnElement[Any], now: datetime
+    principal: Principal,
+    patient_id: ColumnElement[Any],
+    now: datetime,
+    unit_id: uuid.UUID | None = None,
 ) -> ColumnElement[bool]:
+    """`unit_id`: the clinician's unit, when the caller has resolved it (the unit of their
+    HSA-id, as `load_clinician` finds it); it is written into the SQL as a literal, so that
+    PostgreSQL plans a prepared search for this unit's number of patients, not the average's."""
     kind = principal.kind
     if kind is PrincipalKind.SYSTEM:
         return true()
@@ -32,12 +39,17 @@ def search_scope(
         if not a1_purpose_allows_care(principal.purpose):
             return false()
         cr, cu = table(models.CareRelationship), table(models.CareUnit)
+        current = [cr.c.valid_from <= now, or_(cr.c.valid_to.is_(None), cr.c.valid_to > now)]
+        if unit_id is not None:
+            unit = literal_column(f"'{uuid.UUID(str(unit_id))}'::uuid", Uuid)
+            return exists().where(
+                cr.c.patient_id == patient_id, cr.c.care_unit_id == unit, *current
+            )
         return exists().where(
             cr.c.patient_id == patient_id,
             cr.c.care_unit_id == cu.c.id,
             cu.c.hsa_id == (principal.care_unit_hsa_id or ""),
-            cr.c.valid_from <= now,
-            or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
+            *current,
         )
     if kind is PrincipalKind.PATIENT:
         own: ColumnElement[bool] = patient_id == _person(principal.person_identifier)

@@ -89,7 +89,7 @@ class PopulationList(CompiledOperation):
     async def run(self, ctx: Context, prepared: Any) -> Data:
         assert isinstance(prepared, Prepared)
         # As search_patients: candidates under the search scope, then the decisions.
-        search = self._search_plan(ctx, prepared.first + 1)
+        search = self._search_plan(ctx, prepared.first + 1, await ctx.data.search_unit())
         ctx.data.record_search(closed=search.tag == "closed")
         candidates = await ctx.data.fetch_plan(search, {"now": ctx.data.now()})
         ids: list[uuid.UUID] = [r["id"] for r in candidates[: prepared.first]]
@@ -112,12 +112,12 @@ class PopulationList(CompiledOperation):
         return fetch_json(ctx, await ctx.data.fetch_plan(plan, values))
 
     @staticmethod
-    def _search_plan(ctx: Context, limit: int) -> Plan:
+    def _search_plan(ctx: Context, limit: int, unit_id: uuid.UUID | None) -> Plan:
         """The candidates' statement: the caller's search scope (its values depend on the
-        principal alone, but for the time) in the patients' sort order."""
+        principal and their unit alone, but for the time) in the patients' sort order."""
 
         def build() -> Plan:
-            scope = ctx.data.scope_predicate(PATIENT.c.id, now=SEARCH_TIME)
+            scope = ctx.data.scope_predicate(PATIENT.c.id, now=SEARCH_TIME, unit_id=unit_id)
             stmt = (
                 select(*[PATIENT.c[n] for n in PATIENT_SORT.columns])
                 .where(scope)
@@ -129,7 +129,7 @@ class PopulationList(CompiledOperation):
                 stmt, placeholders={SEARCH_TIME: "now"}, optional=["now"], tag=closed
             )
 
-        return cached_plan(("PopulationList search", ctx.principal, limit), build)
+        return cached_plan(("PopulationList search", ctx.principal, unit_id, limit), build)
 
     def statement(self, visible: Visibility, items: int) -> Select[Any]:
         """The statement for the patients of the slot `allowed`, each with their `items`
