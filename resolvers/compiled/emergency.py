@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Select, bindparam, case, null, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    Text,
+    bindparam,
+    case,
+    literal_column,
+    select,
+)
 
 from app.access.data import visibility_of
 from app.access.policy import PatientAccess
@@ -28,13 +37,23 @@ from resolvers.compiled.base import (
     columns_of,
     disclosures,
     fetch_json,
-    json_text,
     newest_first,
     page_of,
     plan_for,
     total_of,
 )
-from resolvers.compiled.sqljson import enum_name, global_id, iso_datetime, json_list, obj
+from resolvers.compiled.sqljson import (
+    global_id,
+    iso_datetime,
+    text_date,
+    text_enum,
+    text_list,
+    text_obj,
+    text_or_null,
+    text_plain,
+    text_scalar,
+    text_string,
+)
 from resolvers.filters import RowFilter
 from resolvers.patients import normalized_identifier
 from resolvers.tables import ALERT, CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT, PRESCRIPTION
@@ -94,10 +113,19 @@ def plan_values(prepared: Prepared, patient_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _unit(care_unit_id: ColumnElement[Any], *fields: str) -> ColumnElement[Any]:
-    """careUnit { <fields> } of a row: a reference table, no policy (as CareUnitByIdLoader)."""
+    """careUnit { <fields> } of a row as JSON text ('null' without a unit): a reference table,
+    no policy (as CareUnitByIdLoader)."""
     columns = {"name": UNIT.c.name, "hsaId": UNIT.c.hsa_id}
-    built = obj(*[(f, columns[f]) for f in fields])
-    return select(built).where(UNIT.c.id == care_unit_id).scalar_subquery()
+    built = text_obj(*[(f, text_string(columns[f])) for f in fields])
+    return text_or_null(select(built).where(UNIT.c.id == care_unit_id).scalar_subquery())
+
+
+def _page(page: Any, node: ColumnElement[Any]) -> ColumnElement[Any]:
+    """{totalCount, nodes} of a page CTE, `node` the JSON text of one of its rows."""
+    return text_obj(
+        ("totalCount", text_scalar(total_of(page))),
+        ("nodes", text_list(page, node, newest_first(page))),
+    )
 
 
 class EmergencyOverview(CompiledOperation):
@@ -154,18 +182,18 @@ class EmergencyOverview(CompiledOperation):
         diagnoses = page_of(DIAGNOSIS, "diagnoses", where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
         contact_diagnoses = self._contact_diagnoses(decision, contacts)
         patient = PATIENT.alias("p")
-        data = obj(
+        data = text_obj(
             (
                 "patient",
-                obj(
-                    ("id", global_id("Patient", patient.c.id)),
-                    ("personnummer", patient.c.identifier),
-                    ("givenName", patient.c.given_name),
-                    ("familyName", patient.c.family_name),
-                    ("birthDate", patient.c.birth_date),
-                    ("sex", enum_name(patient.c.sex, Sex)),
-                    ("protectedIdentity", patient.c.protected_identity),
-                    ("deceasedOn", patient.c.deceased_on),
+                text_obj(
+                    ("id", text_plain(global_id("Patient", patient.c.id))),
+                    ("personnummer", text_string(patient.c.identifier)),
+                    ("givenName", text_string(patient.c.given_name)),
+                    ("familyName", text_string(patient.c.family_name)),
+                    ("birthDate", text_date(patient.c.birth_date)),
+                    ("sex", text_enum(patient.c.sex, Sex)),
+                    ("protectedIdentity", text_scalar(patient.c.protected_identity)),
+                    ("deceasedOn", text_date(patient.c.deceased_on)),
                     ("alerts", self._alerts(alerts)),
                     ("prescriptions", self._prescriptions(prescriptions)),
                     ("careContacts", self._contacts(contacts, contact_diagnoses)),
@@ -186,9 +214,7 @@ class EmergencyOverview(CompiledOperation):
                 Disclosed("Diagnosis", diagnoses),
             ]
         )
-        return select(json_text(data).label("data"), disclosed.label("disclosed")).where(
-            patient.c.id == pid
-        )
+        return select(data.label("data"), disclosed.label("disclosed")).where(patient.c.id == pid)
 
     def _contact_diagnoses(self, decision: PatientAccess, contacts: Any) -> Any:
         """diagnoses(first: 5) of each contact on the page (DiagnosesByCareContactLoader)."""
@@ -214,80 +240,73 @@ class EmergencyOverview(CompiledOperation):
 
     def _alerts(self, page: Any) -> ColumnElement[Any]:
         c = page.c
-        node = obj(
-            ("id", global_id("Alert", c.id, c.patient_id)),
-            ("alertType", enum_name(c.alert_type, AlertType)),
-            ("description", c.description),
-            ("severity", enum_name(c.severity, Severity)),
-            ("agentAtcCode", c.agent_atc_code),
-            ("agentText", c.agent_text),
-            ("conditionCode", c.condition_code),
-            ("treatmentCode", c.treatment_code),
-            ("validFrom", c.valid_from),
-            ("validTo", c.valid_to),
+        node = text_obj(
+            ("id", text_plain(global_id("Alert", c.id, c.patient_id))),
+            ("alertType", text_enum(c.alert_type, AlertType)),
+            ("description", text_string(c.description)),
+            ("severity", text_enum(c.severity, Severity)),
+            ("agentAtcCode", text_string(c.agent_atc_code)),
+            ("agentText", text_string(c.agent_text)),
+            ("conditionCode", text_string(c.condition_code)),
+            ("treatmentCode", text_string(c.treatment_code)),
+            ("validFrom", text_date(c.valid_from)),
+            ("validTo", text_date(c.valid_to)),
             ("careUnit", _unit(c.care_unit_id, "name")),
         )
-        return obj(
-            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
-        )
+        return _page(page, node)
 
     def _prescriptions(self, page: Any) -> ColumnElement[Any]:
         c = page.c
+        # As the resolver: no accountable without either of its ids.
         accountable = case(
             (
                 c.accountable_hsa_id.is_(None) & c.accountable_practitioner_id.is_(None),
-                null(),
+                literal_column("'null'", Text),
             ),
-            else_=obj(("name", c.accountable_name)),
+            else_=text_obj(("name", text_string(c.accountable_name))),
         )
-        node = obj(
-            ("id", global_id("Prescription", c.id, c.patient_id)),
-            ("atcCode", c.atc_code),
-            ("drugName", c.drug_name),
-            ("strength", c.strength),
-            ("form", c.form),
-            ("dosageText", c.dosage_text),
-            ("validUntil", c.valid_until),
+        node = text_obj(
+            ("id", text_plain(global_id("Prescription", c.id, c.patient_id))),
+            ("atcCode", text_string(c.atc_code)),
+            ("drugName", text_string(c.drug_name)),
+            ("strength", text_string(c.strength)),
+            ("form", text_string(c.form)),
+            ("dosageText", text_string(c.dosage_text)),
+            ("validUntil", text_date(c.valid_until)),
             ("accountable", accountable),
             ("careUnit", _unit(c.care_unit_id, "name")),
         )
-        return obj(
-            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
-        )
+        return _page(page, node)
 
     def _contacts(self, page: Any, diagnoses: Any) -> ColumnElement[Any]:
         c, d = page.c, diagnoses.c
-        diagnosis = obj(
-            ("code", d.code),
-            ("display", d.display),
-            ("diagnosisType", enum_name(d.diagnosis_type, DiagnosisType)),
+        diagnosis = text_obj(
+            ("code", text_string(d.code)),
+            ("display", text_string(d.display)),
+            ("diagnosisType", text_enum(d.diagnosis_type, DiagnosisType)),
         )
         of_contact = [d.care_contact_id == c.id]
-        agg_of_contact = json_list(diagnoses, diagnosis, newest_first(diagnoses), of_contact)
-        node = obj(
-            ("id", global_id("CareContact", c.id, c.patient_id)),
-            ("contactType", enum_name(c.contact_type, ContactType)),
-            ("status", enum_name(c.status, ContactStatus)),
-            ("reason", c.reason),
-            ("eventTime", iso_datetime(c.event_time)),
-            ("periodEnd", iso_datetime(c.period_end)),
+        of_this = text_list(diagnoses, diagnosis, newest_first(diagnoses), of_contact)
+        node = text_obj(
+            ("id", text_plain(global_id("CareContact", c.id, c.patient_id))),
+            ("contactType", text_enum(c.contact_type, ContactType)),
+            ("status", text_enum(c.status, ContactStatus)),
+            ("reason", text_string(c.reason)),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
+            ("periodEnd", text_plain(iso_datetime(c.period_end))),
             ("careUnit", _unit(c.care_unit_id, "name", "hsaId")),
-            ("diagnoses", obj(("nodes", agg_of_contact))),
+            ("diagnoses", text_obj(("nodes", of_this))),
         )
-        return obj(
-            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
-        )
+        return _page(page, node)
 
     def _diagnoses(self, page: Any) -> ColumnElement[Any]:
         c = page.c
-        node = obj(
-            ("id", global_id("Diagnosis", c.id, c.patient_id)),
-            ("code", c.code),
-            ("display", c.display),
-            ("diagnosisType", enum_name(c.diagnosis_type, DiagnosisType)),
-            ("eventTime", iso_datetime(c.event_time)),
+        node = text_obj(
+            ("id", text_plain(global_id("Diagnosis", c.id, c.patient_id))),
+            ("code", text_string(c.code)),
+            ("display", text_string(c.display)),
+            ("diagnosisType", text_enum(c.diagnosis_type, DiagnosisType)),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
             ("careUnit", _unit(c.care_unit_id, "name")),
         )
-        return obj(
-            ("totalCount", total_of(page)), ("nodes", json_list(page, node, newest_first(page)))
-        )
+        return _page(page, node)

@@ -3,7 +3,8 @@
 The compiled operations build their whole `data` object in PostgreSQL, so every scalar must come
 out as strawberry writes it: global ids as in schema/ids.py, enums by NAME (the stored value is
 the enum's value), datetimes as Python's `isoformat()` of the UTC datetime asyncpg returns,
-dates as ISO dates (what `json_build_object` writes for a date).
+dates as ISO dates (what `to_json` writes for a date). The JSON is built as compact text (see
+the text builders below), as orjson writes it: the response carries it as it is.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
-    null,
     select,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -34,14 +34,6 @@ def key(name: str) -> ColumnElement[Any]:
     """A JSON key as an SQL string literal (names are constants of this package, never input)."""
     assert name.replace("_", "").isalnum(), name
     return literal_column(f"'{name}'", Text)
-
-
-def obj(*pairs: tuple[str, ColumnElement[Any]]) -> ColumnElement[Any]:
-    """json_build_object of (key, value) pairs, keys in the order the operation selects them."""
-    args: list[ColumnElement[Any]] = []
-    for name, value in pairs:
-        args += [key(name), value]
-    return func.json_build_object(*args)
 
 
 def global_id(
@@ -65,12 +57,6 @@ def global_id(
     return encoded
 
 
-def enum_name(column: ColumnElement[Any], enum: type[Enum]) -> ColumnElement[Any]:
-    """The GraphQL name of a stored enum value (NULL stays NULL)."""
-    names = {member.value: literal_column(f"'{member.name}'", Text) for member in enum}
-    return case(names, value=column, else_=null())
-
-
 def iso_datetime(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """`datetime.isoformat()` of a timestamptz read as UTC: microseconds only when non-zero."""
     utc = func.timezone(literal_column("'UTC'"), column)
@@ -82,22 +68,10 @@ def iso_datetime(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return seconds.concat(fraction).concat(literal_column("'+00:00'", Text))
 
 
-def json_list(
-    source: FromClause,
-    node: ColumnElement[Any],
-    order: Sequence[ColumnElement[Any]],
-    where: Sequence[ColumnElement[bool]] = (),
-) -> ColumnElement[Any]:
-    """The rows of `source` (matching `where`) as a JSON array in `order` ('[]' when none)."""
-    agg = func.json_agg(aggregate_order_by(node, *order))
-    empty: ColumnElement[Any] = literal_column("'[]'::json")
-    return select(func.coalesce(agg, empty)).select_from(source).where(*where).scalar_subquery()
-
-
 # JSON built as text. json_build_object and json_agg look up every argument's type and output
 # function on every call (~1.5 us a row of five keys); concatenating text fragments that are
-# already JSON costs about half. The consumer parses the document (orjson), so only the values
-# must be the same, not the spacing. Every fragment is non-NULL JSON text ('null' for NULL).
+# already JSON costs about half. The text is compact (no spaces), as orjson writes JSON, and the
+# response carries it as it is. Every fragment is non-NULL JSON text ('null' for NULL).
 
 
 def text_obj(*pairs: tuple[str, ColumnElement[Any]]) -> ColumnElement[Any]:
@@ -122,8 +96,24 @@ def text_plain(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(quote.concat(value).concat(quote), literal_column("'null'", Text))
 
 
+def text_date(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A date (or NULL) as JSON text: the ISO date "YYYY-MM-DD" `to_json` writes (as strawberry
+    writes a `date`)."""
+    return text_string(value)
+
+
+def text_scalar(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A boolean or integer (or NULL) as JSON text: their text forms (true, false, 42) are JSON."""
+    return func.coalesce(cast(value, Text), literal_column("'null'", Text))
+
+
+def text_or_null(fragment: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A JSON text fragment that may be NULL (a nested object that is absent) ('null' then)."""
+    return func.coalesce(fragment, literal_column("'null'", Text))
+
+
 def text_enum(column: ColumnElement[Any], enum: type[Enum]) -> ColumnElement[Any]:
-    """`enum_name` as JSON text."""
+    """The GraphQL name of a stored enum value as JSON text ('null' for NULL or unknown)."""
     names = {m.value: literal_column(f"""'"{m.name}"'""", Text) for m in enum}
     assert all(m.name.replace("_", "").isalnum() for m in enum)
     return case(names, value=column, else_=literal_column("'null'", Text))
@@ -139,7 +129,7 @@ def text_list(
     order: Sequence[ColumnElement[Any]],
     where: Sequence[ColumnElement[bool]] = (),
 ) -> ColumnElement[Any]:
-    """`json_list` as JSON text: the rows of `source` (matching `where`) in `order`."""
+    """The JSON array of the rows of `source` (matching `where`) in `order` ('[]' when none)."""
     nodes = select(_text_agg(node, order)).select_from(source).where(*where).scalar_subquery()
     return text_or_empty(nodes)
 
