@@ -99,21 +99,12 @@ async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
     await conn.close()
 
 
-# The service's statements are prepared once per connection (asyncpg) and their parameters
-# never change how they should be planned (a search's unit is written into its SQL for that
-# reason, app/access/scope.py), so one generic plan per statement is reused: PostgreSQL's
-# default would plan the big compiled statements anew on every run, which cost as much as
-# running them.
-SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         to_asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
-        connect_args={"server_settings": SERVER_SETTINGS},
     )
 
 

@@ -38,7 +38,6 @@ from app.access.grouping import for_group, shape
 from app.access.policy import PatientAccess
 from app.context import Context
 from app.sqlplan import PLANS, Placeholder, Plan, PlanError, compile_plan, placeholder
-from resolvers.compiled.sqljson import key
 
 NEWEST_FIRST = ("event_time", "id")
 
@@ -263,11 +262,6 @@ def fetch_json(ctx: Context, rows: Sequence[RowMapping]) -> JsonText:
     return JsonText(row["data"].encode())
 
 
-def json_text(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A json value as text (parsed by orjson, not by the driver)."""
-    return cast(value, Text)
-
-
 __all__ = [
     "CompiledOperation",
     "Data",
@@ -276,7 +270,6 @@ __all__ = [
     "as_value",
     "columns_of",
     "fetch_json",
-    "key",
     "page_of",
     "total_of",
 ]

@@ -30,12 +30,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 
-def key(name: str) -> ColumnElement[Any]:
-    """A JSON key as an SQL string literal (names are constants of this package, never input)."""
-    assert name.replace("_", "").isalnum(), name
-    return literal_column(f"'{name}'", Text)
-
-
 def global_id(
     type_name: str, row_id: ColumnElement[Any], patient_id: ColumnElement[Any] | None = None
 ) -> ColumnElement[Any]:
