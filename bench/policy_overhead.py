@@ -158,31 +158,11 @@ def summary(mode: Mode) -> dict[str, float]:
 
 
 def prepare(size: int, seed: int) -> Any:
-    """An embedded PostgreSQL in bench/.data/policy-overhead-<size>, seeded once and reused
-    (its own folder: the load runner may be using its datasets at the same time)."""
-    from app import migrate
-    from app.seed import seed_population
-    from bench.procs import BenchDatabase
-    from bench.run import DATA_DIR, PG_SETTINGS
+    """The dataset in bench/.data/policy-overhead-<size> (its own folder: the load runner may be
+    using its datasets at the same time)."""
+    from bench.run import prepare_dataset
 
-    folder = DATA_DIR / f"policy-overhead-{size}"
-    db = BenchDatabase(folder, settings=dict(PG_SETTINGS))
-    url = db.start()
-    marker = folder / "seeded.json"
-    wanted = {"patients": size, "seed": seed, "revision": migrate.head_revision()}
-    try:
-        current = json.loads(marker.read_text()) if marker.exists() else None
-        migrate.upgrade(url)
-        if current != wanted:
-            if current is not None:
-                raise SystemExit(f"{folder} holds {current}; remove it to seed anew")
-            print(f"seeding {size:,} patients (seed {seed})")
-            asyncio.run(seed_population(url, patients=size, seed=seed))
-            marker.write_text(json.dumps(wanted))
-    except BaseException:
-        db.stop()
-        raise
-    return db
+    return prepare_dataset(size, seed, name="policy-overhead")
 
 
 def main(argv: list[str] | None = None) -> int:

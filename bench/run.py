@@ -96,11 +96,12 @@ class Servers:
 # --- dataset --------------------------------------------------------------------------------
 
 
-def prepare_dataset(size: int, seed: int) -> BenchDatabase:
-    """A running database with `size` seeded patients, reused when already seeded."""
+def prepare_dataset(size: int, seed: int, name: str = "patients") -> BenchDatabase:
+    """A running database with `size` seeded patients in bench/.data/<name>-<size>, reused
+    when already seeded (and migrated when the code has newer migrations)."""
     from app import migrate
 
-    folder = DATA_DIR / f"patients-{size}"
+    folder = DATA_DIR / f"{name}-{size}"
     db = BenchDatabase(folder, settings=dict(PG_SETTINGS))
     url = db.start()
     marker = folder / "seeded.json"
