@@ -18,7 +18,7 @@ from app.audit import AuditBuffer
 from resolvers.compiled import compiled_for
 from resolvers.compiled.base import as_value
 from schema import schema
-from schema.persisted import REGISTRY
+from schema.persisted import REGISTRY, PersistedOperation
 from tests import factories as f
 from tests.integration.privacy_world import World, build_world
 from tests.sqlcount import context, count_statements
@@ -38,12 +38,22 @@ def audit_of(buffer: AuditBuffer) -> dict[str, Any]:
 async def both(
     conn: AsyncConnection, principal: Principal, variables: dict[str, Any]
 ) -> tuple[Any, Any, dict[str, Any], int]:
-    """(graphql data, compiled data, audit of the compiled run, statements of the compiled run);
-    asserts that both audits are the same."""
+    """`both_paths` of EmergencyOverview."""
+    return await both_paths(conn, SHIPPED, principal, variables)
+
+
+async def both_paths(
+    conn: AsyncConnection,
+    shipped: PersistedOperation,
+    principal: Principal,
+    variables: dict[str, Any],
+) -> tuple[Any, Any, dict[str, Any], int]:
+    """A shipped operation through GraphQL and compiled: (graphql data, compiled data, audit of
+    the compiled run, statements of the compiled run); asserts that both audits are the same."""
     slow = context(conn, principal)
-    result = await schema.execute(SHIPPED.document, variable_values=variables, context_value=slow)
+    result = await schema.execute(shipped.document, variable_values=variables, context_value=slow)
     assert result.errors is None, result.errors
-    compiled = compiled_for(SHIPPED)
+    compiled = compiled_for(shipped)
     assert compiled is not None
     coerced = compiled.coerce(schema._schema, variables)
     assert coerced is not None

@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
 from resolvers.compiled import compiled_for
-from resolvers.compiled.base import as_value
 from schema import schema
 from schema.persisted import REGISTRY
 from tests import factories as f
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_emergency import T0, audit_of
+from tests.integration.test_compiled_emergency import T0, both_paths
 from tests.sqlcount import context, count_statements
 
 SHIPPED = REGISTRY.by_name["PopulationList"]
@@ -26,21 +24,8 @@ SHIPPED = REGISTRY.by_name["PopulationList"]
 async def both(
     conn: AsyncConnection, principal: Principal, variables: dict[str, Any]
 ) -> tuple[Any, Any, dict[str, Any], int]:
-    """(graphql data, compiled data, compiled audit, compiled statements); same audits."""
-    slow = context(conn, principal)
-    result = await schema.execute(SHIPPED.document, variable_values=variables, context_value=slow)
-    assert result.errors is None, result.errors
-    compiled = compiled_for(SHIPPED)
-    assert compiled is not None
-    coerced = compiled.coerce(schema._schema, variables)
-    assert coerced is not None
-    prepared = compiled.prepare(coerced)
-    assert prepared is not None
-    fast = context(conn, principal)
-    async with count_statements(conn) as statements:
-        data = as_value(await compiled.run(fast, prepared))
-    assert audit_of(fast.audit) == audit_of(slow.audit)
-    return orjson.loads(orjson.dumps(result.data)), data, audit_of(fast.audit), len(statements)
+    """`both_paths` of PopulationList."""
+    return await both_paths(conn, SHIPPED, principal, variables)
 
 
 async def population(conn: AsyncConnection, w: World) -> list[models.Patient]:
