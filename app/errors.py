@@ -36,7 +36,12 @@ ERROR_CODES: dict[str, str] = {
     "BAD_USER_INPUT": "A variable or argument has the wrong type or an invalid value.",
     "QUERY_TOO_DEEP": "Fields are nested deeper than the limit (introspection too).",
     "TOO_MANY_ALIASES": "More aliases than the limit.",
-    "QUERY_TOO_LARGE": "More tokens than the limit.",
+    "QUERY_TOO_LARGE": "More tokens than the limit, or more fields than the limit once fragments"
+    " are expanded.",
+    "QUERY_TOO_COSTLY": "The estimated result (page sizes multiplied along each path) is larger"
+    " than the caller's ceiling; `cost` and `limit` in extensions.",
+    "INVALID_VALUE": "A string argument or variable that cannot be stored (a NUL character or an"
+    " invalid code point); `argument` names it.",
     "PAGE_SIZE_EXCEEDED": "A page larger than the limit was asked for.",
     "PERSISTED_QUERY_NOT_FOUND": "No shipped operation has this name, hash or documentId.",
     "PERSISTED_QUERY_REQUIRED": "The server accepts only shipped (persisted) operations.",

@@ -13,13 +13,15 @@ Status codes follow the GraphQL-over-HTTP spec: a client that accepts
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
@@ -202,10 +204,10 @@ def _operation_count(query: str) -> int:
     Strawberry runs the first operation when operationName is missing; the spec wants a
     request error when there are several, so the endpoint checks first.
     """
-    from schema.limits import MAX_TOKENS  # app/ imports the schema only lazily
+    from schema.cost import parse_document  # app/ imports the schema only lazily
 
     try:
-        document = parse(query, max_tokens=MAX_TOKENS)
+        document = parse_document(query)
     except GraphQLError:
         return 1
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
@@ -256,6 +258,10 @@ class GraphQLEndpoint:
         except AppError as exc:
             extra = {"www-authenticate": "Bearer"} if exc.status == 401 else {}
             return _response(request_error(exc.message, exc.code), media, exc.status, **extra)
+        params.query, params.operation_name = document.query, document.operation_name
+        extensions, refused = await self.measure(media, params, principal)
+        if refused is not None:
+            return refused
         if document.operation_name is None and _operation_count(document.query) > 1:
             message = "the document has several operations: name one with operationName"
             status = 400 if media == GRAPHQL_RESPONSE else 200
@@ -263,12 +269,38 @@ class GraphQLEndpoint:
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
-        params.query, params.operation_name = document.query, document.operation_name
         if self.settings.compiled_operations:
-            compiled = await self.execute_compiled(media, params, principal, document)
+            compiled = await self.execute_compiled(media, params, principal, document, extensions)
             if compiled is not None:
                 return compiled
         return await self.execute(media, params, principal, allowed)
+
+    async def measure(
+        self, media: str, params: GraphQLRequest, principal: Principal
+    ) -> tuple[dict[str, Any], Response | None]:
+        """The request's cost (for `extensions`), or the answer that refuses it: before any SQL,
+        so a refused document costs no transaction and no audit row (schema/limits.py)."""
+        from schema.limits import INLINE_PARSE_CHARS, check_request
+
+        assert params.query is not None
+        check = functools.partial(
+            check_request,
+            self.schema._schema,
+            params.query,
+            params.operation_name,
+            params.variables,
+            principal,
+            self.settings,
+        )
+        # A long document's first parse takes milliseconds: not on the event loop.
+        long = len(params.query) > INLINE_PARSE_CHARS
+        extensions, refusals = await asyncio.to_thread(check) if long else check()
+        if not refusals:
+            return extensions, None
+        body: dict[str, Any] = {"errors": [format_error(e) for e in refusals]}
+        if extensions:
+            body["extensions"] = extensions
+        return extensions, _response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
 
     async def execute_compiled(
         self,
@@ -276,6 +308,7 @@ class GraphQLEndpoint:
         params: GraphQLRequest,
         principal: Principal,
         document: ResolvedDocument,
+        extensions: dict[str, Any],
     ) -> Response | None:
         """Run a persisted operation in its compiled form (one SQL statement, the same data and
         audit entries as GraphQL execution); None when it has none or its variables do not
@@ -303,8 +336,9 @@ class GraphQLEndpoint:
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )
         if isinstance(data, JsonText):
-            return _raw_response(b'{"data":' + data + b"}", media)
-        return _response({"data": data}, media)
+            tail = b',"extensions":' + orjson.dumps(extensions) if extensions else b""
+            return _raw_response(b'{"data":' + data + tail + b"}", media)
+        return _response({"data": data} | ({"extensions": extensions} if extensions else {}), media)
 
     async def execute(
         self,
@@ -348,6 +382,8 @@ class GraphQLEndpoint:
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
         if is_request_error(result):
+            if result.extensions:
+                payload["extensions"] = result.extensions
             return _response(payload, media, 400 if media == GRAPHQL_RESPONSE else 200)
         payload["data"] = result.data
         if result.extensions:

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     access_policy: bool = Field(
         default=True, description="Benchmarks only: False switches policy and audit off."
     )
+    max_cost: int = Field(
+        default=50_000,
+        gt=0,
+        description="Largest estimated result (values) of one operation for clinicians; more "
+        "is refused with QUERY_TOO_COSTLY before any SQL.",
+    )
+    max_cost_system: int = Field(
+        default=250_000,
+        gt=0,
+        description="The same ceiling for system integrations (bulk reads of many patients).",
+    )
+    max_cost_public: int = Field(
+        default=10_000,
+        gt=0,
+        description="The same ceiling for patients, proxies, research clients and anonymous "
+        "callers.",
+    )
     compiled_operations: bool = Field(
         default=True,
         description="Answer the persisted operations that have a compiled form "

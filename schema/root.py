@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -65,11 +64,7 @@ schema = VardkedjaSchema(
     # Types only reachable through interfaces (Node, CareEvent) must be named.
     types=list(TYPES.values()),
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    # Factories: a fresh extension per request; the caches are module-level and shared.
-    extensions=[
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        settle_statements,
-        *LIMIT_EXTENSIONS,
-    ],
+    # Factories: a fresh extension per request; the caches are module-level and shared. The
+    # limits (schema/limits.py) parse, measure and then validate each document (all cached).
+    extensions=[settle_statements, *LIMIT_EXTENSIONS],
 )

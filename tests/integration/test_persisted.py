@@ -19,7 +19,8 @@ from app.db import ConnectionDatabase
 from app.graphql_http import GRAPHQL_RESPONSE
 from app.settings import Settings
 from schema import schema
-from schema.limits import ALIAS_RULE, DEPTH_RULE, MAX_TOKENS
+from schema.cost import estimate, shape_of
+from schema.limits import DEFAULT_MAX_COST, DEFAULT_MAX_COST_PUBLIC, MAX_TOKENS, cost_errors
 from schema.persisted import REGISTRY, load_registry, read_operation, resolve_persisted
 from tests.factories import (
     create_alert,
@@ -57,7 +58,10 @@ def test_shipped_operations_are_valid_against_the_schema_and_its_limits(name: st
     op = REGISTRY.by_name[name]
     document = parse(op.document, max_tokens=MAX_TOKENS)
     assert validate(schema._schema, document) == []
-    assert validate(schema._schema, document, [DEPTH_RULE, ALIAS_RULE]) == []
+    cost = estimate(shape_of(schema._schema, op.document, name), {})
+    # Each within the ceiling of the people it serves: the patient app's, the clinicians'.
+    ceiling = DEFAULT_MAX_COST_PUBLIC if name == "MyRecord" else DEFAULT_MAX_COST
+    assert cost_errors(cost, ceiling) == [], cost
     assert op.operation_type == "query"
 
 
@@ -286,7 +290,7 @@ async def test_apq_with_the_matching_query_runs_it(client: httpx.AsyncClient) ->
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}},
     }
     response = await client.post("/graphql", json=body)
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json()["data"] == {"__typename": "Query"}
 
 
 # --- allow-list mode ----------------------------------------------------------------------
