@@ -10,6 +10,7 @@ import strawberry
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
+from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
 from schema.events import CareEvent, EventFilter, Kinds, clinical_list
@@ -22,6 +23,7 @@ from schema.refs import (
     BlockRef,
     CareContactRef,
     CareDocumentRef,
+    CareRelationshipRef,
     ConsentRef,
     DentalTreatmentRef,
     DiagnosisRef,
@@ -220,6 +222,24 @@ class Patient(Node):
             consent.ConsentsByPatientLoader,
             (self.pk,),
             Consent.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Care relationships (vårdrelationer) of units the caller may know about "
+        "(a clinician: their provider's), newest first."
+    )
+    async def care_relationships(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[CareRelationshipRef]:
+        from schema.relationships import CareRelationship
+
+        return await list_of(
+            info,
+            CareRelationshipsByPatientLoader,
+            (self.pk,),
+            CareRelationship.from_row,
             first=first,
             after=after,
         )

@@ -245,7 +245,14 @@ def _tolvan_home_care(c: Chart) -> None:
         c, "SOL-TRYGGHETSLARM", home_care, officer, date(2023, 3, 1), None, None, "beviljad"
     )
     c.saw(home_care, at(date(2023, 3, 1), 10), nurse)
+    # She visits every week: the home-care unit's care relationship is current, and Tolvan
+    # consented to her unit reading the region's records and his whole medication list, which
+    # she gives him (docs/care-situations.md).
+    c.saw(home_care, at(c.as_of - timedelta(days=3), 10), nurse)
     _attended(c, home_care, nurse)
+    since = at(date(2023, 3, 1), 11)
+    consent(c, "svod_access", since, unit=home_care)
+    consent(c, "nll_access", since, unit=home_care)
     day = c.as_of - timedelta(days=360)
     for i in range(12):
         when = at(day + timedelta(days=30 * i), 10, 30)
@@ -286,6 +293,9 @@ def _tolvan_dental(c: Chart) -> None:
         "lokal hemostas med tranexamsyra. Muntliga och skriftliga instruktioner.",
     )
     _attended(c, dental, dentist)
+    # Before the extraction Tolvan told the dentist she may read his medication list (NLL);
+    # the dentist recorded the spoken consent for the clinic.
+    consent(c, "nll_access", k.start - timedelta(minutes=5), unit=dental)
 
 
 def _tolvan_admitted(c: Chart, er_visit: Contact) -> None:
