@@ -392,7 +392,7 @@ async def test_patient_grants_nll_consent_to_a_clinic(
 async def test_a_clinician_records_nll_consent_for_their_own_unit_only(
     client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
 ) -> None:
-    region, clinic, token = await dental_world(conn, settings)
+    region, _clinic, token = await dental_world(conn, settings)
     body = await call(
         client,
         GRANT,
