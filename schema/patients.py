@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.safety import BLOOD_GROUP_CODES
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
@@ -39,6 +40,7 @@ from schema.refs import (
     VaccinationRef,
 )
 from schema.representatives import Representative
+from schema.withheld import WithheldInfo
 
 
 @strawberry.type(description="A postal address.")
@@ -47,6 +49,9 @@ class Address:
     postal_code: str | None = strawberry.field(description="Postnummer, five digits.")
     city: str | None = strawberry.field(description="Postort.")
 
+
+# The lab results that are blood groups (app/safety.py).
+BLOOD_GROUP = RowFilter(values=(("code", BLOOD_GROUP_CODES),))
 
 ContactFilterArg = Annotated[
     CareContactFilter | None,
@@ -96,6 +101,34 @@ class Patient(Node):
         return Address(
             street_address=self.street_address, postal_code=self.postal_code, city=self.city
         )
+
+    @field(
+        description="What the access policy withholds from you in this record, why, and what "
+        "would open it (never which provider or what, A7). An empty list below this is only "
+        '"none" when no entry here covers its category.'
+    )
+    async def withheld(self, info: Info) -> list[WithheldInfo]:
+        from resolvers.withheld import withheld_for
+
+        return [WithheldInfo.of(item) for item in await withheld_for(info.context, self.pk)]
+
+    @field(
+        description="Blood group (AB0 and RhD): the newest laboratory observation of it (LOINC "
+        "882-1, app/safety.py), null if none you may see."
+    )
+    async def blood_group(self, info: Info) -> LabResultRef | None:
+        from schema.care import LabResult
+
+        page: Connection[LabResultRef] = await list_of(
+            info,
+            care.LabResultsByPatientLoader,
+            (self.pk,),
+            LabResult.from_row,
+            first=1,
+            after=None,
+            filter=BLOOD_GROUP,
+        )
+        return page.nodes[0] if page.nodes else None
 
     @field(description="Care contacts (vårdkontakter), newest first.")
     async def care_contacts(
