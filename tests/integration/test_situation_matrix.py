@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.demo_support import Demo, demo, demo_url  # noqa: F401
+from tests.integration.demo_support import Demo
 
 TOLVAN, JOHAN, ELLA, OSKAR = "191212121212", "197506023394", "201908235623", "201203152713"
 ER_DOCTOR = "--as clinician --who er_doctor"
