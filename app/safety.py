@@ -35,11 +35,11 @@ class DrugClass:
 
 
 HYPERSENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
-    DrugClass("J01C", "penicillins (beta-lactam antibacterials, penicillins)"),
-    DrugClass("J01D", "cephalosporins and other beta-lactam antibacterials"),
+    DrugClass("J01C", "penicillins"),
+    DrugClass("J01D", "cephalosporins and other beta-lactams"),
     DrugClass("J01E", "sulfonamides and trimethoprim"),
-    DrugClass("M01A", "NSAIDs (anti-inflammatory and antirheumatic products, non-steroids)"),
-    DrugClass("N02BA", "salicylic acid and derivatives (acetylsalicylic acid)"),
+    DrugClass("M01A", "NSAIDs"),
+    DrugClass("N02BA", "salicylates"),
 )
 
 

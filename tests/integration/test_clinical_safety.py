@@ -126,7 +126,7 @@ async def test_dispensing_against_an_allergy_needs_the_warning_acknowledged(
         care_unit=pharmacy.hsa_id,
         care_provider=world.provider.hsa_id,
     )
-    dispensation = {
+    dispensation: dict[str, Any] = {
         "patientId": patient_gid(world.patient),
         "prescriptionId": encode_id("Prescription", rx.id, world.patient.id),
         "amount": "1",
