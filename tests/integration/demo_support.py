@@ -67,9 +67,10 @@ class Demo:
         return body
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_url(fresh_database: Callable[[], str]) -> str:
-    """A database with the reference world and the demo people only."""
+    """A database with the reference world and the demo people only (each test's writes are
+    rolled back, so one per session)."""
     url = fresh_database()
     migrate.upgrade(url)
     asyncio.run(seed_population(url, patients=0, seed=1))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.demo_support import Demo
+from tests.integration.demo_support import Demo, token_for
 
 TOLVAN, JOHAN, ELLA, OSKAR = "191212121212", "197506023394", "201908235623", "201203152713"
 ER_DOCTOR = "--as clinician --who er_doctor"
@@ -130,3 +130,31 @@ async def test_roles_outside_their_situation_see_nothing(demo: Demo) -> None:
     assert p["careContacts"]["totalCount"] == 0 and p["diagnoses"]["totalCount"] == 0
     # Home care has neither a relationship with Ella nor a decision to carry out for her.
     assert await patient(demo, HOME_CARE_NURSE, "HomeCareVisit", ELLA) is None
+
+
+async def test_emergency_access_opens_what_withheld_named(demo: Demo) -> None:
+    emergency = {"x-purpose-of-use": "ETREAT", "x-emergency-reason": "Medvetslos vid ankomst"}
+    body = await demo.run(
+        ER_DOCTOR, "EmergencyOverview", {"personnummer": JOHAN}, headers=emergency
+    )
+    p = body["data"]["patient"]
+    # In an emergency the whole medication list is open, but the block still hides what the
+    # blocked provider holds (its antidepressant too) until step 1 (A6).
+    assert withheld(p) == [("RECORDS", "BLOCKED", "EMERGENCY_ACCESS")]
+    assert "Escitalopram" not in drugs(p["prescriptions"])
+    token = token_for(demo.settings, ER_DOCTOR)
+    step1 = await demo.http.post(
+        "/graphql",
+        json={
+            "query": "query ($id: ID!) { emergencyBlockedProviders(patientId: $id) { name } }",
+            "variables": {"id": p["id"]},
+        },
+        headers={"authorization": f"Bearer {token}", **emergency},
+    )
+    assert step1.json()["data"]["emergencyBlockedProviders"] == [{"name": "Hälsoringen Vård AB"}]
+    body = await demo.run(
+        ER_DOCTOR, "EmergencyOverview", {"personnummer": JOHAN}, headers=emergency
+    )
+    p = body["data"]["patient"]
+    assert withheld(p) == []
+    assert "Escitalopram" in drugs(p["prescriptions"])
