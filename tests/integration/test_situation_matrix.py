@@ -57,7 +57,7 @@ async def test_er_doctor_emergency_overview(demo: Demo) -> None:
     # without his NLL consent sees only its own prescriptions.
     p = await patient(demo, ER_DOCTOR, "EmergencyOverview", JOHAN)
     assert withheld(p) == [NO_NLL, ("RECORDS", "BLOCKED", "EMERGENCY_ACCESS")]
-    assert "Sertralin" not in drugs(p["prescriptions"])
+    assert "Escitalopram" not in drugs(p["prescriptions"])
     assert all(c["careUnit"]["name"] != "Hälsoringen Södermalm" for c in p["careContacts"]["nodes"])
 
 
