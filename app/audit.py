@@ -102,6 +102,8 @@ class AuditBuffer:
     denied: dict[uuid.UUID | None, str] = field(default_factory=dict)
     written: dict[uuid.UUID, set[str]] = field(default_factory=lambda: defaultdict(set))
     events: list[AuditEvent] = field(default_factory=list)
+    # The legal basis the policy used for each patient (app/access/bases.py), for `reason`.
+    bases: dict[uuid.UUID, str] = field(default_factory=dict)
     chain_key: bytes = b""
     enabled: bool = True
 
@@ -275,9 +277,9 @@ def _entries(
     # and two ways of answering the same request (compiled or not) write the same entries.
     for pid, ids in sorted(buffer.disclosed.items(), key=lambda item: item[0].bytes):
         action = "emergency" if emergency else "read"
-        entries.add(pid, action, "disclosed", sorted(ids), emergency)
+        entries.add(pid, action, "disclosed", sorted(ids), emergency or buffer.bases.get(pid))
     for pid, ids in buffer.written.items():
-        entries.add(pid, "write", "written", sorted(ids), emergency)
+        entries.add(pid, "write", "written", sorted(ids), emergency or buffer.bases.get(pid))
     for event in buffer.events:
         entries.add(
             event.patient_id,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from app.safety import critical_alert
 from resolvers.loaders.care import CareDocumentsByCareContactLoader, DiagnosesByCareContactLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import (
@@ -114,6 +115,22 @@ class Alert(CareEvent):
         description="Serious or communicable disease: ICD-10-SE code."
     )
     treatment_code: str | None = strawberry.field(description="Treatment: KVÅ code.")
+
+    @field(
+        description="Critical: to see first in an emergency (a severe or life-threatening "
+        "hypersensitivity, a restriction of care, a communicable disease; app/safety.py)."
+    )
+    def critical(self) -> bool:
+        # Rows carry the stored values (schema/rows.py), which the enums map by value.
+        return critical_alert(_stored(self.alert_type) or "", _stored(self.severity))
+
+
+def _stored(value: object) -> str | None:
+    """The stored value of an enum field: the row's string, or an enum member's value."""
+    if value is None:
+        return None
+    raw = getattr(value, "value", value)
+    return str(getattr(raw, "value", raw))
 
 
 @strawberry.type(description="Funktionstillstånd: a PADL assessment or a disability (ICF coded).")

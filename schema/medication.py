@@ -84,6 +84,17 @@ class Prescription(CareEvent):
             include_nullified=include_nullified,
         )
 
+    @field(
+        description="Dispensations still allowed: dispensationsAllowed less those made "
+        "(reversals give one back), counted over the dispensations you may see; never below 0."
+    )
+    async def remaining_dispensations(self, info: Info) -> int:
+        return await _remaining(self, info)
+
+    @field(description="Packages still to dispense: remainingDispensations times `amount`.")
+    async def remaining_amount(self, info: Info) -> Decimal:
+        return self.amount * await _remaining(self, info)
+
     @field(description="Dispensations (uttag) on this prescription, newest first.")
     async def dispensations(
         self,
@@ -101,6 +112,14 @@ class Prescription(CareEvent):
             after=after,
             include_nullified=include_nullified,
         )
+
+
+async def _remaining(rx: Prescription, info: Info) -> int:
+    from resolvers.loaders.dispensed import DispensedCountByPrescriptionLoader
+
+    loader = info.context.loader(DispensedCountByPrescriptionLoader)
+    used = await loader.load((rx.patient_id, rx.pk))
+    return max(0, rx.dispensations_allowed - used)
 
 
 @strawberry.type(

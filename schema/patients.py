@@ -7,9 +7,11 @@ from typing import Annotated
 
 import strawberry
 
+from app.safety import BLOOD_GROUP_CODES
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
+from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
 from schema.events import CareEvent, EventFilter, Kinds, clinical_list
@@ -22,6 +24,7 @@ from schema.refs import (
     BlockRef,
     CareContactRef,
     CareDocumentRef,
+    CareRelationshipRef,
     ConsentRef,
     DentalTreatmentRef,
     DiagnosisRef,
@@ -37,6 +40,7 @@ from schema.refs import (
     VaccinationRef,
 )
 from schema.representatives import Representative
+from schema.withheld import WithheldInfo
 
 
 @strawberry.type(description="A postal address.")
@@ -45,6 +49,9 @@ class Address:
     postal_code: str | None = strawberry.field(description="Postnummer, five digits.")
     city: str | None = strawberry.field(description="Postort.")
 
+
+# The lab results that are blood groups (app/safety.py).
+BLOOD_GROUP = RowFilter(values=(("code", BLOOD_GROUP_CODES),))
 
 ContactFilterArg = Annotated[
     CareContactFilter | None,
@@ -94,6 +101,34 @@ class Patient(Node):
         return Address(
             street_address=self.street_address, postal_code=self.postal_code, city=self.city
         )
+
+    @field(
+        description="What the access policy withholds from you in this record, why, and what "
+        "would open it (never which provider or what, A7). An empty list below this is only "
+        '"none" when no entry here covers its category.'
+    )
+    async def withheld(self, info: Info) -> list[WithheldInfo]:
+        from resolvers.withheld import withheld_for
+
+        return [WithheldInfo.of(item) for item in await withheld_for(info.context, self.pk)]
+
+    @field(
+        description="Blood group (AB0 and RhD): the newest laboratory observation of it (LOINC "
+        "882-1, app/safety.py), null if none you may see."
+    )
+    async def blood_group(self, info: Info) -> LabResultRef | None:
+        from schema.care import LabResult
+
+        page: Connection[LabResultRef] = await list_of(
+            info,
+            care.LabResultsByPatientLoader,
+            (self.pk,),
+            LabResult.from_row,
+            first=1,
+            after=None,
+            filter=BLOOD_GROUP,
+        )
+        return page.nodes[0] if page.nodes else None
 
     @field(description="Care contacts (vårdkontakter), newest first.")
     async def care_contacts(
@@ -220,6 +255,24 @@ class Patient(Node):
             consent.ConsentsByPatientLoader,
             (self.pk,),
             Consent.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Care relationships (vårdrelationer) of units the caller may know about "
+        "(a clinician: their provider's), newest first."
+    )
+    async def care_relationships(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[CareRelationshipRef]:
+        from schema.relationships import CareRelationship
+
+        return await list_of(
+            info,
+            CareRelationshipsByPatientLoader,
+            (self.pk,),
+            CareRelationship.from_row,
             first=first,
             after=after,
         )

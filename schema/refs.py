@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from schema.municipal import ImplementationPlan, MunicipalDecision
     from schema.organizations import CareProvider, CareUnit, Municipality, Practitioner
     from schema.patients import Patient
+    from schema.relationships import CareRelationship
     from schema.representatives import Representative
 
 PatientRef = Annotated["Patient", strawberry.lazy("schema.patients")]
@@ -51,3 +52,4 @@ BlockRef = Annotated["Block", strawberry.lazy("schema.consent")]
 ResearchStudyRef = Annotated["ResearchStudy", strawberry.lazy("schema.consent")]
 PortalExceptionRef = Annotated["PortalException", strawberry.lazy("schema.consent")]
 CareEventRef = Annotated["CareEvent", strawberry.lazy("schema.events")]
+CareRelationshipRef = Annotated["CareRelationship", strawberry.lazy("schema.relationships")]

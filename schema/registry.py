@@ -8,6 +8,7 @@ from typing import Any
 from resolvers.loaders import care, consent, dental, medication, municipal, organizations
 from resolvers.loaders.base import RowByKeyLoader
 from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoader
+from resolvers.loaders.relationships import CareRelationshipByIdLoader
 from schema.care import (
     Alert,
     CareContact,
@@ -26,6 +27,7 @@ from schema.municipal import ImplementationPlan, MunicipalDecision, PlanActivity
 from schema.node import Node
 from schema.organizations import CareProvider, CareUnit, Practitioner
 from schema.patients import Patient
+from schema.relationships import CareRelationship
 from schema.representatives import Representative
 
 # Clinical types (CareEvent), keyed as in app.models.CLINICAL_TABLES.
@@ -54,6 +56,7 @@ PATIENT_ROW_TYPES: dict[str, tuple[type[Node], type[RowByKeyLoader]]] = {
     "Block": (Block, consent.BlockByIdLoader),
     "PortalException": (PortalException, consent.PortalExceptionByIdLoader),
     "Representative": (Representative, RepresentativeByIdLoader),
+    "CareRelationship": (CareRelationship, CareRelationshipByIdLoader),
 }
 
 # Shared rows, fetched by id.

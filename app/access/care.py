@@ -17,6 +17,9 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access import rules
+from app.access.bases import LegalBasis
+from app.access.basis_choice import reading_basis
+from app.access.expedition import ExpeditionAccess
 from app.access.facts import (
     ClinicianFacts,
     PatientFacts,
@@ -158,10 +161,15 @@ class CarePolicy:
             self._reference = await load_reference(conn)
         decided: dict[uuid.UUID, PatientAccess] = {}
         for pid, patient in facts.items():
-            if not rules.a1_inner_secrecy(clinician, patient):
+            basis = reading_basis(principal, clinician, patient)
+            if basis is LegalBasis.NLL_EXPEDITION:
+                decided[pid] = ExpeditionAccess(pid)
+                continue
+            if basis is None:
                 decided[pid] = Denied(pid, "no current care relationship at the unit (A1)")
                 continue
             decided[pid] = ClinicianAccess(
+                basis=basis,
                 patient_id=pid,
                 clinician=clinician,
                 share=sharing[pid],

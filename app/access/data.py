@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.access.bases import audit_reason
 from app.access.categories import ADDRESS_COLUMNS
 from app.access.facts import ClinicianFacts
 from app.access.grouping import for_group, shape
@@ -117,7 +118,15 @@ class DataAccess:
                 self.policy.decide(self.conn, self.principal, missing)
             )
             self._decisions.update(decided)
+            for pid, decision in decided.items():
+                if decision.basis is not None:
+                    self.audit.bases[pid] = audit_reason(decision.basis) or ""
         return {pid: self._decisions[pid] for pid in wanted}
+
+    def forget(self, patient_id: uuid.UUID) -> None:
+        """Decide on this patient again: a write changed a fact the decision rests on (a care
+        relationship or a consent was just recorded)."""
+        self._decisions.pop(patient_id, None)
 
     def deny(self, decision: PatientAccess) -> None:
         """Record that nothing of this patient was disclosed, and why."""

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
+from app.access.bases import GRANTED_OUTCOMES, municipal_unit
 from app.access.categories import MUNICIPAL_CARE_UNIT_KINDS
 from app.access.principal import Principal, Purpose
 from app.sqlplan import PLANS, Plan, compile_plan
@@ -60,6 +61,9 @@ class ClinicianFacts:
     practitioner_id: uuid.UUID | None
     unit_id: uuid.UUID | None
     provider_id: uuid.UUID | None
+    # The kind of the assignment's unit (pharmacy, home_care, ...): some legal bases depend on
+    # it (app/access/bases.py).
+    unit_kind: str | None = None
 
     @property
     def assignment_active(self) -> bool:
@@ -129,6 +133,8 @@ class PatientFacts:
     birth_date: date
     protected_identity: bool
     care_relationship: bool = False
+    # A14: a current granted SoL/LSS decision carried out by the clinician's unit.
+    municipal_decision: bool = False
     emergency_step1_done: bool = False
     consents: tuple[ConsentFact, ...] = ()
     blocks: tuple[BlockFact, ...] = ()
@@ -176,7 +182,11 @@ async def load_clinician(
         return ClinicianFacts(principal.subject, None, None, None)
     found = row[0]
     return ClinicianFacts(
-        principal.subject, found["practitioner_id"], found["unit_id"], found["id"]
+        principal.subject,
+        found["practitioner_id"],
+        found["unit_id"],
+        found["id"],
+        found["unit_kind"],
     )
 
 
@@ -197,7 +207,12 @@ def _clinician_plan(named_assignment: bool) -> Plan:
         conditions.append(a.c.id == bindparam("assignment_id", None, type_=Uuid))
         names.append("assignment_id")
     stmt = (
-        select(pr.c.id.label("practitioner_id"), cu.c.id.label("unit_id"), cp.c.id)
+        select(
+            pr.c.id.label("practitioner_id"),
+            cu.c.id.label("unit_id"),
+            cp.c.id,
+            cu.c.kind.label("unit_kind"),
+        )
         .select_from(
             a.join(pr, pr.c.id == a.c.practitioner_id)
             .join(cu, cu.c.id == a.c.care_unit_id)
@@ -280,9 +295,11 @@ async def load_patients(
     patient.
     """
     related = clinician is not None and clinician.unit_id is not None
+    decided = related and clinician is not None and municipal_unit(clinician.unit_kind)
     step1 = related and principal.purpose is Purpose.ETREAT and bool(principal.emergency_reason)
     shape = FactsShape(
         related=related,
+        decisions=decided,
         step1=step1,
         step1_unit_known=principal.care_unit_hsa_id is not None,
         consent_kinds=tuple(consent_kinds),
@@ -307,6 +324,7 @@ async def load_patients(
             birth_date=row["birth_date"],
             protected_identity=row["protected_identity"],
             care_relationship=bool(row.get("related", False)),
+            municipal_decision=bool(row.get("decided", False)),
             emergency_step1_done=bool(row.get("step1", False)),
             consents=tuple(_consent(r) for r in row.get("consents") or ()),
             blocks=tuple(_block(r) for r in row.get("blocks") or ()),
@@ -332,6 +350,7 @@ class FactsShape:
     blocks: bool
     representatives: bool
     portal_exceptions: bool
+    decisions: bool = False
 
 
 def _patients_plan(shape: FactsShape) -> Plan:
@@ -343,6 +362,9 @@ def _patients_plan(shape: FactsShape) -> Plan:
     if shape.related:
         columns.extend(_clinician_columns(p, shape, now))
         names += ["unit_id", "now"]
+        if shape.decisions:
+            columns.append(_decision_column(p))
+            names.append("today")
         if shape.step1:
             names += ["subject", "step1_since"] + (
                 ["unit_hsa_id"] if shape.step1_unit_known else []
@@ -450,6 +472,24 @@ def _clinician_columns(
             .label("step1")
         )
     return columns
+
+
+def _decision_column(p: Table) -> ColumnElement[Any]:
+    """A14: the clinician's unit carries out a granted SoL/LSS decision in force today."""
+    md = table(models.MunicipalDecision)
+    today = bindparam("today", None, type_=Date)
+    return (
+        exists()
+        .where(
+            md.c.patient_id == p.c.id,
+            md.c.care_unit_id == bindparam("unit_id", None, type_=Uuid),
+            md.c.outcome.in_(GRANTED_OUTCOMES),
+            md.c.nullified.is_(False),
+            or_(md.c.valid_from.is_(None), md.c.valid_from <= today),
+            or_(md.c.valid_to.is_(None), md.c.valid_to >= today),
+        )
+        .label("decided")
+    )
 
 
 def _json_rows(t: Table, names: Sequence[str], *where: ColumnElement[bool]) -> Any:

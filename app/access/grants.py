@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, FromClause, and_, false, not_, or_, select, true
 
 from app import models
+from app.access.bases import LegalBasis
 from app.access.categories import Category, base_table_name, classify
 from app.access.facts import BlockFact, ClinicianFacts, ReferenceFacts, table
 from app.access.rules import PortalScope, ProxyMode, a5_excepted, block_is_other_provider
@@ -28,6 +29,7 @@ class Denied:
     may_see_patient: bool = field(default=False, init=False)
     may_see_identity: bool = field(default=False, init=False)
     may_see_address: bool = field(default=False, init=False)
+    basis: LegalBasis | None = field(default=None, init=False)
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         return false()
@@ -57,6 +59,13 @@ def _plan_activities(
     )
 
 
+PERSON_BASES = {
+    ProxyMode.SELF: LegalBasis.OWN_RECORD,
+    ProxyMode.GUARDIAN: LegalBasis.GUARDIAN,
+    ProxyMode.POWER_OF_ATTORNEY: LegalBasis.POWER_OF_ATTORNEY,
+}
+
+
 @dataclass(frozen=True)
 class SystemAccess:
     """A trusted system integration: everything, audited; never a protected address (A16)."""
@@ -66,6 +75,7 @@ class SystemAccess:
     may_see_patient: bool = field(default=True, init=False)
     may_see_identity: bool = field(default=True, init=False)
     denial_reason: str | None = field(default=None, init=False)
+    basis: LegalBasis | None = field(default=LegalBasis.SYSTEM_INTEGRATION, init=False)
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         return _own_rows(table, self.patient_id, classify(table))
@@ -95,6 +105,10 @@ class PersonAccess:
     may_see_patient: bool = field(default=True, init=False)
     may_see_identity: bool = field(default=True, init=False)
     denial_reason: str | None = field(default=None, init=False)
+
+    @property
+    def basis(self) -> LegalBasis | None:
+        return PERSON_BASES[self.mode]
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         category = classify(table)
@@ -145,6 +159,7 @@ class ResearchAccess:
     may_see_identity: bool = field(default=False, init=False)
     may_see_address: bool = field(default=False, init=False)
     denial_reason: str | None = field(default=None, init=False)
+    basis: LegalBasis | None = field(default=LegalBasis.RESEARCH_CONSENT, init=False)
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         category = classify(table)
@@ -203,6 +218,9 @@ class ClinicianAccess:
     blocks: tuple[BlockFact, ...]
     reference: ReferenceFacts
     may_see_address: bool
+    # Why the clinician may read at all: a care relationship, a municipal decision (A14), or an
+    # emergency (A6); app/access/bases.py.
+    basis: LegalBasis | None = LegalBasis.CARE_RELATIONSHIP
     may_see_patient: bool = field(default=True, init=False)
     may_see_identity: bool = field(default=True, init=False)
     denial_reason: str | None = field(default=None, init=False)

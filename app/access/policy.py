@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, FromClause, and_, false, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.access.bases import LegalBasis
 from app.access.categories import base_table_name
 from app.access.principal import Principal
 
@@ -44,6 +45,11 @@ class PatientAccess(Protocol):
     @property
     def denial_reason(self) -> str | None:
         """Why nothing may be seen, for the audit trail only (never shown to the client)."""
+        ...
+
+    @property
+    def basis(self) -> LegalBasis | None:
+        """The legal basis of what may be seen (app/access/bases.py); None when denied."""
         ...
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
@@ -86,6 +92,10 @@ class FixedAccess:
     @property
     def denial_reason(self) -> str | None:
         return None if self.may_see_patient else "no verified principal"
+
+    @property
+    def basis(self) -> LegalBasis | None:
+        return LegalBasis.SYSTEM_INTEGRATION if self.may_see_patient else None
 
     def row_filter(self, table: FromClause) -> ColumnElement[bool]:
         if not self.may_see_patient:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.safety import drug_class
 from app.seed.chart import Chart, at
 from app.seed.conditions import (
     ALLERGIES,
@@ -19,6 +20,8 @@ from app.seed.world import Staff, Unit
 SEVERITIES = ("mild", "moderate", "severe", "life_threatening")
 SEVERITY_WEIGHTS = (30, 45, 20, 5)
 ALLERGY_WEIGHTS = (50, 15, 10, 15, 10)
+# The allergy of a patient whose drawn drug allergy would contradict their prescriptions.
+NON_DRUG_ALLERGY = next(a for a in ALLERGIES if a[0] is None)
 
 PADL = (
     "Självständig i alla personliga aktiviteter.",
@@ -57,6 +60,10 @@ def write_alerts(c: Chart) -> None:
     rng, vc, doctor = c.rng, c.home.vc, c.home.doctor
     if rng.random() < 0.06:
         key, text, atc, description = rng.choices(ALLERGIES, ALLERGY_WEIGHTS)[0]
+        if _prescribed_class(c, atc):
+            # Nobody was prescribed a drug of a class they are known to react to: this
+            # patient's allergy is to something else.
+            key, text, atc, description = NON_DRUG_ALLERGY
         npl = DRUGS[key].npl_id if key else None
         severity = rng.choices(SEVERITIES, SEVERITY_WEIGHTS)[0]
         alert(
@@ -89,6 +96,11 @@ def write_alerts(c: Chart) -> None:
         alert(c, vc, doctor, "restriction_of_care", text)
     if rng.random() < 0.005:
         alert(c, vc, doctor, "unstructured", rng.choice(UNSTRUCTURED))
+
+
+def _prescribed_class(c: Chart, atc: str | None) -> bool:
+    found = drug_class(atc)
+    return found is not None and any(drug_class(DRUGS[k].atc) == found for k in c.drugs)
 
 
 def write_function(c: Chart, padl_level: int | None = None) -> None:

@@ -80,6 +80,9 @@ class Chart:
     seen: dict[Unit, Seen] = field(default_factory=dict)
     contacts: list[Contact] = field(default_factory=list)
     drugs: set[str] = field(default_factory=set)  # drugs ever prescribed (keys of DRUGS)
+    # ATC classes the patient is known to be hypersensitive to (app/safety.py): never
+    # prescribed (app/seed/medication.py substitutes another drug).
+    allergy_classes: set[str] = field(default_factory=set)
     seq: int = 0
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from app.safety import BLOOD_GROUP_CODE_SYSTEM, BLOOD_GROUP_CODES
 from app.seed import medication
 from app.seed.alerts import alert, write_alerts, write_function
 from app.seed.chart import Chart, Contact, Home, at
@@ -33,6 +34,7 @@ from app.seed.vaccinations import give, write_vaccinations
 from app.seed.world import Staff, Unit, World
 
 DEMO_SEED = "vardkedja-demo-1"
+HOUR = timedelta(hours=1)
 ADDRESSES = {
     "tolvan": ("Tolvansgatan 12", "118 46"),
     "guardian": ("Ringvägen 40", "118 60"),
@@ -57,6 +59,9 @@ CONDITIONS: dict[str, dict[str, date]] = {
     "research": {"hypertoni": date(2014, 6, 1), "blodfetter": date(2018, 2, 1)},
     "lss": {"autism": date(2003, 5, 1)},
 }
+# Known hypersensitivities (ATC classes, app/safety.py), recorded as alerts below: nothing of
+# these classes is ever prescribed to them.
+ALLERGY_CLASSES = {"tolvan": ("J01C",)}
 # The demo ER visit: (problem code, days before as_of).
 ER_VISITS = {
     "tolvan": ("J18.9", 5),
@@ -98,6 +103,7 @@ def demo_rows(world: World, as_of: date) -> Rows:
         c = Chart(world, Rng(f"{DEMO_SEED}/{key}"), person, rows, as_of)
         c.home = _home(world, c, key)
         c.conditions.update(CONDITIONS.get(key, {}))
+        c.allergy_classes.update(ALLERGY_CLASSES.get(key, ()))
         write_history(c)
         SPECIAL.get(key, _standard_medication)(c)
         write_alerts(c)
@@ -245,7 +251,14 @@ def _tolvan_home_care(c: Chart) -> None:
         c, "SOL-TRYGGHETSLARM", home_care, officer, date(2023, 3, 1), None, None, "beviljad"
     )
     c.saw(home_care, at(date(2023, 3, 1), 10), nurse)
+    # She visits every week: the home-care unit's care relationship is current, and Tolvan
+    # consented to her unit reading the region's records and his whole medication list, which
+    # she gives him (docs/care-situations.md).
+    c.saw(home_care, at(c.as_of - timedelta(days=3), 10), nurse)
     _attended(c, home_care, nurse)
+    since = at(date(2023, 3, 1), 11)
+    consent(c, "svod_access", since, unit=home_care)
+    consent(c, "nll_access", since, unit=home_care)
     day = c.as_of - timedelta(days=360)
     for i in range(12):
         when = at(day + timedelta(days=30 * i), 10, 30)
@@ -286,9 +299,23 @@ def _tolvan_dental(c: Chart) -> None:
         "lokal hemostas med tranexamsyra. Muntliga och skriftliga instruktioner.",
     )
     _attended(c, dental, dentist)
+    # Before the extraction Tolvan told the dentist she may read his medication list (NLL);
+    # the dentist recorded the spoken consent for the clinic.
+    consent(c, "nll_access", k.start - timedelta(minutes=5), unit=dental)
+
+
+def _blood_group(c: Chart, k: Contact, group: str) -> None:
+    """Blood grouping (AB0 and RhD) as a laboratory observation (app/safety.py)."""
+    sampled = k.start + timedelta(minutes=25)
+    _, head = c.header(k.unit, k.staff, sampled, contact=k, signed=False, author_delay=HOUR)
+    order = f"LAB{sampled:%y%m%d}-{c.seq:05d}"
+    code = next(iter(BLOOD_GROUP_CODES))
+    row = (order, BLOOD_GROUP_CODE_SYSTEM, code, "AB0- och RhD-grupp", None, group)
+    c.add("lab_result", (*head, *row, None, None, None, None, "venblod"))
 
 
 def _tolvan_admitted(c: Chart, er_visit: Contact) -> None:
+    _blood_group(c, er_visit, "A RhD positiv")
     ward = c.home.hospital.wards["medicin"]
     doctor = c.staff(ward, "läkare")
     start = (er_visit.end or er_visit.start) + timedelta(minutes=30)

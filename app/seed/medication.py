@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from app.safety import drug_class
 from app.seed.chart import Chart, Contact, at
 from app.seed.drugs import DRUGS, Drug
 from app.seed.world import Staff, Unit
@@ -115,7 +116,21 @@ def chronic(c: Chart, cond: Chronic, onset: date) -> None:
         chain(c, drug, start, unit, staff)
 
 
+# What is prescribed instead of a drug of a class the patient is hypersensitive to.
+SUBSTITUTES = {"J01C": "doxycyklin", "J01D": "doxycyklin", "M01A": "paracetamol"}
+
+
+def safe(c: Chart, drug: Drug) -> Drug:
+    """`drug`, or a substitute when the patient is hypersensitive to its class: the demo and
+    generated data never prescribe against a recorded allergy."""
+    found = drug_class(drug.atc)
+    if found is None or found.atc_prefix not in c.allergy_classes:
+        return drug
+    return DRUGS[SUBSTITUTES.get(found.atc_prefix, "paracetamol")]
+
+
 def chain(c: Chart, drug: Drug, start: date, unit: Unit, staff: Staff) -> None:
+    drug = safe(c, drug)
     rng, end = c.rng, c.end
     # NLL keeps five years: an older chain shows from its first renewal inside the window.
     issue = (
@@ -163,7 +178,7 @@ def chain(c: Chart, drug: Drug, start: date, unit: Unit, staff: Staff) -> None:
             _dispense(c, drug, rid, issued, min(stop_at, end), 4)
             if switch_to is None:
                 return
-            drug, replaces, issue = DRUGS[switch_to], rid, stop_at
+            drug, replaces, issue = safe(c, DRUGS[switch_to]), rid, stop_at
             switch_to = stop_at = None
             continue
         if renew <= end:
@@ -195,7 +210,7 @@ def chain(c: Chart, drug: Drug, start: date, unit: Unit, staff: Staff) -> None:
 
 def acute(c: Chart, key: str, k: Contact) -> None:
     """A single prescription written at a contact, dispensed once."""
-    drug = DRUGS[key]
+    drug = safe(c, DRUGS[key])
     issued = k.start + timedelta(minutes=20)
     valid_until = (issued + VALIDITY).date()
     status = "aktiv" if valid_until >= c.end and c.person.deceased_on is None else "utgangen"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -20,14 +21,19 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    cast,
+    func,
     literal_column,
+    or_,
     select,
 )
 
 from app.access.data import visibility_of
 from app.access.policy import PatientAccess
+from app.access.withheld import withheld
 from app.context import Context
 from app.errors import AppError
+from app.safety import BLOOD_GROUP_CODES, CRITICAL_ALERT_TYPES, CRITICAL_SEVERITIES
 from app.sqlplan import Plan, compile_plan
 from resolvers.compiled.base import (
     CompiledOperation,
@@ -56,8 +62,24 @@ from resolvers.compiled.sqljson import (
 )
 from resolvers.filters import RowFilter
 from resolvers.patients import normalized_identifier
-from resolvers.tables import ALERT, CARE_CONTACT, CARE_UNIT, DIAGNOSIS, PATIENT, PRESCRIPTION
-from schema.enums import AlertType, ContactStatus, ContactType, DiagnosisType, Severity, Sex
+from resolvers.tables import (
+    ALERT,
+    CARE_CONTACT,
+    CARE_UNIT,
+    DIAGNOSIS,
+    LAB_RESULT,
+    PATIENT,
+    PRESCRIPTION,
+)
+from schema.enums import (
+    AlertType,
+    ContactStatus,
+    ContactType,
+    DiagnosisType,
+    LabInterpretation,
+    Severity,
+    Sex,
+)
 
 # The columns each list's JSON reads (besides id, patient_id, event_time).
 ALERT_COLUMNS = (
@@ -85,6 +107,8 @@ PRESCRIPTION_COLUMNS = (
     "care_unit_id",
 )
 CONTACT_COLUMNS = ("contact_type", "status", "reason", "period_end", "care_unit_id")
+LAB_COLUMNS = ("code", "name", "value_numeric", "value_text", "unit", "interpretation")
+BLOOD_GROUP = RowFilter(values=(("code", BLOOD_GROUP_CODES),))
 DIAGNOSIS_COLUMNS = ("code", "display", "diagnosis_type", "care_unit_id")
 ACTIVE = RowFilter(values=(("status", frozenset({"aktiv"})),))
 UNIT = CARE_UNIT.alias("unit")
@@ -148,6 +172,8 @@ class EmergencyOverview(CompiledOperation):
         if patient_id not in await ctx.data.visible_patients([patient_id]):
             return {"patient": None}
         decision = (await ctx.data.access([patient_id]))[patient_id]
+        # As Patient.withheld (resolvers/withheld.py): telling it is a disclosure.
+        ctx.audit.disclose_all(patient_id, [w.resource for w in withheld(decision)])
         plan = plan_for(
             ("EmergencyOverview", prepared.since is None),
             decision,
@@ -180,6 +206,8 @@ class EmergencyOverview(CompiledOperation):
             CARE_CONTACT, "contacts", where(CARE_CONTACT, period), 10, CONTACT_COLUMNS
         )
         diagnoses = page_of(DIAGNOSIS, "diagnoses", where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
+        labs = page_of(LAB_RESULT, "labs", where(LAB_RESULT), 10, LAB_COLUMNS)
+        blood = page_of(LAB_RESULT, "blood", where(LAB_RESULT, BLOOD_GROUP), 1, LAB_COLUMNS)
         contact_diagnoses = self._contact_diagnoses(decision, contacts)
         patient = PATIENT.alias("p")
         data = text_obj(
@@ -194,8 +222,11 @@ class EmergencyOverview(CompiledOperation):
                     ("sex", text_enum(patient.c.sex, Sex)),
                     ("protectedIdentity", text_scalar(patient.c.protected_identity)),
                     ("deceasedOn", text_date(patient.c.deceased_on)),
+                    ("withheld", _withheld(decision)),
                     ("alerts", self._alerts(alerts)),
                     ("prescriptions", self._prescriptions(prescriptions)),
+                    ("bloodGroup", self._blood_group(blood)),
+                    ("labResults", self._labs(labs)),
                     ("careContacts", self._contacts(contacts, contact_diagnoses)),
                     ("diagnoses", self._diagnoses(diagnoses)),
                 ),
@@ -212,6 +243,8 @@ class EmergencyOverview(CompiledOperation):
                 Disclosed("CareContact", contacts),
                 Disclosed("Diagnosis", contact_diagnoses),
                 Disclosed("Diagnosis", diagnoses),
+                Disclosed("LabResult", blood),
+                Disclosed("LabResult", labs),
             ]
         )
         return select(data.label("data"), disclosed.label("disclosed")).where(patient.c.id == pid)
@@ -242,6 +275,7 @@ class EmergencyOverview(CompiledOperation):
         c = page.c
         node = text_obj(
             ("id", text_plain(global_id("Alert", c.id, c.patient_id))),
+            ("critical", text_scalar(_critical(c.alert_type, c.severity))),
             ("alertType", text_enum(c.alert_type, AlertType)),
             ("description", text_string(c.description)),
             ("severity", text_enum(c.severity, Severity)),
@@ -299,6 +333,31 @@ class EmergencyOverview(CompiledOperation):
         )
         return _page(page, node)
 
+    def _blood_group(self, page: Any) -> ColumnElement[Any]:
+        """bloodGroup { id valueText eventTime }: the page's one row, or null."""
+        c = page.c
+        node = text_obj(
+            ("id", text_plain(global_id("LabResult", c.id, c.patient_id))),
+            ("valueText", text_string(c.value_text)),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
+        )
+        return text_or_null(select(node).select_from(page).limit(1).scalar_subquery())
+
+    def _labs(self, page: Any) -> ColumnElement[Any]:
+        c = page.c
+        node = text_obj(
+            ("id", text_plain(global_id("LabResult", c.id, c.patient_id))),
+            ("code", text_string(c.code)),
+            ("name", text_string(c.name)),
+            # strawberry writes a Decimal as its str(): numeric's text form, as a JSON string.
+            ("valueNumeric", text_string(cast(c.value_numeric, Text))),
+            ("valueText", text_string(c.value_text)),
+            ("unit", text_string(c.unit)),
+            ("interpretation", text_enum(c.interpretation, LabInterpretation)),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
+        )
+        return _page(page, node)
+
     def _diagnoses(self, page: Any) -> ColumnElement[Any]:
         c = page.c
         node = text_obj(
@@ -310,3 +369,23 @@ class EmergencyOverview(CompiledOperation):
             ("careUnit", _unit(c.care_unit_id, "name")),
         )
         return _page(page, node)
+
+
+def _critical(alert_type: ColumnElement[Any], severity: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Alert.critical (app/safety.py.critical_alert) in SQL."""
+    return or_(
+        alert_type.in_(sorted(CRITICAL_ALERT_TYPES)),
+        func.coalesce(severity, literal_column("''", Text)).in_(sorted(CRITICAL_SEVERITIES)),
+    )
+
+
+def _withheld(decision: PatientAccess) -> ColumnElement[Any]:
+    """Patient.withheld as a constant of the plan: it follows from the decision alone (whose
+    shape keys the plan). Its values are enum names, which need no SQL quoting."""
+    items = [
+        {"category": w.category.value, "reason": w.reason.value, "action": w.action.value}
+        for w in withheld(decision)
+    ]
+    text = orjson.dumps(items).decode()
+    assert "'" not in text
+    return literal_column(f"'{text}'", Text)

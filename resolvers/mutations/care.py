@@ -13,6 +13,7 @@ from resolvers.mutations.checks import Checks, max_length, now
 from resolvers.mutations.header import RecordInput, resolve_header
 from resolvers.mutations.outcome import Code, Outcome, RowRef
 from resolvers.mutations.records import insert_record
+from resolvers.mutations.relationships import imply_care_relationship
 from resolvers.mutations.runner import Writer, run_mutation
 
 # A contact that has not happened (planned or cancelled) may lie in the future.
@@ -78,6 +79,16 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
                 period_end=end,
             ),
         )
+        if cmd.status not in NOT_YET:
+            await imply_care_relationship(
+                ctx,
+                write,
+                header.patient_id,
+                header.unit,
+                header.values["accountable_practitioner_id"],
+                start,
+                end,
+            )
         return {"careContact": ref}
 
     return await run_mutation(

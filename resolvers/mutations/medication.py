@@ -20,6 +20,11 @@ from resolvers.mutations.outcome import Code, Outcome, RowRef, reject
 from resolvers.mutations.policy import ensure_may_write
 from resolvers.mutations.references import global_id
 from resolvers.mutations.runner import Writer, run_mutation, stale
+from resolvers.mutations.safety import (
+    ClinicalWarning,
+    hypersensitivity_warnings,
+    require_acknowledged,
+)
 from resolvers.tables import DISPENSATION, PRESCRIPTION
 
 # Sista giltighetsdag when none is given: issue date + 366 days.
@@ -32,6 +37,7 @@ MAX_DISPENSATIONS = 99
 
 @dataclass(frozen=True, kw_only=True)
 class Prescribe(RecordInput):
+    acknowledge_warnings: list[str] | None = None
     kind: str = "recept"
     drug_npl_id: str
     npl_pack_id: str | None = None
@@ -56,6 +62,7 @@ class Prescribe(RecordInput):
 
 @dataclass(frozen=True, kw_only=True)
 class Dispense(RecordInput):
+    acknowledge_warnings: list[str] | None = None
     prescription_id: str
     amount: Decimal
     article_npl_pack_id: str | None = None
@@ -191,6 +198,8 @@ async def prescribe(ctx: Context, cmd: Prescribe) -> Outcome:
                 )
         checks.done()
         assert issued is not None
+        warnings[:] = await hypersensitivity_warnings(ctx, header.patient_id, content["atc_code"])
+        require_acknowledged(warnings, cmd.acknowledge_warnings or [])
         chain = replaced["chain_id"] if replaced is not None else uuid.uuid4()
         ref = await write.insert(
             models.Prescription,
@@ -213,7 +222,10 @@ async def prescribe(ctx: Context, cmd: Prescribe) -> Outcome:
             refs["replaced"] = old
         return refs
 
-    return await run_mutation(ctx, "prescribe", cmd, body, idempotency_key=cmd.idempotency_key)
+    warnings: list[ClinicalWarning] = []
+    outcome = await run_mutation(ctx, "prescribe", cmd, body, idempotency_key=cmd.idempotency_key)
+    outcome.warnings = tuple(warnings)
+    return outcome
 
 
 async def _dispensed_so_far(ctx: Context, prescription: RowMapping) -> tuple[int, datetime | None]:
@@ -265,6 +277,10 @@ async def dispense(ctx: Context, cmd: Dispense) -> Outcome:
             await _check_dispensable(ctx, checks, prescription, amount, when)
         checks.done()
         assert when is not None and prescription is not None
+        warnings[:] = await hypersensitivity_warnings(
+            ctx, header.patient_id, prescription["atc_code"]
+        )
+        require_acknowledged(warnings, cmd.acknowledge_warnings or [])
         ref = await write.insert(
             models.Dispensation,
             header.row(
@@ -277,7 +293,10 @@ async def dispense(ctx: Context, cmd: Dispense) -> Outcome:
         )
         return {"dispensation": ref}
 
-    return await run_mutation(ctx, "dispense", cmd, body, idempotency_key=cmd.idempotency_key)
+    warnings: list[ClinicalWarning] = []
+    outcome = await run_mutation(ctx, "dispense", cmd, body, idempotency_key=cmd.idempotency_key)
+    outcome.warnings = tuple(warnings)
+    return outcome
 
 
 async def _check_dispensable(

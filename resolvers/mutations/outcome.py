@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -22,6 +23,7 @@ class Code(StrEnum):
     INVALID_STATE = "INVALID_STATE"
     CONFLICT = "CONFLICT"
     DUPLICATE = "DUPLICATE"
+    WARNING_NOT_ACKNOWLEDGED = "WARNING_NOT_ACKNOWLEDGED"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     replayed: bool = False
     refs: Mapping[str, RowRef] = field(default_factory=dict)
+    # Clinical warnings (resolvers/mutations/safety.py): acknowledged, or why it was refused.
+    warnings: Sequence[Any] = ()
 
     def row(self, name: str) -> RowMapping | None:
         return self.rows.get(name)

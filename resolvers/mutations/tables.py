@@ -22,7 +22,8 @@ TABLES: dict[str, Table] = {
     "ToothFinding": t.TOOTH_FINDING,
     "MunicipalDecision": t.MUNICIPAL_DECISION,
     "ImplementationPlan": t.IMPLEMENTATION_PLAN,
+    "CareRelationship": t.CARE_RELATIONSHIP,
 }
 
 # Clinical rows can be nullified (makulerade); patients cannot.
-NULLIFIABLE = frozenset(TABLES) - {"Patient"}
+NULLIFIABLE = frozenset(TABLES) - {"Patient", "CareRelationship"}

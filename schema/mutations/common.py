@@ -58,6 +58,11 @@ class UserErrorCode(Enum):
         description="The object changed since it was read (stale version), or an idempotency "
         "key was used for another operation or input.",
     )
+    WARNING_NOT_ACKNOWLEDGED = V(
+        "WARNING_NOT_ACKNOWLEDGED",
+        description="A clinical warning (e.g. a recorded hypersensitivity to the drug's class) "
+        "was not acknowledged in acknowledgeWarnings; the payload's `warnings` name it.",
+    )
     DUPLICATE = V(
         "DUPLICATE",
         description="It exists already: a patient with this identifier, a document id of "

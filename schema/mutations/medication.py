@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers.mutations import medication
+from resolvers.mutations.outcome import Outcome
 from schema.enums import PrescriptionKind
 from schema.medication import Dispensation, Prescription
 from schema.mutations.common import (
@@ -26,6 +27,11 @@ from schema.mutations.common import (
     "is the signed-in clinician, or accountableHsaId for a system integration."
 )
 class PrescribeInput(RecordFields):
+    acknowledge_warnings: list[str] | None = strawberry.field(
+        default=None,
+        description="Codes of clinical warnings to write anyway (e.g. HYPERSENSITIVITY_J01C, "
+        "from an earlier answer's `warnings`).",
+    )
     kind: PrescriptionKind = strawberry.field(
         default=PrescriptionKind.RECEPT, description="Kind of prescription."
     )
@@ -70,8 +76,27 @@ class PrescribeInput(RecordFields):
     )
 
 
+@strawberry.type(
+    description="A clinical warning about a write (app/safety.py): acknowledge it by `code` in "
+    "acknowledgeWarnings to keep the write."
+)
+class ClinicalWarning:
+    code: str = strawberry.field(description="Stable code, e.g. HYPERSENSITIVITY_J01C.")
+    atc_prefix: str = strawberry.field(description="The ATC class concerned, e.g. J01C.")
+    message: str = strawberry.field(description="Explanation for people (English).")
+
+
+def warnings_of(outcome: Outcome) -> list[ClinicalWarning]:
+    return [ClinicalWarning(code=w.code, atc_prefix=w.atc_prefix, message=w.message)
+            for w in outcome.warnings]  # fmt: skip
+
+
 @strawberry.type(description="The result of prescribe.")
 class PrescribePayload(Payload):
+    warnings: list[ClinicalWarning] = strawberry.field(
+        description="Clinical warnings: acknowledged ones when written; otherwise what must "
+        "be acknowledged (userErrors has WARNING_NOT_ACKNOWLEDGED)."
+    )
     prescription: Prescription | None = strawberry.field(
         description="The new prescription; null when refused."
     )
@@ -88,6 +113,7 @@ async def prescribe(
     return PrescribePayload(
         prescription=Prescription.from_optional(outcome.row("prescription")),
         replaced=Prescription.from_optional(outcome.row("replaced")),
+        warnings=warnings_of(outcome),
         **payload_fields(outcome),
     )
 
@@ -97,6 +123,11 @@ async def prescribe(
     "prescription active, in date, with dispensations left and its interval passed."
 )
 class DispenseInput(RecordFields):
+    acknowledge_warnings: list[str] | None = strawberry.field(
+        default=None,
+        description="Codes of clinical warnings to dispense anyway (from an earlier answer's "
+        "`warnings`).",
+    )
     prescription_id: strawberry.ID = strawberry.field(
         description="Global id of the prescription (of the same patient)."
     )
@@ -114,6 +145,10 @@ class DispenseInput(RecordFields):
 
 @strawberry.type(description="The result of dispense.")
 class DispensePayload(Payload):
+    warnings: list[ClinicalWarning] = strawberry.field(
+        description="Clinical warnings: acknowledged ones when written; otherwise what must "
+        "be acknowledged (userErrors has WARNING_NOT_ACKNOWLEDGED)."
+    )
     dispensation: Dispensation | None = strawberry.field(
         description="The dispensation recorded; null when refused."
     )
@@ -126,6 +161,7 @@ async def dispense(
     outcome = await medication.dispense(info.context, command(input, medication.Dispense))
     return DispensePayload(
         dispensation=Dispensation.from_optional(outcome.row("dispensation")),
+        warnings=warnings_of(outcome),
         **payload_fields(outcome),
     )
 

@@ -8,6 +8,7 @@ same principal on the same data, and requires the same `data` JSON and the same 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -126,6 +127,34 @@ async def rich_record(conn: AsyncConnection, w: World) -> None:
     await f.create_prescription(conn, w.patient, w.u, accountable_hsa_id=practitioner.hsa_id)
     await f.create_prescription(conn, w.patient, w.u, status="utsatt")
     await f.create_prescription(conn, w.patient, w.v, form="tablett")
+    # Lab results (more than a page; text, numeric and no values), blood groups (the newest
+    # visible one counts), critical alerts.
+    for i in range(12):
+        await f.create_lab_result(
+            conn,
+            w.patient,
+            (w.u, w.u2, w.v)[i % 3],
+            event_time=T0 - timedelta(days=i, microseconds=i * 7),
+            value_numeric=None if i % 4 == 0 else Decimal("2.4") + i,
+            value_text="svagt positiv" if i % 4 == 0 else None,
+            interpretation=(None, "critical", "high")[i % 3],
+            nullified=i == 5,
+        )
+    for days, group in ((400, "0 RhD negativ"), (300, "A RhD positiv")):
+        await f.create_lab_result(
+            conn,
+            w.patient,
+            w.u,
+            event_time=T0 - timedelta(days=days),
+            code_system="LOINC",
+            code="882-1",
+            name="AB0- och RhD-grupp",
+            value_numeric=None,
+            value_text=group,
+            interpretation=None,
+        )
+    await f.create_alert(conn, w.patient, w.u, severity="life_threatening")
+    await f.create_alert(conn, w.patient, w.u, alert_type="restriction_of_care", severity=None)
 
 
 async def test_clinician_with_care_relationship_sees_the_same(conn: AsyncConnection) -> None:
@@ -138,6 +167,11 @@ async def test_clinician_with_care_relationship_sees_the_same(conn: AsyncConnect
     patient = slow["patient"]
     assert patient["careContacts"]["totalCount"] > 10
     assert len(patient["careContacts"]["nodes"]) == 10
+    assert patient["bloodGroup"]["valueText"] == "A RhD positiv"
+    # Own unit only (U2 is inner-blocked, V another provider): four results, two blood groups.
+    assert len(patient["labResults"]["nodes"]) == 6
+    # The severe allergy, the life-threatening one, the restriction of care.
+    assert sum(a["critical"] for a in patient["alerts"]["nodes"]) == 3
     assert patient["diagnoses"]["totalCount"] > 20
     assert any(len(c["diagnoses"]["nodes"]) == 5 for c in patient["careContacts"]["nodes"])
     assert patient["prescriptions"]["totalCount"] == 1
@@ -200,7 +234,20 @@ async def test_empty_record_protected_identity_and_unknown_patient(conn: AsyncCo
     assert fast == slow
     assert slow["patient"]["protectedIdentity"] is True
     assert slow["patient"]["alerts"] == {"totalCount": 0, "nodes": []}
-    assert audit["disclosed"] == {str(hidden.id): [f"Patient:{hidden.id}"]}
+    # Nothing but the patient, and what the policy withholds (no consents: A4, A11).
+    assert audit["disclosed"] == {
+        str(hidden.id): [
+            f"Patient:{hidden.id}",
+            "Withheld:NO_CONSENT:ALERTS",
+            "Withheld:NO_CONSENT:RECORDS",
+            "Withheld:NO_NLL_CONSENT:MEDICATION",
+        ]
+    }
+    assert [w["reason"] for w in slow["patient"]["withheld"]] == [
+        "NO_NLL_CONSENT",
+        "NO_CONSENT",
+        "NO_CONSENT",
+    ]
     unknown = f.personnummer()
     slow, fast, audit, statements = await both(conn, w.clinician(), {"personnummer": unknown})
     assert fast == slow == {"patient": None}

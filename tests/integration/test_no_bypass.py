@@ -86,8 +86,9 @@ async def build_record(conn: AsyncConnection) -> Record:
     practitioner = await f.create_practitioner(conn)
     patient = await f.create_patient(conn, given_name="Walter", family_name="Hemligsson")
     guardian = await f.create_patient(conn, given_name="Vera", family_name="Hemligsson")
-    await f.create_care_relationship(conn, patient, unit)
+    relationship = await f.create_care_relationship(conn, patient, unit)
     rec = Record(patient, unit, provider, practitioner)
+    rec.add("CareRelationship", relationship)
     rec.add("Patient", patient, patient_row=False)
     rec.patient_gids.add(encode_id("Patient", patient.id))
     mine = {
