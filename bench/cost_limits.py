@@ -199,6 +199,9 @@ async def overhead(url: str, fx: Fixture, settings: Settings, patients: int, rou
                     _, answer_off = await ask(client, call)
                 if answer_on["data"] != answer_off["data"]:
                     raise SystemExit(f"{call.operation}: different data with the analysis off")
+                # Off must really skip the analysis: no estimate (or the stub's zero).
+                skipped = answer_off.get("extensions", {}).get("cost", {}).get("estimated", 0)
+                assert skipped == 0, (call.operation, answer_off.get("extensions"))
                 estimates[call.operation].append(answer_on["extensions"]["cost"]["estimated"])
         for round_ in range(rounds):
             for i, pnr in enumerate(chosen):
