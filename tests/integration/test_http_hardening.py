@@ -264,3 +264,143 @@ async def test_anonymous_validation_errors_still_come_first(client: httpx.AsyncC
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+# --- 4. rate limits per principal and per address: 429 RATE_LIMITED, Retry-After ------------
+
+
+async def test_a_principal_over_its_rate_gets_429_and_others_do_not(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    limited = settings.model_copy(update={"rate_limit_per_second": 0.5, "rate_limit_burst": 3})
+    nurse = {"authorization": f"Bearer {nurse_token(settings)}"}
+    patient = await create_patient(conn)
+    own = {"authorization": f"Bearer {patient_token(settings, patient.identifier)}"}
+    body = {"query": "{ __typename }"}
+    async with client_of(limited, ConnectionDatabase(conn)) as http:
+        statuses = [
+            (await http.post("/graphql", json=body, headers=nurse)).status_code for _ in range(3)
+        ]
+        refused = await http.post("/graphql", json=body, headers=nurse)
+        fhir = await http.get(EVERYTHING.format(uuid.uuid4()), headers=nurse)
+        other = await http.post("/graphql", json=body, headers=own)
+        health = [(await http.get("/healthz")).status_code for _ in range(20)]
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "2"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    # One set of buckets for every data route.
+    assert fhir.status_code == 429 and fhir.headers["retry-after"] == "2"
+    assert fhir.json()["issue"][0]["code"] == "throttled"
+    assert other.status_code == 200
+    assert health == [200] * 20
+
+
+async def test_an_address_over_its_rate_gets_429_whoever_asks(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    limited = settings.model_copy(
+        update={"rate_limit_address_per_second": 1.0, "rate_limit_address_burst": 2}
+    )
+    nurse = {"authorization": f"Bearer {nurse_token(settings)}"}
+    body = {"query": "{ __typename }"}
+    async with client_of(limited, ConnectionDatabase(conn)) as http:
+        first = [(await http.post("/graphql", json=body)).status_code for _ in range(2)]
+        refused = await http.post("/graphql", json=body, headers=nurse)
+        health = await http.get("/readyz")
+    assert first == [200, 200]
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert health.status_code == 200
+
+
+# --- 5. purpose of use fits the principal's kind; headers are UTF-8 -------------------------
+
+
+def patient_token(settings: Settings, pnr: str, **claims: Any) -> str:
+    return mint(settings, kind="patient", subject=pnr, pnr=pnr, **claims)
+
+
+@pytest.mark.parametrize(
+    ("kind", "purpose"),
+    [
+        ("patient", "TREAT"),
+        ("patient", "ETREAT"),
+        ("proxy", "ADMIN"),
+        ("research", "PATRQT"),
+        ("clinician", "PATRQT"),
+        ("clinician", "RESEARCH"),
+        ("system", "TREAT"),
+    ],
+)
+async def test_a_purpose_outside_the_principals_kind_is_refused_unaudited(
+    conn: AsyncConnection, client: httpx.AsyncClient, settings: Settings, kind: str, purpose: str
+) -> None:
+    patient = await create_patient(conn)
+    claims: dict[str, Any] = {
+        "patient": {"pnr": patient.identifier},
+        "proxy": {"pnr": personnummer(serial=123), "represents": patient.identifier},
+        "research": {"client_id": "studie-1"},
+        "clinician": {"care_unit": "SE2321000016-AKUT", "care_provider": "SE2321000016-RSTH"},
+        "system": {},
+    }[kind]
+    token = mint(settings, kind=kind, subject=f"{kind}-1", **claims)
+    headers = {"authorization": f"Bearer {token}", "x-purpose-of-use": purpose}
+    if purpose == "ETREAT":
+        headers["x-emergency-reason"] = "medvetslos"
+    body = {"query": PATIENT, "variables": {"p": patient.identifier}}
+    response = await client.post("/graphql", json=body, headers=headers)
+    error = response.json()["errors"][0]
+    if purpose == "ETREAT":  # refused earlier, by the emergency rule (A6): clinicians only
+        assert (response.status_code, error["extensions"]["rule"]) == (400, "emergency_clinician")
+    else:
+        assert response.status_code == 403, response.text
+        assert error["extensions"] == {
+            "code": "PURPOSE_NOT_ALLOWED",
+            "field": "X-Purpose-Of-Use",
+            "rule": "purpose_for_kind",
+        }
+        assert f"purpose of use {purpose} is not allowed for a {kind}" in error["message"]
+    assert "data" not in response.json()
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
+
+
+async def test_a_purpose_claimed_in_the_token_is_checked_too(
+    conn: AsyncConnection, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    patient = await create_patient(conn)
+    body = {"query": PATIENT, "variables": {"p": patient.identifier}}
+    wrong = patient_token(settings, patient.identifier, purpose="TREAT")
+    right = patient_token(settings, patient.identifier, purpose="PATRQT")
+    refused = await client.post("/graphql", json=body, headers={"authorization": f"Bearer {wrong}"})
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["extensions"]["code"] == "PURPOSE_NOT_ALLOWED"
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
+    ok = await client.post("/graphql", json=body, headers={"authorization": f"Bearer {right}"})
+    assert ok.json()["data"]["patient"]["personnummer"] == patient.identifier
+    purposes = await conn.execute(text("SELECT DISTINCT purpose FROM audit_entry"))
+    assert [r[0] for r in purposes] == ["PATRQT"]
+
+
+@pytest.mark.parametrize("header", [b"x-emergency-reason", b"x-purpose-of-use", b"authorization"])
+async def test_a_header_that_is_not_utf8_is_refused_by_name(
+    conn: AsyncConnection, client: httpx.AsyncClient, settings: Settings, header: bytes
+) -> None:
+    patient = await create_patient(conn)
+    sent = {
+        b"authorization": f"Bearer {nurse_token(settings)}".encode(),
+        b"x-purpose-of-use": b"ETREAT",
+        b"x-emergency-reason": "Medvetslös".encode(),
+    }
+    sent[header] = b"Medvetsl\xf6s"  # Latin-1, not UTF-8
+    body = {"query": PATIENT, "variables": {"p": patient.identifier}}
+    response = await client.post("/graphql", json=body, headers=list(sent.items()))
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    name = "-".join(p.capitalize() for p in header.decode().split("-"))
+    assert error["extensions"] == {"code": "BAD_REQUEST", "field": name, "rule": "utf8"}
+    assert name in error["message"]
+    fhir = await client.get(EVERYTHING.format(uuid.uuid4()), headers=list(sent.items()))
+    assert fhir.status_code == 400
+    assert fhir.json()["issue"][0]["details"]["coding"][0]["code"] == "BAD_REQUEST"
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
