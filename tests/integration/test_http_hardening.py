@@ -404,3 +404,130 @@ async def test_a_header_that_is_not_utf8_is_refused_by_name(
     assert fhir.status_code == 400
     assert fhir.json()["issue"][0]["details"]["coding"][0]["code"] == "BAD_REQUEST"
     assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
+
+
+# --- 6. header and body limits on a real uvicorn server -------------------------------------
+
+SERVER = """
+import sys, uvicorn
+from app.main import create_app
+from app.serving import uvicorn_options
+from app.settings import Settings
+settings = Settings(database_url=None, jwt_secret="x" * 40, max_header_bytes=32768)
+app = create_app(settings, url="postgresql://nobody@127.0.0.1:1/none")
+options = uvicorn_options(settings) if sys.argv[2] == "bounded" else {}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", **options)
+"""
+
+
+@contextlib.contextmanager
+def real_server(kind: str = "bounded") -> Iterator[tuple[int, int]]:
+    """(port, pid) of a uvicorn server in its own process, stopped afterwards."""
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port), kind])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def send_big_header(port: int, size: int) -> tuple[bytes, int]:
+    """Send a request whose one header is `size` bytes, stopping early if the server answers;
+    (what the server answered, how many header bytes went out)."""
+    import select
+
+    chunk = b"a" * 65536
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        while sent < size:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(chunk)
+            except OSError:
+                break
+            sent += len(chunk)
+        else:
+            sock.sendall(b"\r\n\r\n")
+        answer = b""
+        with contextlib.suppress(OSError):
+            while data := sock.recv(65536):
+                answer += data
+                if b"\r\n\r\n" in answer and len(answer) > 200:
+                    break
+    return answer, sent
+
+
+def timed_health(port: int) -> tuple[int, float]:
+    """(status, seconds) of GET /healthz on a fresh connection (a raw socket: a client
+    library's own setup would dominate the time)."""
+    import time
+
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while data := sock.recv(4096):
+            answer += data
+    took = time.monotonic() - started
+    return int(answer.split(b" ", 2)[1]), took
+
+
+def test_a_50_mb_header_gets_431_and_the_server_stays_small_and_responsive() -> None:
+    with real_server() as (port, pid):
+        assert timed_health(port)[0] == 200
+        before = rss_kb(pid)
+        answer, sent = send_big_header(port, 50 * 1024 * 1024)
+        health, took = timed_health(port)
+        grown_mb = (rss_kb(pid) - before) / 1024
+        # A long but reasonable header (a big token) is still fine.
+        normal = httpx.get(
+            f"http://127.0.0.1:{port}/healthz", headers={"x-long": "b" * 16_000}, timeout=5
+        )
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"connection: close" in answer
+    assert sent < 10 * 1024 * 1024  # stopped early (the rest sat in socket buffers)
+    assert health == 200 and took < 0.1, took
+    assert grown_mb < 10, grown_mb
+    assert normal.status_code == 200
+
+
+def test_bodies_over_the_limit_are_413_on_both_routes() -> None:
+    big = b"{" + b" " * 1_100_000 + b"}"
+    with real_server() as (port, _pid):
+        graphql = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            content=big,
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
+        fhir = httpx.request(
+            "GET",
+            f"http://127.0.0.1:{port}{EVERYTHING.format(uuid.uuid4())}",
+            content=big,
+            timeout=10,
+        )
+        health, took = timed_health(port)
+    assert graphql.status_code == 413
+    assert graphql.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert fhir.status_code == 413
+    assert fhir.json()["issue"][0]["details"]["coding"][0]["code"] == "PAYLOAD_TOO_LARGE"
+    assert health == 200 and took < 0.1
