@@ -13,6 +13,7 @@ Status codes follow the GraphQL-over-HTTP spec: a client that accepts
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -36,9 +37,16 @@ from strawberry.types.graphql import OperationType
 from app import audit
 from app.access.principal import ANONYMOUS, Principal
 from app.auth import authenticate
-from app.context import AnonymousContext, build_context
+from app.context import AnonymousContext, Context, build_context
 from app.db import Database, cancel_running, limit_statements
-from app.errors import INTERNAL, AppError, ResponseTooLarge, format_error, request_error
+from app.errors import (
+    INTERNAL,
+    AppError,
+    RequestTimeout,
+    ResponseTooLarge,
+    format_error,
+    request_error,
+)
 from app.guard import (
     ClientGone,
     RateLimits,
@@ -315,6 +323,13 @@ class GraphQLEndpoint:
                     return compiled
             return await self.execute(running, media, params, principal, allowed)
         except AppError as exc:
+            if isinstance(exc, RequestTimeout):
+                log.warning(
+                    "statement timeout (%g s) ended operation %s of a %s",
+                    self.settings.statement_timeout,
+                    params.operation_name or "(anonymous document)",
+                    principal.kind.value,
+                )
             return _error_response(exc, media)
 
     @contextlib.asynccontextmanager
@@ -362,7 +377,8 @@ class GraphQLEndpoint:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
-                data = await compiled.run(ctx, prepared)
+                async with _settled_when_cancelled(ctx):
+                    data = await compiled.run(ctx, prepared)
                 if isinstance(data, JsonText):
                     body = b'{"data":' + data + b"}"
                 else:
@@ -433,13 +449,14 @@ class GraphQLEndpoint:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
-                result = await self.schema.execute(
-                    params.query,
-                    variable_values=params.variables,
-                    context_value=ctx,
-                    operation_name=params.operation_name,
-                    allowed_operation_types=allowed,
-                )
+                async with _settled_when_cancelled(ctx):
+                    result = await self.schema.execute(
+                        params.query,
+                        variable_values=params.variables,
+                        context_value=ctx,
+                        operation_name=params.operation_name,
+                        allowed_operation_types=allowed,
+                    )
                 ending = first_ending_error(result.errors, self.settings)
                 if ending is not None:
                     raise ending
@@ -490,6 +507,18 @@ class GraphQLEndpoint:
         if request_failed:
             return _raw_response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
         return _raw_response(body, media)
+
+
+@contextlib.asynccontextmanager
+async def _settled_when_cancelled(ctx: Context) -> AsyncIterator[None]:
+    """When the request is cancelled (its client left), its reads still run, shielded
+    (app/access/data.py); their statements were cancelled on the server, so they end soon.
+    Wait for them: a rollback while one runs would fail and leave the connection in use."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        await ctx.data.settle()
+        raise
 
 
 class _Aborted(Exception):

@@ -54,6 +54,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def unavailable_reason(exc: BaseException) -> str | None:
     """One line saying why the database is unavailable, if that is what `exc` means."""
+    if is_statement_timeout(exc):
+        return None  # a cancelled statement (57014 is an "operator intervention" too)
     for link in _chain(exc):
         if isinstance(link, PoolTimeout):
             return POOL_EXHAUSTED

@@ -101,8 +101,11 @@ class FhirEndpoint:
                 running.conn = conn
                 await limit_statements(conn, self.settings.statement_timeout)
                 ctx = build_context(conn, principal, self.settings, operation_name=OPERATION)
-                bundle = await everything(ctx, patient_id, base_url=f"{request.base_url}fhir/")
-                await ctx.data.settle()
+                try:
+                    bundle = await everything(ctx, patient_id, base_url=f"{request.base_url}fhir/")
+                finally:
+                    # Also when cancelled (the client left): no rollback while a read runs.
+                    await ctx.data.settle()
                 body = None if bundle is None else dumps(bundle)
                 limit = self.settings.max_response_bytes
                 if body is not None and len(body) > limit:

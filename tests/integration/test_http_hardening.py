@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import ConnectionDatabase, Database, EmbeddedServer, PooledDatabase
 from app.graphql_http import GRAPHQL_RESPONSE
+from app.serving import TOO_LARGE
 from app.settings import Settings
 from app.tokens import mint
 from tests.factories import create_patient, personnummer
@@ -471,7 +472,7 @@ def send_big_header(port: int, size: int) -> tuple[bytes, int]:
         with contextlib.suppress(OSError):
             while data := sock.recv(65536):
                 answer += data
-                if b"\r\n\r\n" in answer and len(answer) > 200:
+                if answer.endswith((TOO_LARGE, b"ok\"}")):
                     break
     return answer, sent
 
@@ -531,3 +532,168 @@ def test_bodies_over_the_limit_are_413_on_both_routes() -> None:
     assert fhir.status_code == 413
     assert fhir.json()["issue"][0]["details"]["coding"][0]["code"] == "PAYLOAD_TOO_LARGE"
     assert health == 200 and took < 0.1
+
+
+# --- 7. a ceiling on work per request: time, response size, a client that goes away --------
+
+
+@contextlib.asynccontextmanager
+async def patient_table_locked(database_url: str) -> AsyncIterator[Any]:
+    """Another session holds the patient table: every statement that reads it waits."""
+    import asyncpg
+
+    from app.db import to_plain_url
+
+    holder = await asyncpg.connect(to_plain_url(database_url))
+    transaction = holder.transaction()
+    await transaction.start()
+    await holder.execute("LOCK TABLE patient IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield holder
+    finally:
+        await transaction.rollback()
+        await holder.close()
+
+
+async def audit_count(holder: Any) -> int:
+    return int(await holder.fetchval("SELECT count(*) FROM audit_entry"))
+
+
+async def test_a_request_over_the_statement_timeout_is_504_and_writes_nothing(
+    database_url: str, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    quick = settings.model_copy(update={"statement_timeout": 0.3})
+    headers = {"authorization": f"Bearer {nurse_token(settings)}", "accept": GRAPHQL_RESPONSE}
+    bodies = [
+        {"query": PATIENT, "variables": {"p": personnummer()}},
+        {"operationName": "EmergencyOverview", "variables": {"personnummer": personnummer()}},
+    ]
+    async with (
+        pooled(database_url) as db,
+        client_of(quick, db) as http,
+        patient_table_locked(database_url) as holder,
+    ):
+        before = await audit_count(holder)
+        with caplog.at_level(logging.INFO):
+            for body in bodies:
+                started = time.monotonic()
+                response = await http.post("/graphql", json=body, headers=headers)
+                took = time.monotonic() - started
+                assert response.status_code == 504, response.text
+                error = response.json()["errors"][0]
+                assert error["extensions"] == {"code": "REQUEST_TIMEOUT"}
+                assert "0.3 s" in error["message"]
+                assert "data" not in response.json()
+                assert took < 3, took
+        assert await audit_count(holder) == before
+    logged = errors_of(caplog)
+    assert len(logged) == 2 and all("statement timeout" in r.getMessage() for r in logged)
+    assert all(r.exc_info is None for r in logged)
+
+
+async def test_an_answer_over_the_size_ceiling_is_refused_and_not_audited(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    patient = await create_patient(conn, family_name="L" * 90)
+    headers = {"authorization": f"Bearer {patient_token(settings, patient.identifier)}"}
+    body = {"query": PATIENT, "variables": {"p": patient.identifier}}
+    small = settings.model_copy(update={"max_response_bytes": 150})
+    async with client_of(small, ConnectionDatabase(conn)) as http:
+        refused = await http.post("/graphql", json=body, headers=headers)
+    assert refused.status_code == 422
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "RESPONSE_TOO_LARGE"
+    assert error["extensions"]["limit"] == 150 and error["extensions"]["size"] > 150
+    assert "L" * 90 not in refused.text
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
+    # Under the default ceiling the same request answers and its disclosure is audited.
+    async with client_of(settings, ConnectionDatabase(conn)) as http:
+        answered = await http.post("/graphql", json=body, headers=headers)
+    assert answered.json()["data"]["patient"]["familyName"] == "L" * 90
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 1
+
+
+async def test_a_compiled_answer_over_the_size_ceiling_is_refused_and_not_audited(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    from tests.integration.privacy_world import build_world
+    from tests.integration.test_compiled_emergency import rich_record
+    from tests.integration.test_compiled_http import clinician_token
+
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    headers = {"authorization": f"Bearer {clinician_token(settings, w)}"}
+    body = {
+        "operationName": "EmergencyOverview",
+        "variables": {"personnummer": w.patient.identifier},
+    }
+    small = settings.model_copy(update={"max_response_bytes": 300})
+    async with client_of(small, ConnectionDatabase(conn)) as http:
+        refused = await http.post("/graphql", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RESPONSE_TOO_LARGE"
+    assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
+
+
+async def test_a_client_that_goes_away_stops_its_statement_and_transaction(
+    database_url: str, settings: Settings
+) -> None:
+    import asyncio
+    import time
+
+    from app.main import create_app
+
+    patient_wait = settings.model_copy(update={"statement_timeout": 30})
+    token = nurse_token(settings)
+    for body in (
+        {"query": PATIENT, "variables": {"p": personnummer()}},
+        {"operationName": "EmergencyOverview", "variables": {"personnummer": personnummer()}},
+    ):
+        raw = httpx.Request("POST", "/", json=body).content
+        async with pooled(database_url) as db, patient_table_locked(database_url) as holder:
+            app = create_app(patient_wait, db=db)
+            sent: list[dict[str, Any]] = []
+            messages = [{"type": "http.request", "body": raw, "more_body": False}]
+
+            async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
+                if messages:
+                    return messages.pop()
+                await asyncio.sleep(0.5)  # the client waits a little, then hangs up
+                return {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any], sent: list[dict[str, Any]] = sent) -> None:
+                sent.append(message)
+
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/graphql",
+                "raw_path": b"/graphql",
+                "query_string": b"",
+                "root_path": "",
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"authorization", f"Bearer {token}".encode()),
+                ],
+                "client": ("127.0.0.1", 5000),
+                "server": ("127.0.0.1", 80),
+            }
+            started = time.monotonic()
+            await asyncio.wait_for(app(scope, receive, send), 10)
+            took = time.monotonic() - started
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+            in_transaction = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND state LIKE 'idle in transaction%' AND datname = current_database()"
+            )
+            assert 0.5 <= took < 3, took
+            assert waiting == 0 and in_transaction == 0
+            assert await audit_count(holder) == 0
