@@ -339,7 +339,7 @@ class GraphQLEndpoint:
         try:
             async with self.db.transaction() as conn:
                 running.conn = conn
-                await limit_statements(conn, self.settings.statement_timeout)
+                await limit_statements(self.db, conn, self.settings.statement_timeout)
                 yield conn
         except (AppError, InvalidOperationTypeError, CannotGetOperationTypeError):
             raise

@@ -32,6 +32,7 @@ def create_app(
             pool_size=settings.pool_size,
             pool_timeout=settings.pool_timeout,
             retry_after=settings.retry_after,
+            statement_timeout=settings.statement_timeout,
         )
         db = pooled
     else:

@@ -99,7 +99,7 @@ class FhirEndpoint:
         try:
             async with self.db.transaction() as conn:
                 running.conn = conn
-                await limit_statements(conn, self.settings.statement_timeout)
+                await limit_statements(self.db, conn, self.settings.statement_timeout)
                 ctx = build_context(conn, principal, self.settings, operation_name=OPERATION)
                 try:
                     bundle = await everything(ctx, patient_id, base_url=f"{request.base_url}fhir/")

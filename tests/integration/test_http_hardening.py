@@ -568,9 +568,12 @@ async def audit_count(holder: Any) -> int:
     return int(await holder.fetchval("SELECT count(*) FROM audit_entry"))
 
 
+@pytest.mark.parametrize("where", ["connection", "set_local"])
 async def test_a_request_over_the_statement_timeout_is_504_and_writes_nothing(
-    database_url: str, settings: Settings, caplog: pytest.LogCaptureFixture
+    database_url: str, settings: Settings, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
+    """The timeout set on the pool's connections when they open (production), or by SET LOCAL
+    in the request's transaction (any other database)."""
     import time
 
     quick = settings.model_copy(update={"statement_timeout": 0.3})
@@ -579,8 +582,9 @@ async def test_a_request_over_the_statement_timeout_is_504_and_writes_nothing(
         {"query": PATIENT, "variables": {"p": personnummer()}},
         {"operationName": "EmergencyOverview", "variables": {"personnummer": personnummer()}},
     ]
+    on_connection = 0.3 if where == "connection" else 0
     async with (
-        pooled(database_url) as db,
+        pooled(database_url, statement_timeout=on_connection) as db,
         client_of(quick, db) as http,
         patient_table_locked(database_url) as holder,
     ):
