@@ -38,7 +38,7 @@ from app import audit
 from app.access.principal import ANONYMOUS, Principal
 from app.auth import authenticate
 from app.context import AnonymousContext, Context, build_context
-from app.db import Database, cancel_running, limit_statements
+from app.db import Database, limit_statements
 from app.errors import (
     INTERNAL,
     AppError,
@@ -50,6 +50,7 @@ from app.errors import (
 from app.guard import (
     ClientGone,
     RateLimits,
+    RunningRequest,
     ending_error,
     error_headers,
     first_ending_error,
@@ -293,7 +294,7 @@ class GraphQLEndpoint:
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
         params.query, params.operation_name = document.query, document.operation_name
-        running = _Running()
+        running = RunningRequest()
         try:
             return await until_disconnect(
                 request,
@@ -307,7 +308,7 @@ class GraphQLEndpoint:
 
     async def _answer(
         self,
-        running: _Running,
+        running: RunningRequest,
         media: str,
         params: GraphQLRequest,
         principal: Principal,
@@ -333,7 +334,7 @@ class GraphQLEndpoint:
             return _error_response(exc, media)
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, running: _Running) -> AsyncIterator[AsyncConnection]:
+    async def _transaction(self, running: RunningRequest) -> AsyncIterator[AsyncConnection]:
         """The request's transaction, its statements bounded by the statement timeout; a
         failure that ends the request (outage, timeout) comes out as its AppError."""
         try:
@@ -353,7 +354,7 @@ class GraphQLEndpoint:
 
     async def execute_compiled(
         self,
-        running: _Running,
+        running: RunningRequest,
         media: str,
         params: GraphQLRequest,
         principal: Principal,
@@ -437,7 +438,7 @@ class GraphQLEndpoint:
 
     async def execute(
         self,
-        running: _Running,
+        running: RunningRequest,
         media: str,
         params: GraphQLRequest,
         principal: Principal,
@@ -527,21 +528,6 @@ class _Aborted(Exception):
 
 def _statement_failed(errors: list[GraphQLError]) -> bool:
     return any(isinstance(e.original_error, DBAPIError) for e in errors)
-
-
-class _Running:
-    """The connection a request is using, so that a client's disconnect can cancel its
-    statement on the server."""
-
-    def __init__(self) -> None:
-        self.conn: AsyncConnection | None = None
-
-    async def cancel(self) -> None:
-        if self.conn is not None:
-            try:
-                await cancel_running(self.conn)
-            except Exception as exc:  # the rollback that follows cleans up all the same
-                log.warning("could not cancel the statement of a departed client: %r", exc)
 
 
 def _method_not_allowed(media: str) -> Response:

@@ -4,20 +4,27 @@ callers, failures that end a request with a coded answer, and clients that go aw
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from app.access.principal import Principal
 from app.context import AnonymousContext
+from app.db import cancel_running
 from app.errors import AppError, NotAuthenticated, RateLimited, RequestTimeout, ServiceUnavailable
 from app.outage import is_statement_timeout, unavailable_reason
 from app.ratelimit import TokenBuckets
 from app.settings import Settings
 
+log = logging.getLogger("vardkedja.http")
 T = TypeVar("T")
+# Seconds to wait for the server to take a departed client's cancel request.
+CANCEL_WAIT = 2.0
 
 
 class RateLimits:
@@ -89,6 +96,21 @@ def error_headers(exc: AppError) -> dict[str, str]:
     return {}
 
 
+class RunningRequest:
+    """The connection a request is using, so that its client's disconnect can cancel the
+    statement running on the server."""
+
+    def __init__(self) -> None:
+        self.conn: AsyncConnection | None = None
+
+    async def cancel(self) -> None:
+        if self.conn is not None:
+            try:
+                await cancel_running(self.conn)
+            except Exception as exc:  # the rollback that follows cleans up all the same
+                log.warning("could not cancel the statement of a departed client: %r", exc)
+
+
 class ClientGone(Exception):
     """The client disconnected before its answer was ready; nobody is left to answer."""
 
@@ -106,7 +128,10 @@ async def until_disconnect(
             message = await request.receive()
             if message["type"] == "http.disconnect":
                 gone.set()
-                await on_disconnect()
+                # Bounded: a server that does not answer the cancel request must not keep the
+                # request alive (the statement timeout ends the statement all the same).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(on_disconnect(), CANCEL_WAIT)
                 task.cancel()
                 return
 

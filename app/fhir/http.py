@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,13 +13,14 @@ from app import audit
 from app.access.principal import Principal
 from app.auth import authenticate
 from app.context import build_context
-from app.db import Database, cancel_running, limit_statements
+from app.db import Database, limit_statements
 from app.errors import AppError, ResponseTooLarge
 from app.fhir.exporter import everything
 from app.fhir.r4 import FhirJson, dumps
 from app.guard import (
     ClientGone,
     RateLimits,
+    RunningRequest,
     ending_error,
     error_headers,
     refuse_anonymous,
@@ -79,7 +79,7 @@ class FhirEndpoint:
             patient_id = uuid.UUID(request.path_params["id"])
         except ValueError:
             return outcome(404, "not-found", "no such patient")
-        running = _Conn()
+        running = RunningRequest()
         try:
             body = await until_disconnect(
                 request, self._bundle(running, request, principal, patient_id), running.cancel
@@ -94,7 +94,7 @@ class FhirEndpoint:
         return Response(body, media_type=FHIR_JSON)
 
     async def _bundle(
-        self, running: _Conn, request: Request, principal: Principal, patient_id: uuid.UUID
+        self, running: RunningRequest, request: Request, principal: Principal, patient_id: uuid.UUID
     ) -> bytes | None:
         try:
             async with self.db.transaction() as conn:
@@ -127,18 +127,6 @@ class FhirEndpoint:
         finally:
             running.conn = None
         return body
-
-
-class _Conn:
-    def __init__(self) -> None:
-        self.conn: AsyncConnection | None = None
-
-    async def cancel(self) -> None:
-        if self.conn is not None:
-            try:
-                await cancel_running(self.conn)
-            except Exception as exc:
-                log.warning("could not cancel the statement of a departed client: %r", exc)
 
 
 def _refusal(exc: AppError) -> Response:
