@@ -1,9 +1,13 @@
 """GraphQL over HTTP: GET for queries, POST for everything, one transaction per request.
 
-The request path: read the HTTP request -> negotiate the response type -> find the document
-(free-form or persisted) -> authenticate -> open a transaction -> build the context -> execute ->
-write the audit entries -> commit -> respond. Audit entries are written in the same transaction
-as any change, before the response leaves; if they cannot be written, no data leaves either.
+The request path: rate limit by address -> read the HTTP request -> negotiate the response type
+-> find the document (free-form or persisted) -> authenticate (and rate limit the principal) ->
+open a transaction -> build the context -> execute -> check the answer's size -> write the audit
+entries -> commit -> respond. Audit entries are written in the same transaction as any change,
+before the response leaves; if they cannot be written, no data leaves either. A request without
+a principal runs without any transaction (app.context.AnonymousContext). Execution is cancelled,
+and its statement on the server, when the client disconnects (app/guard.py); the database being
+unavailable and the statement timeout end a request with their own codes (503, 504).
 
 Status codes follow the GraphQL-over-HTTP spec: a client that accepts
 `application/graphql-response+json` gets 4xx (and no `data`) when the document cannot run
