@@ -57,9 +57,13 @@ class AnonymousContext:
         self.principal, self.settings, self.operation_name = principal, settings, operation_name
         self.refused = False
 
+    # The fields of Context that lead to data; any other unknown name is an AttributeError, as
+    # on any object (so that hasattr/getattr probes by libraries do not count as a refusal).
+    DATA = frozenset({"conn", "data", "audit", "_loaders"})
+
     def __getattr__(self, name: str) -> Any:
-        # Only called for attributes not set in __init__: everything that leads to data.
-        if name.startswith("__"):
+        # Only called for attributes not set in __init__.
+        if name not in self.DATA:
             raise AttributeError(name)
         self.refused = True
         raise NotAuthenticated(self.REFUSAL)

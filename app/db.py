@@ -274,5 +274,7 @@ async def cancel_running(conn: AsyncConnection) -> None:
     raw: Any = fairy.driver_connection
     if raw is None or raw.is_closed():
         return
-    waiter = asyncio.get_running_loop().create_future()
-    await raw._cancel(waiter)
+    cancel = getattr(raw, "_cancel", None)  # asyncpg's own routine (not public API)
+    if cancel is None:
+        return  # the statement timeout still ends it
+    await cancel(asyncio.get_running_loop().create_future())
