@@ -3,13 +3,14 @@ development, or a JWKS file or URL for production); the purpose of use and an em
 come with each request as headers.
 
 Every failure to verify is NotAuthenticated (HTTP 401); bad purpose headers are BadInput
-(HTTP 400). Nothing here raises anything else, so a token can never cause a 500.
+(HTTP 400), a purpose that does not fit the principal's kind PURPOSE_NOT_ALLOWED (403), and a
+header that is not UTF-8 BAD_REQUEST (400). Nothing here raises anything else, so a token can
+never cause a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ import jwt
 from starlette.requests import Request
 
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
-from app.errors import BadInput, NotAuthenticated
+from app.errors import AppError, BadInput, Forbidden, NotAuthenticated
 from app.settings import Settings
 
 log = logging.getLogger("vardkedja.auth")
@@ -208,6 +209,57 @@ def _default_purpose(kind: PrincipalKind) -> Purpose | None:
     }.get(kind)
 
 
+# The purposes each kind of principal may state (DOMAIN.md section 7). A purpose outside its
+# kind's set would be audited under a false label (a patient's read logged as care), so it is
+# refused before anything is read. Clinicians: care, emergency care, and administrative work
+# (which the policy gives no patient records); systems: administration only.
+ALLOWED_PURPOSES: dict[PrincipalKind, frozenset[Purpose]] = {
+    PrincipalKind.CLINICIAN: frozenset({Purpose.TREAT, Purpose.ETREAT, Purpose.ADMIN}),
+    PrincipalKind.PATIENT: frozenset({Purpose.PATRQT}),
+    PrincipalKind.PROXY: frozenset({Purpose.PATRQT}),
+    PrincipalKind.RESEARCH: frozenset({Purpose.RESEARCH}),
+    PrincipalKind.SYSTEM: frozenset({Purpose.ADMIN}),
+}
+
+
+def check_purpose(principal: Principal) -> Principal:
+    """The principal, if its purpose of use fits its kind; PURPOSE_NOT_ALLOWED otherwise."""
+    allowed = ALLOWED_PURPOSES.get(principal.kind, frozenset())
+    if principal.purpose not in allowed:
+        stated = principal.purpose.value if principal.purpose else "none"
+        names = ", ".join(sorted(p.value for p in allowed))
+        raise Forbidden(
+            f"purpose of use {stated} is not allowed for a {principal.kind.value}; use {names}",
+            code="PURPOSE_NOT_ALLOWED",
+            field="X-Purpose-Of-Use",
+            rule="purpose_for_kind",
+        )
+    return principal
+
+
+def header_text(request: Request, name: str) -> str | None:
+    """A header's value decoded as UTF-8, strictly: bytes that are not UTF-8 are refused
+    (BAD_REQUEST naming the header) rather than stored garbled. Starlette decodes header
+    bytes as Latin-1, which never fails and so never tells."""
+    wanted = name.lower().encode("latin-1")
+    for key, value in request.scope.get("headers", ()):
+        if key.lower() == wanted:
+            try:
+                return bytes(value).decode("utf-8")
+            except UnicodeDecodeError:
+                raise AppError(
+                    f"the {_display(name)} header is not valid UTF-8",
+                    code="BAD_REQUEST",
+                    field=_display(name),
+                    rule="utf8",
+                ) from None
+    return None
+
+
+def _display(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
 def _purpose(raw: str | None) -> Purpose | None:
     if not raw:
         return None
@@ -223,11 +275,9 @@ def _purpose(raw: str | None) -> Purpose | None:
 
 
 def _reason(raw: str | None) -> str | None:
-    """The emergency reason; header bytes are UTF-8 (Starlette decodes them as Latin-1)."""
+    """The emergency reason (already decoded strictly as UTF-8), whitespace collapsed."""
     if raw is None:
         return None
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        raw = raw.encode("latin-1").decode("utf-8")
     reason = " ".join(raw.split())
     if len(reason) > MAX_REASON:
         raise BadInput(
@@ -266,7 +316,7 @@ def check_emergency(principal: Principal) -> Principal:
 
 async def authenticate(request: Request, settings: Settings) -> Principal:
     """The request's principal; no Authorization header means ANONYMOUS (sees no patient)."""
-    header = request.headers.get("authorization")
+    header = header_text(request, "authorization")
     if not header:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
@@ -274,6 +324,6 @@ async def authenticate(request: Request, settings: Settings) -> Principal:
         raise NotAuthenticated("Authorization must be 'Bearer <token>'")
     claims = await verify_token(token.strip(), settings)
     claimed = claims.get("purpose")
-    purpose = _purpose(request.headers.get(PURPOSE_HEADER) or (str(claimed) if claimed else None))
-    reason = _reason(request.headers.get(EMERGENCY_HEADER))
-    return check_emergency(principal_from_claims(claims, purpose, reason))
+    purpose = _purpose(header_text(request, PURPOSE_HEADER) or (str(claimed) if claimed else None))
+    reason = _reason(header_text(request, EMERGENCY_HEADER))
+    return check_purpose(check_emergency(principal_from_claims(claims, purpose, reason)))

@@ -12,6 +12,7 @@ from app.access.data import DataAccess
 from app.access.policy import ClosedPolicy, OpenPolicy, Policy
 from app.access.principal import Principal
 from app.audit import AuditBuffer
+from app.errors import NotAuthenticated
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -35,6 +36,41 @@ class Context:
         if found is None:
             found = self._loaders[factory] = factory(self)
         return found
+
+
+class AnonymousContext:
+    """The context of a request without a principal: it has no database connection, and any
+    resolver reaching for data (connection, data access, loaders, audit) is refused at once.
+
+    So an anonymous request costs no SQL and writes no audit row, and its answer cannot depend
+    on what the database holds (whether a personnummer exists, how long a lookup takes): the
+    endpoint answers every refused request with the same 401. Introspection and `__typename`
+    need no data and still work.
+    """
+
+    REFUSAL = "a token is needed to read or write data"
+
+    def __init__(
+        self, principal: Principal, settings: Settings, operation_name: str | None = None
+    ) -> None:
+        assert principal.is_anonymous
+        self.principal, self.settings, self.operation_name = principal, settings, operation_name
+        self.refused = False
+
+    # The fields of Context that lead to data; any other unknown name is an AttributeError, as
+    # on any object (so that hasattr/getattr probes by libraries do not count as a refusal).
+    DATA = frozenset({"conn", "data", "audit", "_loaders"})
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not set in __init__.
+        if name not in self.DATA:
+            raise AttributeError(name)
+        self.refused = True
+        raise NotAuthenticated(self.REFUSAL)
+
+    def loader(self, factory: Callable[[Context], T]) -> T:
+        self.refused = True
+        raise NotAuthenticated(self.REFUSAL)
 
 
 def choose_policy(principal: Principal, settings: Settings) -> Policy:

@@ -20,6 +20,9 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app.errors import ServiceUnavailable
+from app.outage import POOL_EXHAUSTED, OutageLog, unavailable_reason
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "vardkedja"
@@ -99,13 +102,27 @@ async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
     await conn.close()
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, statement_timeout: float = 0
+) -> AsyncEngine:
+    """An engine whose requests wait at most `pool_timeout` seconds for a pooled connection, and
+    as long for a new connection to be answered (the driver's default is 60 s); with a
+    `statement_timeout` (seconds), the server cancels any statement running longer."""
+    connect_args: dict[str, Any] = {"timeout": pool_timeout}
+    if statement_timeout > 0:
+        connect_args["server_settings"] = {"statement_timeout": _milliseconds(statement_timeout)}
     return create_async_engine(
         to_asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
     )
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
 
 
 # Observers of the statements sent straight to the driver (tests count statements with them, as
@@ -147,14 +164,37 @@ class Database(Protocol):
 
 
 class PooledDatabase:
-    """Production: every request runs in its own transaction on a pooled connection."""
+    """Production: every request runs in its own transaction on a pooled connection.
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self.url, self.pool_size = url, pool_size
+    A database that cannot be reached, or a pool with no connection free within `pool_timeout`
+    seconds, raises ServiceUnavailable (HTTP 503); the outage is logged when it begins and when
+    it ends, not once per request.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pool_timeout: float = 5.0,
+        retry_after: int = 5,
+        statement_timeout: float = 0,
+        outage: OutageLog | None = None,
+    ) -> None:
+        self.url, self.pool_size, self.pool_timeout = url, pool_size, pool_timeout
+        self.retry_after = retry_after
+        # Set on every connection when it is opened (see limit_statements).
+        self.statement_timeout = statement_timeout
+        self.outage = outage or OutageLog()
         self.engine: AsyncEngine | None = None
 
     def start(self) -> None:
-        self.engine = create_engine(self.url, pool_size=self.pool_size)
+        self.engine = create_engine(
+            self.url,
+            pool_size=self.pool_size,
+            pool_timeout=self.pool_timeout,
+            statement_timeout=self.statement_timeout,
+        )
 
     async def stop(self) -> None:
         if self.engine is not None:
@@ -165,8 +205,39 @@ class PooledDatabase:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         if self.engine is None:
             raise DatabaseUnavailable("the database pool is not started")
-        async with self.engine.begin() as conn:
-            yield conn
+        engine = self.engine
+        try:
+            async with engine.connect() as conn:
+                try:
+                    async with conn.begin():
+                        yield conn
+                except Exception as exc:
+                    if isinstance(exc, ServiceUnavailable) or unavailable_reason(exc):
+                        await _forget_connections(engine, conn, exc)
+                    raise
+        except ServiceUnavailable as exc:
+            self.outage.failed(exc.reason)
+            raise
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            self.outage.failed(reason)
+            raise ServiceUnavailable(reason, retry_after=self.retry_after) from exc
+        self.outage.succeeded()
+
+
+async def _forget_connections(engine: AsyncEngine, conn: AsyncConnection, exc: Exception) -> None:
+    """After a lost server, no pooled connection is good: drop this one, and have the pool
+    replace the others when next checked out (what SQLAlchemy does on a disconnect it sees
+    itself; the hot path's statements go straight to the driver, so it may not see it)."""
+    if unavailable_reason(exc) == POOL_EXHAUSTED:
+        return
+    with contextlib.suppress(Exception):
+        fairy = await conn.get_raw_connection()
+        engine.sync_engine.pool._invalidate(fairy, exc)
+    with contextlib.suppress(Exception):
+        await conn.invalidate(exc)
 
 
 @dataclass
@@ -179,3 +250,31 @@ class ConnectionDatabase:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.connection.begin_nested():
             yield self.connection
+
+
+async def limit_statements(db: Database, conn: AsyncConnection, seconds: float) -> None:
+    """PostgreSQL cancels any statement of this request's transaction running longer than
+    `seconds`. A PooledDatabase opened its connections with that very timeout (nothing to do:
+    a SET per request is a round trip, ~5% of a short request); on any other database it is
+    SET LOCAL (the connection's next transaction starts without it)."""
+    if seconds > 0 and getattr(db, "statement_timeout", None) != seconds:
+        await driver_fetch(
+            conn, "SELECT set_config('statement_timeout', $1, true)", (_milliseconds(seconds),)
+        )
+
+
+async def cancel_running(conn: AsyncConnection) -> None:
+    """Ask the server to cancel the statement running on `conn`, if any (its client is gone).
+
+    A request's reads run shielded from task cancellation (app/access/data.py), so cancelling
+    the task alone would leave the statement running to its end; this is the CancelRequest that
+    asyncpg itself sends when a query's coroutine is cancelled.
+    """
+    fairy = await conn.get_raw_connection()
+    raw: Any = fairy.driver_connection
+    if raw is None or raw.is_closed():
+        return
+    cancel = getattr(raw, "_cancel", None)  # asyncpg's own routine (not public API)
+    if cancel is None:
+        return  # the statement timeout still ends it
+    await cancel(asyncio.get_running_loop().create_future())

@@ -49,6 +49,17 @@ ERROR_CODES: dict[str, str] = {
     "NOT_FOUND": "A referenced object does not exist or is not visible.",
     "CONFLICT": "The object changed since it was read.",
     "INTERNAL_SERVER_ERROR": "Something failed on the server; details are in its log only.",
+    "SERVICE_UNAVAILABLE": "The database cannot be reached or has no free connection (HTTP 503);"
+    " retry after the seconds in Retry-After.",
+    "RATE_LIMITED": "Too many requests from this principal or address (HTTP 429); retry after"
+    " the seconds in Retry-After.",
+    "PURPOSE_NOT_ALLOWED": "The purpose of use does not fit the principal's kind (HTTP 403):"
+    " patients and proxies PATRQT, research RESEARCH, clinicians TREAT, ETREAT or ADMIN,"
+    " systems ADMIN.",
+    "REQUEST_TIMEOUT": "The request took longer than the server allows (HTTP 504); nothing was"
+    " written.",
+    "RESPONSE_TOO_LARGE": "The answer would be larger than the server sends (HTTP 422); ask for"
+    " fewer or smaller pages. Nothing was disclosed.",
 }
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
@@ -87,6 +98,36 @@ class Forbidden(AppError):
 
 class BadInput(AppError):
     code = "BAD_USER_INPUT"
+
+
+class ServiceUnavailable(AppError):
+    """The database is unavailable; `retry_after` seconds go into the Retry-After header."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+
+    def __init__(self, reason: str, *, retry_after: int = 5) -> None:
+        super().__init__("the service is temporarily unavailable; retry later")
+        self.reason, self.retry_after = reason, retry_after
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeout(AppError):
+    code = "REQUEST_TIMEOUT"
+    status = 504
+
+
+class ResponseTooLarge(AppError):
+    code = "RESPONSE_TOO_LARGE"
+    status = 422
 
 
 class NotFound(AppError):

@@ -1,9 +1,13 @@
 """GraphQL over HTTP: GET for queries, POST for everything, one transaction per request.
 
-The request path: read the HTTP request -> negotiate the response type -> find the document
-(free-form or persisted) -> authenticate -> open a transaction -> build the context -> execute ->
-write the audit entries -> commit -> respond. Audit entries are written in the same transaction
-as any change, before the response leaves; if they cannot be written, no data leaves either.
+The request path: rate limit by address -> read the HTTP request -> negotiate the response type
+-> find the document (free-form or persisted) -> authenticate (and rate limit the principal) ->
+open a transaction -> build the context -> execute -> check the answer's size -> write the audit
+entries -> commit -> respond. Audit entries are written in the same transaction as any change,
+before the response leaves; if they cannot be written, no data leaves either. A request without
+a principal runs without any transaction (app.context.AnonymousContext). Execution is cancelled,
+and its statement on the server, when the client disconnects (app/guard.py); the database being
+unavailable and the statement timeout end a request with their own codes (503, 504).
 
 Status codes follow the GraphQL-over-HTTP spec: a client that accepts
 `application/graphql-response+json` gets 4xx (and no `data`) when the document cannot run
@@ -14,14 +18,18 @@ Status codes follow the GraphQL-over-HTTP spec: a client that accepts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
@@ -32,11 +40,28 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from app import audit
-from app.access.principal import Principal
+from app.access.principal import ANONYMOUS, Principal
 from app.auth import authenticate
-from app.context import build_context
-from app.db import Database
-from app.errors import AppError, format_error, request_error
+from app.context import AnonymousContext, Context, build_context
+from app.db import Database, limit_statements
+from app.errors import (
+    INTERNAL,
+    AppError,
+    RequestTimeout,
+    ResponseTooLarge,
+    format_error,
+    request_error,
+)
+from app.guard import (
+    ClientGone,
+    RateLimits,
+    RunningRequest,
+    ending_error,
+    error_headers,
+    first_ending_error,
+    refuse_anonymous,
+    until_disconnect,
+)
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -224,8 +249,15 @@ def is_request_error(result: ExecutionResult) -> bool:
 class GraphQLEndpoint:
     """The ASGI handler of /graphql."""
 
-    def __init__(self, schema: Schema, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        db: Database,
+        settings: Settings,
+        limits: RateLimits | None = None,
+    ) -> None:
         self.schema, self.db, self.settings = schema, db, settings
+        self.limits = limits or RateLimits(settings)
 
     async def handle(self, request: Request) -> Response:
         if (
@@ -242,6 +274,7 @@ class GraphQLEndpoint:
                 406,
             )
         try:
+            self.limits.check_address(request)
             params = await read_request(request)
             from schema.persisted import resolve_persisted
 
@@ -253,11 +286,11 @@ class GraphQLEndpoint:
                 only_persisted=self.settings.persisted_operations_only,
             )
             principal = await authenticate(request, self.settings)
+            self.limits.check_principal(principal)
         except HttpError as exc:
             return _response(request_error(exc.message, exc.code), media, exc.status, **exc.headers)
         except AppError as exc:
-            extra = {"www-authenticate": "Bearer"} if exc.status == 401 else {}
-            return _response(request_error(exc.message, exc.code), media, exc.status, **extra)
+            return _error_response(exc, media)
         params.query, params.operation_name = document.query, document.operation_name
         extensions, refused = await self.measure(media, params, principal)
         if refused is not None:
@@ -269,11 +302,66 @@ class GraphQLEndpoint:
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
-        if self.settings.compiled_operations:
-            compiled = await self.execute_compiled(media, params, principal, document, extensions)
-            if compiled is not None:
-                return compiled
-        return await self.execute(media, params, principal, allowed)
+        running = RunningRequest()
+        try:
+            return await until_disconnect(
+                request,
+                self._answer(running, media, params, principal, document, allowed, extensions),
+                running.cancel,
+            )
+        except ClientGone:
+            log.info("client went away; its request was cancelled and rolled back")
+            # Nobody reads this; the server needs a response object all the same.
+            return Response(status_code=499)
+
+    async def _answer(
+        self,
+        running: RunningRequest,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        document: ResolvedDocument,
+        allowed: set[OperationType],
+        extensions: dict[str, Any],
+    ) -> Response:
+        try:
+            if principal.is_anonymous:
+                return await self.execute_anonymous(media, params, allowed)
+            if self.settings.compiled_operations:
+                compiled = await self.execute_compiled(
+                    running, media, params, principal, document, extensions
+                )
+                if compiled is not None:
+                    return compiled
+            return await self.execute(running, media, params, principal, allowed)
+        except AppError as exc:
+            if isinstance(exc, RequestTimeout):
+                log.warning(
+                    "statement timeout (%g s) ended operation %s of a %s",
+                    self.settings.statement_timeout,
+                    params.operation_name or "(anonymous document)",
+                    principal.kind.value,
+                )
+            return _error_response(exc, media)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, running: RunningRequest) -> AsyncIterator[AsyncConnection]:
+        """The request's transaction, its statements bounded by the statement timeout; a
+        failure that ends the request (outage, timeout) comes out as its AppError."""
+        try:
+            async with self.db.transaction() as conn:
+                running.conn = conn
+                await limit_statements(self.db, conn, self.settings.statement_timeout)
+                yield conn
+        except (AppError, InvalidOperationTypeError, CannotGetOperationTypeError):
+            raise
+        except Exception as exc:
+            ending = ending_error(exc, self.settings)
+            if ending is None:
+                raise
+            raise ending from exc
+        finally:
+            running.conn = None
 
     async def measure(
         self, media: str, params: GraphQLRequest, principal: Principal
@@ -304,6 +392,7 @@ class GraphQLEndpoint:
 
     async def execute_compiled(
         self,
+        running: RunningRequest,
         media: str,
         params: GraphQLRequest,
         principal: Principal,
@@ -324,60 +413,59 @@ class GraphQLEndpoint:
         if prepared is None:
             return None
         try:
-            async with self.db.transaction() as conn:
+            async with self._transaction(running) as conn:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
-                data = await compiled.run(ctx, prepared)
+                async with _settled_when_cancelled(ctx):
+                    data = await compiled.run(ctx, prepared)
+                if isinstance(data, JsonText):
+                    tail = b',"extensions":' + orjson.dumps(extensions) if extensions else b""
+                    body = b'{"data":' + data + tail + b"}"
+                else:
+                    body = orjson.dumps({"data": data, "extensions": extensions})
+                self._check_size(body)
                 await audit.flush(conn, ctx.audit, principal, params.operation_name)
+        except AppError:
+            raise
         except Exception:
             log.exception("compiled operation failed")
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )
-        if isinstance(data, JsonText):
-            tail = b',"extensions":' + orjson.dumps(extensions) if extensions else b""
-            return _raw_response(b'{"data":' + data + tail + b"}", media)
-        return _response({"data": data} | ({"extensions": extensions} if extensions else {}), media)
+        return _raw_response(body, media)
 
-    async def execute(
-        self,
-        media: str,
-        params: GraphQLRequest,
-        principal: Principal,
-        allowed: set[OperationType],
+    def _check_size(self, body: bytes) -> None:
+        """Refuse an answer over the ceiling before its disclosures are audited (none left)."""
+        limit = self.settings.max_response_bytes
+        if len(body) > limit:
+            raise ResponseTooLarge(
+                f"the answer would be {len(body)} bytes, more than the {limit} the server sends;"
+                " ask for fewer or smaller pages",
+                size=len(body),
+                limit=limit,
+            )
+
+    async def execute_anonymous(
+        self, media: str, params: GraphQLRequest, allowed: set[OperationType]
     ) -> Response:
+        """A request without a principal runs without a database: validation, variables and
+        introspection answer as usual; anything reaching for data gets the one 401."""
+        ctx = AnonymousContext(ANONYMOUS, self.settings, params.operation_name)
         try:
-            async with self.db.transaction() as conn:
-                ctx = build_context(
-                    conn, principal, self.settings, operation_name=params.operation_name
-                )
-                result = await self.schema.execute(
-                    params.query,
-                    variable_values=params.variables,
-                    context_value=ctx,
-                    operation_name=params.operation_name,
-                    allowed_operation_types=allowed,
-                )
-                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=ctx,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
         except InvalidOperationTypeError:
-            return _response(
-                request_error("mutations need POST", "METHOD_NOT_ALLOWED"), media, 405, allow="POST"
-            )
+            return _method_not_allowed(media)
         except CannotGetOperationTypeError as exc:
-            message = (
-                "the document has several operations: name one with operationName"
-                if exc.operation_name is None
-                else f"the document has no operation named {exc.operation_name!r}"
-            )
-            status = 400 if media == GRAPHQL_RESPONSE else 200
-            return _response(request_error(message, "OPERATION_RESOLUTION_FAILURE"), media, status)
-        except Exception:
-            # Nothing may leave unaudited: without a committed audit trail, no data either.
-            log.exception("request failed after execution began")
-            return _response(
-                request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
-            )
+            return _no_operation(exc, media)
+        if ctx.refused:
+            raise refuse_anonymous()
         payload: dict[str, Any] = {}
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
@@ -389,3 +477,119 @@ class GraphQLEndpoint:
         if result.extensions:
             payload["extensions"] = result.extensions
         return _response(payload, media)
+
+    async def execute(
+        self,
+        running: RunningRequest,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        allowed: set[OperationType],
+    ) -> Response:
+        first_logged = False
+        try:
+            async with self._transaction(running) as conn:
+                ctx = build_context(
+                    conn, principal, self.settings, operation_name=params.operation_name
+                )
+                async with _settled_when_cancelled(ctx):
+                    result = await self.schema.execute(
+                        params.query,
+                        variable_values=params.variables,
+                        context_value=ctx,
+                        operation_name=params.operation_name,
+                        allowed_operation_types=allowed,
+                    )
+                ending = first_ending_error(result.errors, self.settings)
+                if ending is not None:
+                    raise ending
+                payload: dict[str, Any] = {}
+                if result.errors:
+                    # Formatting logs each internal error with its traceback, now: if it broke
+                    # the transaction, the audit write below fails too, and the log must show
+                    # the cause first, not only that consequence.
+                    payload["errors"] = [format_error(e) for e in result.errors]
+                    first_logged = any(
+                        e["extensions"]["code"] == INTERNAL for e in payload["errors"]
+                    )
+                    if first_logged and _statement_failed(result.errors):
+                        # The transaction is aborted: no audit entry can be written, so no
+                        # data may leave; roll back now rather than fail again at the flush.
+                        raise _Aborted
+                request_failed = is_request_error(result)
+                if not request_failed:
+                    payload["data"] = result.data
+                if result.extensions:
+                    payload["extensions"] = result.extensions
+                body = orjson.dumps(payload)
+                if not request_failed:
+                    self._check_size(body)
+                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+        except InvalidOperationTypeError:
+            return _method_not_allowed(media)
+        except CannotGetOperationTypeError as exc:
+            return _no_operation(exc, media)
+        except AppError:
+            raise
+        except _Aborted:
+            return _response(
+                request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
+            )
+        except Exception as exc:
+            # Nothing may leave unaudited: without a committed audit trail, no data either.
+            if first_logged:
+                log.error(
+                    "request failed after the internal error logged above: %s",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+            else:
+                log.exception("request failed after execution began")
+            return _response(
+                request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
+            )
+        if request_failed:
+            return _raw_response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
+        return _raw_response(body, media)
+
+
+@contextlib.asynccontextmanager
+async def _settled_when_cancelled(ctx: Context) -> AsyncIterator[None]:
+    """When the request is cancelled (its client left), its reads still run, shielded
+    (app/access/data.py); their statements were cancelled on the server, so they end soon.
+    Wait for them: a rollback while one runs would fail and leave the connection in use."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        await ctx.data.settle()
+        raise
+
+
+class _Aborted(Exception):
+    """A statement failed (and was logged): the request's transaction cannot commit."""
+
+
+def _statement_failed(errors: list[GraphQLError]) -> bool:
+    return any(isinstance(e.original_error, DBAPIError) for e in errors)
+
+
+def _method_not_allowed(media: str) -> Response:
+    return _response(
+        request_error("mutations need POST", "METHOD_NOT_ALLOWED"), media, 405, allow="POST"
+    )
+
+
+def _no_operation(exc: CannotGetOperationTypeError, media: str) -> Response:
+    message = (
+        "the document has several operations: name one with operationName"
+        if exc.operation_name is None
+        else f"the document has no operation named {exc.operation_name!r}"
+    )
+    status = 400 if media == GRAPHQL_RESPONSE else 200
+    return _response(request_error(message, "OPERATION_RESOLUTION_FAILURE"), media, status)
+
+
+def _error_response(exc: AppError, media: str) -> Response:
+    body = request_error(exc.message, exc.code)
+    if exc.extensions:
+        body["errors"][0]["extensions"] |= exc.extensions
+    return _response(body, media, exc.status, **error_headers(exc))

@@ -16,6 +16,7 @@ from app import migrate
 from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
 from app.graphql_http import GraphQLEndpoint
+from app.guard import RateLimits
 from app.settings import Settings
 
 _heap_frozen = False
@@ -42,7 +43,13 @@ def create_app(
     freeze_startup_heap()
     if db is None:
         assert url is not None, "create_app needs a url or a db"
-        pooled = PooledDatabase(url, pool_size=settings.pool_size)
+        pooled = PooledDatabase(
+            url,
+            pool_size=settings.pool_size,
+            pool_timeout=settings.pool_timeout,
+            retry_after=settings.retry_after,
+            statement_timeout=settings.statement_timeout,
+        )
         db = pooled
     else:
         pooled = None
@@ -56,8 +63,10 @@ def create_app(
         if pooled is not None:
             await pooled.stop()
 
-    endpoint = GraphQLEndpoint(schema, database, settings)
-    fhir = FhirEndpoint(database, settings)
+    # One set of buckets for every data route: a client cannot double its rate by switching.
+    limits = RateLimits(settings)
+    endpoint = GraphQLEndpoint(schema, database, settings, limits)
+    fhir = FhirEndpoint(database, settings, limits)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -30,6 +30,49 @@ class Settings(BaseSettings):
     )
     demo_seed: int = 1
     pool_size: int = 10
+    pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a pooled connection (and a new connection for "
+        "the server's answer) before it is answered 503 SERVICE_UNAVAILABLE.",
+    )
+    retry_after: int = Field(
+        default=5, ge=1, description="Seconds in the Retry-After header of a 503 answer."
+    )
+    statement_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a request's SQL may run (PostgreSQL statement_timeout, per "
+        "transaction); longer is REQUEST_TIMEOUT. 0 means no limit.",
+    )
+    max_response_bytes: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="Largest JSON answer sent; larger is RESPONSE_TOO_LARGE.",
+    )
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=1024,
+        description="Largest request line plus headers `serve` reads; larger is HTTP 431.",
+    )
+    rate_limit_per_second: float = Field(
+        default=20.0,
+        ge=0,
+        description="Requests per second each principal (token subject) may make on average; "
+        "0 turns rate limiting off.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests a principal may make at once above the rate."
+    )
+    rate_limit_address_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second from one client address (all principals and anonymous "
+        "callers together); 0 turns it off.",
+    )
+    rate_limit_address_burst: int = Field(
+        default=200, ge=1, description="Requests one address may make at once above the rate."
+    )
     persisted_operations_only: bool = Field(
         default=False, description="Reject any operation that is not a shipped, named operation."
     )

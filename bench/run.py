@@ -200,6 +200,10 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
             "VARDKEDJA_AUDIT_KEY": BENCH_AUDIT_KEY,
             "VARDKEDJA_POOL_SIZE": str(opts.pool_size),
             "VARDKEDJA_ACCESS_POLICY": "true",
+            # The load generator is one client with one token, as fast as it can: the rate
+            # limits (docs/operations.md) would measure themselves.
+            "VARDKEDJA_RATE_LIMIT_PER_SECOND": "0",
+            "VARDKEDJA_RATE_LIMIT_ADDRESS_PER_SECOND": "0",
             "PYTHONOPTIMIZE": "",
         },
         cwd=REPO_DIR,

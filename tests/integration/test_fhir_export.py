@@ -67,19 +67,21 @@ async def test_everything_for_a_system_principal(
     assert any(r.startswith("Prescription:") for r in logged[0][2])
 
 
-async def test_everything_for_anonymous_is_not_found_and_audited(
+async def test_everything_for_anonymous_is_refused_unlooked(
     client: httpx.AsyncClient, conn: AsyncConnection
 ) -> None:
+    """No token: 401 before any lookup, the same for any id, and no audit row."""
     await insert_record(conn, coherent_record())
     response = await client.get(EVERYTHING)
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert response.headers["content-type"] == "application/fhir+json"
     body = response.json()
     assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["details"]["coding"][0]["code"] == "UNAUTHENTICATED"
     assert "Tolvan" not in response.text
-    assert [(kind, action) for kind, action, _ in await audit_of(conn, PATIENT)] == [
-        ("anonymous", "deny")
-    ]
+    other = await client.get(f"/fhir/Patient/{OTHER_PATIENT}/$everything")
+    assert (other.status_code, other.json()) == (401, body)
+    assert await audit_of(conn, PATIENT) == []
 
 
 async def test_everything_for_an_unknown_patient_looks_the_same(

@@ -40,7 +40,11 @@ async def test_anonymous_sees_no_patient(client: httpx.AsyncClient, conn: AsyncC
     response = await client.post(
         "/graphql", json={"query": QUERY, "variables": {"p": patient.identifier}}
     )
-    assert response.json()["data"]["patient"] is None
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "data" not in response.json()
+    logged = await conn.execute(text("SELECT count(*) FROM audit_entry"))
+    assert logged.scalar_one() == 0
 
 
 async def test_invalid_personnummer_names_field_and_rule(client: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ from app.context import Context
 from app.db import ConnectionDatabase
 from app.graphql_http import GRAPHQL_RESPONSE, JSON, MAX_BODY_BYTES, GraphQLEndpoint, negotiate
 from app.settings import Settings
+from app.tokens import mint
 
 TYPENAME = {"query": "{ __typename }"}
 
@@ -310,8 +311,16 @@ async def test_internal_errors_are_masked(broken_client: httpx.AsyncClient) -> N
     assert "secret" not in response.text
 
 
-async def test_unauditable_request_returns_no_data(broken_client: httpx.AsyncClient) -> None:
-    response = await post(broken_client, {"query": "{ aborts fine }"}, GRAPHQL_RESPONSE)
+async def test_unauditable_request_returns_no_data(
+    broken_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    token = mint(settings, kind="clinician", subject="x", care_unit="u", care_provider="p")
+    response = await post(
+        broken_client,
+        {"query": "{ aborts fine }"},
+        GRAPHQL_RESPONSE,
+        authorization=f"Bearer {token}",
+    )
     assert response.status_code == 500
     assert response.json() == {
         "errors": [

@@ -212,7 +212,7 @@ async def test_lone_surrogates_never_reach_the_database(
 
 
 async def test_validating_the_largest_allowed_document_leaves_the_loop_free(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
     """graphql-core's overlap check is quadratic in repeated fields: hundreds of milliseconds
     for a document just under MAX_FIELDS. It runs in a worker thread, so /healthz still answers."""
@@ -222,12 +222,13 @@ async def test_validating_the_largest_allowed_document_leaves_the_loop_free(
     )
     repeats = MAX_FIELDS // 7
     query = "{ " + " ".join([unit] * repeats) + " }"
+    token = mint(settings, kind="system", subject="integration")
     # As `serve` does after start-up (app.main.freeze_startup_heap): the heap that the test
     # session has built up is frozen, so a full collection does not stall the loop instead.
     gc.collect()
     gc.freeze()
     try:
-        slowest, response = await health_latency(client, post(client, query))
+        slowest, response = await health_latency(client, post(client, query, token))
     finally:
         gc.unfreeze()
     assert response.status_code == 200, response.text[:300]
