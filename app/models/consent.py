@@ -19,6 +19,19 @@ class ConsentKind(StrEnum):
     BLOCK_LIFT = "block_lift"
 
 
+class ConsentGiver(StrEnum):
+    """Who gave a consent, as recorded (`consent.given_by`): the patient in the patient app, a
+    representative, a clinician registering a consent the patient gave them in person (with
+    their HSA-id), a clinician recording that the patient lacks capacity (A8), or a system
+    integration relaying a consent given elsewhere."""
+
+    PATIENT = "patient"
+    REPRESENTATIVE = "representative"
+    CLINICIAN_RECORDED = "clinician_recorded"
+    LACKS_CAPACITY = "lacks_capacity"
+    INTEGRATION = "integration"
+
+
 class BlockKind(StrEnum):
     INNER = "inner"
     OUTER = "outer"
@@ -60,7 +73,14 @@ class Consent(PatientRow, table=True):
     practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
     research_study_id: uuid.UUID | None = Field(default=None, foreign_key="research_study.id")
     block_id: uuid.UUID | None = None
-    given_by: str = Field(default="patient", max_length=20, description="patient or representative")
+    given_by: str = Field(
+        default="patient", max_length=20, description="Who gave it (ConsentGiver)"
+    )
+    recorded_by_hsa_id: str | None = Field(
+        default=None,
+        max_length=31,
+        description="HSA-id of the clinician who recorded a consent the patient gave them",
+    )
     valid_from: datetime = tz_field()
     valid_to: datetime | None = tz_field(default=None)
     revoked_at: datetime | None = tz_field(default=None)

@@ -107,6 +107,8 @@ def consent_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     ]
     if row["revoked_at"] is not None:
         out["extension"].append(ext("revoked-at", "DateTime", instant(row["revoked_at"])))
+    if row.get("recorded_by_hsa_id") is not None:
+        out["extension"].append(ext("recorded-by-hsa-id", "String", row["recorded_by_hsa_id"]))
     out["status"] = "inactive" if row["revoked_at"] is not None else "active"
     research = row["kind"] == "research"
     out["scope"] = concept(SCOPE, "research" if research else "patient-privacy")
@@ -148,6 +150,7 @@ def consent_from_fhir(resource: Any, resolver: Resolver) -> Row:
         ),
         "block_id": opt_id(resolver, x.value("block", "Reference"), "block", "extension:block"),
         "given_by": x.value("given-by", "Code") or "patient",
+        "recorded_by_hsa_id": x.value("recorded-by-hsa-id", "String"),
         "valid_from": to_datetime(start, "Consent.provision.period.start"),
         "valid_to": opt_datetime(period.end if period else None, "Consent.provision.period.end"),
         "revoked_at": opt_datetime(x.value("revoked-at", "DateTime"), "extension:revoked-at"),
