@@ -564,7 +564,7 @@ class AddRepresentative:
 
 async def add_representative(ctx: Context, cmd: AddRepresentative) -> Outcome:
     """Guardianships come from the population register (system integrations); a patient may
-    grant power of attorney for themself."""
+    grant power of attorney for themself, also to a person not registered here yet."""
 
     async def body(write: Writer) -> dict[str, RowRef]:
         checks = Checks()
@@ -582,21 +582,25 @@ async def add_representative(ctx: Context, cmd: AddRepresentative) -> Outcome:
         found = await ctx.data.fetch(
             select(PATIENT.c.id, PATIENT.c.birth_date).where(PATIENT.c.identifier == identifier)
         )
-        if not found:
+        if not found and actor.kind is PrincipalKind.SYSTEM:
+            # A system integration sees every patient: telling it reveals nothing.
             raise reject("input.representativePersonnummer", Code.NOT_FOUND, "no such person")
         if cmd.kind == "guardian" and not await _is_minor(ctx, pid):
             raise reject("input.kind", Code.INVALID_VALUE, "a guardian represents a child under 18")
-        if found[0]["id"] == pid:
+        if found and found[0]["id"] == pid:
             raise reject(
                 "input.representativePersonnummer",
                 Code.INVALID_REFERENCE,
                 "a patient cannot represent themself",
             )
+        # A12: a person not registered yet is named by personnummer (pending, grants nothing
+        # until they are registered), so the answer is the same whether or not they are.
         ref = await write.insert(
             models.Representative,
             {
                 "patient_id": pid,
-                "representative_patient_id": found[0]["id"],
+                "representative_patient_id": found[0]["id"] if found else None,
+                "representative_identifier": None if found else identifier,
                 "kind": cmd.kind,
                 "valid_from": start or now().date(),
                 "valid_to": end,

@@ -63,7 +63,14 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
         "version",
     ),
-    "representative": (*PATIENT_ROW, "representative_patient_id", "kind", "valid_from", "valid_to"),
+    "representative": (
+        *PATIENT_ROW,
+        "representative_patient_id",
+        "kind",
+        "valid_from",
+        "valid_to",
+        "representative_identifier",
+    ),
     "care_relationship": (
         *PATIENT_ROW,
         "care_unit_id",
@@ -213,6 +220,7 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "valid_from",
         "valid_to",
         "revoked_at",
+        "recorded_by_hsa_id",
     ),
 }
 
