@@ -30,7 +30,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from app import audit
-from app.access.principal import Principal
+from app.access.principal import Principal, PrincipalKind
 from app.auth import authenticate
 from app.context import build_context
 from app.db import Database
@@ -264,7 +264,8 @@ class GraphQLEndpoint:
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
         params.query, params.operation_name = document.query, document.operation_name
-        if self.settings.compiled_operations:
+        # A research answer is rewritten after GraphQL execution (schema/research_view.py).
+        if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
             compiled = await self.execute_compiled(media, params, principal, document)
             if compiled is not None:
                 return compiled

@@ -14,6 +14,7 @@ from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
 from schema.privacy import PrivacyQuery
 from schema.registry import TYPES
+from schema.research_view import research_answers
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
 
@@ -23,12 +24,14 @@ class Query(PrivacyQuery, FhirQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
-        "exactly one); null if not found or not visible to the caller.",
+        "exactly one); null if not found or not visible to the caller. Research clients may "
+        "not look anyone up by personnummer (FORBIDDEN).",
     )
     patients = strawberry.field(
         resolver=queries.patients,
         description="Search patients, ordered by family name, given name; only patients the "
-        "caller may see.",
+        "caller may see. Research clients may not filter (FORBIDDEN): they count their "
+        "cohort without one.",
     )
     node = strawberry.field(
         resolver=queries.node,
@@ -44,7 +47,9 @@ class Query(PrivacyQuery, FhirQuery):
     )
     practitioner = strawberry.field(
         resolver=queries.practitioner,
-        description="A practitioner by HSA-id or global id (give exactly one).",
+        description="A practitioner by HSA-id or global id (give exactly one). Research "
+        "clients may look one up by HSA-id only if their studies' approvals release "
+        "clinicians' identities.",
     )
 
 
@@ -70,6 +75,7 @@ schema = VardkedjaSchema(
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         settle_statements,
+        research_answers,
         *LIMIT_EXTENSIONS,
     ],
 )

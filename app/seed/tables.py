@@ -39,7 +39,17 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "valid_from",
         "valid_to",
     ),
-    "research_study": ("id", "name", "ethics_approval_ref", "approved_on", "client_id"),
+    "research_study": (
+        "id",
+        "name",
+        "ethics_approval_ref",
+        "approved_on",
+        "client_id",
+        "release_free_text",
+        "release_clinician_identity",
+        "time_precision",
+        "min_cell_size",
+    ),
 }
 
 # Patient tables, in foreign-key order (a row only refers to tables listed before it).
