@@ -13,8 +13,10 @@ personnummer, name, a clinician's HSA-id) are refused before they run (`refuse_l
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -96,3 +98,84 @@ def cut_date(value: date, precision: TimePrecision) -> date:
     if precision is TimePrecision.MONTH:
         return value.replace(day=1)
     return value.replace(month=1, day=1)
+
+
+# --- rows for the bulk export (app/fhir/exporter.py) ---------------------------------------
+
+# Columns of patient rows holding free text written about the patient.
+FREE_TEXT_COLUMNS = frozenset(
+    {
+        "reason",
+        "title",
+        "text",
+        "description",
+        "agent_text",
+        "nullified_reason",
+        "goals",
+        "goal",
+        "when_how",
+        "motivation",
+        "dosage_text",
+        "discontinued_reason",
+        "referral_reason",
+        "procedure_text",
+        "finding_text",
+        "value_text",
+    }
+)
+# Columns naming clinicians and officers.
+CLINICIAN_COLUMNS = frozenset(
+    {
+        "accountable_name",
+        "legal_authenticator_name",
+        "case_officer_name",
+        "performer_name",
+        "referral_author",
+        "responsible",
+    }
+)
+# Columns identifying someone or something outside the study: pseudonymised.
+IDENTIFIER_COLUMNS = frozenset(
+    {
+        "accountable_hsa_id",
+        "legal_authenticator_hsa_id",
+        "source_system_hsa_id",
+        "document_id",
+        "order_id",
+        "referral_id",
+        "batch",
+        "recorded_by_hsa_id",
+        "granted_by_hsa_id",
+        "revoked_by_hsa_id",
+    }
+)
+WITHHELD = "[withheld]"
+
+
+def released_row(
+    row: Mapping[str, Any],
+    release: Release,
+    text_pseudonym: Callable[[str], str],
+    required: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """A patient row as a research export may carry it: identifiers pseudonymised, times cut
+    to the study's precision, free text and clinicians' names withheld unless released
+    (`required` columns get WITHHELD instead of None). Ids and references are pseudonymised
+    later, on the FHIR resource (app/fhir/exporter.pseudonymised)."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        if value is None:
+            out[column] = None
+        elif column in IDENTIFIER_COLUMNS:
+            out[column] = text_pseudonym(str(value))
+        elif (column in FREE_TEXT_COLUMNS and not release.free_text) or (
+            column in CLINICIAN_COLUMNS and not release.clinician_identity
+        ):
+            out[column] = WITHHELD if column in required else None
+        elif isinstance(value, datetime):
+            out[column] = cut_time(value, release.time_precision)
+        elif isinstance(value, date):
+            out[column] = cut_date(value, release.time_precision)
+        else:
+            out[column] = value
+    return out
