@@ -52,9 +52,13 @@ async def export(
     keyed = settings.model_copy(update={"pseudonym_key": KEY})
     counts = await export_bulk(conn, keyed, tmp_path, research_client=CLIENT)
     assert counts["Patient"] == 1
+    return read_files(tmp_path)
+
+
+def read_files(directory: Path) -> dict[str, list[dict[str, Any]]]:
     return {
         p.stem: [orjson.loads(line) for line in p.read_bytes().splitlines()]
-        for p in tmp_path.glob("*.ndjson")
+        for p in directory.glob("*.ndjson")
     }
 
 
