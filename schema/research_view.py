@@ -197,6 +197,12 @@ CODE_FIELDS = frozenset(
         "Vaccination.targetDisease",
         "UserError.field",
         "UserError.message",
+        "Study.name",
+        "Study.ethicsApprovalRef",
+        "CohortCell.period",
+        "CohortCell.region",
+        "CohortCell.ageBand",
+        "CohortCell.display",
     }
 )
 PASSING_SCALARS = frozenset({"Boolean", "Int", "Float", "Decimal"})

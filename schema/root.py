@@ -17,10 +17,11 @@ from schema.registry import TYPES
 from schema.research_view import research_answers
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
+from schema.study import StudyQuery
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery, FhirQuery):
+class Query(PrivacyQuery, FhirQuery, StudyQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
