@@ -273,12 +273,11 @@ class ResearchView:
             if not found:
                 out[key] = None  # fail closed: a key the walk cannot explain
                 continue
-            if all(name == "__typename" for _, name, _ in found):
+            if all(name.startswith("__") for _, name, _ in found):
                 out[key] = value
                 continue
-            out[key] = self._value(
-                value, [(t, n, node) for t, n, node in found if n != "__typename"]
-            )
+            fields_found = [(t, n, node) for t, n, node in found if not n.startswith("__")]
+            out[key] = self._value(value, fields_found)
         return out
 
     def _collect(
@@ -291,7 +290,8 @@ class ResearchView:
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 for t in types:
-                    if selection.name.value == "__typename" or selection.name.value in t.fields:
+                    # Meta fields (__typename, __schema, __type) describe the schema only.
+                    if selection.name.value.startswith("__") or selection.name.value in t.fields:
                         into.setdefault(key, []).append((t, selection.name.value, selection))
             elif isinstance(selection, InlineFragmentNode | FragmentSpreadNode):
                 condition: NamedTypeNode | None

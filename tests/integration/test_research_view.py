@@ -292,3 +292,16 @@ async def test_clinicians_still_find_patients_by_personnummer(
         "/graphql", json={"query": ask}, headers={"authorization": f"Bearer {clinician}"}
     )
     assert response.json() == {"data": {"patients": {"totalCount": 1}}}
+
+
+async def test_a_research_client_may_introspect(
+    research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
+) -> None:
+    await opted_in_record(conn)
+    ask = '{ __schema { queryType { name } } __type(name: "Study") { name } }'
+    response = await research_client.post(
+        "/graphql", json={"query": ask}, headers=token(research_settings)
+    )
+    assert response.json() == {
+        "data": {"__schema": {"queryType": {"name": "Query"}}, "__type": {"name": "Study"}}
+    }
