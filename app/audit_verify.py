@@ -11,11 +11,17 @@ Each entry's hash is an HMAC of its content and the previous entry's hash in its
 Deleting entries at the very end of a chain leaves nothing behind in the table; that is what
 the checkpoint (the heads of all chains seen by the previous run, kept outside the database)
 is for.
+
+Key rotation: the chain goes on across a change of key (each entry links to the previous
+entry's hash whatever key made it). Verification takes the keys in the order they were used,
+oldest first; an entry may be made with the key of the entry before it in its chain or a newer
+one, never an older one, so a retired (perhaps leaked) key cannot forge entries after its
+chain moved to the new key: such an entry is reported as changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,17 +99,19 @@ class _Walk:
     before: str = GENESIS  # the hash the previous entry linked to
     previous: int | None = None
     previous_forged: bool = False
+    key_index: int = 0  # the oldest key the next entry may be made with
 
 
 async def verify_chain(
     conn: AsyncConnection,
-    key: bytes,
+    key: bytes | Sequence[bytes],
     *,
     batch_size: int = 1000,
     checkpoint: Head | Iterable[Head] | None = None,
 ) -> Report:
     """Check every entry of every chain; each `checkpoint` head (from an earlier run) must
-    still be there, in its chain."""
+    still be there, in its chain. `key` is the key, or the keys oldest first (rotation)."""
+    keys = [key] if isinstance(key, bytes) else list(key)
     report, walks = Report(), dict[int, _Walk]()
     pending = {
         h.entry_id: h for h in ([checkpoint] if isinstance(checkpoint, Head) else checkpoint or [])
@@ -115,7 +123,7 @@ async def verify_chain(
         if not rows:
             break
         for row in rows:
-            _check(row, key, walks.setdefault(row["chain"], _Walk()), report)
+            _check(row, keys, walks.setdefault(row["chain"], _Walk()), report)
             head = pending.get(row["id"])
             if head is not None and row["hash"] == head.hash and row["chain"] == head.chain:
                 found.add(head.entry_id)
@@ -136,9 +144,30 @@ async def verify_chain(
     return report
 
 
-def _check(row: Any, key: bytes, walk: _Walk, report: Report) -> None:
+def _key_of(row: Any, keys: Sequence[bytes], start: int) -> int | None:
+    """The index of the key the entry was made with, trying the chain's current key first."""
+    content, stored = dict(row), str(row["hash"])
+    order: list[int] = [*range(start, len(keys)), *range(start)]
+    for index in order:
+        if entry_hash(str(row["prev_hash"]), content, keys[index]) == stored:
+            return index
+    return None
+
+
+def _check(row: Any, keys: Sequence[bytes], walk: _Walk, report: Report) -> None:
     entry_id: int = row["id"]
-    forged = entry_hash(row["prev_hash"], dict(row), key) != row["hash"]
+    index = _key_of(row, keys, walk.key_index)
+    forged = index is None
+    if index is not None and index < walk.key_index:
+        report.problems.append(
+            Problem(
+                "changed",
+                entry_id,
+                "made with a retired key after its chain moved to a newer one: forged",
+            )
+        )
+    elif index is not None:
+        walk.key_index = index
     if row["prev_hash"] == walk.expected:
         pass
     elif walk.previous_forged and row["prev_hash"] == walk.before and walk.previous is not None:

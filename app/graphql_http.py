@@ -40,7 +40,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from app import audit
-from app.access.principal import ANONYMOUS, Principal
+from app.access.principal import ANONYMOUS, Principal, PrincipalKind
 from app.auth import authenticate
 from app.context import AnonymousContext, Context, build_context
 from app.db import Database, limit_statements
@@ -327,7 +327,8 @@ class GraphQLEndpoint:
         try:
             if principal.is_anonymous:
                 return await self.execute_anonymous(media, params, allowed)
-            if self.settings.compiled_operations:
+            # A research answer is rewritten after GraphQL execution (schema/research_view.py).
+            if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
                 compiled = await self.execute_compiled(
                     running, media, params, principal, document, extensions
                 )

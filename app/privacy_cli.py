@@ -196,9 +196,9 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     checkpoint = None
     if checkpoint_file is not None and checkpoint_file.exists():
         checkpoint = Head.parse_all(checkpoint_file.read_text())
-    key = (settings.audit_key or "").encode()
+    keys = audit_keys(settings)
     with open_database(settings) as db:
-        report = asyncio.run(verify_database(db.url, key, args.batch_size, checkpoint))
+        report = asyncio.run(verify_database(db.url, keys, args.batch_size, checkpoint))
     for problem in report.problems:
         print(f"{problem.kind}: entry {problem.entry_id}: {problem.detail}", file=sys.stderr)
     if not report.ok:
@@ -211,8 +211,14 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def audit_keys(settings: Settings) -> list[bytes]:
+    """The audit keys in the order they were used: the earlier ones, then the current one."""
+    earlier = [k.strip() for k in (settings.audit_previous_keys or "").split(",") if k.strip()]
+    return [k.encode() for k in earlier] + [(settings.audit_key or "").encode()]
+
+
 async def verify_database(
-    url: str, key: bytes, batch_size: int, checkpoint: list[Head] | None
+    url: str, key: bytes | list[bytes], batch_size: int, checkpoint: list[Head] | None
 ) -> Report:
     """Verify the chain in one read-only snapshot (entries appended meanwhile wait)."""
     from sqlalchemy import text

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of the audit hash chain; unset uses one generated in the data dir.",
     )
+    audit_previous_keys: str | None = Field(
+        default=None,
+        description="Earlier audit keys, oldest first, comma-separated: `audit verify` checks "
+        "entries made before a key rotation with them (docs/privacy.md).",
+    )
     pseudonym_key: str | None = Field(
         default=None,
         description="HMAC key of research pseudonyms (A15); unset uses one in the data dir.",

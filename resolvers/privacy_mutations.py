@@ -4,11 +4,15 @@ representatives. Who may do what is decided here (A5, A8, A9, A10); every write 
 Actors, relative to the patient (from the policy's decision for that patient):
 - the patient (16 and over, A10) or a holder of power of attorney: give and revoke consents;
 - a guardian of a child up to 12: give and revoke consents, never blocks (A9);
-- the patient only: place, lift and temporarily lift blocks (A9; a block's existence is not
-  shown to clinicians, A7, so they cannot address it anyway);
+- the patient only: place and lift blocks (A9);
+- a temporary lifting of blocks (A5): the patient, or a clinician with access recording the
+  consent the patient gave them, for their own unit or themself; blocks are not shown to
+  clinicians (A7), so they name the patient and lift what hides records from them;
 - a clinician with access to the patient (A1): register a consent the patient gave in person
-  for their own unit or themselves, or record that the patient lacks capacity (A8);
-- a system integration: everything (guardianships come from the population register);
+  for their own unit or themselves, or record that the patient lacks capacity (A8); stored as
+  recorded by them (given_by clinician_recorded / lacks_capacity, with their HSA-id);
+- a system integration: consents (given_by integration) and representatives (guardianships
+  come from the population register), never blocks;
 - the patient: grant and withdraw power of attorney for themself;
 - the head of a unit: exceptions to A10's age rules for their unit (resolvers/portal_exceptions.py).
 A person who reads the record only by such an exception has no say over it.
@@ -25,13 +29,15 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 
 from app import models
+from app.access.facts import BlockFact
 from app.access.grants import ClinicianAccess, PersonAccess
 from app.access.policy import PatientAccess
 from app.access.principal import PrincipalKind
-from app.access.rules import LACKS_CAPACITY, ProxyMode, a9_may_manage_blocks
+from app.access.rules import ProxyMode, a2_a3_hides, a9_may_manage_blocks
 from app.context import Context
 from app.errors import BadInput, Forbidden
 from app.identifiers import IdentifierError, normalize_person_identifier
+from app.models.consent import ConsentGiver
 from resolvers.mutations.checks import Checks, now
 from resolvers.mutations.outcome import Code, Rejected, RowRef, reject
 from resolvers.mutations.outcome import Outcome as Outcome
@@ -72,7 +78,12 @@ class Actor:
 
     @property
     def given_by(self) -> str:
-        return "representative" if self.mode not in (None, ProxyMode.SELF) else "patient"
+        """Who gives a consent this actor writes (clinicians: see `_consent_giver`)."""
+        if self.kind is PrincipalKind.SYSTEM:
+            return ConsentGiver.INTEGRATION
+        if self.mode not in (None, ProxyMode.SELF):
+            return ConsentGiver.REPRESENTATIVE
+        return ConsentGiver.PATIENT
 
 
 async def actor_for(ctx: Context, patient_id: uuid.UUID, field: str) -> Actor:
@@ -237,6 +248,7 @@ async def give_consent(ctx: Context, cmd: GiveConsent) -> Outcome:
             if not found:
                 raise reject("input.researchStudyId", Code.NOT_FOUND, "no such research study")
         given_by = _consent_giver(ctx, actor, pid, cmd, unit, provider, practitioner)
+        clinician_wrote = actor.clinician is not None
         ref = await write.insert(
             models.Consent,
             {
@@ -247,6 +259,7 @@ async def give_consent(ctx: Context, cmd: GiveConsent) -> Outcome:
                 "practitioner_id": practitioner["id"] if practitioner else None,
                 "research_study_id": study,
                 "given_by": given_by,
+                "recorded_by_hsa_id": ctx.principal.subject if clinician_wrote else None,
                 "valid_from": start,
                 "valid_to": end,
             },
@@ -309,7 +322,9 @@ def _consent_giver(
             raise forbid(
                 ctx, pid, "a clinician registers consents for their own unit or themself only"
             )
-        return LACKS_CAPACITY if cmd.lacks_capacity else "patient"
+        if cmd.lacks_capacity:
+            return ConsentGiver.LACKS_CAPACITY
+        return ConsentGiver.CLINICIAN_RECORDED
     return actor.given_by
 
 
@@ -336,9 +351,10 @@ async def revoke_consent(ctx: Context, cmd: RevokeConsent) -> Outcome:
 
 
 def _block_manager(ctx: Context, actor: Actor, pid: uuid.UUID) -> None:
-    """A9: only the patient themself (or a system integration) places or lifts blocks."""
-    own = a9_may_manage_blocks(ctx.principal) and actor.mode is ProxyMode.SELF
-    if not (own or actor.kind is PrincipalKind.SYSTEM):
+    """A5/A9: only the patient themself places or lifts blocks: not a guardian or other
+    representative, not a clinician, not a system integration (a block is the patient's own
+    objection, which nobody may make or withdraw for them)."""
+    if not (a9_may_manage_blocks(ctx.principal) and actor.mode is ProxyMode.SELF):
         raise forbid(ctx, pid, "only the patient may place or lift blocks (A9)")
 
 
@@ -420,19 +436,87 @@ async def lift_block(ctx: Context, cmd: LiftBlock) -> Outcome:
 
 @dataclass(frozen=True, kw_only=True)
 class TemporarilyLiftBlock:
-    block_id: str
     until: datetime
+    block_id: str | None = None
+    patient_id: str | None = None
     care_unit_hsa_id: str | None = None
     practitioner_hsa_id: str | None = None
 
 
+def _lift_giver(ctx: Context, actor: Actor, pid: uuid.UUID, cmd: TemporarilyLiftBlock) -> str:
+    """A5: a temporary lifting needs the patient's consent. The patient gives it themself, or
+    tells a clinician with access (A1), who records it for their own unit or themself only and
+    is named on it. Representatives, system integrations and research clients: FORBIDDEN."""
+    if a9_may_manage_blocks(ctx.principal) and actor.mode is ProxyMode.SELF:
+        return ConsentGiver.PATIENT
+    if actor.clinician is not None:
+        c = actor.clinician.clinician
+        for_self = (
+            cmd.practitioner_hsa_id is not None and cmd.practitioner_hsa_id.strip() == c.hsa_id
+        )
+        for_own_unit = cmd.care_unit_hsa_id is not None and cmd.care_unit_hsa_id.strip() == (
+            ctx.principal.care_unit_hsa_id
+        )
+        if not (for_self or for_own_unit):
+            raise forbid(
+                ctx, pid, "a clinician records a lifting for their own unit or themself only (A5)"
+            )
+        return ConsentGiver.CLINICIAN_RECORDED
+    raise forbid(ctx, pid, "a block is lifted only with the patient's own consent (A5)")
+
+
+async def _blocks_to_lift(
+    ctx: Context, actor: Actor, cmd: TemporarilyLiftBlock, pid: uuid.UUID
+) -> list[uuid.UUID]:
+    """The blocks a lifting covers: the one named, or (by patient id) every block in force
+    that hides records from the clinician recording it, or, for the patient, all in force.
+
+    A clinician cannot read blocks (A7), so they name the patient and the lifting covers what
+    is hidden from them; the block rows are read here for the write only, never returned."""
+    if cmd.block_id is not None:
+        key = row_key("input.blockId", cmd.block_id, "Block")
+        row = await locked_row(ctx, "Block", key, "input.blockId")
+        if row["lifted_at"] is not None:
+            raise reject("input.blockId", Code.INVALID_STATE, "the block is already lifted")
+        return [key[1]]
+    rows = (
+        await ctx.conn.execute(
+            select(BLOCK.c.id, BLOCK.c.kind, BLOCK.c.care_provider_id, BLOCK.c.care_unit_id)
+            .where(BLOCK.c.patient_id == pid, BLOCK.c.lifted_at.is_(None))
+            .order_by(BLOCK.c.placed_at, BLOCK.c.id)
+            .with_for_update()
+        )
+    ).all()
+    if actor.clinician is None:
+        return [r.id for r in rows]
+    clinician = actor.clinician.clinician
+    return [r.id for r in rows if a2_a3_hides(_block_fact(r), clinician)]
+
+
+def _block_fact(r: Any) -> BlockFact:
+    return BlockFact(r.id, r.kind, r.care_provider_id, r.care_unit_id, None, None, False, False)
+
+
 async def temporarily_lift_block(ctx: Context, cmd: TemporarilyLiftBlock) -> Outcome:
-    """A5: the patient's consent lifting one block for a unit or a user until a time."""
+    """A5: the patient's consent lifting blocks for a unit or a user until a time: one
+    `block_lift` consent per block, given by the patient or recorded by a clinician."""
 
     async def body(write: Writer) -> dict[str, RowRef]:
-        key = row_key("input.blockId", cmd.block_id, "Block")
-        _block_manager(ctx, await actor_for(ctx, key[0], "input.blockId"), key[0])
         checks = Checks()
+        if (cmd.block_id is None) == (cmd.patient_id is None):
+            checks.add("input", Code.INVALID_VALUE, "give exactly one of blockId, patientId")
+        checks.done()
+        if cmd.block_id is not None:
+            pid = row_key("input.blockId", cmd.block_id, "Block")[0]
+            field = "input.blockId"
+        else:
+            assert cmd.patient_id is not None
+            found = patient_of(checks, "input.patientId", cmd.patient_id)
+            checks.done()
+            assert found is not None
+            pid, field = found, "input.patientId"
+        actor = await actor_for(ctx, pid, field)
+        given_by = _lift_giver(ctx, actor, pid, cmd)
         unit = await by_hsa(ctx, checks, "input.careUnitHsaId", cmd.care_unit_hsa_id, CARE_UNIT)
         practitioner = await by_hsa(
             ctx, checks, "input.practitionerHsaId", cmd.practitioner_hsa_id, PRACTITIONER
@@ -444,23 +528,24 @@ async def temporarily_lift_block(ctx: Context, cmd: TemporarilyLiftBlock) -> Out
         until = checks.moment("input.until", cmd.until, past=False)
         checks.order("input.until", now(), until, "until must be in the future", strict=True)
         checks.done()
-        row = await locked_row(ctx, "Block", key, "input.blockId")
-        if row["lifted_at"] is not None:
-            raise reject("input.blockId", Code.INVALID_STATE, "the block is already lifted")
-        ref = await write.insert(
-            models.Consent,
-            {
-                "patient_id": key[0],
-                "kind": "block_lift",
-                "block_id": key[1],
-                "care_unit_id": unit["id"] if unit else None,
-                "practitioner_id": practitioner["id"] if practitioner else None,
-                "given_by": "patient",
-                "valid_from": now(),
-                "valid_to": until,
-            },
-        )
-        return {"consent": ref}
+        refs: dict[str, RowRef] = {}
+        recorder = ctx.principal.subject if given_by == ConsentGiver.CLINICIAN_RECORDED else None
+        for index, block_id in enumerate(await _blocks_to_lift(ctx, actor, cmd, pid)):
+            refs[f"consent:{index}"] = await write.insert(
+                models.Consent,
+                {
+                    "patient_id": pid,
+                    "kind": "block_lift",
+                    "block_id": block_id,
+                    "care_unit_id": unit["id"] if unit else None,
+                    "practitioner_id": practitioner["id"] if practitioner else None,
+                    "given_by": given_by,
+                    "recorded_by_hsa_id": recorder,
+                    "valid_from": now(),
+                    "valid_to": until,
+                },
+            )
+        return refs
 
     return await run(ctx, body)
 
@@ -479,7 +564,7 @@ class AddRepresentative:
 
 async def add_representative(ctx: Context, cmd: AddRepresentative) -> Outcome:
     """Guardianships come from the population register (system integrations); a patient may
-    grant power of attorney for themself."""
+    grant power of attorney for themself, also to a person not registered here yet."""
 
     async def body(write: Writer) -> dict[str, RowRef]:
         checks = Checks()
@@ -497,21 +582,25 @@ async def add_representative(ctx: Context, cmd: AddRepresentative) -> Outcome:
         found = await ctx.data.fetch(
             select(PATIENT.c.id, PATIENT.c.birth_date).where(PATIENT.c.identifier == identifier)
         )
-        if not found:
+        if not found and actor.kind is PrincipalKind.SYSTEM:
+            # A system integration sees every patient: telling it reveals nothing.
             raise reject("input.representativePersonnummer", Code.NOT_FOUND, "no such person")
         if cmd.kind == "guardian" and not await _is_minor(ctx, pid):
             raise reject("input.kind", Code.INVALID_VALUE, "a guardian represents a child under 18")
-        if found[0]["id"] == pid:
+        if found and found[0]["id"] == pid:
             raise reject(
                 "input.representativePersonnummer",
                 Code.INVALID_REFERENCE,
                 "a patient cannot represent themself",
             )
+        # A12: a person not registered yet is named by personnummer (pending, grants nothing
+        # until they are registered), so the answer is the same whether or not they are.
         ref = await write.insert(
             models.Representative,
             {
                 "patient_id": pid,
-                "representative_patient_id": found[0]["id"],
+                "representative_patient_id": found[0]["id"] if found else None,
+                "representative_identifier": None if found else identifier,
                 "kind": cmd.kind,
                 "valid_from": start or now().date(),
                 "valid_to": end,

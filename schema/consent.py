@@ -90,7 +90,15 @@ class Consent(Node):
     research_study_id: strawberry.Private[uuid.UUID | None]
     block_id: strawberry.Private[uuid.UUID | None]
     kind: ConsentKind = strawberry.field(description="What the consent allows.")
-    given_by: str = strawberry.field(description="patient or representative.")
+    given_by: str = strawberry.field(
+        description="Who gave it: patient, representative, clinician_recorded (a clinician "
+        "registered a consent the patient gave them in person; see recordedByHsaId), "
+        "lacks_capacity (A8) or integration (relayed by a system integration)."
+    )
+    recorded_by_hsa_id: str | None = strawberry.field(
+        description="HSA-id of the clinician who recorded the consent (clinician_recorded, "
+        "lacks_capacity); null when the patient or a representative gave it themself.",
+    )
     valid_from: datetime = strawberry.field(description="When the consent starts.")
     valid_to: datetime | None = strawberry.field(description="When it ends; open if null.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")

@@ -89,11 +89,22 @@ class LiftBlockInput:
 
 
 @strawberry.input(
-    description="Lift a block for one unit or one user until a time, by the patient's consent (A5)."
+    description="Lift blocks for one unit or one user until a time, by the patient's consent "
+    "(A5): given by the patient, or recorded by a clinician the patient gave it to."
 )
 class TemporarilyLiftBlockInput:
-    block_id: strawberry.ID = strawberry.field(description="Global id of the block.")
     until: datetime = strawberry.field(description="When the lifting ends (in the future).")
+    block_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Global id of one block to lift (the patient, who sees their blocks). "
+        "Give this or patientId.",
+    )
+    patient_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Global id of the patient: lift every block in force that hides records "
+        "from you (a clinician recording the patient's consent; clinicians never see blocks, "
+        "A7), or, for the patient, every block in force. Give this or blockId.",
+    )
     care_unit_hsa_id: str | None = strawberry.field(
         default=None, description="HSA-id of the unit (give this or practitionerHsaId)."
     )
@@ -164,6 +175,17 @@ class RevokePortalExceptionInput:
 class ConsentPayload(Payload):
     consent: Consent | None = strawberry.field(
         description="The consent as written; null when refused."
+    )
+
+
+@strawberry.type(description="The result of temporarilyLiftBlock: one consent per block lifted.")
+class BlockLiftPayload(Payload):
+    consent: Consent | None = strawberry.field(
+        description="The first consent written (the block named by blockId); null when "
+        "refused or when no block was lifted."
+    )
+    consents: list[Consent] = strawberry.field(
+        description="Every block_lift consent written, one per block lifted."
     )
 
 
@@ -238,11 +260,16 @@ async def lift_block(
 async def temporarily_lift_block(
     info: Info,
     input: Annotated[
-        TemporarilyLiftBlockInput, strawberry.argument(description="Which block, for whom.")
+        TemporarilyLiftBlockInput, strawberry.argument(description="Which blocks, for whom.")
     ],
-) -> ConsentPayload:
+) -> BlockLiftPayload:
     cmd = command(input, pm.TemporarilyLiftBlock)
-    return _consent(await pm.temporarily_lift_block(info.context, cmd))
+    outcome = await pm.temporarily_lift_block(info.context, cmd)
+    rows = [outcome.row(name) for name in sorted(outcome.rows, key=lambda n: int(n[8:]))]
+    consents = [c for row in rows if (c := Consent.from_optional(row)) is not None]
+    return BlockLiftPayload(
+        consent=consents[0] if consents else None, consents=consents, **payload_fields(outcome)
+    )
 
 
 async def add_representative(
@@ -291,14 +318,18 @@ class PrivacyMutation:
     )
     place_block: BlockPayload = strawberry.mutation(
         resolver=place_block,
-        description="Place a block; only the patient themself (not a guardian, A9).",
+        description="Place a block; only the patient themself (not a guardian, a clinician or "
+        "a system integration, A9).",
     )
     lift_block: BlockPayload = strawberry.mutation(
         resolver=lift_block, description="Lift a block for good; only the patient themself."
     )
-    temporarily_lift_block: ConsentPayload = strawberry.mutation(
+    temporarily_lift_block: BlockLiftPayload = strawberry.mutation(
         resolver=temporarily_lift_block,
-        description="Lift a block for one unit or user until a time (A5); the patient only.",
+        description="Lift blocks for one unit or user until a time (A5), with the patient's "
+        "consent: the patient themself, or a clinician with access recording the consent the "
+        "patient gave them, for their own unit or themself (given_by clinician_recorded, with "
+        "their HSA-id). Representatives and system integrations may not.",
     )
     add_representative: RepresentativePayload = strawberry.mutation(
         resolver=add_representative,

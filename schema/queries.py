@@ -9,6 +9,7 @@ import strawberry
 
 from app.errors import BadInput
 from resolvers import patients as patient_reads
+from resolvers import research
 from resolvers.loaders.organizations import (
     CareProviderByHsaIdLoader,
     CareProviderByIdLoader,
@@ -51,6 +52,7 @@ async def patient(
 ) -> Patient | None:
     if _one_of(personnummer=personnummer, id=id) == "personnummer":
         assert personnummer is not None
+        research.refuse_person_lookup(info.context, "personnummer")
         row = await patient_reads.patient_by_identifier(info.context, personnummer)
     else:
         assert id is not None
@@ -66,9 +68,11 @@ async def patients(
     first: First = 20,
     after: After = None,
 ) -> Connection[Patient]:
-    page = await patient_reads.search_patients(
-        info.context, patient_search(filter), first=first, after=after
-    )
+    search = patient_search(filter)
+    if search.conditions():
+        # Any person filter with totalCount would count single people (A15).
+        research.refuse_person_lookup(info.context, "a filter (use study cohort counts)")
+    page = await patient_reads.search_patients(info.context, search, first=first, after=after)
     return connection(page, patient_reads.PATIENT_SORT, Patient.from_row)
 
 
@@ -124,6 +128,8 @@ async def care_unit(info: Info, hsa_id: HsaIdArg = None, id: IdArg = None) -> Ca
 async def practitioner(
     info: Info, hsa_id: HsaIdArg = None, id: IdArg = None
 ) -> Practitioner | None:
+    if hsa_id is not None:
+        await research.refuse_clinician_lookup(info.context)
     row = await _by_hsa_or_id(
         info, "Practitioner", PractitionerByHsaIdLoader, PractitionerByIdLoader, hsa_id, id
     )

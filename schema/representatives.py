@@ -21,7 +21,7 @@ from schema.refs import PatientRef
 )
 class Representative(Node):
     patient_id: strawberry.Private[uuid.UUID]
-    representative_patient_id: strawberry.Private[uuid.UUID]
+    representative_patient_id: strawberry.Private[uuid.UUID | None]
     kind: RepresentativeKind = strawberry.field(description="Guardian or power of attorney.")
     valid_from: date = strawberry.field(description="First day the representation applies.")
     valid_to: date | None = strawberry.field(description="Last day it applies; open if null.")
@@ -35,9 +35,14 @@ class Representative(Node):
         row = await info.context.loader(PatientByIdLoader).load(self.patient_id)
         return Patient.from_optional(row)
 
-    @field(description="The person who represents the patient.")
+    @field(
+        description="The person who represents the patient, as far as you may see them; null "
+        "also while a power of attorney waits for its holder to be registered."
+    )
     async def representative(self, info: Info) -> PatientRef | None:
         from schema.patients import Patient
 
+        if self.representative_patient_id is None:
+            return None
         row = await info.context.loader(PatientByIdLoader).load(self.representative_patient_id)
         return Patient.from_optional(row)

@@ -13,21 +13,25 @@ from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
 from schema.privacy import PrivacyQuery
 from schema.registry import TYPES
+from schema.research_view import research_answers
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
+from schema.study import StudyQuery
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery, FhirQuery):
+class Query(PrivacyQuery, FhirQuery, StudyQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
-        "exactly one); null if not found or not visible to the caller.",
+        "exactly one); null if not found or not visible to the caller. Research clients may "
+        "not look anyone up by personnummer (FORBIDDEN).",
     )
     patients = strawberry.field(
         resolver=queries.patients,
         description="Search patients, ordered by family name, given name; only patients the "
-        "caller may see.",
+        "caller may see. Research clients may not filter (FORBIDDEN): they count their "
+        "cohort without one.",
     )
     node = strawberry.field(
         resolver=queries.node,
@@ -43,7 +47,9 @@ class Query(PrivacyQuery, FhirQuery):
     )
     practitioner = strawberry.field(
         resolver=queries.practitioner,
-        description="A practitioner by HSA-id or global id (give exactly one).",
+        description="A practitioner by HSA-id or global id (give exactly one). Research "
+        "clients may look one up by HSA-id only if their studies' approvals release "
+        "clinicians' identities.",
     )
 
 
@@ -66,5 +72,5 @@ schema = VardkedjaSchema(
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     # Factories: a fresh extension per request; the caches are module-level and shared. The
     # limits (schema/limits.py) parse, measure and then validate each document (all cached).
-    extensions=[settle_statements, *LIMIT_EXTENSIONS],
+    extensions=[settle_statements, research_answers, *LIMIT_EXTENSIONS],
 )

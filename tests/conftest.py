@@ -99,7 +99,14 @@ async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(jwt_secret=TEST_SECRET, database_url=None)
+    # A test sends hundreds of requests from one address in a burst (the research walk, the
+    # situation matrix); the rate-limit tests set their own, tight buckets.
+    return Settings(
+        jwt_secret=TEST_SECRET,
+        database_url=None,
+        rate_limit_burst=100_000,
+        rate_limit_address_burst=100_000,
+    )
 
 
 @pytest.fixture

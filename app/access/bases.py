@@ -27,6 +27,7 @@ class LegalBasis(StrEnum):
     POWER_OF_ATTORNEY = "power_of_attorney"
     RESEARCH_CONSENT = "research_consent"
     SYSTEM_INTEGRATION = "system_integration"
+    ADMINISTRATION = "administration"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ BASES: tuple[BasisRule, ...] = (
         "the operator's agreement with the integrating system",
         "a trusted system integration",
         "everything, audited; never a protected address (A16)",
+    ),
+    BasisRule(
+        LegalBasis.ADMINISTRATION,
+        "PDL 2 kap. 4 § (administration, uppföljning, systematiskt kvalitetsarbete)",
+        "a head of unit or quality reviewer with purpose ADMIN",
+        "the own unit's records of patients it has or had in care; no writes, no blocks opened",
     ),
 )
 RULES = {rule.basis: rule for rule in BASES}

@@ -23,7 +23,8 @@ from app.access.facts import ClinicianFacts
 from app.access.grouping import for_group, shape
 from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal, PrincipalKind
-from app.access.pseudonym import pseudonym
+from app.access.pseudonym import pseudonym, text_pseudonym
+from app.access.research import NO_RELEASE, Release, load_release
 from app.audit import AuditBuffer, AuditEvent
 from app.models.base import utcnow
 from app.sqlplan import Plan
@@ -106,6 +107,7 @@ class DataAccess:
         self.pseudonym_key = pseudonym_key
         self._decisions: dict[uuid.UUID, PatientAccess] = {}
         self._searched = False
+        self._release: Release | None = None
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -308,6 +310,24 @@ class DataAccess:
         """A15: the stable pseudonym of a patient for this caller (research exports)."""
         scope = self.principal.client_id or self.principal.subject
         return pseudonym(self.pseudonym_key, scope, patient_id)
+
+    def text_pseudonym(self, value: str) -> str:
+        """A15: the stable pseudonym of another identifier (HSA-id, document id) for this
+        caller."""
+        scope = self.principal.client_id or self.principal.subject
+        return text_pseudonym(self.pseudonym_key, scope, value)
+
+    async def research_release(self) -> Release:
+        """A15: what the caller's approved studies release (research clients; loaded once)."""
+        if self._release is None:
+            if self.principal.kind is not PrincipalKind.RESEARCH:
+                self._release = NO_RELEASE
+            else:
+                client = self.principal.client_id or self.principal.subject
+                self._release = await self._uncancellable(
+                    load_release(self.conn, client, self.now().date())
+                )
+        return self._release
 
     async def scalar(self, statement: Executable) -> Any:
         """Run a read that returns one value (counts); discloses nothing."""

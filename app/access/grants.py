@@ -198,6 +198,21 @@ def block_covers(t: FromClause, block: BlockFact) -> ColumnElement[bool]:
     return and_(where, *_period(t, block))
 
 
+def block_covers_medication(
+    t: FromClause, block: BlockFact, patient_id: uuid.UUID
+) -> ColumnElement[bool]:
+    """A5: medication is covered by a block unless the block excepts it. A dispensation is
+    recorded at the pharmacy, but it tells what the prescriber's unit ordered: a block on the
+    prescribing unit or provider covers the dispensations of its prescriptions too (the
+    prescription's own time decides the block's period), wherever they were dispensed."""
+    own = block_covers(t, block)
+    if base_table_name(t) != "dispensation":
+        return own
+    rx = table(models.Prescription)
+    covered = select(rx.c.id).where(rx.c.patient_id == patient_id, block_covers(rx, block))
+    return or_(own, t.c.prescription_id.in_(covered))
+
+
 @dataclass(frozen=True)
 class ClinicianAccess:
     """A clinician who passed A1 (assignment and care relationship at the unit).
@@ -264,7 +279,9 @@ class ClinicianAccess:
     def _hidden(self, t: FromClause, category: Category) -> ColumnElement[bool] | None:
         """Rows hidden by blocks for this table's category, or None if no block applies."""
         covers = [
-            block_covers(t, b)
+            block_covers_medication(t, b, self.patient_id)
+            if category is Category.MEDICATION
+            else block_covers(t, b)
             for b in self.blocks
             if not a5_excepted(b, category)
             and not (self.emergency_open and block_is_other_provider(b, self.clinician))

@@ -21,3 +21,12 @@ def pseudonym(key: bytes, scope: str, patient_id: uuid.UUID) -> str:
         raise ValueError("pseudonyms need a key: set VARDKEDJA_PSEUDONYM_KEY")
     digest = hmac.new(key, f"{scope}\x00{patient_id}".encode(), hashlib.sha256).digest()
     return PREFIX + base64.b32encode(digest[:16]).decode().rstrip("=").lower()
+
+
+def text_pseudonym(key: bytes, scope: str, value: str) -> str:
+    """A stable, non-reversible pseudonym of any other identifier (an HSA-id, a source
+    system's document id) for `scope`; never equal to a patient's or row's pseudonym."""
+    if not key:
+        raise ValueError("pseudonyms need a key: set VARDKEDJA_PSEUDONYM_KEY")
+    digest = hmac.new(key, f"{scope}\x01{value}".encode(), hashlib.sha256).digest()
+    return PREFIX + base64.b32encode(digest[:16]).decode().rstrip("=").lower()

@@ -13,6 +13,7 @@ from sqlalchemy import RowMapping, Table, select
 from sqlmodel import SQLModel
 
 from app.access.principal import PrincipalKind
+from app.access.research import Release, released_row
 from app.context import Context
 from app.fhir.mapping import municipal
 from app.fhir.mapping.common import id_system
@@ -176,9 +177,12 @@ async def export_population(
     """
     emit = _checked(writer) if check else writer.write
     research = ctx.principal.kind is PrincipalKind.RESEARCH
+    release = await ctx.data.research_release() if research else None
     for kind in REFERENCE_KINDS:
         if research and kind.table == "assignment":
             continue
+        if release is not None and kind.table == "practitioner" and not release.clinician_identity:
+            continue  # clinicians' names and HSA-ids (A15); references to them are pseudonyms
         table = _table(kind.table)
         key = table.c.code if kind.table == "municipality" else table.c.id
         rows = await ctx.data.fetch(select(table).order_by(key))
@@ -231,7 +235,7 @@ async def _research_batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int
     opted_in = sorted(pid for pid, d in decisions.items() if d.may_see_patient)
     if not opted_in:
         return 0
-    record = await patient_record(ctx, opted_in)
+    record = _released(await patient_record(ctx, opted_in), await ctx.data.research_release(), ctx)
     activities = _activities(record.pop("plan_activity"))
     resources: list[FhirJson] = []
     for pid in opted_in:
@@ -242,11 +246,24 @@ async def _research_batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int
                 "identifier": [{"system": PSEUDONYM, "value": ctx.data.pseudonym(pid)}],
             }
         )
+    release = await ctx.data.research_release()
+    aliased = PATIENT_TYPES | ({"Practitioner"} if not release.clinician_identity else set())
     for name in PATIENT_TABLES:
-        resources += [pseudonymised(ctx, r) for r in to_resources(name, record[name], activities)]
+        rows = to_resources(name, record[name], activities)
+        resources += [pseudonymised(ctx, r, aliased) for r in rows]
     for resource in resources:
         emit(resource)
     return len(opted_in)
+
+
+def _released(record: dict[str, list[Any]], release: Release, ctx: Context) -> dict[str, list[Any]]:
+    """A15: free text and clinicians' names withheld unless the study's approval releases
+    them, times cut to its precision, other identifiers pseudonymised (app/access/research)."""
+    out: dict[str, list[Any]] = {}
+    for name, rows in record.items():
+        required = frozenset(c.name for c in _table(name).columns if not c.nullable)
+        out[name] = [released_row(r, release, ctx.data.text_pseudonym, required) for r in rows]
+    return out
 
 
 def fhir_id(pseudonym: str) -> str:
@@ -254,9 +271,12 @@ def fhir_id(pseudonym: str) -> str:
     return pseudonym.replace("_", "-")
 
 
-def pseudonymised(ctx: Context, resource: FhirJson) -> FhirJson:
-    """A15: ids and references of patient data replaced by pseudonyms; document identifiers
-    (which name the source system's record) left out."""
+def pseudonymised(
+    ctx: Context, resource: FhirJson, aliased: frozenset[str] | set[str] = PATIENT_TYPES
+) -> FhirJson:
+    """A15: ids and references of patient data (and of the `aliased` resource types)
+    replaced by pseudonyms; document identifiers (which name the source system's record) left
+    out."""
 
     def alias(value: str) -> str:
         return fhir_id(ctx.data.pseudonym(uuid.UUID(value)))
@@ -265,7 +285,7 @@ def pseudonymised(ctx: Context, resource: FhirJson) -> FhirJson:
         if isinstance(value, dict):
             out = {k: walk(v) for k, v in value.items()}
             ref = out.get("reference")
-            if isinstance(ref, str) and ref.split("/")[0] in PATIENT_TYPES:
+            if isinstance(ref, str) and ref.split("/")[0] in aliased:
                 resource_type, _, rid = ref.partition("/")
                 out["reference"] = f"{resource_type}/{alias(rid)}"
             return out

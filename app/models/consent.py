@@ -19,6 +19,19 @@ class ConsentKind(StrEnum):
     BLOCK_LIFT = "block_lift"
 
 
+class ConsentGiver(StrEnum):
+    """Who gave a consent, as recorded (`consent.given_by`): the patient in the patient app, a
+    representative, a clinician registering a consent the patient gave them in person (with
+    their HSA-id), a clinician recording that the patient lacks capacity (A8), or a system
+    integration relaying a consent given elsewhere."""
+
+    PATIENT = "patient"
+    REPRESENTATIVE = "representative"
+    CLINICIAN_RECORDED = "clinician_recorded"
+    LACKS_CAPACITY = "lacks_capacity"
+    INTEGRATION = "integration"
+
+
 class BlockKind(StrEnum):
     INNER = "inner"
     OUTER = "outer"
@@ -32,14 +45,37 @@ class PortalExceptionKind(StrEnum):
     DENY_GUARDIAN = "deny_guardian"  # guardians stop reading at 0-12
 
 
+class TimePrecision(StrEnum):
+    """How exactly a study may know when things happened (A15): times are cut to this."""
+
+    EXACT = "exact"
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
 class ResearchStudy(ReferenceRow, table=True):
-    """A study with its ethics approval (A15)."""
+    """A study with its ethics approval (A15), and what the approval lets it see: by default
+    no free text, no clinician identities, times cut to the month, and counts under 5 hidden."""
 
     __tablename__ = "research_study"
+    __table_args__ = (one_of("time_precision", TimePrecision),)
     name: str = Field(max_length=200)
     ethics_approval_ref: str = Field(max_length=60, description="Etikprövningsmyndighetens dnr")
     approved_on: date
     client_id: str = Field(max_length=100, description="The research client allowed to read")
+    release_free_text: bool = Field(
+        default=False, description="The approval allows free text (notes, reasons, goals)"
+    )
+    release_clinician_identity: bool = Field(
+        default=False, description="The approval allows clinicians' names"
+    )
+    time_precision: str = Field(
+        default=TimePrecision.MONTH, max_length=10, description="Times are cut to this"
+    )
+    min_cell_size: int = Field(
+        default=5, description="Counts under this are shown as '<k' (small-cell suppression)"
+    )
 
 
 class Consent(PatientRow, table=True):
@@ -60,7 +96,14 @@ class Consent(PatientRow, table=True):
     practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
     research_study_id: uuid.UUID | None = Field(default=None, foreign_key="research_study.id")
     block_id: uuid.UUID | None = None
-    given_by: str = Field(default="patient", max_length=20, description="patient or representative")
+    given_by: str = Field(
+        default="patient", max_length=20, description="Who gave it (ConsentGiver)"
+    )
+    recorded_by_hsa_id: str | None = Field(
+        default=None,
+        max_length=31,
+        description="HSA-id of the clinician who recorded a consent the patient gave them",
+    )
     valid_from: datetime = tz_field()
     valid_to: datetime | None = tz_field(default=None)
     revoked_at: datetime | None = tz_field(default=None)

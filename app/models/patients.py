@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from app.models.base import PatientRow, one_of, patient_index, tz_field, utcnow
@@ -61,14 +61,28 @@ class Patient(SQLModel, table=True):
 
 
 class Representative(PatientRow, table=True):
-    """A guardian of a child or a holder of power of attorney, acting for the patient."""
+    """A guardian of a child or a holder of power of attorney, acting for the patient.
+
+    A patient may name as holder of power of attorney a person who is not registered here:
+    the row then keeps the personnummer named (`representative_identifier`) and no
+    `representative_patient_id`, grants nothing, and is completed when that person is
+    registered (A12: the answer never tells whether a personnummer is registered)."""
 
     __tablename__ = "representative"
     __table_args__ = (
         one_of("kind", RepresentativeKind),
         Index("ix_representative_representative", "representative_patient_id"),
+        CheckConstraint(
+            "(representative_patient_id IS NULL) <> (representative_identifier IS NULL)",
+            name="one_person",
+        ),
     )
-    representative_patient_id: uuid.UUID = Field(foreign_key="patient.id")
+    representative_patient_id: uuid.UUID | None = Field(default=None, foreign_key="patient.id")
+    representative_identifier: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Personnummer named while the person is not registered (pending)",
+    )
     kind: str = Field(max_length=20)
     valid_from: date
     valid_to: date | None = None

@@ -21,6 +21,10 @@ from app.seed.places import (
 from app.seed.rand import Rng
 from app.seed.world import Hospital, Provider, Staff, Unit, World, gln, organisation_number
 
+# What the demo studies' approvals release (A15): no free text, no clinicians' names, times cut
+# to the month, counts under 5 hidden (the model's defaults).
+DEFAULT_RELEASE = (False, False, "month", 5)
+
 WORLD_SEED = "vardkedja-world-1"
 _CODE_CHARS = string.ascii_uppercase + string.digits
 
@@ -218,6 +222,7 @@ class _Builder:
                 "Dnr 2023-01234-01",
                 date(2023, 3, 14),
                 demo.DEMO_RESEARCH_CLIENT_ID,
+                *DEFAULT_RELEASE,
             ),
             (
                 self.world.study_ids[1],
@@ -225,6 +230,7 @@ class _Builder:
                 "Dnr 2024-05678-02",
                 date(2024, 9, 2),
                 "research-aldre-lakemedel",
+                *DEFAULT_RELEASE,
             ),
         ]
         return self.world

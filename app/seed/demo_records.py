@@ -164,6 +164,7 @@ def _representatives(rows: Rows, people: dict[str, Person], rng: Rng) -> None:
                 "guardian",
                 child.birth_date,
                 adult_on,
+                None,
             )
         )
     since = date(2024, 1, 15)
@@ -177,6 +178,7 @@ def _representatives(rows: Rows, people: dict[str, Person], rng: Rng) -> None:
             karin.id,
             "power_of_attorney",
             since,
+            None,
             None,
         )
     )

@@ -72,6 +72,7 @@ def consent(
             since,
             until,
             revoked,
+            None,
         ),
     )
 
@@ -221,6 +222,7 @@ def link_families(people: list[Person], rng: Rng, rows: Rows, as_of: date) -> No
                     "guardian",
                     child.birth_date,
                     adult_on,
+                    None,
                 )
             )
     for old in people:
@@ -237,6 +239,7 @@ def link_families(people: list[Person], rng: Rng, rows: Rows, as_of: date) -> No
                     holder.id,
                     "power_of_attorney",
                     since,
+                    None,
                     None,
                 )
             )

@@ -39,7 +39,17 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "valid_from",
         "valid_to",
     ),
-    "research_study": ("id", "name", "ethics_approval_ref", "approved_on", "client_id"),
+    "research_study": (
+        "id",
+        "name",
+        "ethics_approval_ref",
+        "approved_on",
+        "client_id",
+        "release_free_text",
+        "release_clinician_identity",
+        "time_precision",
+        "min_cell_size",
+    ),
 }
 
 # Patient tables, in foreign-key order (a row only refers to tables listed before it).
@@ -63,7 +73,14 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
         "version",
     ),
-    "representative": (*PATIENT_ROW, "representative_patient_id", "kind", "valid_from", "valid_to"),
+    "representative": (
+        *PATIENT_ROW,
+        "representative_patient_id",
+        "kind",
+        "valid_from",
+        "valid_to",
+        "representative_identifier",
+    ),
     "care_relationship": (
         *PATIENT_ROW,
         "care_unit_id",
@@ -213,6 +230,7 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "valid_from",
         "valid_to",
         "revoked_at",
+        "recorded_by_hsa_id",
     ),
 }
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
+
+from sqlalchemy import update
 
 from app import models
 from app.context import Context
@@ -16,12 +19,12 @@ from app.identifiers import (
     validate_municipality_code,
     validate_reservnummer,
 )
-from resolvers.mutations.checks import Checks, max_length
+from resolvers.mutations.checks import Checks, max_length, now
 from resolvers.mutations.outcome import Code, Outcome, RowRef
 from resolvers.mutations.policy import ensure_may_write
 from resolvers.mutations.references import one
 from resolvers.mutations.runner import Writer, run_mutation
-from resolvers.tables import MUNICIPALITY, PATIENT
+from resolvers.tables import MUNICIPALITY, PATIENT, REPRESENTATIVE
 
 _POSTAL_CODE = re.compile(r"[1-9][0-9]{2} ?[0-9]{2}")
 
@@ -105,6 +108,47 @@ def _address(checks: Checks, cmd: RegisterPatient) -> dict[str, str | None]:
     }
 
 
+DUPLICATE_HIDDEN = (
+    "registration of a patient registered already: answered as registered, nothing written"
+)
+
+
+async def _may_know(ctx: Context, patient_id: uuid.UUID) -> bool:
+    """Whether the policy lets the caller see that this patient exists (A12)."""
+    return (await ctx.data.access([patient_id]))[patient_id].may_see_identity
+
+
+def _reconciled(ctx: Context, patient_id: uuid.UUID) -> dict[str, RowRef]:
+    """A12: a caller who may not see the registered patient learns nothing of them. The answer
+    is that of a registration the caller may not read back (`patient: null`, no user errors:
+    what a clinician gets for every new patient, who has no care relationship yet); nothing is
+    written, and the attempt is audited on the registered patient for reconciliation."""
+    ctx.audit.deny(patient_id, DUPLICATE_HIDDEN)
+    return {}
+
+
+async def _complete_pending_representations(
+    write: Writer, person_id: uuid.UUID, identifier: str
+) -> None:
+    """Powers of attorney granted to this person before they were registered take effect now
+    (resolvers/privacy_mutations.add_representative); each completed row is audited."""
+    done = await write.ctx.conn.execute(
+        update(REPRESENTATIVE)
+        .where(
+            REPRESENTATIVE.c.representative_patient_id.is_(None),
+            REPRESENTATIVE.c.representative_identifier == identifier,
+        )
+        .values(
+            representative_patient_id=person_id,
+            representative_identifier=None,
+            version=REPRESENTATIVE.c.version + 1,
+            updated_at=now(),
+        )
+        .returning(REPRESENTATIVE.c.patient_id, REPRESENTATIVE.c.id)
+    )
+    write.written.extend(RowRef("Representative", r.patient_id, r.id) for r in done)
+
+
 async def register_patient(ctx: Context, cmd: RegisterPatient) -> Outcome:
     async def body(write: Writer) -> dict[str, RowRef]:
         checks = Checks()
@@ -133,8 +177,13 @@ async def register_patient(ctx: Context, cmd: RegisterPatient) -> Outcome:
                 f"input.municipalityCode: no municipality has code {municipality}",
             )
         field = "input.personnummer" if kind != "reservnummer" else "input.reservnummer"
-        if await one(ctx, PATIENT, identifier_kind=kind, identifier=identifier) is not None:
-            checks.add(field, Code.DUPLICATE, f"a patient with this {kind} is registered")
+        existing = await one(ctx, PATIENT, identifier_kind=kind, identifier=identifier)
+        if existing is not None:
+            if await _may_know(ctx, existing["id"]):
+                checks.add(field, Code.DUPLICATE, f"a patient with this {kind} is registered")
+            else:
+                checks.done()
+                return _reconciled(ctx, existing["id"])
         checks.done()
         ref = await write.insert(
             models.Patient,
@@ -151,6 +200,7 @@ async def register_patient(ctx: Context, cmd: RegisterPatient) -> Outcome:
                 **address,
             },
         )
+        await _complete_pending_representations(write, ref.id, identifier)
         return {"patient": ref}
 
     return await run_mutation(

@@ -37,6 +37,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    Undefined,
     build_client_schema,
     get_introspection_query,
     get_named_type,
@@ -197,7 +198,9 @@ def required_args(gql_field: GraphQLField, given: dict[str, Any]) -> dict[str, A
     return {
         name: filler(arg.type)
         for name, arg in gql_field.args.items()
-        if isinstance(arg.type, GraphQLNonNull) and name not in given and arg.default_value is None
+        if isinstance(arg.type, GraphQLNonNull)
+        and name not in given
+        and (arg.default_value is None or arg.default_value is Undefined)
     }
 
 

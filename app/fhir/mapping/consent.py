@@ -107,6 +107,8 @@ def consent_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     ]
     if row["revoked_at"] is not None:
         out["extension"].append(ext("revoked-at", "DateTime", instant(row["revoked_at"])))
+    if row.get("recorded_by_hsa_id") is not None:
+        out["extension"].append(ext("recorded-by-hsa-id", "String", row["recorded_by_hsa_id"]))
     out["status"] = "inactive" if row["revoked_at"] is not None else "active"
     research = row["kind"] == "research"
     out["scope"] = concept(SCOPE, "research" if research else "patient-privacy")
@@ -148,6 +150,7 @@ def consent_from_fhir(resource: Any, resolver: Resolver) -> Row:
         ),
         "block_id": opt_id(resolver, x.value("block", "Reference"), "block", "extension:block"),
         "given_by": x.value("given-by", "Code") or "patient",
+        "recorded_by_hsa_id": x.value("recorded-by-hsa-id", "String"),
         "valid_from": to_datetime(start, "Consent.provision.period.start"),
         "valid_to": opt_datetime(period.end if period else None, "Consent.provision.period.end"),
         "revoked_at": opt_datetime(x.value("revoked-at", "DateTime"), "extension:revoked-at"),
@@ -209,7 +212,13 @@ def study_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     return {
         "resourceType": "ResearchStudy",
         "id": str(row["id"]),
-        "extension": [ext("research-client", "String", row["client_id"])],
+        "extension": [
+            ext("research-client", "String", row["client_id"]),
+            ext("release-free-text", "Boolean", row["release_free_text"]),
+            ext("release-clinician-identity", "Boolean", row["release_clinician_identity"]),
+            ext("time-precision", "Code", row["time_precision"]),
+            ext("min-cell-size", "PositiveInt", row["min_cell_size"]),
+        ],
         "identifier": [{"system": ETHICS_APPROVAL, "value": row["ethics_approval_ref"]}],
         "title": row["name"],
         "status": "active",
@@ -219,7 +228,8 @@ def study_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
 
 def study_from_fhir(resource: Any, resolver: Resolver) -> Row:
     approval = identifier_value(resource.identifier, ETHICS_APPROVAL)
-    client = Ext(resource).value("research-client", "String")
+    x = Ext(resource)
+    client = x.value("research-client", "String")
     start = resource.period.start if resource.period else None
     if approval is None or client is None or start is None or not resource.title:
         raise Unsupported(
@@ -231,4 +241,9 @@ def study_from_fhir(resource: Any, resolver: Resolver) -> Row:
         "ethics_approval_ref": approval,
         "approved_on": to_date(start, "ResearchStudy.period.start"),
         "client_id": client,
+        # What the approval releases (A15); absent: the most careful defaults.
+        "release_free_text": bool(x.value("release-free-text", "Boolean")),
+        "release_clinician_identity": bool(x.value("release-clinician-identity", "Boolean")),
+        "time_precision": x.value("time-precision", "Code") or "month",
+        "min_cell_size": x.value("min-cell-size", "PositiveInt") or 5,
     }

@@ -171,9 +171,14 @@ def _postal_code(value: str | None) -> str | None:
 
 def representative_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     out = patient_row_to_fhir("RelatedPerson", row)
-    out["extension"].append(
-        ext("representative", "Reference", ref("Patient", row["representative_patient_id"]))
-    )
+    if row["representative_patient_id"] is None:
+        # A power of attorney for a person not registered yet: the personnummer named.
+        pending = ext("representative-identifier", "String", row["representative_identifier"])
+        out["extension"].append(pending)
+    else:
+        out["extension"].append(
+            ext("representative", "Reference", ref("Patient", row["representative_patient_id"]))
+        )
     out["relationship"] = [
         {
             "coding": [
@@ -188,7 +193,8 @@ def representative_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson
 
 def representative_from_fhir(resource: Any, resolver: Resolver) -> Row:
     who = Ext(resource).value("representative", "Reference")
-    if who is None:
+    pending = Ext(resource).value("representative-identifier", "String")
+    if who is None and pending is None:
         raise Unsupported(
             "a RelatedPerson is stored only as a representative who is a patient here "
             "(extension representative)"
@@ -206,7 +212,10 @@ def representative_from_fhir(resource: Any, resolver: Resolver) -> Row:
         raise MappingError("RelatedPerson.period.start", "the start of the representation")
     return {
         **patient_row_from_fhir(resource, resolver, resource.patient, "RelatedPerson.patient"),
-        "representative_patient_id": resolver.id_of(who, "patient", "extension:representative"),
+        "representative_patient_id": None
+        if who is None
+        else resolver.id_of(who, "patient", "extension:representative"),
+        "representative_identifier": pending if who is None else None,
         "kind": kind,
         "valid_from": to_date(period.start, "RelatedPerson.period.start"),
         "valid_to": to_date(period.end, "RelatedPerson.period.end") if period.end else None,

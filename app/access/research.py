@@ -1,0 +1,181 @@
+"""What a research client sees of the records it may read (A15), beyond which patients.
+
+A research client reads opted-in patients' records for its ethics-approved studies. The
+answer never carries a real identifier: every id is a pseudonym (the keyed HMAC of
+app/access/pseudonym.py, the same as the bulk export's), and so is every other identifier
+(documentId, HSA-ids, order and referral ids). Times are cut to the study's precision, and
+free text and clinicians' names are left out unless the approval releases them
+(`research_study.release_*`). A client with several studies gets what all of them allow.
+The GraphQL answer is rewritten by schema/research_view.py; identifying lookups (by
+personnummer, name, a clinician's HSA-id) are refused before they run (`refuse_lookup`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import models
+from app.access.facts import table
+from app.models.consent import TimePrecision
+
+# Coarsest last: a client with several studies gets the coarsest of their precisions.
+PRECISIONS = (TimePrecision.EXACT, TimePrecision.DAY, TimePrecision.MONTH, TimePrecision.YEAR)
+DEFAULT_MIN_CELL_SIZE = 5
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the approvals of a research client's studies let it see."""
+
+    studies: tuple[uuid.UUID, ...] = ()
+    approvals: tuple[str, ...] = ()
+    free_text: bool = False
+    clinician_identity: bool = False
+    time_precision: TimePrecision = TimePrecision.YEAR
+    min_cell_size: int = DEFAULT_MIN_CELL_SIZE
+
+
+# No approved study: nothing is read anyway; the most careful view.
+NO_RELEASE = Release()
+
+
+async def load_release(conn: AsyncConnection, client_id: str, today: date) -> Release:
+    """The release of this client's ethics-approved studies (as app/access/facts.py decides
+    which studies count), the most careful of them where they differ."""
+    rs = table(models.ResearchStudy)
+    rows = (
+        (
+            await conn.execute(
+                select(rs)
+                .where(
+                    rs.c.client_id == client_id,
+                    rs.c.ethics_approval_ref != "",
+                    rs.c.approved_on <= today,
+                )
+                .order_by(rs.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return NO_RELEASE
+    precision = max((TimePrecision(r["time_precision"]) for r in rows), key=PRECISIONS.index)
+    return Release(
+        studies=tuple(r["id"] for r in rows),
+        approvals=tuple(r["ethics_approval_ref"] for r in rows),
+        free_text=all(r["release_free_text"] for r in rows),
+        clinician_identity=all(r["release_clinician_identity"] for r in rows),
+        time_precision=precision,
+        min_cell_size=max(max(r["min_cell_size"] for r in rows), 1),
+    )
+
+
+def cut_time(value: datetime, precision: TimePrecision) -> datetime:
+    """A time cut to the precision (in UTC): the start of its day, month or year."""
+    if precision is TimePrecision.EXACT:
+        return value
+    utc = value.astimezone(UTC)
+    day = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    if precision is TimePrecision.DAY:
+        return day
+    if precision is TimePrecision.MONTH:
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def cut_date(value: date, precision: TimePrecision) -> date:
+    """A date cut to the precision: the first day of its month or year."""
+    if precision in (TimePrecision.EXACT, TimePrecision.DAY):
+        return value
+    if precision is TimePrecision.MONTH:
+        return value.replace(day=1)
+    return value.replace(month=1, day=1)
+
+
+# --- rows for the bulk export (app/fhir/exporter.py) ---------------------------------------
+
+# Columns of patient rows holding free text written about the patient.
+FREE_TEXT_COLUMNS = frozenset(
+    {
+        "reason",
+        "title",
+        "text",
+        "description",
+        "agent_text",
+        "nullified_reason",
+        "goals",
+        "goal",
+        "when_how",
+        "motivation",
+        "dosage_text",
+        "discontinued_reason",
+        "referral_reason",
+        "procedure_text",
+        "finding_text",
+        "value_text",
+    }
+)
+# Columns naming clinicians and officers.
+CLINICIAN_COLUMNS = frozenset(
+    {
+        "accountable_name",
+        "legal_authenticator_name",
+        "case_officer_name",
+        "performer_name",
+        "referral_author",
+        "responsible",
+    }
+)
+# Columns identifying someone or something outside the study: pseudonymised.
+IDENTIFIER_COLUMNS = frozenset(
+    {
+        "accountable_hsa_id",
+        "legal_authenticator_hsa_id",
+        "source_system_hsa_id",
+        "document_id",
+        "order_id",
+        "referral_id",
+        "batch",
+        "recorded_by_hsa_id",
+        "granted_by_hsa_id",
+        "revoked_by_hsa_id",
+    }
+)
+WITHHELD = "[withheld]"
+
+
+def released_row(
+    row: Mapping[str, Any],
+    release: Release,
+    text_pseudonym: Callable[[str], str],
+    required: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """A patient row as a research export may carry it: identifiers pseudonymised, times cut
+    to the study's precision, free text and clinicians' names withheld unless released
+    (`required` columns get WITHHELD instead of None). Ids and references are pseudonymised
+    later, on the FHIR resource (app/fhir/exporter.pseudonymised)."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        if value is None:
+            out[column] = None
+        elif column in IDENTIFIER_COLUMNS:
+            out[column] = text_pseudonym(str(value))
+        elif (column in FREE_TEXT_COLUMNS and not release.free_text) or (
+            column in CLINICIAN_COLUMNS and not release.clinician_identity
+        ):
+            out[column] = WITHHELD if column in required else None
+        elif isinstance(value, datetime):
+            out[column] = cut_time(value, release.time_precision)
+        elif isinstance(value, date):
+            out[column] = cut_date(value, release.time_precision)
+        else:
+            out[column] = value
+    return out
