@@ -59,6 +59,23 @@ async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict
     return rows
 
 
+async def with_identifiers(ctx: Context, patients: Sequence[Any]) -> list[dict[str, Any]]:
+    """Patient rows with their other identifiers (patient_identifier) under "identifiers"; part
+    of the Patient resources already disclosed, so not audited again."""
+    table = _table("patient_identifier")
+    ids = [p["id"] for p in patients]
+    by_patient: dict[Any, list[Any]] = {}
+    if ids:
+        stmt = (
+            select(table)
+            .where(table.c.patient_id.in_(ids))
+            .order_by(table.c.patient_id, table.c.position, table.c.system, table.c.value)
+        )
+        for row in await ctx.data.fetch(stmt):
+            by_patient.setdefault(row["patient_id"], []).append(row)
+    return [dict(p) | {"identifiers": by_patient.get(p["id"], [])} for p in patients]
+
+
 def _kind_name(table: str) -> str:
     return next(k.name for k in KINDS if k.table == table)
 
@@ -137,7 +154,7 @@ async def everything(
     record: dict[str, list[Any]] = {"patient": list(patients)}
     record |= await patient_record(ctx, [patient_id])
     references = await reference_rows(ctx, record)
-    resources = to_resources("patient", patients, {})
+    resources = to_resources("patient", await with_identifiers(ctx, patients), {})
     for kind in REFERENCE_KINDS:
         if kind.table in references:
             resources += to_resources(kind.table, references[kind.table], {})
@@ -218,7 +235,7 @@ async def _batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int:
     )
     record = await patient_record(ctx, visible)
     activities = _activities(record.pop("plan_activity"))
-    resources = to_resources("patient", patients, {})
+    resources = to_resources("patient", await with_identifiers(ctx, patients), {})
     for name in PATIENT_TABLES:
         resources += to_resources(name, record[name], activities)
     for resource in resources:

@@ -22,7 +22,7 @@ from app.models.municipal import (
     PlanActivity,
 )
 from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
-from app.models.patients import CareRelationship, Patient, Representative
+from app.models.patients import CareRelationship, Patient, PatientIdentifier, Representative
 from app.models.prescriptions import Dispensation, Prescription
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
@@ -67,6 +67,7 @@ __all__ = [
     "MunicipalDecision",
     "Municipality",
     "Patient",
+    "PatientIdentifier",
     "PlanActivity",
     "PortalException",
     "Practitioner",

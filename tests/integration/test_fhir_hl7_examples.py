@@ -66,8 +66,13 @@ async def test_hl7_examples_imported_and_reported(conn: AsyncConnection) -> None
 
     patients = {p["family_name"]: p for p in await rows(conn, "patient")}
     chalmers, heuvel = patients["Chalmers"], patients["van de Heuvel"]
-    assert (chalmers["identifier_kind"], chalmers["identifier"]) == ("reservnummer", "12345")
-    assert chalmers["reserve_issuer"] == "urn:oid:1.2.36.146.595.217.0.1"
+    # An MRN is kept as (system, value), never as a reservnummer.
+    assert (chalmers["identifier_kind"], chalmers["identifier"]) == ("external", "12345")
+    assert chalmers["reserve_issuer"] is None
+    held = {
+        (r["system"], r["value"]): r["patient_id"] for r in await rows(conn, "patient_identifier")
+    }
+    assert held[("urn:oid:1.2.36.146.595.217.0.1", "12345")] == chalmers["id"]
     assert chalmers["given_name"] == "Peter James" and chalmers["city"] == "PleasantVille"
     assert heuvel["postal_code"] == "1024RJ"
 

@@ -1,0 +1,81 @@
+"""Patient identifiers as (system, value) pairs, and patients known only by other systems.
+
+Identifiers of other systems (an MRN, a Synthea uuid) were stored as reservnummer issued by the
+system, under a unique key that ignored the system: two systems' MRN 12345 became one patient.
+Now every identifier besides the patient row's own Swedish one is a row of
+patient_identifier, unique by (system, value); a patient known only by such identifiers has
+identifier_kind 'external', and the Swedish uniqueness no longer covers those rows.
+
+Revision ID: 0008_fhir
+Revises: 0007
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0008_fhir"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+KINDS = "'personnummer', 'samordningsnummer', 'reservnummer'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "patient_identifier",
+        sa.Column("system", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patient.id"],
+            name=op.f("fk_patient_identifier_patient_id_patient"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("system", "value", name=op.f("pk_patient_identifier")),
+    )
+    op.create_index("ix_patient_identifier_patient_id", "patient_identifier", ["patient_id"])
+    op.drop_constraint(op.f("ck_patient_identifier_kind"), "patient", type_="check")
+    op.create_check_constraint(
+        op.f("ck_patient_identifier_kind"), "patient", f"identifier_kind IN ({KINDS}, 'external')"
+    )
+    op.alter_column(
+        "patient",
+        "identifier",
+        type_=sqlmodel.sql.sqltypes.AutoString(length=200),
+        existing_nullable=False,
+    )
+    op.drop_index("uq_patient_identifier", table_name="patient")
+    op.create_index(
+        "uq_patient_identifier",
+        "patient",
+        ["identifier_kind", "identifier"],
+        unique=True,
+        postgresql_where=sa.text("identifier_kind <> 'external'"),
+    )
+
+
+def downgrade() -> None:
+    # Patients known only by other systems cannot be expressed in the old schema.
+    op.execute("DELETE FROM patient WHERE identifier_kind = 'external'")
+    op.drop_index("uq_patient_identifier", table_name="patient")
+    op.create_index(
+        "uq_patient_identifier", "patient", ["identifier_kind", "identifier"], unique=True
+    )
+    op.alter_column(
+        "patient",
+        "identifier",
+        type_=sqlmodel.sql.sqltypes.AutoString(length=20),
+        existing_nullable=False,
+    )
+    op.drop_constraint(op.f("ck_patient_identifier_kind"), "patient", type_="check")
+    op.create_check_constraint(
+        op.f("ck_patient_identifier_kind"), "patient", f"identifier_kind IN ({KINDS})"
+    )
+    op.drop_index("ix_patient_identifier_patient_id", table_name="patient_identifier")
+    op.drop_table("patient_identifier")
