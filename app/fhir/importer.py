@@ -17,15 +17,16 @@ from itertools import islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Table, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from app.audit import AuditBuffer
 from app.errors import BadInput
+from app.fhir import preserve
 from app.fhir.mapping import municipal, organizations, patients
-from app.fhir.mapping.common import row_uuid, to_date
+from app.fhir.mapping.common import municipality_resource_id, row_uuid, to_date
 from app.fhir.mapping.header import document_identity
 from app.fhir.mapping.registry import (
     CLINICAL,
@@ -35,12 +36,13 @@ from app.fhir.mapping.registry import (
     PLAN,
     REFERENCE,
     TABLE_ORDER,
+    TYPE_OF_TABLE,
     Kind,
     kind_of,
 )
-from app.fhir.r4 import InvalidResource, MappingError, Unsupported, validate
+from app.fhir.r4 import InvalidResource, MappingError, Unsupported, dumps, loads, validate
 from app.fhir.resolve import NAMESPACE, Defaults, ImportResolver, references_in, stable_id
-from app.fhir.results import EntryError, ImportResult, UnsupportedEntry
+from app.fhir.results import UNSUPPORTED_ELEMENT, EntryError, ImportResult, UnsupportedEntry
 from app.fhir.writer import replace_children, upsert
 
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
@@ -84,6 +86,8 @@ class Pending:
     # Patients: their identifiers, and the identifier the row keeps (merged with the match).
     identity: patients.PatientIdentity | None = None
     own_identifier: tuple[str, str, str | None] | None = None
+    # What the row cannot hold, kept for export (patient data only).
+    remainder: dict[str, Any] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -397,8 +401,58 @@ class Importer:
             if p.kind.table == "care_unit":
                 self.resolver.unit_provider[p.id] = row["care_provider_id"]
             p.row = row
+            self._compare(p)
             mapped.append(p)
         return mapped
+
+    def _compare(self, p: Pending) -> None:
+        """Report what the row does not hold (no silent change), and keep it for patient data."""
+        assert p.row is not None
+        if p.kind.scope == PATIENT:
+            exported = p.kind.to_fhir(p.row | {"identifiers": p.children}, None)
+        elif p.kind is PLAN:
+            exported = municipal.plan_to_fhir(p.row, None, p.children)
+        else:
+            exported = p.kind.to_fhir(p.row, None)
+        remainder, losses = preserve.compare(
+            p.raw.data, loads(dumps(exported)), self._our_reference
+        )
+        kept = p.kind.scope != REFERENCE
+        for loss in losses:
+            self.result.skip(
+                UnsupportedEntry(
+                    p.raw.index,
+                    p.kind.resource_type,
+                    preserve.reason(loss, kept=kept),
+                    p.raw.location,
+                    code=UNSUPPORTED_ELEMENT,
+                    path=loss.path,
+                )
+            )
+        p.remainder = self._our_references(remainder) if kept else None
+
+    def _our_reference(self, text: str) -> str | None:
+        """The reference string our export writes for what `text` points at, if known."""
+        target = self.resolver.target(text)
+        if target is None or target[0] not in TYPE_OF_TABLE:
+            return None
+        table, key = target
+        rid = municipality_resource_id(key) if table == "municipality" else key
+        return f"{TYPE_OF_TABLE[table]}/{rid}"
+
+    def _our_references(self, value: Any) -> Any:
+        """References in a remainder to resources of this import or of the database point at
+        our ids, as the rest of the export does; others stay as they were."""
+        if isinstance(value, dict):
+            out = {k: self._our_references(v) for k, v in value.items()}
+            text = out.get("reference")
+            ours = self._our_reference(text) if isinstance(text, str) else None
+            if ours is not None:
+                out["reference"] = ours
+            return out
+        if isinstance(value, list):
+            return [self._our_references(v) for v in value]
+        return value
 
     async def _write(self, mapped: list[Pending]) -> None:
         by_table: dict[str, list[Pending]] = {}
@@ -425,6 +479,42 @@ class Importer:
                 await self._write_activities(group)
             if table_name == "patient":
                 await self._write_identifiers([c for p in group for c in p.children])
+        await self._write_preserved(mapped)
+
+    async def _write_preserved(self, mapped: list[Pending]) -> None:
+        """Keep each patient row's remainder (replacing an earlier import's); a row that now
+        holds everything loses its remainder."""
+        table = self.tables["fhir_preserved"]
+        keep: list[dict[str, Any]] = []
+        clear: list[tuple[str, Any]] = []
+        for p in mapped:
+            if p.row is None or p.kind.scope == REFERENCE:
+                continue
+            if p.remainder is None:
+                clear.append((p.kind.table, p.row["id"]))
+                continue
+            keep.append(
+                {
+                    "table_name": p.kind.table,
+                    "row_id": p.row["id"],
+                    "patient_id": p.row["id"] if p.kind.scope == PATIENT else p.row["patient_id"],
+                    "version": p.row.get("version"),
+                    "elements": dumps(p.remainder).decode(),
+                }
+            )
+        for start in range(0, len(clear), 5000):
+            await self.conn.execute(
+                delete(table).where(
+                    tuple_(table.c.table_name, table.c.row_id).in_(clear[start : start + 5000])
+                )
+            )
+        if keep:
+            values = insert(table)
+            stmt = values.on_conflict_do_update(
+                index_elements=["table_name", "row_id"],
+                set_={c: values.excluded[c] for c in ("patient_id", "version", "elements")},
+            )
+            await self.conn.execute(stmt, keep)
 
     async def _write_identifiers(self, rows: list[dict[str, Any]]) -> None:
         """A patient's identifiers are added (never moved: the match made sure no other

@@ -132,6 +132,14 @@ class ImportResolver:
             raise MappingError(path, f"{shown} is a {found_table}, expected a {table}")
         return key
 
+    def target(self, text: str) -> Target | None:
+        """(table, id or code) a reference string resolves to, if it does."""
+        return (
+            self.local.get(text)
+            or self.local.get(local_key(text))
+            or self.external.get(local_key(text))
+        )
+
     def register(self, keys: Iterable[str], table: str, key: Any) -> None:
         for k in keys:
             self.local[k] = (table, key)

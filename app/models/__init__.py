@@ -13,6 +13,7 @@ from app.models.care import (
 )
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
+from app.models.fhir import FhirPreserved
 from app.models.idempotency import IdempotencyKey
 from app.models.municipal import (
     ImplementationPlan,
@@ -58,6 +59,7 @@ __all__ = [
     "DentalTreatment",
     "Diagnosis",
     "Dispensation",
+    "FhirPreserved",
     "FunctionalStatus",
     "IdempotencyKey",
     "ImplementationPlan",

@@ -227,6 +227,7 @@ NOT_SEEDED = frozenset(
         "portal_access_exception",
         # Identifiers of other systems: only FHIR imports bring them.
         "patient_identifier",
+        "fhir_preserved",
     }
 )
 

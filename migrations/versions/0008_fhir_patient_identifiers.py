@@ -1,10 +1,14 @@
-"""Patient identifiers as (system, value) pairs, and patients known only by other systems.
+"""Patient identifiers as (system, value) pairs, patients known only by other systems, and the
+preserved remainder of imported FHIR.
 
 Identifiers of other systems (an MRN, a Synthea uuid) were stored as reservnummer issued by the
 system, under a unique key that ignored the system: two systems' MRN 12345 became one patient.
 Now every identifier besides the patient row's own Swedish one is a row of
 patient_identifier, unique by (system, value); a patient known only by such identifiers has
 identifier_kind 'external', and the Swedish uniqueness no longer covers those rows.
+
+fhir_preserved keeps, per imported patient row, the FHIR elements the row cannot hold, so an
+export gives them back (app/fhir/preserve.py).
 
 Revision ID: 0008_fhir
 Revises: 0007
@@ -40,6 +44,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("system", "value", name=op.f("pk_patient_identifier")),
     )
     op.create_index("ix_patient_identifier_patient_id", "patient_identifier", ["patient_id"])
+    op.create_table(
+        "fhir_preserved",
+        sa.Column("table_name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("row_id", sa.Uuid(), nullable=False),
+        sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("elements", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patient.id"],
+            name=op.f("fk_fhir_preserved_patient_id_patient"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("table_name", "row_id", name=op.f("pk_fhir_preserved")),
+    )
+    op.create_index("ix_fhir_preserved_patient_id", "fhir_preserved", ["patient_id"])
     op.drop_constraint(op.f("ck_patient_identifier_kind"), "patient", type_="check")
     op.create_check_constraint(
         op.f("ck_patient_identifier_kind"), "patient", f"identifier_kind IN ({KINDS}, 'external')"
@@ -77,5 +97,7 @@ def downgrade() -> None:
     op.create_check_constraint(
         op.f("ck_patient_identifier_kind"), "patient", f"identifier_kind IN ({KINDS})"
     )
+    op.drop_index("ix_fhir_preserved_patient_id", table_name="fhir_preserved")
+    op.drop_table("fhir_preserved")
     op.drop_index("ix_patient_identifier_patient_id", table_name="patient_identifier")
     op.drop_table("patient_identifier")

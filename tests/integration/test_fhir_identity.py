@@ -276,7 +276,8 @@ async def test_external_identifiers_are_exported(
     )
     assert response.status_code == 200, response.text
     patient = response.json()["entry"][0]["resource"]
-    assert patient["identifier"] == [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": "12345"}]
+    # The identifier as it came in: its use and type are kept beside the row (fhir_preserved).
+    assert patient["identifier"] == example("patient-xcda.json")["identifier"]
 
 
 async def test_a_personnummer_lookup_never_finds_an_external_identifier(
@@ -333,6 +334,8 @@ async def test_sekretessmarkering_in_meta_security_protects_both_ways(
     )
     patient = response.json()["entry"][0]["resource"]
     assert "address" not in patient  # A16
+    # Not even what the row could not hold (the second address line), kept for export.
+    assert "Box 2820" not in response.text and "GÖTEBORG" not in response.text
     assert {
         "system": "http://hl7.se/fhir/ig/base/CodeSystem/SecurityLabel",
         "code": "sekretessmarkering",
@@ -359,3 +362,46 @@ async def test_an_unmarked_patient_carries_no_security_label(
     patient = response.json()["entry"][0]["resource"]
     assert "security" not in patient["meta"]
     assert patient["address"][0]["city"] == "GÖTEBORG"
+
+
+async def test_synthea_encounters_at_organisations_without_hsa_id(conn: AsyncConnection) -> None:
+    """Synthea's encounters name its own organisations (no HSA-id, not stored): with a default
+    care unit they are stored there, and the foreign serviceProvider is reported and kept."""
+    unit = await create_unit(conn, await create_provider(conn))
+    patient_id = str(uuid.uuid4())
+    data = synthea_bundle(patient_id)
+    organization, encounter = str(uuid.uuid4()), str(uuid.uuid4())
+    data["entry"] += [
+        {
+            "fullUrl": f"urn:uuid:{organization}",
+            "resource": {"resourceType": "Organization", "id": organization, "name": "PCP1"},
+            "request": {"method": "POST", "url": "Organization"},
+        },
+        {
+            "fullUrl": f"urn:uuid:{encounter}",
+            "resource": {
+                "resourceType": "Encounter",
+                "id": encounter,
+                "status": "finished",
+                "class": {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "AMB",
+                },
+                "subject": {"reference": f"urn:uuid:{patient_id}"},
+                "period": {"start": "2020-03-01T09:00:00+01:00"},
+                "serviceProvider": {"reference": f"urn:uuid:{organization}"},
+            },
+            "request": {"method": "POST", "url": "Encounter"},
+        },
+    ]
+    data["entry"][1]["resource"]["encounter"] = {"reference": f"urn:uuid:{encounter}"}
+    result = await run(conn, data, source_system_hsa_id=SOURCE, care_unit_hsa_id=unit.hsa_id)
+    assert result.ok, result.errors
+    assert result.imported == {"Encounter": 1, "Observation": 1, "Patient": 1}
+    reports = {(u.index, u.code, u.path) for u in result.unsupported}
+    assert (2, "UNSUPPORTED_RESOURCE", None) in reports
+    assert (3, "UNSUPPORTED_ELEMENT", "Encounter.serviceProvider.reference") in reports
+    contact = (await conn.execute(select(TABLES["care_contact"]))).mappings().one()
+    lab = (await conn.execute(select(TABLES["lab_result"]))).mappings().one()
+    assert contact["care_unit_id"] == unit.id
+    assert lab["care_contact_id"] == contact["id"]

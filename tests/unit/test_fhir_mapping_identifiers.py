@@ -220,3 +220,22 @@ def test_sekretessmarkering_is_read_from_meta_security() -> None:
     assert patients.patient_from_fhir(validate(data), DictResolver())["protected_identity"]
     data["meta"]["security"][0]["system"] = "http://example.org/labels"
     assert not patients.patient_from_fhir(validate(data), DictResolver())["protected_identity"]
+
+
+def test_lab_quantities_carry_ucum_where_the_unit_has_a_code() -> None:
+    from app.fhir.mapping import care
+    from app.fhir.mapping.ucum import ucum_code
+
+    data = care.lab_result_to_fhir(SAMPLES["lab_result"] | {"unit": "µmol/L"})
+    assert data["valueQuantity"]["system"] == "http://unitsofmeasure.org"
+    assert (data["valueQuantity"]["unit"], data["valueQuantity"]["code"]) == ("µmol/L", "umol/L")
+    for bound in data.get("referenceRange", [{}])[0].values():
+        assert bound["code"] == "umol/L"
+    assert care.lab_result_from_fhir(validate(data), DictResolver())["unit"] == "µmol/L"
+    assert ucum_code("10^9/L") == "10*9/L" and ucum_code("mIE/L") == "m[IU]/L"
+    assert ucum_code("INR") is None  # no code is claimed for a unit we cannot vouch for
+    plain = care.lab_result_to_fhir(SAMPLES["lab_result"] | {"unit": "INR"})
+    assert plain["valueQuantity"] == {
+        "value": SAMPLES["lab_result"]["value_numeric"],
+        "unit": "INR",
+    }
