@@ -239,3 +239,17 @@ def test_lab_quantities_carry_ucum_where_the_unit_has_a_code() -> None:
         "value": SAMPLES["lab_result"]["value_numeric"],
         "unit": "INR",
     }
+
+
+def test_care_plan_names_its_decision_as_r4_allows() -> None:
+    from app.fhir.mapping import municipal
+
+    plan = SAMPLES["implementation_plan"]
+    data = municipal.plan_to_fhir(plan, None, [])
+    assert "basedOn" not in data  # R4: CarePlan.basedOn is Reference(CarePlan) only
+    assert data["supportingInfo"] == [{"reference": f"ServiceRequest/{plan['decision_id']}"}]
+    resolver = DictResolver()
+    assert municipal.plan_from_fhir(validate(data), resolver)["decision_id"] == plan["decision_id"]
+    # Exports written before still import.
+    data["basedOn"] = data.pop("supportingInfo")
+    assert municipal.plan_from_fhir(validate(data), resolver)["decision_id"] == plan["decision_id"]
