@@ -65,7 +65,10 @@ def create_app(
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/fhir/metadata", fhir.metadata, methods=["GET"]),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
+            Route("/fhir/{type}/{id}", fhir.read, methods=["GET"]),
+            Route("/fhir/{type}", fhir.search, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
