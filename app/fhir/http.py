@@ -19,7 +19,14 @@ from app.errors import AppError
 from app.fhir.exporter import everything
 from app.fhir.mapping.registry import SUPPORTED_TYPES
 from app.fhir.r4 import FhirJson, dumps
-from app.fhir.rest import SearchError, capability_statement, read, row_id_of, search_patients
+from app.fhir.rest import (
+    SearchError,
+    capability_statement,
+    read,
+    row_id_of,
+    search_patients,
+    search_records,
+)
 from app.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
@@ -75,8 +82,18 @@ class FhirEndpoint:
         )
 
     async def search(self, request: Request) -> Response:
-        if request.path_params["type"] != "Patient":
-            return outcome(404, "not-supported", "search is served for Patient only")
+        resource_type = request.path_params["type"]
+        if resource_type not in SUPPORTED_TYPES:
+            return outcome(404, "not-supported", f"resource type {resource_type!r} is not served")
+        if resource_type != "Patient":
+            items = list(request.query_params.multi_items())
+            base_url = f"{request.base_url}fhir/"
+            return await self._answer(
+                request,
+                f"{resource_type}/search",
+                lambda ctx: search_records(ctx, resource_type, items, base_url=base_url),
+                "",
+            )
         params = set(request.query_params) - {"_format"}
         identifier = request.query_params.get("identifier")
         if identifier is None or params != {"identifier"}:

@@ -7,14 +7,15 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlmodel import SQLModel
 
 from app.context import Context
 from app.fhir import exporter
-from app.fhir.mapping.common import municipality_resource_id
+from app.fhir.mapping.common import STOCKHOLM, municipality_resource_id
 from app.fhir.mapping.organizations import ORGANISATIONSNUMMER
 from app.fhir.mapping.patients import RESERVNUMMER, SE_BASE_PATIENT, SYSTEM_OF_KIND
 from app.fhir.mapping.registry import KINDS, REFERENCE, TABLES_OF_TYPE
@@ -186,6 +187,128 @@ async def search_patients(
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
 
+PREFIXES = ("eq", "ge", "gt", "le", "lt")
+RECORD_PARAMS = {"patient", "date", "_count", "_since", "status", "_format"}
+
+
+async def search_records(
+    ctx: Context, resource_type: str, params: list[tuple[str, str]], *, base_url: str | None
+) -> FhirJson:
+    """{type}?patient=ID [&date=geYYYY-MM-DD ...] [&_since=instant] [&status=code] [&_count=N]:
+    one patient's entries of this type that the caller may see, newest first."""
+    unknown = {name for name, _ in params} - RECORD_PARAMS
+    if unknown:
+        raise SearchError(f"unsupported search parameter(s): {', '.join(sorted(unknown))}")
+    values: dict[str, list[str]] = {}
+    for name, value in params:
+        values.setdefault(name, []).append(value)
+    patient_text = (values.get("patient") or [""])[0].removeprefix("Patient/")
+    patient_id = row_id_of(patient_text, "Patient") if patient_text else None
+    if patient_id is None:
+        raise SearchError("patient: a Patient id is needed (patient=<id>)")
+    tables = [
+        k.table
+        for k in dict.fromkeys(k for k in KINDS if k.resource_type == resource_type)
+        if k.scope not in (REFERENCE, "patient")
+    ]
+    if not tables:
+        raise SearchError(f"{resource_type} is not searched by patient")
+    count = _count(values["_count"][0] if "_count" in values else None)
+    statuses = set(values.get("status", []))
+    found: list[tuple[Any, FhirJson]] = []
+    for name in dict.fromkeys(tables):
+        table = _table(name)
+        conditions = [table.c.patient_id == patient_id, *_since(table, values.get("_since", []))]
+        conditions += _dates(table, values.get("date", []))
+        visible = await ctx.data.visibility(table, [patient_id])
+        kind = next(k for k in KINDS if k.table == name)
+        rows = await ctx.data.fetch(select(table).where(visible, *conditions), disclose=kind.name)
+        kept = await exporter.preserved_of(ctx, [patient_id]) if rows else {}
+        activities = await _activities(ctx, name, patient_id) if rows else {}
+        for row, resource in zip(
+            rows, exporter.to_resources(name, rows, activities, kept), strict=False
+        ):
+            if resource["resourceType"] != resource_type:
+                continue
+            if statuses and resource.get("status") not in statuses:
+                continue
+            found.append((row.get("event_time") or row.get("updated_at"), resource))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    entries = []
+    for _, resource in found[:count]:
+        entry: FhirJson = {}
+        if base_url is not None:
+            entry["fullUrl"] = f"{base_url}{resource_type}/{resource['id']}"
+        entries.append(entry | {"resource": resource, "search": {"mode": "match"}})
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries}
+
+
+async def _activities(ctx: Context, name: str, patient_id: uuid.UUID) -> dict[Any, list[Any]]:
+    if name != "implementation_plan":
+        return {}
+    activity = _table("plan_activity")
+    shown = await ctx.data.visibility(activity, [patient_id])
+    rows = await ctx.data.fetch(
+        select(activity)
+        .where(shown, activity.c.patient_id == patient_id)
+        .order_by(activity.c.patient_id, activity.c.id),
+        disclose="PlanActivity",
+    )
+    by_plan: dict[Any, list[Any]] = {}
+    for row in rows:
+        by_plan.setdefault(row["plan_id"], []).append(row)
+    return by_plan
+
+
+def _count(value: str | None) -> int:
+    if value is None:
+        return 100
+    try:
+        count = int(value)
+    except ValueError:
+        raise SearchError("_count: a number is needed") from None
+    if not 0 <= count <= 1000:
+        raise SearchError("_count: 0 to 1000")
+    return count
+
+
+def _instant(text: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SearchError(f"{name}: not a date or dateTime: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=STOCKHOLM)
+
+
+def _since(table: Any, values: list[str]) -> list[Any]:
+    return [table.c.updated_at >= _instant(v, "_since") for v in values]
+
+
+def _dates(table: Any, values: list[str]) -> list[Any]:
+    """date=[prefix]YYYY-MM-DD[Thh:mm...]: on the entry's time (event_time)."""
+    if values and "event_time" not in table.c:
+        raise SearchError("date: this resource type has no date to search")
+    out = []
+    for value in values:
+        prefix = value[:2] if value[:2] in PREFIXES else "eq"
+        text = value[2:] if value[:2] in PREFIXES else value
+        start = _instant(text, "date")
+        day_only = "T" not in text
+        end = start + timedelta(days=1) if day_only else start
+        column = table.c.event_time
+        if prefix == "eq":
+            out.append(and_(column >= start, column < end) if day_only else column == start)
+        elif prefix == "ge":
+            out.append(column >= start)
+        elif prefix == "gt":
+            out.append(column >= end if day_only else column > start)
+        elif prefix == "le":
+            out.append(column < end if day_only else column <= start)
+        else:
+            out.append(column < start)
+    return out
+
+
 # --------------------------------------------------------------------------- metadata
 
 
@@ -209,6 +332,21 @@ def capability_statement(base_url: str) -> FhirJson:
                 }
             ]
             resource["operation"] = [{"name": "everything", "definition": EVERYTHING}]
+        if name not in (
+            "Patient",
+            "Organization",
+            "Practitioner",
+            "PractitionerRole",
+            "ResearchStudy",
+        ):
+            resource["interaction"].append({"code": "search-type"})
+            resource["searchParam"] = [
+                {"name": "patient", "type": "reference"},
+                {"name": "date", "type": "date"},
+                {"name": "status", "type": "token"},
+                {"name": "_since", "type": "date"},
+                {"name": "_count", "type": "number"},
+            ]
         if name == "Organization":
             resource["supportedProfile"] = [
                 "http://hl7.se/fhir/ig/base/StructureDefinition/SEBaseOrganization"

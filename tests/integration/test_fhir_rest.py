@@ -152,8 +152,68 @@ async def test_bad_requests_are_operation_outcomes(
         ("/fhir/Goal/1", 404),
         ("/fhir/Patient?name=Tolvan", 400),
         ("/fhir/Patient?identifier=urn:oid:1.2.752.129.2.1.3.1|121212-1213", 400),
-        ("/fhir/Observation?patient=x", 404),
+        ("/fhir/Observation?patient=x", 400),
+        ("/fhir/Observation?code=x", 400),
+        (f"/fhir/Observation?patient={PATIENT}&date=yesterday", 400),
+        (f"/fhir/Organization?patient={PATIENT}", 400),
     ):
         response = await client.get(path, headers=headers)
         assert response.status_code == status, path
         assert response.json()["resourceType"] == "OperationOutcome"
+
+
+async def records(
+    client: httpx.AsyncClient, headers: dict[str, str], path: str, **params: Any
+) -> Any:
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_search_a_patients_entries(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    record = coherent_record()
+    await insert_record(conn, record)
+    headers = system_headers(settings)
+    observations = await records(client, headers, "/fhir/Observation", patient=str(PATIENT))
+    expected = len(record["lab_result"]) + len(record.get("functional_status", []))
+    expected += len(record.get("tooth_finding", []))
+    assert observations["total"] == expected > 0
+    assert all(e["resource"]["resourceType"] == "Observation" for e in observations["entry"])
+    by_graphql_id = await records(
+        client, headers, "/fhir/Observation", patient=f"Patient/{encode_id('Patient', PATIENT)}"
+    )
+    assert by_graphql_id["total"] == expected
+    none_later = await records(
+        client, headers, "/fhir/Observation", patient=str(PATIENT), date="ge2100-01-01"
+    )
+    assert none_later["total"] == 0
+    earlier = await records(
+        client, headers, "/fhir/Observation", patient=str(PATIENT), date="le2100-01-01"
+    )
+    assert earlier["total"] == expected
+    counted = await records(client, headers, "/fhir/Observation", patient=str(PATIENT), _count="0")
+    assert (counted["total"], counted.get("entry")) == (expected, [])
+    requests = await records(client, headers, "/fhir/MedicationRequest", patient=str(PATIENT))
+    statuses = {e["resource"]["status"] for e in requests["entry"]}
+    assert requests["total"] == len(record["prescription"])
+    for status in statuses:
+        only = await records(
+            client, headers, "/fhir/MedicationRequest", patient=str(PATIENT), status=status
+        )
+        assert {e["resource"]["status"] for e in only["entry"]} == {status}
+    since = await records(
+        client, headers, "/fhir/MedicationRequest", patient=str(PATIENT), _since="2100-01-01"
+    )
+    assert since["total"] == 0
+
+
+async def test_searching_entries_of_a_hidden_patient_finds_nothing(
+    client: httpx.AsyncClient, conn: AsyncConnection
+) -> None:
+    await insert_record(conn, coherent_record())
+    response = await client.get("/fhir/Observation", params={"patient": str(PATIENT)})
+    assert response.status_code == 200
+    assert response.json()["total"] == 0
+    assert {action for _, action, _ in await audit_of(conn, PATIENT)} == {"deny"}
