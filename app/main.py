@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from app import migrate
 from app.db import Database, PooledDatabase
+from app.fhir.bulk import BulkExports
 from app.fhir.http import FhirEndpoint
 from app.graphql_http import GraphQLEndpoint
 from app.settings import Settings
@@ -42,6 +43,7 @@ def create_app(
 
     endpoint = GraphQLEndpoint(schema, database, settings)
     fhir = FhirEndpoint(database, settings)
+    bulk = BulkExports(database, settings)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -66,6 +68,11 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/metadata", fhir.metadata, methods=["GET"]),
+            Route("/fhir/$export", bulk.kick_off, methods=["GET"]),
+            Route("/fhir/Patient/$export", bulk.kick_off, methods=["GET"]),
+            Route("/fhir/$export-status/{job}", bulk.status, methods=["GET"]),
+            Route("/fhir/$export-status/{job}", bulk.cancel, methods=["DELETE"]),
+            Route("/fhir/$export-file/{job}/{name}", bulk.file, methods=["GET"]),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
             Route("/fhir/{type}/{id}", fhir.read, methods=["GET"]),
             Route("/fhir/{type}", fhir.search, methods=["GET"]),
