@@ -74,6 +74,7 @@ def create_app(
             Route("/fhir/$export-status/{job}", bulk.cancel, methods=["DELETE"]),
             Route("/fhir/$export-file/{job}/{name}", bulk.file, methods=["GET"]),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
+            Route("/fhir/Patient/{id}/$summary", fhir.summary, methods=["GET"]),
             Route("/fhir/{type}/{id}", fhir.read, methods=["GET"]),
             Route("/fhir/{type}", fhir.search, methods=["GET"]),
         ],

@@ -27,6 +27,7 @@ from app.fhir.rest import (
     search_patients,
     search_records,
 )
+from app.fhir.summary import summary
 from app.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
@@ -132,6 +133,18 @@ class FhirEndpoint:
             # The same answer whether it is missing or hidden (A12: reveal nothing).
             return outcome(404, "not-found", missing)
         return Response(dumps(found), media_type=FHIR_JSON)
+
+    async def summary(self, request: Request) -> Response:
+        """Patient/$summary: the International Patient Summary document (IPS, EHDS)."""
+        patient_id = row_id_of(request.path_params["id"], "Patient")
+        base = f"{request.base_url}fhir/"
+
+        async def produce(ctx: Any) -> FhirJson | None:
+            if patient_id is None:
+                return None
+            return await summary(ctx, patient_id, base_url=base)
+
+        return await self._answer(request, "Patient/$summary", produce, "no such patient")
 
     async def everything(self, request: Request) -> Response:
         refused = not_acceptable(request)

@@ -29,6 +29,7 @@ from app.identifiers import (
 
 FHIR_VERSION = "4.0.1"
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+SUMMARY = "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"
 
 
 def _table(name: str) -> Any:
@@ -331,7 +332,10 @@ def capability_statement(base_url: str) -> FhirJson:
                     "stored; a bare value is read as a personnummer",
                 }
             ]
-            resource["operation"] = [{"name": "everything", "definition": EVERYTHING}]
+            resource["operation"] = [
+                {"name": "everything", "definition": EVERYTHING},
+                {"name": "summary", "definition": SUMMARY},
+            ]
         if name not in (
             "Patient",
             "Organization",
