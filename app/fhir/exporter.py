@@ -74,7 +74,13 @@ async def preserved_of(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[A
         return {}
     table = _table("fhir_preserved")
     rows = await ctx.data.fetch(select(table).where(table.c.patient_id.in_(patient_ids)))
-    return {(r["table_name"], r["row_id"]): r for r in rows}
+    kept = {(r["table_name"], r["row_id"]): r for r in rows}
+    for pid in patient_ids:
+        # A Patient's remainder may hold address lines, telecom and contacts: only for callers
+        # who may see the address (A16), never otherwise.
+        if ("patient", pid) in kept and not await ctx.data.may_see_address(pid):
+            del kept[("patient", pid)]
+    return kept
 
 
 async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[str, list[Any]]:

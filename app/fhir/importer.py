@@ -417,7 +417,10 @@ class Importer:
         remainder, losses = preserve.compare(
             p.raw.data, loads(dumps(exported)), self._our_reference
         )
-        kept = p.kind.scope != REFERENCE
+        # A protected identity's Patient remainder is never given back (A16, exporter).
+        kept = p.kind.scope != REFERENCE and not (
+            p.kind.scope == PATIENT and p.row["protected_identity"]
+        )
         for loss in losses:
             self.result.skip(
                 UnsupportedEntry(
@@ -429,7 +432,7 @@ class Importer:
                     path=loss.path,
                 )
             )
-        p.remainder = self._our_references(remainder) if kept else None
+        p.remainder = self._our_references(remainder) if p.kind.scope != REFERENCE else None
 
     def _our_reference(self, text: str) -> str | None:
         """The reference string our export writes for what `text` points at, if known."""
