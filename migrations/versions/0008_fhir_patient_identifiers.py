@@ -26,6 +26,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 KINDS = "'personnummer', 'samordningsnummer', 'reservnummer'"
+# A reservnummer "issued" by a URI: how FHIR imports stored other systems' identifiers before.
+FOREIGN = "identifier_kind = 'reservnummer' AND reserve_issuer ~ '^(https?|urn):'"
 
 
 def upgrade() -> None:
@@ -78,10 +80,27 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("identifier_kind <> 'external'"),
     )
+    # Earlier FHIR imports stored another system's identifier as a reservnummer issued by the
+    # system's URI: they become what they are, external identifiers (system, value).
+    op.execute(
+        f"INSERT INTO patient_identifier (system, value, patient_id, position) "
+        f"SELECT reserve_issuer, identifier, id, 0 FROM patient WHERE {FOREIGN}"
+    )
+    op.execute(
+        f"UPDATE patient SET identifier_kind = 'external', reserve_issuer = NULL WHERE {FOREIGN}"
+    )
 
 
 def downgrade() -> None:
-    # Patients known only by other systems cannot be expressed in the old schema.
+    # Back to the old form where it fits (a reservnummer issued by the system); patients known
+    # only by longer identifiers cannot be expressed in the old schema.
+    op.execute(
+        "UPDATE patient p SET identifier_kind = 'reservnummer', reserve_issuer = i.system "
+        "FROM patient_identifier i WHERE i.patient_id = p.id AND i.value = p.identifier "
+        "AND p.identifier_kind = 'external' AND length(p.identifier) <= 20 "
+        "AND length(i.system) <= 100 AND NOT EXISTS (SELECT 1 FROM patient q WHERE "
+        "q.identifier_kind = 'reservnummer' AND q.identifier = p.identifier)"
+    )
     op.execute("DELETE FROM patient WHERE identifier_kind = 'external'")
     op.drop_index("uq_patient_identifier", table_name="patient")
     op.create_index(
