@@ -405,3 +405,42 @@ async def test_synthea_encounters_at_organisations_without_hsa_id(conn: AsyncCon
     lab = (await conn.execute(select(TABLES["lab_result"]))).mappings().one()
     assert contact["care_unit_id"] == unit.id
     assert lab["care_contact_id"] == contact["id"]
+
+
+async def test_hl7_sweden_example_patients_keep_their_kinds(conn: AsyncConnection) -> None:
+    """HL7 Sweden's base-profile examples (as their FSH sources describe them): a
+    samordningsnummer and a national reservnummer under electronichealth.se URIs."""
+    base = "http://electronichealth.se/identifier/"
+    examples = [
+        person(
+            f"{base}samordningsnummer",
+            "196109732393",
+            id="PatientExample196109732393",
+            family="Smith",
+            given="Tom",
+            birthDate="1961-09-13",
+        ),
+        person(
+            f"{base}nationelltReservnummer",
+            "98240301AA06",
+            id="PatientExample98240301AA06",
+            family="Efternamn",
+            given="Förnamn",
+            birthDate="2024-03-01",
+        ),
+    ]
+    result = await run(conn, bundle(*examples))
+    assert result.ok, result.errors
+    kinds = {
+        (r["identifier_kind"], r["identifier"], r["reserve_issuer"]) for r in await patients(conn)
+    }
+    assert kinds == {
+        ("samordningsnummer", "196109732393", None),
+        ("reservnummer", "98240301AA06", "urn:oid:1.2.752.129.2.1.3.2"),
+    }
+    # Sent again under the OIDs: the same two patients.
+    again = [copy.deepcopy(e) for e in examples]
+    again[0]["identifier"][0]["system"] = "urn:oid:1.2.752.129.2.1.3.3"
+    again[1]["identifier"][0]["system"] = "urn:oid:1.2.752.129.2.1.3.2"
+    second = await run(conn, bundle(*again))
+    assert second.ok and (second.created["Patient"], second.updated["Patient"]) == (0, 2)
