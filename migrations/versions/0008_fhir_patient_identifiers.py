@@ -8,7 +8,8 @@ patient_identifier, unique by (system, value); a patient known only by such iden
 identifier_kind 'external', and the Swedish uniqueness no longer covers those rows.
 
 fhir_preserved keeps, per imported patient row, the FHIR elements the row cannot hold, so an
-export gives them back (app/fhir/preserve.py).
+export gives them back (app/fhir/preserve.py). Lab values become unconstrained numerics, so they
+keep the digits they were written with.
 
 Revision ID: 0008_fhir
 Revises: 0007
@@ -26,6 +27,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 KINDS = "'personnummer', 'samordningsnummer', 'reservnummer'"
+LAB_NUMBERS = ("value_numeric", "reference_low", "reference_high")
 # A reservnummer "issued" by a URI: how FHIR imports stored other systems' identifiers before.
 FOREIGN = "identifier_kind = 'reservnummer' AND reserve_issuer ~ '^(https?|urn):'"
 
@@ -80,6 +82,9 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("identifier_kind <> 'external'"),
     )
+    # Lab values keep the digits they were written with (6.3 stays 6.3, not 6.300000).
+    for column in LAB_NUMBERS:
+        op.alter_column("lab_result", column, type_=sa.Numeric(), existing_type=sa.Numeric(18, 6))
     # Earlier FHIR imports stored another system's identifier as a reservnummer issued by the
     # system's URI: they become what they are, external identifiers (system, value).
     op.execute(
@@ -92,6 +97,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for column in LAB_NUMBERS:
+        op.alter_column("lab_result", column, type_=sa.Numeric(18, 6), existing_type=sa.Numeric())
     # Back to the old form where it fits (a reservnummer issued by the system); patients known
     # only by longer identifiers cannot be expressed in the old schema.
     op.execute(

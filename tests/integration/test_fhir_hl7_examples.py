@@ -80,7 +80,8 @@ async def test_hl7_examples_imported_and_reported(conn: AsyncConnection) -> None
     (lab,) = await rows(conn, "lab_result")
     assert lab["patient_id"] == heuvel["id"]
     assert (lab["code_system"], lab["code"], lab["unit"]) == ("LOINC", "15074-8", "mmol/l")
-    assert str(lab["value_numeric"]) == "6.300000" and lab["interpretation"] == "high"
+    # As written: 6.3, not 6.300000.
+    assert str(lab["value_numeric"]) == "6.3" and lab["interpretation"] == "high"
     assert (lab["document_id"], lab["source_system_hsa_id"]) == ("6323", SOURCE)
     assert lab["accountable_name"] == "A. Langeveld"  # Practitioner/f005 is not in the bundle
     assert lab["care_unit_id"] == unit.id

@@ -208,7 +208,8 @@ def test_numbers_and_times_arrive_intact(seeded: Seeded) -> None:
         "SELECT DISTINCT reference_low::text, reference_high::text, unit FROM lab_result"
         " WHERE code = 'NPU03230'",
     )
-    assert potassium == [("3.500000", "4.600000", "mmol/L")]
+    # Lab values keep the digits they are written with (unconstrained numeric, 0008_fhir).
+    assert potassium == [("3.5", "4.6", "mmol/L")]
     prices = query(
         seeded.url,
         "SELECT DISTINCT price_sek::text FROM dental_treatment WHERE procedure_code = '101'",
