@@ -31,10 +31,12 @@ __all__ = [
     "OID_NPL_ID",
     "OID_NPL_PACK_ID",
     "OID_PERSONNUMMER",
+    "OID_RESERVNUMMER",
     "OID_SAMORDNINGSNUMMER",
     "PERSON_IDENTIFIER_KINDS",
     "IdentifierError",
     "birth_date_of",
+    "canonical_patient_system",
     "detect_person_identifier_kind",
     "format_personnummer",
     "luhn_check_digit",
@@ -60,6 +62,7 @@ __all__ = [
 # Code system OIDs (used by the FHIR mapping).
 OID_PERSONNUMMER = "1.2.752.129.2.1.3.1"
 OID_SAMORDNINGSNUMMER = "1.2.752.129.2.1.3.3"
+OID_RESERVNUMMER = "1.2.752.129.2.1.3.2"  # nationellt reservnummer
 OID_HSA_ID = "1.2.752.129.2.1.4.1"
 OID_ICD10_SE = "1.2.752.116.1.1.1.1.3"
 OID_KVA = "1.2.752.116.1.3.2.1.4"
@@ -317,6 +320,44 @@ def birth_date_of(twelve_digits: str) -> date:
     if day > _SAMORDNING_DAY_OFFSET:
         day -= _SAMORDNING_DAY_OFFSET
     return date(int(normalized[:4]), int(normalized[4:6]), day)
+
+
+# Patient identifier systems: the OIDs of DOMAIN.md section 6 (as urn:oid:) and HL7 Sweden's
+# URIs (SEBasePatient's identifier slices) name the same identifiers. The OID form is canonical.
+_PATIENT_SYSTEMS = {
+    PERSONNUMMER: (
+        f"urn:oid:{OID_PERSONNUMMER}",
+        "http://electronichealth.se/identifier/personnummer",
+    ),
+    SAMORDNINGSNUMMER: (
+        f"urn:oid:{OID_SAMORDNINGSNUMMER}",
+        "http://electronichealth.se/identifier/samordningsnummer",
+    ),
+    RESERVNUMMER: (
+        f"urn:oid:{OID_RESERVNUMMER}",
+        "http://electronichealth.se/identifier/nationelltReservnummer",
+        # The spelling of early drafts of the base profiles.
+        "http://electronichealth.se/identifier/nationelltReservnumer",
+    ),
+}
+_KIND_OF_PATIENT_SYSTEM = {
+    system: (kind, systems[0]) for kind, systems in _PATIENT_SYSTEMS.items() for system in systems
+}
+
+
+def canonical_patient_system(system: str) -> tuple[str | None, str]:
+    """(kind, canonical system) of a patient identifier system.
+
+    The kind is "personnummer", "samordningsnummer" or "reservnummer" (the national one) for
+    their OIDs (``urn:oid:`` or bare) and HL7 Sweden's ``http://electronichealth.se/identifier/``
+    URIs, with the ``urn:oid:`` form as canonical system; any other system has kind None and
+    stays as it is (an external identifier, never a reservnummer).
+    """
+    cleaned = system.strip()
+    found = _KIND_OF_PATIENT_SYSTEM.get(cleaned) or _KIND_OF_PATIENT_SYSTEM.get(
+        f"urn:oid:{cleaned}"
+    )
+    return found if found is not None else (None, cleaned)
 
 
 # --------------------------------------------------------------------------- organisations

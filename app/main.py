@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from app import migrate
 from app.db import Database, PooledDatabase
+from app.fhir.bulk import BulkExports
 from app.fhir.http import FhirEndpoint
 from app.graphql_http import GraphQLEndpoint
 from app.guard import RateLimits
@@ -67,6 +68,7 @@ def create_app(
     limits = RateLimits(settings)
     endpoint = GraphQLEndpoint(schema, database, settings, limits)
     fhir = FhirEndpoint(database, settings, limits)
+    bulk = BulkExports(database, settings, limits)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -90,7 +92,16 @@ def create_app(
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/fhir/metadata", fhir.metadata, methods=["GET"]),
+            Route("/fhir/$export", bulk.kick_off, methods=["GET"]),
+            Route("/fhir/Patient/$export", bulk.kick_off, methods=["GET"]),
+            Route("/fhir/$export-status/{job}", bulk.status, methods=["GET"]),
+            Route("/fhir/$export-status/{job}", bulk.cancel, methods=["DELETE"]),
+            Route("/fhir/$export-file/{job}/{name}", bulk.file, methods=["GET"]),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
+            Route("/fhir/Patient/{id}/$summary", fhir.summary, methods=["GET"]),
+            Route("/fhir/{type}/{id}", fhir.read, methods=["GET"]),
+            Route("/fhir/{type}", fhir.search, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -20,6 +20,7 @@ from resolvers.loaders.patients import PatientByIdLoader
 from resolvers.pagination import Page, SortKey, page_size
 from resolvers.tables import PATIENT
 
+PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
 PATIENT_SORT = SortKey("Patient", ("family_name", "given_name", "id"), descending=False)
 
 
@@ -35,7 +36,13 @@ def normalized_identifier(value: str, *, field: str = "personnummer") -> str:
 async def patient_by_identifier(ctx: Context, value: str) -> RowMapping | None:
     """The patient with this personnummer/samordningsnummer, if the caller may see them."""
     identifier = normalized_identifier(value)
-    found = await ctx.data.fetch(select(PATIENT.c.id).where(PATIENT.c.identifier == identifier))
+    found = await ctx.data.fetch(
+        select(PATIENT.c.id).where(
+            PATIENT.c.identifier == identifier,
+            # An external identifier (another system's) may have the same digits.
+            PATIENT.c.identifier_kind.in_(PERSON_NUMBER_KINDS),
+        )
+    )
     if not found:
         return None
     return await ctx.loader(PatientByIdLoader).load(found[0]["id"])
@@ -70,6 +77,7 @@ class PatientSearch:
             out.append(c.municipality_code.in_(sorted(self.municipality_codes)))
         if self.identifiers:
             out.append(c.identifier.in_(sorted(self.identifiers)))
+            out.append(c.identifier_kind.in_(PERSON_NUMBER_KINDS))
         return out
 
 

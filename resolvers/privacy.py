@@ -71,7 +71,11 @@ async def _own_patient_id(ctx: Context) -> uuid.UUID | None:
 
     p = table(models.Patient)
     identifier = ctx.principal.represented_identifier or ctx.principal.person_identifier
-    found = await ctx.data.fetch(select(p.c.id).where(p.c.identifier == (identifier or "")))
+    found = await ctx.data.fetch(
+        select(p.c.id).where(
+            p.c.identifier == (identifier or ""), p.c.identifier_kind != "external"
+        )
+    )
     return found[0]["id"] if found else None
 
 

@@ -125,6 +125,11 @@ class IdentifierKind(Enum):
         "samordningsnummer", description="Samordningsnummer: day of birth plus 60."
     )
     RESERVNUMMER = V("reservnummer", description="Reservnummer: a regional stand-in number.")
+    EXTERNAL = V(
+        "external",
+        description="Only identifiers of other systems (e.g. an imported MRN): `personnummer` "
+        "holds the first one's value, as issued.",
+    )
 
 
 @strawberry.enum(description="Sex as recorded.")

@@ -29,11 +29,19 @@ class FhirImportError:
     reason: str = strawberry.field(description="What is wrong.")
 
 
-@strawberry.type(description="An entry vardkedja does not store; skipped, not an error.")
+@strawberry.type(
+    description="Something vardkedja does not store, not an error: an entry that is skipped "
+    "(UNSUPPORTED_RESOURCE) or an element of an imported entry that its row cannot hold "
+    "(UNSUPPORTED_ELEMENT; for patient data it is kept for FHIR export)."
+)
 class FhirUnsupportedEntry:
     index: int = strawberry.field(description="Position of the entry in Bundle.entry, from 0.")
     resource_type: str | None = strawberry.field(description="The entry's resource type.")
     reason: str = strawberry.field(description="Why it is not stored.")
+    code: str = strawberry.field(description="UNSUPPORTED_RESOURCE or UNSUPPORTED_ELEMENT.")
+    path: str | None = strawberry.field(
+        description="The element, e.g. AllergyIntolerance.criticality (UNSUPPORTED_ELEMENT)."
+    )
 
 
 @strawberry.type(
@@ -76,7 +84,13 @@ class FhirImportResult:
             ],
             errors_not_listed=result.errors_not_listed,
             unsupported=[
-                FhirUnsupportedEntry(index=u.index, resource_type=u.resource_type, reason=u.reason)
+                FhirUnsupportedEntry(
+                    index=u.index,
+                    resource_type=u.resource_type,
+                    reason=u.reason,
+                    code=u.code,
+                    path=u.path,
+                )
                 for u in result.unsupported
             ],
         )

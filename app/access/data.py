@@ -226,7 +226,7 @@ class DataAccess:
         whoever built the statement.
         """
         rows: Sequence[RowMapping] = await self._uncancellable(self._rows(statement))
-        return self._disclosed(rows, disclose)
+        return self._disclosed(rows, disclose, scrub=_may_hold_patient_address(statement))
 
     async def fetch_plan(
         self, plan: Plan, values: Mapping[str, Any], *, disclose: str | None = None
@@ -235,8 +235,10 @@ class DataAccess:
         rows = await self._uncancellable(plan.rows(self.conn, **values))
         return self._disclosed(typing.cast(Sequence[RowMapping], rows), disclose)
 
-    def _disclosed(self, rows: Sequence[RowMapping], disclose: str | None) -> Sequence[RowMapping]:
-        if rows and any(column in rows[0] for column in ADDRESS_COLUMNS):
+    def _disclosed(
+        self, rows: Sequence[RowMapping], disclose: str | None, *, scrub: bool = True
+    ) -> Sequence[RowMapping]:
+        if scrub and rows and any(column in rows[0] for column in ADDRESS_COLUMNS):
             rows = [self._without_address(row) for row in rows]
         if disclose is not None:
             for row in rows:
@@ -355,3 +357,23 @@ class DataAccess:
         """Wait until no statement of this request is running (before audit, commit)."""
         while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+
+
+# Tables whose address columns describe an organisation, never a person (A16 is about patients).
+ORGANISATION_TABLES = frozenset({"care_unit", "care_provider", "municipality"})
+
+
+def _may_hold_patient_address(statement: Executable) -> bool:
+    """False only when every address-named column the statement selects is a column of an
+    organisation table (a care unit's municipality is not a protected patient's address);
+    anything else, or a statement we cannot inspect, is scrubbed as before."""
+    columns = getattr(statement, "selected_columns", None)
+    if columns is None:
+        return True
+    for column in columns:
+        if getattr(column, "name", None) not in ADDRESS_COLUMNS:
+            continue
+        table = getattr(column, "table", None)
+        if getattr(table, "name", None) not in ORGANISATION_TABLES:
+            return True
+    return False

@@ -229,7 +229,9 @@ async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUI
     if not identifier:
         return None
     p = table(models.Patient)
-    found = await conn.execute(select(p.c.id).where(p.c.identifier == identifier))
+    found = await conn.execute(
+        select(p.c.id).where(p.c.identifier == identifier, p.c.identifier_kind != "external")
+    )
     return found.scalar()
 
 

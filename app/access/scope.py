@@ -20,7 +20,12 @@ from app.access.rules import a1_purpose_allows_care
 
 def _person(identifier: str | None) -> Any:
     p = table(models.Patient)
-    return select(p.c.id).where(p.c.identifier == (identifier or "")).scalar_subquery()
+    # A logged-in person is named by a Swedish identifier, never by another system's.
+    return (
+        select(p.c.id)
+        .where(p.c.identifier == (identifier or ""), p.c.identifier_kind != "external")
+        .scalar_subquery()
+    )
 
 
 def search_scope(

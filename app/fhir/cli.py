@@ -121,10 +121,11 @@ def _print_result(result: ImportResult) -> None:
             err.print(f"  {where} {e.resource_type or '?'} {e.path}: {e.reason}", highlight=False)
     if result.unsupported:
         count = len(result.unsupported) + result.unsupported_not_listed
-        out.print(f"[yellow]{count} entries not stored (unsupported):[/yellow]")
+        out.print(f"[yellow]{count} entries or elements not stored (unsupported):[/yellow]")
         for u in result.unsupported[:SHOWN]:
             where = u.location or f"entry {u.index}"
-            out.print(f"  {where} {u.resource_type}: {u.reason}", highlight=False)
+            what = f"{u.resource_type} {u.path}" if u.path else str(u.resource_type)
+            out.print(f"  {where} {what}: {u.reason}", highlight=False)
 
 
 def _export_args(parser: argparse.ArgumentParser) -> None:

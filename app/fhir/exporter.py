@@ -15,11 +15,12 @@ from sqlmodel import SQLModel
 from app.access.principal import PrincipalKind
 from app.access.research import Release, released_row
 from app.context import Context
+from app.fhir import preserve
 from app.fhir.mapping import municipal
 from app.fhir.mapping.common import id_system
 from app.fhir.mapping.registry import KINDS, PATIENT, REFERENCE, kind_of_row
 from app.fhir.ndjson import NdjsonWriter
-from app.fhir.r4 import FhirJson, validate
+from app.fhir.r4 import FhirJson, InvalidResource, loads, validate
 from app.fhir.writer import referenced_first
 
 PSEUDONYM = id_system("pseudonym")
@@ -36,16 +37,51 @@ def _table(name: str) -> Table:
     return SQLModel.metadata.tables[name]
 
 
+Preserved = Mapping[tuple[str, Any], Any]  # (table, row id) -> fhir_preserved row
+
+
 def to_resources(
-    table: str, rows: Sequence[Mapping[Any, Any]], activities: Mapping[Any, list[Any]]
+    table: str,
+    rows: Sequence[Mapping[Any, Any]],
+    activities: Mapping[Any, list[Any]],
+    preserved: Preserved | None = None,
 ) -> list[FhirJson]:
     out = []
     for row in referenced_first(table, [dict(r) for r in rows]):
         if table == "implementation_plan":
-            out.append(municipal.plan_to_fhir(row, None, activities.get(row["id"], [])))
+            resource = municipal.plan_to_fhir(row, None, activities.get(row["id"], []))
         else:
-            out.append(kind_of_row(table, row).to_fhir(row, None))
+            resource = kind_of_row(table, row).to_fhir(row, None)
+        kept = preserved.get((table, row["id"])) if preserved else None
+        if kept is not None and not (table == "patient" and row["protected_identity"]):
+            # A protected identity's preserved elements may hold an address (A16): never.
+            current = kept["version"] is None or kept["version"] == row.get("version")
+            merged = preserve.merge(resource, loads(kept["elements"]), current=current)
+            try:
+                validate(merged)
+                resource = merged
+            except InvalidResource:
+                # The row changed so that the original no longer fits (a date of death where
+                # the original said deceasedBoolean): the row is the truth.
+                pass
+        out.append(resource)
     return out
+
+
+async def preserved_of(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[Any, Any]:
+    """The preserved remainders of these patients' imported rows (part of resources already
+    disclosed, so not audited again)."""
+    if not patient_ids:
+        return {}
+    table = _table("fhir_preserved")
+    rows = await ctx.data.fetch(select(table).where(table.c.patient_id.in_(patient_ids)))
+    kept = {(r["table_name"], r["row_id"]): r for r in rows}
+    for pid in patient_ids:
+        # A Patient's remainder may hold address lines, telecom and contacts: only for callers
+        # who may see the address (A16), never otherwise.
+        if ("patient", pid) in kept and not await ctx.data.may_see_address(pid):
+            del kept[("patient", pid)]
+    return kept
 
 
 async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[str, list[Any]]:
@@ -58,6 +94,23 @@ async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict
         stmt = select(table).where(visible).order_by(table.c.patient_id, table.c.id)
         rows[name] = list(await ctx.data.fetch(stmt, disclose=disclose))
     return rows
+
+
+async def with_identifiers(ctx: Context, patients: Sequence[Any]) -> list[dict[str, Any]]:
+    """Patient rows with their other identifiers (patient_identifier) under "identifiers"; part
+    of the Patient resources already disclosed, so not audited again."""
+    table = _table("patient_identifier")
+    ids = [p["id"] for p in patients]
+    by_patient: dict[Any, list[Any]] = {}
+    if ids:
+        stmt = (
+            select(table)
+            .where(table.c.patient_id.in_(ids))
+            .order_by(table.c.patient_id, table.c.position, table.c.system, table.c.value)
+        )
+        for row in await ctx.data.fetch(stmt):
+            by_patient.setdefault(row["patient_id"], []).append(row)
+    return [dict(p) | {"identifiers": by_patient.get(p["id"], [])} for p in patients]
 
 
 def _kind_name(table: str) -> str:
@@ -138,13 +191,14 @@ async def everything(
     record: dict[str, list[Any]] = {"patient": list(patients)}
     record |= await patient_record(ctx, [patient_id])
     references = await reference_rows(ctx, record)
-    resources = to_resources("patient", patients, {})
+    kept = await preserved_of(ctx, [patient_id])
+    resources = to_resources("patient", await with_identifiers(ctx, patients), {}, kept)
     for kind in REFERENCE_KINDS:
         if kind.table in references:
             resources += to_resources(kind.table, references[kind.table], {})
     activities = _activities(record.pop("plan_activity"))
     for name in PATIENT_TABLES:
-        resources += to_resources(name, record[name], activities)
+        resources += to_resources(name, record[name], activities, kept)
     entries = []
     for resource in validated(resources):
         entry: FhirJson = {}
@@ -222,9 +276,10 @@ async def _batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int:
     )
     record = await patient_record(ctx, visible)
     activities = _activities(record.pop("plan_activity"))
-    resources = to_resources("patient", patients, {})
+    kept = await preserved_of(ctx, visible)
+    resources = to_resources("patient", await with_identifiers(ctx, patients), {}, kept)
     for name in PATIENT_TABLES:
-        resources += to_resources(name, record[name], activities)
+        resources += to_resources(name, record[name], activities, kept)
     for resource in resources:
         emit(resource)
     return len(patients)

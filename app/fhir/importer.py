@@ -17,14 +17,16 @@ from itertools import islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from app.audit import AuditBuffer
 from app.errors import BadInput
+from app.fhir import preserve
 from app.fhir.mapping import municipal, organizations, patients
-from app.fhir.mapping.common import row_uuid
+from app.fhir.mapping.common import municipality_resource_id, row_uuid, to_date
 from app.fhir.mapping.header import document_identity
 from app.fhir.mapping.registry import (
     CLINICAL,
@@ -34,12 +36,13 @@ from app.fhir.mapping.registry import (
     PLAN,
     REFERENCE,
     TABLE_ORDER,
+    TYPE_OF_TABLE,
     Kind,
     kind_of,
 )
-from app.fhir.r4 import InvalidResource, MappingError, Unsupported, validate
+from app.fhir.r4 import InvalidResource, MappingError, Unsupported, dumps, loads, validate
 from app.fhir.resolve import NAMESPACE, Defaults, ImportResolver, references_in, stable_id
-from app.fhir.results import EntryError, ImportResult, UnsupportedEntry
+from app.fhir.results import UNSUPPORTED_ELEMENT, EntryError, ImportResult, UnsupportedEntry
 from app.fhir.writer import replace_children, upsert
 
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
@@ -80,6 +83,11 @@ class Pending:
     key: tuple[Any, ...] | None = None
     row: dict[str, Any] | None = None
     children: list[dict[str, Any]] = field(default_factory=list)
+    # Patients: their identifiers, and the identifier the row keeps (merged with the match).
+    identity: patients.PatientIdentity | None = None
+    own_identifier: tuple[str, str, str | None] | None = None
+    # What the row cannot hold, kept for export (patient data only).
+    remainder: dict[str, Any] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -95,6 +103,9 @@ class Importer:
         self.result = ImportResult()
         self.resolver = ImportResolver(conn, Defaults(options.source_system_hsa_id))
         self.written: list[tuple[uuid.UUID, str, uuid.UUID]] = []
+        # Patients of this import: their ids, and (system, value) -> (id, entry index).
+        self.patient_ids: set[uuid.UUID] = set()
+        self.patient_pairs: dict[tuple[str, str], tuple[uuid.UUID, int]] = {}
         self.tables = SQLModel.metadata.tables
 
     async def prepare(self) -> None:
@@ -146,21 +157,26 @@ class Importer:
         except InvalidResource as exc:
             for problem in exc.problems:
                 self._error(raw, resource_type, problem.path, problem.reason)
+            rid = data.get("id")
+            keys = [f"{resource_type}/{rid}"] if isinstance(rid, str) else []
+            for key in keys + ([raw.full_url] if raw.full_url else []):
+                self.resolver.failed[key] = raw.index
             return None
         return Pending(raw, kind, resource)
 
     async def _assign(self, pending: list[Pending], scopes: set[str]) -> None:
         """Give entries of these scopes their natural key and final id (the existing row's id
         when the key is already in the database), and make them referenceable."""
+        if PATIENT in scopes:
+            await self._assign_patients([p for p in pending if p.kind.scope == PATIENT])
         by_table: dict[str, list[Pending]] = {}
         for p in pending:
-            if p.kind.scope not in scopes or p.id is not None:
+            if p.kind.scope not in scopes or p.kind.scope == PATIENT or p.id is not None:
                 continue
             try:
                 p.key, proposed = self._natural_key(p)
             except MappingError as exc:
-                self._error(p.raw, p.kind.resource_type, exc.problem.path, exc.problem.reason)
-                p.id = False
+                self._failed(p, exc.problem.path, exc.problem.reason)
                 continue
             except Unsupported as exc:
                 self._skip(p.raw, p.kind.resource_type, exc.reason)
@@ -185,6 +201,130 @@ class Importer:
                 if table in ("care_unit", "care_provider", "practitioner"):
                     self.resolver.by_hsa[p.key[0]] = (table, p.id)
 
+    async def _assign_patients(self, group: list[Pending]) -> None:
+        """Match Patients on (system, value) of their identifiers only: an identifier already
+        held by a patient (in the database or earlier in the import) makes the entry that
+        patient, unless the birth date, the name or a Swedish identifier disagrees, which is an
+        error of the entry and changes nothing. No identifier known: a new patient."""
+        todo: list[Pending] = []
+        in_chunk: dict[tuple[str, str], int] = {}
+        for p in group:
+            if p.id is not None:
+                continue
+            try:
+                p.identity = patients.patient_identity(p.resource)
+            except MappingError as exc:
+                self._failed(p, exc.problem.path, exc.problem.reason)
+                continue
+            earlier = [in_chunk[pair] for pair in p.identity.pairs() if pair in in_chunk]
+            if earlier:
+                self._failed(p, "Patient.identifier", f"the same person as entry {min(earlier)}")
+                continue
+            in_chunk |= {pair: p.raw.index for pair in p.identity.pairs()}
+            todo.append(p)
+        if not todo:
+            return
+        identities = [p.identity for p in todo if p.identity is not None]
+        known = await self._known_patients(identities)
+        for p in todo:
+            assert p.identity is not None
+            self._match_patient(p, p.identity, known)
+        fresh = [p for p in todo if p.id is None]
+        taken = await self._taken_ids([self._own_id(p) for p in fresh])
+        for p in fresh:
+            assert p.identity is not None
+            own = self._own_id(p)
+            if own in taken or own in self.patient_ids:
+                # The id names another person here: derive one from the identifier instead.
+                system, value = p.identity.pairs()[0]
+                own = uuid.uuid5(NAMESPACE, f"Patient|{system}|{value}")
+            self._claim_patient(p, own, None)
+
+    def _match_patient(
+        self, p: Pending, identity: patients.PatientIdentity, known: dict[Any, Any]
+    ) -> None:
+        pairs = identity.pairs()
+        swedish = [(i.kind, i.value) for i in identity.swedish.values()]
+        local = {self.patient_pairs[k] for k in pairs if k in self.patient_pairs}
+        if local:
+            first = min(entry for _, entry in local)
+            self._failed(p, "Patient.identifier", f"the same person as entry {first}")
+            return
+        matches = {known["pairs"][k] for k in pairs if k in known["pairs"]}
+        matches |= {known["swedish"][k] for k in swedish if k in known["swedish"]}
+        if len(matches) > 1:
+            self._failed(
+                p,
+                "Patient.identifier",
+                "its identifiers belong to different patients here; nothing was changed",
+            )
+            return
+        if not matches:
+            return
+        (patient_id,) = matches
+        existing = known["rows"][patient_id]
+        problem = _identity_conflict(p.resource, identity, existing)
+        if problem is not None:
+            self._failed(p, *problem)
+            return
+        self._claim_patient(p, patient_id, existing)
+
+    def _claim_patient(self, p: Pending, patient_id: uuid.UUID, existing: Any) -> None:
+        assert p.identity is not None
+        p.id = patient_id
+        p.key = (patient_id,)
+        p.own_identifier = _own_identifier(p.identity, existing)
+        self.patient_ids.add(patient_id)
+        for pair in p.identity.pairs():
+            self.patient_pairs[pair] = (patient_id, p.raw.index)
+        self.resolver.register(p.keys, "patient", patient_id)
+
+    async def _known_patients(
+        self, identities: list[patients.PatientIdentity]
+    ) -> dict[str, dict[Any, Any]]:
+        """The patients holding any of these identifiers: by (system, value) in
+        patient_identifier, by (kind, value) on the patient row; and those patients' rows."""
+        patient, extra = self.tables["patient"], self.tables["patient_identifier"]
+        pairs = list({pair for i in identities for pair in i.pairs()})
+        swedish = list({(s.kind, s.value) for i in identities for s in i.swedish.values()})
+        by_pair: dict[Any, Any] = {}
+        by_swedish: dict[Any, Any] = {}
+        for start in range(0, len(pairs), 5000):
+            stmt = select(extra.c.system, extra.c.value, extra.c.patient_id).where(
+                tuple_(extra.c.system, extra.c.value).in_(pairs[start : start + 5000])
+            )
+            for row in await self.conn.execute(stmt):
+                by_pair[(row[0], row[1])] = row[2]
+        for start in range(0, len(swedish), 5000):
+            kind_value = tuple_(patient.c.identifier_kind, patient.c.identifier)
+            stmt = select(patient.c.identifier_kind, patient.c.identifier, patient.c.id).where(
+                kind_value.in_(swedish[start : start + 5000])
+            )
+            for row in await self.conn.execute(stmt):
+                by_swedish[(row[0], row[1])] = row[2]
+        ids = list(set(by_pair.values()) | set(by_swedish.values()))
+        rows: dict[Any, Any] = {}
+        for start in range(0, len(ids), 5000):
+            stmt = select(patient).where(patient.c.id.in_(ids[start : start + 5000]))
+            for found in (await self.conn.execute(stmt)).mappings():
+                rows[found["id"]] = found
+        return {"pairs": by_pair, "swedish": by_swedish, "rows": rows}
+
+    async def _taken_ids(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        patient = self.tables["patient"]
+        taken: set[uuid.UUID] = set()
+        for start in range(0, len(ids), 5000):
+            stmt = select(patient.c.id).where(patient.c.id.in_(ids[start : start + 5000]))
+            taken |= {row[0] for row in await self.conn.execute(stmt)}
+        return taken
+
+    def _failed(self, p: Pending, path: str, reason: str) -> None:
+        """An entry with an error: references to it say so (not that it is missing)."""
+        self._error(p.raw, p.kind.resource_type, path, reason)
+        p.id = False
+        for key in p.keys:
+            self.resolver.failed[key] = p.raw.index
+
     def _natural_key(self, p: Pending) -> tuple[tuple[Any, ...], Any]:
         r, kind = p.resource, p.kind
         if kind is MUNICIPALITY:
@@ -193,9 +333,6 @@ class Importer:
         own = self._own_id(p)
         if kind.key == ("hsa_id",):
             return (organizations.hsa_of(r, kind.name),), own
-        if kind.scope == PATIENT:
-            identifier_kind, identifier, _ = patients.patient_key(r)
-            return (identifier_kind, identifier), own
         if kind.scope == REFERENCE:
             return (own,), own
         element = getattr(r, kind.patient_element or "subject")
@@ -245,6 +382,11 @@ class Importer:
                     row["id"] = p.id
                 if p.kind is PLAN:
                     p.children = municipal.activities_from_fhir(p.resource, self.resolver, row)
+                if p.kind.scope == PATIENT:
+                    assert p.identity is not None and p.own_identifier is not None
+                    kind, value, issuer = p.own_identifier
+                    row |= {"identifier_kind": kind, "identifier": value, "reserve_issuer": issuer}
+                    p.children = patients.identifier_rows(p.id, p.identity, (kind, value))
             except MappingError as exc:
                 self._error(p.raw, p.kind.resource_type, exc.problem.path, exc.problem.reason)
                 continue
@@ -259,8 +401,61 @@ class Importer:
             if p.kind.table == "care_unit":
                 self.resolver.unit_provider[p.id] = row["care_provider_id"]
             p.row = row
+            self._compare(p)
             mapped.append(p)
         return mapped
+
+    def _compare(self, p: Pending) -> None:
+        """Report what the row does not hold (no silent change), and keep it for patient data."""
+        assert p.row is not None
+        if p.kind.scope == PATIENT:
+            exported = p.kind.to_fhir(p.row | {"identifiers": p.children}, None)
+        elif p.kind is PLAN:
+            exported = municipal.plan_to_fhir(p.row, None, p.children)
+        else:
+            exported = p.kind.to_fhir(p.row, None)
+        remainder, losses = preserve.compare(
+            p.raw.data, loads(dumps(exported)), self._our_reference
+        )
+        # A protected identity's Patient remainder is never given back (A16, exporter).
+        kept = p.kind.scope != REFERENCE and not (
+            p.kind.scope == PATIENT and p.row["protected_identity"]
+        )
+        for loss in losses:
+            self.result.skip(
+                UnsupportedEntry(
+                    p.raw.index,
+                    p.kind.resource_type,
+                    preserve.reason(loss, kept=kept),
+                    p.raw.location,
+                    code=UNSUPPORTED_ELEMENT,
+                    path=loss.path,
+                )
+            )
+        p.remainder = self._our_references(remainder) if p.kind.scope != REFERENCE else None
+
+    def _our_reference(self, text: str) -> str | None:
+        """The reference string our export writes for what `text` points at, if known."""
+        target = self.resolver.target(text)
+        if target is None or target[0] not in TYPE_OF_TABLE:
+            return None
+        table, key = target
+        rid = municipality_resource_id(key) if table == "municipality" else key
+        return f"{TYPE_OF_TABLE[table]}/{rid}"
+
+    def _our_references(self, value: Any) -> Any:
+        """References in a remainder to resources of this import or of the database point at
+        our ids, as the rest of the export does; others stay as they were."""
+        if isinstance(value, dict):
+            out = {k: self._our_references(v) for k, v in value.items()}
+            text = out.get("reference")
+            ours = self._our_reference(text) if isinstance(text, str) else None
+            if ours is not None:
+                out["reference"] = ours
+            return out
+        if isinstance(value, list):
+            return [self._our_references(v) for v in value]
+        return value
 
     async def _write(self, mapped: list[Pending]) -> None:
         by_table: dict[str, list[Pending]] = {}
@@ -285,6 +480,58 @@ class Importer:
                     self.written.append((patient, p.kind.name, p.row["id"]))
             if table_name == PLAN.table:
                 await self._write_activities(group)
+            if table_name == "patient":
+                await self._write_identifiers([c for p in group for c in p.children])
+        await self._write_preserved(mapped)
+
+    async def _write_preserved(self, mapped: list[Pending]) -> None:
+        """Keep each patient row's remainder (replacing an earlier import's); a row that now
+        holds everything loses its remainder."""
+        table = self.tables["fhir_preserved"]
+        keep: list[dict[str, Any]] = []
+        clear: list[tuple[str, Any]] = []
+        for p in mapped:
+            if p.row is None or p.kind.scope == REFERENCE:
+                continue
+            if p.remainder is None:
+                clear.append((p.kind.table, p.row["id"]))
+                continue
+            keep.append(
+                {
+                    "table_name": p.kind.table,
+                    "row_id": p.row["id"],
+                    "patient_id": p.row["id"] if p.kind.scope == PATIENT else p.row["patient_id"],
+                    "version": p.row.get("version"),
+                    "elements": dumps(p.remainder).decode(),
+                }
+            )
+        for start in range(0, len(clear), 5000):
+            await self.conn.execute(
+                delete(table).where(
+                    tuple_(table.c.table_name, table.c.row_id).in_(clear[start : start + 5000])
+                )
+            )
+        if keep:
+            values = insert(table)
+            stmt = values.on_conflict_do_update(
+                index_elements=["table_name", "row_id"],
+                set_={c: values.excluded[c] for c in ("patient_id", "version", "elements")},
+            )
+            await self.conn.execute(stmt, keep)
+
+    async def _write_identifiers(self, rows: list[dict[str, Any]]) -> None:
+        """A patient's identifiers are added (never moved: the match made sure no other
+        patient holds them); identifiers the patient had before are kept."""
+        if not rows:
+            return
+        table = self.tables["patient_identifier"]
+        values = insert(table)
+        stmt = values.on_conflict_do_update(
+            index_elements=["system", "value"],
+            set_={"position": values.excluded.position},
+            where=table.c.patient_id == values.excluded.patient_id,
+        )
+        await self.conn.execute(stmt, rows)
 
     async def _write_activities(self, plans: list[Pending]) -> None:
         table = self.tables["plan_activity"]
@@ -308,6 +555,58 @@ class Importer:
         for key in p.keys:
             self.resolver.local.pop(key, None)
             self.resolver.dropped[key] = p.raw.index
+
+
+def _own_identifier(
+    identity: patients.PatientIdentity, existing: Any
+) -> tuple[str, str, str | None]:
+    """The (kind, value, issuer) the patient row keeps: the best Swedish identifier of the
+    entry and the matched row (personnummer, samordningsnummer, reservnummer), else the row's
+    or the entry's first external one."""
+    candidates: dict[str, tuple[str, str, str | None]] = {
+        i.kind: (i.kind, i.value, i.issuer) for i in identity.swedish.values()
+    }
+    if existing is not None and existing["identifier_kind"] != "external":
+        kind = existing["identifier_kind"]
+        candidates[kind] = (kind, existing["identifier"], existing["reserve_issuer"])
+    for kind in patients.SWEDISH_ORDER:
+        if kind in candidates:
+            return candidates[kind]
+    if existing is not None:
+        return "external", existing["identifier"], None
+    return "external", identity.external[0].value, None
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
+def _identity_conflict(
+    resource: Any, identity: patients.PatientIdentity, existing: Any
+) -> tuple[str, str] | None:
+    """(path, reason) when the entry cannot be the patient its identifiers matched."""
+    pairs = ", ".join(f"{s}|{v}" for s, v in identity.pairs())
+    held = f"{pairs} belongs to a patient here with another"
+    kind = existing["identifier_kind"]
+    own = identity.swedish.get(kind)
+    if own is not None and own.value != existing["identifier"]:
+        return f"Patient.identifier[{own.index}]", f"{held} {kind}; nothing was changed"
+    if resource.birthDate is not None:
+        try:
+            born = to_date(resource.birthDate, "Patient.birthDate")
+        except MappingError:
+            born = None
+        if born is not None and born != existing["birth_date"]:
+            return "Patient.birthDate", f"{held} birth date; nothing was changed"
+    name = next((n for n in resource.name or [] if n.use in (None, "official", "usual")), None)
+    if name is not None and name.family and name.given:
+        given = " ".join(name.given)
+        if not (
+            _same_name(name.family, existing["family_name"])
+            and _same_name(given, existing["given_name"])
+        ):
+            return "Patient.name", f"{held} name; nothing was changed"
+    return None
 
 
 def municipal_code(resource: Any) -> str:

@@ -110,7 +110,11 @@ async def find_patient(ctx: Context, patient: str) -> uuid.UUID | None:
     except IdentifierError as exc:
         raise BadInput(str(exc), field="patient") from None
     table = SQLModel.metadata.tables["patient"]
-    found = await ctx.data.fetch(select(table.c.id).where(table.c.identifier == identifier))
+    found = await ctx.data.fetch(
+        select(table.c.id).where(
+            table.c.identifier == identifier, table.c.identifier_kind.in_((kind,))
+        )
+    )
     return found[0]["id"] if found else None
 
 

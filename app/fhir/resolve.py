@@ -75,6 +75,7 @@ class ImportResolver:
         self.unit_provider: dict[uuid.UUID, uuid.UUID] = {}
         self.codes: dict[str, set[str]] = {}
         self.dropped: dict[str, int] = {}  # local key -> entry index, for entries not imported
+        self.failed: dict[str, int] = {}  # local key -> entry index, for entries with errors
         self.current: uuid.UUID = uuid.UUID(int=0)
 
     # ------------------------------------------------------------------ Resolver protocol
@@ -116,6 +117,9 @@ class ImportResolver:
             if target is None and local_key(text) in self.dropped:
                 entry = self.dropped[local_key(text)]
                 raise MappingError(path, f"{text!r} is entry {entry}, which is not imported")
+            failed = self.failed.get(text, self.failed.get(local_key(text)))
+            if target is None and failed is not None:
+                raise MappingError(path, f"{text!r} is entry {failed}, which has errors")
         ident = getattr(reference, "identifier", None)
         if target is None and ident is not None and ident.system in (HSA_ID, HSA_ID_RIV):
             target = self.by_hsa.get(str(ident.value)) or self.external.get(f"hsa:{ident.value}")
@@ -127,6 +131,14 @@ class ImportResolver:
             shown = text or f"identifier {ident.value if ident is not None else ''}"
             raise MappingError(path, f"{shown} is a {found_table}, expected a {table}")
         return key
+
+    def target(self, text: str) -> Target | None:
+        """(table, id or code) a reference string resolves to, if it does."""
+        return (
+            self.local.get(text)
+            or self.local.get(local_key(text))
+            or self.external.get(local_key(text))
+        )
 
     def register(self, keys: Iterable[str], table: str, key: Any) -> None:
         for k in keys:

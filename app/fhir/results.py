@@ -21,14 +21,24 @@ class EntryError:
     location: str | None = None
 
 
+UNSUPPORTED_RESOURCE = "UNSUPPORTED_RESOURCE"
+UNSUPPORTED_ELEMENT = "UNSUPPORTED_ELEMENT"
+
+
 @dataclass(frozen=True)
 class UnsupportedEntry:
-    """An entry vardkedja does not store; reported, skipped, and it does not fail the import."""
+    """Something vardkedja does not store; reported, and it does not fail the import.
+
+    UNSUPPORTED_RESOURCE: the entry is skipped. UNSUPPORTED_ELEMENT: the entry is imported but
+    its row cannot hold the element at `path` (missing from, or different in, the row); the
+    reason says whether it is kept for FHIR export (patient data) or not kept."""
 
     index: int
     resource_type: str | None
     reason: str
     location: str | None = None
+    code: str = UNSUPPORTED_RESOURCE
+    path: str | None = None
 
 
 @dataclass

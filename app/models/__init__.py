@@ -13,6 +13,7 @@ from app.models.care import (
 )
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
+from app.models.fhir import FhirPreserved
 from app.models.idempotency import IdempotencyKey
 from app.models.municipal import (
     ImplementationPlan,
@@ -22,7 +23,7 @@ from app.models.municipal import (
     PlanActivity,
 )
 from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
-from app.models.patients import CareRelationship, Patient, Representative
+from app.models.patients import CareRelationship, Patient, PatientIdentifier, Representative
 from app.models.prescriptions import Dispensation, Prescription
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
@@ -58,6 +59,7 @@ __all__ = [
     "DentalTreatment",
     "Diagnosis",
     "Dispensation",
+    "FhirPreserved",
     "FunctionalStatus",
     "IdempotencyKey",
     "ImplementationPlan",
@@ -67,6 +69,7 @@ __all__ = [
     "MunicipalDecision",
     "Municipality",
     "Patient",
+    "PatientIdentifier",
     "PlanActivity",
     "PortalException",
     "Practitioner",

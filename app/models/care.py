@@ -152,12 +152,13 @@ class LabResult(ClinicalHeader, table=True):
     code_system: str = Field(max_length=10, description="NPU or LOINC")
     code: str = Field(max_length=20)
     name: str = Field(max_length=200)
-    value_numeric: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
+    # Unconstrained numeric: a value keeps the digits it was written with (6.3, not 6.300000).
+    value_numeric: Decimal | None = Field(default=None, sa_type=Numeric())
     value_text: str | None = Field(default=None, max_length=200)
     unit: str | None = Field(default=None, max_length=40)
     interpretation: str | None = Field(default=None, max_length=20)
-    reference_low: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
-    reference_high: Decimal | None = Field(default=None, sa_type=Numeric(18, 6))
+    reference_low: Decimal | None = Field(default=None, sa_type=Numeric())
+    reference_high: Decimal | None = Field(default=None, sa_type=Numeric())
     specimen: str | None = Field(default=None, max_length=60)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import PatientRow, one_of, patient_index, tz_field, utcnow
@@ -16,6 +16,9 @@ class IdentifierKind(StrEnum):
     PERSONNUMMER = "personnummer"
     SAMORDNINGSNUMMER = "samordningsnummer"
     RESERVNUMMER = "reservnummer"
+    # Only identifiers of other systems (an MRN, a Synthea uuid): they live in
+    # patient_identifier; the patient row shows the first one's value.
+    EXTERNAL = "external"
 
 
 class Sex(StrEnum):
@@ -37,13 +40,23 @@ class Patient(SQLModel, table=True):
     __table_args__ = (
         one_of("identifier_kind", IdentifierKind),
         one_of("sex", Sex),
-        Index("uq_patient_identifier", "identifier_kind", "identifier", unique=True),
+        # Swedish identifiers are unique by kind; external values only with their system
+        # (patient_identifier), so two systems' MRN 12345 stay two patients.
+        Index(
+            "uq_patient_identifier",
+            "identifier_kind",
+            "identifier",
+            unique=True,
+            postgresql_where=text("identifier_kind <> 'external'"),
+        ),
         # The patient lists' order (resolvers/patients.PATIENT_SORT).
         Index("ix_patient_name_order", "family_name", "given_name", "id"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     identifier_kind: str = Field(max_length=20)
-    identifier: str = Field(max_length=20, description="12 digits for (samordnings)nummer")
+    identifier: str = Field(
+        max_length=200, description="12 digits for (samordnings)nummer; as issued otherwise"
+    )
     reserve_issuer: str | None = Field(default=None, max_length=100)
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
@@ -58,6 +71,20 @@ class Patient(SQLModel, table=True):
     created_at: datetime = tz_field(default_factory=utcnow)
     updated_at: datetime = tz_field(default_factory=utcnow)
     version: int = 1
+
+
+class PatientIdentifier(SQLModel, table=True):
+    """An identifier of a patient as (system, value), other than the patient row's own Swedish
+    identifier: identifiers of other systems and further Swedish ones. (system, value) is
+    unique, so one identifier can never name two persons; Swedish systems are stored in their
+    OID form (app.identifiers.canonical_patient_system)."""
+
+    __tablename__ = "patient_identifier"
+    __table_args__ = (Index("ix_patient_identifier_patient_id", "patient_id"),)
+    system: str = Field(primary_key=True, max_length=200)
+    value: str = Field(primary_key=True, max_length=200)
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", ondelete="CASCADE")
+    position: int = Field(default=0, description="Order among the patient's identifiers")
 
 
 class Representative(PatientRow, table=True):

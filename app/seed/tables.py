@@ -237,7 +237,16 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
 ALL_COLUMNS = {**REFERENCE_COLUMNS, **PATIENT_COLUMNS}
 # A10 exceptions are granted one by one by heads of units (docs/privacy.md); the demo has none.
 NOT_SEEDED = frozenset(
-    {"audit_entry", "idempotency_key", "legal_basis", "insats", "portal_access_exception"}
+    {
+        "audit_entry",
+        "idempotency_key",
+        "legal_basis",
+        "insats",
+        "portal_access_exception",
+        # Identifiers of other systems: only FHIR imports bring them.
+        "patient_identifier",
+        "fhir_preserved",
+    }
 )
 
 

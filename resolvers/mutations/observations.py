@@ -21,7 +21,7 @@ from resolvers.mutations.outcome import Code, Outcome, RowRef
 from resolvers.mutations.records import insert_record
 from resolvers.mutations.runner import Writer, run_mutation
 
-# Numeric(18, 6): at most 12 digits before the point.
+# At most 12 digits before the point (the column keeps the digits a value is written with).
 LAB_VALUE_LIMIT = Decimal("999999999999")
 MAX_DOSES = 20
 

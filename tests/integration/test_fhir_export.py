@@ -61,6 +61,17 @@ async def test_everything_for_a_system_principal(
     assert str(OTHER_PATIENT) not in ids
     # A16: the protected patient's address does not leave, even for a system integration.
     assert "address" not in bundle["entry"][0]["resource"]
+    # ... but a care unit's municipality is no patient's address: it is kept.
+    units = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Organization"
+        and e["resource"]["id"] == str(record["care_unit"][0]["id"])
+    ]
+    assert {
+        "url": "https://vardkedja.se/fhir/StructureDefinition/municipality",
+        "valueReference": {"reference": "Organization/kommun-0180"},
+    } in units[0]["extension"]
     logged = await audit_of(conn, PATIENT)
     assert [(kind, action) for kind, action, _ in logged] == [("system", "read")]
     assert f"Patient:{PATIENT}" in logged[0][2]
@@ -133,3 +144,25 @@ async def test_research_export_only_opted_in_and_pseudonymised(
     logged = await audit_of(conn, PATIENT)
     assert [(kind, action) for kind, action, _ in logged] == [("research", "read")]
     assert await audit_of(conn, OTHER_PATIENT) == []
+
+
+async def test_graphql_care_unit_municipality_answers(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    record = coherent_record()
+    await insert_record(conn, record)
+    unit = record["care_unit"][0]
+    token = mint(settings, kind="system", subject="test-fhir")
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "query($h: String) { careUnit(hsaId: $h) { municipality { code name } } }",
+            "variables": {"h": unit["hsa_id"]},
+        },
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["careUnit"]["municipality"] == {
+        "code": "0180",
+        "name": "Stockholm",
+    }

@@ -56,25 +56,32 @@ async def test_hl7_examples_imported_and_reported(conn: AsyncConnection) -> None
     result, unit = await import_examples(conn)
     assert result.ok, result.errors
     assert result.imported == {"AllergyIntolerance": 1, "Observation": 1, "Patient": 2}
-    assert [(u.index, u.resource_type) for u in result.unsupported] == [
+    skipped = [u for u in result.unsupported if u.code == "UNSUPPORTED_RESOURCE"]
+    assert [(u.index, u.resource_type) for u in skipped] == [
         (3, "Observation"),
         (4, "Condition"),
         (6, "Goal"),
     ]
-    reasons = [u.reason for u in result.unsupported]
+    reasons = [u.reason for u in skipped]
     assert "lab result" in reasons[0] and "ICD-10" in reasons[1] and "Goal" in reasons[2]
 
     patients = {p["family_name"]: p for p in await rows(conn, "patient")}
     chalmers, heuvel = patients["Chalmers"], patients["van de Heuvel"]
-    assert (chalmers["identifier_kind"], chalmers["identifier"]) == ("reservnummer", "12345")
-    assert chalmers["reserve_issuer"] == "urn:oid:1.2.36.146.595.217.0.1"
+    # An MRN is kept as (system, value), never as a reservnummer.
+    assert (chalmers["identifier_kind"], chalmers["identifier"]) == ("external", "12345")
+    assert chalmers["reserve_issuer"] is None
+    held = {
+        (r["system"], r["value"]): r["patient_id"] for r in await rows(conn, "patient_identifier")
+    }
+    assert held[("urn:oid:1.2.36.146.595.217.0.1", "12345")] == chalmers["id"]
     assert chalmers["given_name"] == "Peter James" and chalmers["city"] == "PleasantVille"
     assert heuvel["postal_code"] == "1024RJ"
 
     (lab,) = await rows(conn, "lab_result")
     assert lab["patient_id"] == heuvel["id"]
     assert (lab["code_system"], lab["code"], lab["unit"]) == ("LOINC", "15074-8", "mmol/l")
-    assert str(lab["value_numeric"]) == "6.300000" and lab["interpretation"] == "high"
+    # As written: 6.3, not 6.300000.
+    assert str(lab["value_numeric"]) == "6.3" and lab["interpretation"] == "high"
     assert (lab["document_id"], lab["source_system_hsa_id"]) == ("6323", SOURCE)
     assert lab["accountable_name"] == "A. Langeveld"  # Practitioner/f005 is not in the bundle
     assert lab["care_unit_id"] == unit.id

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlmodel import SQLModel
 
 from app import migrate
@@ -53,6 +54,26 @@ def use_database(
     get_settings.cache_clear()
 
 
+async def count(url: str, sql: str) -> int:
+    engine = create_engine(url, pool_size=1)
+    async with engine.connect() as conn:
+        found = int((await conn.execute(text(sql))).scalar_one())
+    await engine.dispose()
+    return found
+
+
+def units_with_municipality(directory: Path) -> int:
+    """Care units in the export that carry their municipality."""
+    found = 0
+    for line in (directory / "Organization.ndjson").read_bytes().splitlines():
+        org = orjson.loads(line)
+        levels = [c["code"] for t in org.get("type", []) for c in t.get("coding", [])]
+        urls = [e["url"] for e in org.get("extension", [])]
+        if "care-unit" in levels and any(u.endswith("/municipality") for u in urls):
+            found += 1
+    return found
+
+
 def sorted_lines(directory: Path) -> dict[str, list[bytes]]:
     return {p.name: sorted(p.read_bytes().splitlines()) for p in directory.glob("*.ndjson")}
 
@@ -74,3 +95,11 @@ def test_export_import_export_is_identical(
     first, second = sorted_lines(tmp_path / "first"), sorted_lines(tmp_path / "second")
     assert set(first) >= {"Patient.ndjson", "Organization.ndjson", "MedicationRequest.ndjson"}
     assert first == second
+    # Care units keep their municipality (only a protected patient's address is blanked).
+    sql = "SELECT count(*) FROM care_unit WHERE municipality_code IS NOT NULL"
+    with_municipality = asyncio.run(count(source, sql))
+    assert with_municipality > 0
+    assert units_with_municipality(tmp_path / "first") == with_municipality
+    assert asyncio.run(count(target, sql)) == with_municipality
+    # Our own export fits our rows entirely: nothing had to be preserved beside them.
+    assert asyncio.run(count(target, "SELECT count(*) FROM fhir_preserved")) == 0

@@ -88,7 +88,10 @@ async def test_database_down_is_503_on_every_path_with_one_log_line(
             for _ in range(5):
                 for body in ({"query": "{ __typename }"}, shipped, lookup):
                     answers.append(await http.post("/graphql", json=body, headers=headers))
-            fhir = await http.get(EVERYTHING.format(uuid.uuid4()), headers=headers)
+            fhir = await http.get(
+                EVERYTHING.format(uuid.uuid4()),
+                headers=headers | {"accept": "application/fhir+json"},
+            )
     for response in answers:
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "7"

@@ -10,6 +10,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from app.fhir.mapping import ucum
 from app.fhir.mapping.common import (
     ATC,
     ATC_OID,
@@ -523,10 +524,7 @@ def lab_result_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     if who is not None:
         out["performer"] = [who]
     if row["value_numeric"] is not None:
-        quantity: FhirJson = {"value": row["value_numeric"]}
-        if row["unit"] is not None:
-            quantity["unit"] = row["unit"]
-        out["valueQuantity"] = quantity
+        out["valueQuantity"] = ucum.quantity(row["value_numeric"], row["unit"])
     elif row["value_text"] is not None:
         out["valueString"] = row["value_text"]
     if row["interpretation"] is not None:
@@ -536,7 +534,7 @@ def lab_result_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     if row["specimen"] is not None:
         out["specimen"] = {"display": row["specimen"]}
     bounds = {
-        k: {"value": row[c]}
+        k: ucum.quantity(row[c], row["unit"])
         for k, c in (("low", "reference_low"), ("high", "reference_high"))
         if row[c] is not None
     }

@@ -198,10 +198,15 @@ def header_from_fhir(
     row["legal_authenticator_name"] = signer.value("name", "String") if signer else None
     approved = x.value("approved-for-patient", "Boolean")
     row["approved_for_patient"] = True if approved is None else bool(approved)
-    contact = x.value("care-contact", "Reference") or encounter
+    contact = x.value("care-contact", "Reference")
     row["care_contact_id"] = (
         resolver.id_of(contact, "care_contact", "encounter") if contact is not None else None
     )
+    if contact is None and encounter is not None:
+        # FHIR's own encounter element from another system: an encounter that is not stored
+        # here leaves the row without one (the import reports the element, and keeps it).
+        with contextlib.suppress(MappingError):
+            row["care_contact_id"] = resolver.id_of(encounter, "care_contact", "encounter")
     nullified = x.nested("nullified")
     at = nullified.value("at", "DateTime") if nullified else None
     row["nullified"] = nullified is not None or entered_in_error
@@ -211,12 +216,18 @@ def header_from_fhir(
 
 
 def _organisation(x: Ext, resolver: Resolver, unit: Any) -> Row:
-    unit_ref = x.value("care-unit", "Reference") or unit
-    unit_id: uuid.UUID | None
+    unit_ref = x.value("care-unit", "Reference")
+    unit_id: uuid.UUID | None = resolver.defaults.care_unit_id
     if unit_ref is not None:
         unit_id = resolver.id_of(unit_ref, "care_unit", "extension:care-unit")
-    else:
-        unit_id = resolver.defaults.care_unit_id
+    elif unit is not None:
+        try:
+            unit_id = resolver.id_of(unit, "care_unit", "extension:care-unit")
+        except MappingError:
+            # Another system's organisation (no HSA-id): the default care unit, when one was
+            # given, holds the row; the import reports the element and keeps it.
+            if unit_id is None:
+                raise
     if unit_id is None:
         raise MappingError(
             "extension:care-unit",

@@ -125,7 +125,8 @@ def plan_to_fhir(
     out = header_to_fhir("CarePlan", row)
     if row["follow_up_on"] is not None:
         out["extension"].append(ext("follow-up-on", "Date", day(row["follow_up_on"])))
-    out["basedOn"] = [ref("ServiceRequest", row["decision_id"])]
+    # R4's CarePlan.basedOn may only point at a CarePlan: the decision is supporting info.
+    out["supportingInfo"] = [ref("ServiceRequest", row["decision_id"])]
     out["status"] = "entered-in-error" if row["nullified"] else "active"
     out["intent"] = "plan"
     out["category"] = [concept(code_system("care-plan-kind"), "genomforandeplan")]
@@ -164,7 +165,14 @@ def _activity(row: Mapping[str, Any]) -> FhirJson:
 
 
 def plan_from_fhir(resource: Any, resolver: Resolver) -> Row:
-    decision = next((b for b in resource.basedOn or [] if b.reference or b.identifier), None)
+    decision = next(
+        (
+            r
+            for r in [*(resource.supportingInfo or []), *(resource.basedOn or [])]
+            if (r.reference and "ServiceRequest/" in r.reference) or r.identifier
+        ),
+        None,
+    )
     if decision is None or own_code(resource.category or [], "care-plan-kind") is None:
         raise Unsupported("a CarePlan is stored only as a genomförandeplan for a decision")
     row = header_from_fhir(
@@ -180,7 +188,7 @@ def plan_from_fhir(resource: Any, resolver: Resolver) -> Row:
     if not resource.description:
         raise MappingError("CarePlan.description", "the plan's goals are needed")
     row.update(
-        decision_id=resolver.id_of(decision, "municipal_decision", "CarePlan.basedOn"),
+        decision_id=resolver.id_of(decision, "municipal_decision", "CarePlan.supportingInfo"),
         goals=resource.description,
         follow_up_on=opt_date(Ext(resource).value("follow-up-on", "Date"), "follow-up-on"),
     )

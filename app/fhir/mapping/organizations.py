@@ -1,7 +1,9 @@
 """Reference data: municipalities, care providers and care units (Organization), practitioners
 (Practitioner) and their assignments (PractitionerRole).
 
-HSA-ids use `urn:oid:1.2.752.29.4.19`, as HL7 Sweden's SEBaseOrganization/-Practitioner do.
+HSA-ids use `urn:oid:1.2.752.29.4.19` (type PRN) and organisationsnummer `urn:oid:2.5.4.97`
+(type XX), as HL7 Sweden's SEBaseOrganization slices them; providers and units claim that profile
+in meta.profile.
 An Organization says which of ours it is with a type coding in our `organization-level` system;
 one without it is a care unit when it has `partOf`, else a care provider.
 """
@@ -35,7 +37,11 @@ from app.fhir.r4 import FhirJson, MappingError, Unsupported
 from app.identifiers import IdentifierError, validate_municipality_code
 
 KOMMUNKOD = id_system("kommunkod")
-ORGANISATIONSNUMMER = id_system("organisationsnummer")
+# SEBaseOrganization: organisationsnummer as organizationIdentifier (X.520 2.5.4.97), type XX.
+ORGANISATIONSNUMMER = "urn:oid:2.5.4.97"
+ORGANISATIONSNUMMER_OWN = id_system("organisationsnummer")  # ours before; read on import
+SE_BASE_ORGANIZATION = "http://hl7.se/fhir/ig/base/StructureDefinition/SEBaseOrganization"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 GLN = "urn:oid:2.51.1.3"
 LEVEL = "organization-level"
 PROVIDER_KINDS = {"region", "kommun", "privat", "stat"}
@@ -62,6 +68,11 @@ def organization_level(data: FhirJson) -> str:
     if any(i.get("system") == KOMMUNKOD for i in data.get("identifier") or []):
         return "municipality"
     return "care-unit" if data.get("partOf") else "care-provider"
+
+
+def _hsa_identifier(value: str) -> FhirJson:
+    """An HSA-id as SEBaseOrganization slices it: the FHIR OID and type PRN."""
+    return {"type": concept(V2_0203, "PRN"), "system": HSA_ID, "value": value}
 
 
 def hsa_of(resource: Any, what: str) -> str:
@@ -123,10 +134,15 @@ def provider_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     return {
         "resourceType": "Organization",
         "id": str(row["id"]),
+        "meta": {"profile": [SE_BASE_ORGANIZATION]},
         "extension": extension,
         "identifier": [
-            {"system": HSA_ID, "value": row["hsa_id"]},
-            {"system": ORGANISATIONSNUMMER, "value": row["organisation_number"]},
+            _hsa_identifier(row["hsa_id"]),
+            {
+                "type": concept(V2_0203, "XX"),
+                "system": ORGANISATIONSNUMMER,
+                "value": row["organisation_number"],
+            },
         ],
         "type": [
             concept(code_system(LEVEL), "care-provider"),
@@ -138,7 +154,7 @@ def provider_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
 
 def provider_from_fhir(resource: Any, resolver: Resolver) -> Row:
     hsa_id = hsa_of(resource, "a care provider")
-    number = identifier_value(resource.identifier, ORGANISATIONSNUMMER)
+    number = identifier_value(resource.identifier, ORGANISATIONSNUMMER, ORGANISATIONSNUMMER_OWN)
     if number is None:
         raise MappingError(
             "Organization.identifier", "a care provider needs an organisationsnummer"
@@ -164,10 +180,14 @@ def provider_from_fhir(resource: Any, resolver: Resolver) -> Row:
 
 
 def unit_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
-    identifier = [{"system": HSA_ID, "value": row["hsa_id"]}]
+    identifier = [_hsa_identifier(row["hsa_id"])]
     if row["gln"] is not None:
         identifier.append({"system": GLN, "value": row["gln"]})
-    out: FhirJson = {"resourceType": "Organization", "id": str(row["id"])}
+    out: FhirJson = {
+        "resourceType": "Organization",
+        "id": str(row["id"]),
+        "meta": {"profile": [SE_BASE_ORGANIZATION]},
+    }
     municipality = _municipality_ext(row["municipality_code"])
     if municipality is not None:
         out["extension"] = [municipality]

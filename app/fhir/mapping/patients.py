@@ -2,13 +2,17 @@
 
 Identifiers follow HL7 Sweden's SEBasePatient: personnummer `urn:oid:1.2.752.129.2.1.3.1`,
 samordningsnummer `urn:oid:1.2.752.129.2.1.3.3`. Reservnummer have no national system: ours is
-`https://vardkedja.se/fhir/sid/reservnummer` with the issuer as the assigner's display. A
-patient identifier in any other system is imported as a reservnummer issued by that system.
+`https://vardkedja.se/fhir/sid/reservnummer` with the issuer as the assigner's display; the
+national reservnummer is `urn:oid:1.2.752.129.2.1.3.2`. HL7 Sweden's URIs
+(`http://electronichealth.se/identifier/...`) are read as the same identifiers. An identifier in
+any other system is kept as it is, as (system, value) in patient_identifier: never as a
+reservnummer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from app.fhir.mapping.common import (
@@ -34,7 +38,12 @@ from app.fhir.mapping.common import (
 )
 from app.fhir.mapping.header import patient_row_from_fhir, patient_row_to_fhir
 from app.fhir.r4 import FhirJson, MappingError, Unsupported
-from app.identifiers import IdentifierError, normalize_person_identifier
+from app.identifiers import (
+    OID_RESERVNUMMER,
+    IdentifierError,
+    canonical_patient_system,
+    normalize_person_identifier,
+)
 
 RESERVNUMMER = id_system("reservnummer")
 SYSTEM_OF_KIND = {
@@ -42,7 +51,6 @@ SYSTEM_OF_KIND = {
     "samordningsnummer": SAMORDNINGSNUMMER,
     "reservnummer": RESERVNUMMER,
 }
-KIND_OF_SYSTEM = {v: k for k, v in SYSTEM_OF_KIND.items()}
 GENDERS = {"female", "male", "other", "unknown"}
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ROLE_OF_KIND = {"guardian": "GUARD", "power_of_attorney": "POWATT"}
@@ -52,22 +60,59 @@ KIND_OF_ROLE = {v: k for k, v in ROLE_OF_KIND.items()}
 # --------------------------------------------------------------------------- Patient
 
 
+def patient_identifiers_to_fhir(row: Mapping[str, Any]) -> list[FhirJson]:
+    """The row's own Swedish identifier first, then its patient_identifier rows (the exporter
+    puts them in row["identifiers"] as {system, value}) in their order."""
+    out: list[FhirJson] = []
+    own: tuple[str, str] | None = None
+    kind = row["identifier_kind"]
+    if kind != "external":
+        if kind == "reservnummer" and row["reserve_issuer"] == NATIONAL_RESERVNUMMER:
+            identifier: FhirJson = {"system": NATIONAL_RESERVNUMMER, "value": row["identifier"]}
+        else:
+            identifier = {"system": SYSTEM_OF_KIND[kind], "value": row["identifier"]}
+            if row["reserve_issuer"] is not None:
+                identifier["assigner"] = {"display": row["reserve_issuer"]}
+        own = (identifier["system"], row["identifier"])
+        out.append(identifier)
+    for extra in row.get("identifiers") or ():
+        if (extra["system"], extra["value"]) != own:
+            out.append({"system": extra["system"], "value": extra["value"]})
+    return out
+
+
+def patient_meta(row: Mapping[str, Any]) -> FhirJson:
+    """Our meta, SEBasePatient as profile, and sekretessmarkering as HL7 Sweden's base profile
+    labels it (meta.security)."""
+    out = meta(row) | {"profile": [SE_BASE_PATIENT]}
+    if row["protected_identity"]:
+        out["security"] = [
+            {"system": SECURITY_LABEL, "code": SEKRETESSMARKERING, "display": "Sekretessmarkering"}
+        ]
+    return out
+
+
+def is_protected(resource: Any) -> bool:
+    """Sekretessmarkering: our extension, or an HL7 Sweden security label in meta.security
+    (sekretessmarkering or skyddad folkbokföring; also the label's earlier system and code)."""
+    if Ext(resource).value("protected-identity", "Boolean"):
+        return True
+    labels = resource.meta.security if resource.meta is not None else None
+    return any(
+        label.system in SECURITY_LABELS and label.code in PROTECTED_CODES for label in labels or []
+    )
+
+
 def patient_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
-    identifier: FhirJson = {
-        "system": SYSTEM_OF_KIND[row["identifier_kind"]],
-        "value": row["identifier"],
-    }
-    if row["reserve_issuer"] is not None:
-        identifier["assigner"] = {"display": row["reserve_issuer"]}
     out: FhirJson = {
         "resourceType": "Patient",
         "id": str(row["id"]),
-        "meta": meta(row),
+        "meta": patient_meta(row),
         "extension": [
             created_ext(row),
             ext("protected-identity", "Boolean", row["protected_identity"]),
         ],
-        "identifier": [identifier],
+        "identifier": patient_identifiers_to_fhir(row),
         "name": [{"use": "official", "family": row["family_name"], "given": [row["given_name"]]}],
         "gender": row["sex"],
         "birthDate": day(row["birth_date"]),
@@ -96,20 +141,123 @@ def patient_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
     return out
 
 
+# HL7 Sweden's base profiles (http://hl7.se/fhir/ig/base).
+SE_BASE = "http://hl7.se/fhir/ig/base"
+SE_BASE_PATIENT = f"{SE_BASE}/StructureDefinition/SEBasePatient"
+SECURITY_LABEL = f"{SE_BASE}/CodeSystem/SecurityLabel"
+SECURITY_LABELS = {SECURITY_LABEL, "http://electronichealth.se/CodeSystem/SecurityLabel"}
+SEKRETESSMARKERING = "sekretessmarkering"
+PROTECTED_CODES = {SEKRETESSMARKERING, "skyddadFolkbokforing", "protected-information"}
+SWEDISH_ORDER = ("personnummer", "samordningsnummer", "reservnummer")
+NATIONAL_RESERVNUMMER = f"urn:oid:{OID_RESERVNUMMER}"
+MAX_IDENTIFIER = 200  # patient_identifier.system and .value
+
+
+@dataclass(frozen=True)
+class SwedishId:
+    kind: str
+    value: str  # normalised (12 digits for person numbers)
+    system: str  # canonical: the OID, or our reservnummer system
+    issuer: str | None
+    index: int
+
+
+@dataclass(frozen=True)
+class ExternalId:
+    system: str
+    value: str
+    index: int
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """A Patient's identifiers: Swedish ones by kind (at most one value each), and the
+    identifiers of every other system, kept as (system, value), never as reservnummer."""
+
+    swedish: dict[str, SwedishId]
+    external: list[ExternalId]
+
+    @property
+    def primary(self) -> SwedishId | ExternalId:
+        for kind in SWEDISH_ORDER:
+            if kind in self.swedish:
+                return self.swedish[kind]
+        return self.external[0]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every identifier as (canonical system, value): what the patient is matched on."""
+        return [(i.system, i.value) for i in self.swedish.values()] + [
+            (i.system, i.value) for i in self.external
+        ]
+
+
+def patient_identity(resource: Any) -> PatientIdentity:
+    """The identifiers of a Patient; MappingError for an invalid Swedish identifier, two values
+    of one Swedish kind, or no identifier with a system and a value at all."""
+    swedish: dict[str, SwedishId] = {}
+    external: list[ExternalId] = []
+    for i, ident in enumerate(resource.identifier or []):
+        if not ident.system or not ident.value:
+            continue  # not matchable: reported as an element that is not kept
+        system = str(ident.system)
+        issuer = ident.assigner.display if ident.assigner is not None else None
+        if system == RESERVNUMMER:
+            kind, canonical = "reservnummer", RESERVNUMMER
+        else:
+            kind, canonical = canonical_patient_system(system)  # type: ignore[assignment]
+            if kind == "reservnummer":
+                issuer = NATIONAL_RESERVNUMMER
+        if kind is None:
+            value = str(ident.value).strip()
+            if len(system) > MAX_IDENTIFIER or len(value) > MAX_IDENTIFIER:
+                raise MappingError(
+                    f"Patient.identifier[{i}]", f"longer than {MAX_IDENTIFIER} characters"
+                )
+            if (system, value) not in {(e.system, e.value) for e in external}:
+                external.append(ExternalId(system, value, i))
+            continue
+        found = SwedishId(kind, _normalized(kind, str(ident.value), i), canonical, issuer, i)
+        earlier = swedish.get(kind)
+        if earlier is not None and earlier.value != found.value:
+            raise MappingError(
+                f"Patient.identifier[{i}]",
+                f"a second {kind} ({found.value}) beside identifier[{earlier.index}] "
+                f"({earlier.value})",
+            )
+        swedish.setdefault(kind, found)
+    if not swedish and not external:
+        raise MappingError("Patient.identifier", "no identifier with a system and value")
+    return PatientIdentity(swedish, external)
+
+
 def patient_key(resource: Any) -> tuple[str, str, str | None]:
-    """(identifier_kind, identifier, reserve issuer) of a Patient: its natural key."""
-    identifiers = resource.identifier or []
-    for system, kind in KIND_OF_SYSTEM.items():
-        for i, ident in enumerate(identifiers):
-            if ident.system == system and ident.value:
-                issuer = ident.assigner.display if ident.assigner is not None else None
-                return kind, _normalized(kind, str(ident.value), i), issuer
-    for i, ident in enumerate(identifiers):
-        if ident.value and ident.system:
-            # A local identifier from another system: a reservnummer issued by that system.
-            value = str(ident.value)
-            return "reservnummer", _normalized("reservnummer", value, i), str(ident.system)[:100]
-    raise MappingError("Patient.identifier", "no identifier with a system and value")
+    """(identifier_kind, identifier, reserve issuer) of a Patient's own identifier: its
+    personnummer, else samordningsnummer, else reservnummer, else its first external one."""
+    primary = patient_identity(resource).primary
+    if isinstance(primary, SwedishId):
+        return primary.kind, primary.value, primary.issuer
+    return "external", primary.value, None
+
+
+def identifier_rows(
+    patient_id: Any, identity: PatientIdentity, primary: tuple[str, str]
+) -> list[Row]:
+    """The patient_identifier rows of an identity: all but the row's own Swedish identifier
+    (`primary` = (kind, value))."""
+    rows: list[Row] = []
+    every: list[SwedishId | ExternalId] = [*identity.swedish.values(), *identity.external]
+    for ident in sorted(every, key=lambda x: x.index):
+        if isinstance(ident, SwedishId) and (ident.kind, ident.value) == primary:
+            continue
+        rows.append(
+            {
+                "system": ident.system,
+                "value": ident.value,
+                "patient_id": patient_id,
+                "position": ident.index,
+            }
+        )
+    return rows
 
 
 def _normalized(kind: str, value: str, index: int) -> str:
@@ -142,7 +290,7 @@ def patient_from_fhir(resource: Any, resolver: Resolver) -> Row:
         "family_name": name.family,
         "birth_date": to_date(resource.birthDate, "Patient.birthDate"),
         "sex": gender,
-        "protected_identity": bool(x.value("protected-identity", "Boolean")),
+        "protected_identity": is_protected(resource),
         "street_address": (address.line or [None])[0]
         if address is not None and address.line
         else None,

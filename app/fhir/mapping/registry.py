@@ -110,7 +110,7 @@ PATIENT_KIND = Kind(
     patients.patient_to_fhir,
     patients.patient_from_fhir,
     PATIENT,
-    ("identifier_kind", "identifier"),
+    ("id",),  # matched on identifiers by the importer, which gives the row its id
 )
 REPRESENTATIVE = _row(
     "Representative",

@@ -1,0 +1,134 @@
+"""Bulk Data $export over HTTP: kick-off (202 + Content-Location), polling until the manifest,
+NDJSON files fetched with the same token; system integrations get everyone, research clients
+only opted-in patients, pseudonymised; other principals may not bulk-export."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import ConnectionDatabase
+from app.settings import Settings
+from app.tokens import mint
+from tests.fixtures.fhir.rows import PATIENT, STUDY, T0, coherent_record
+from tests.integration.test_fhir_export import TABLES, audit_of, insert_record
+
+KICK_OFF = {"accept": "application/fhir+json", "prefer": "respond-async"}
+
+
+@pytest.fixture
+async def bulk_client(
+    conn: AsyncConnection, settings: Settings, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    from app.main import create_app
+
+    ours = settings.model_copy(update={"data_dir": tmp_path, "pseudonym_key": "test-pseudonym-key"})
+    app = create_app(ours, db=ConnectionDatabase(conn))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def auth(settings: Settings, kind: str = "system", subject: str = "test-fhir", **kw: Any) -> Any:
+    return {"authorization": f"Bearer {mint(settings, kind=kind, subject=subject, **kw)}"}
+
+
+async def export(
+    client: httpx.AsyncClient, headers: dict[str, str], path: str = "/fhir/$export"
+) -> tuple[str, Any]:
+    kick = await client.get(path, headers=KICK_OFF | headers)
+    assert kick.status_code == 202, kick.text
+    location = kick.headers["content-location"]
+    for _ in range(400):
+        status = await client.get(location, headers=headers)
+        if status.status_code != 202:
+            break
+        await asyncio.sleep(0.05)
+    assert status.status_code == 200, status.text
+    return location, status.json()
+
+
+async def lines(client: httpx.AsyncClient, headers: dict[str, str], url: str) -> list[Any]:
+    response = await client.get(url, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/fhir+ndjson")
+    return [orjson.loads(line) for line in response.content.splitlines()]
+
+
+async def test_a_system_integration_exports_everyone(
+    bulk_client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    await insert_record(conn, coherent_record())
+    headers = auth(settings)
+    location, manifest = await export(bulk_client, headers)
+    assert manifest["requiresAccessToken"] is True and manifest["error"] == []
+    outputs = {o["type"]: o for o in manifest["output"]}
+    assert {"Patient", "Organization", "MedicationRequest"} <= set(outputs)
+    patients = await lines(bulk_client, headers, outputs["Patient"]["url"])
+    assert len(patients) == outputs["Patient"]["count"] == 2
+    # Another client cannot see the job or its files.
+    stranger = auth(settings, subject="someone-else")
+    assert (await bulk_client.get(location, headers=stranger)).status_code == 404
+    assert (await bulk_client.get(outputs["Patient"]["url"], headers=stranger)).status_code == 404
+    assert [a for _, a, _ in await audit_of(conn, PATIENT)] == ["read"]
+    # Done with it: DELETE removes the job.
+    assert (await bulk_client.delete(location, headers=headers)).status_code == 202
+    assert (await bulk_client.get(location, headers=headers)).status_code == 404
+
+
+async def test_type_filter(
+    bulk_client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    await insert_record(conn, coherent_record())
+    _, manifest = await export(bulk_client, auth(settings), "/fhir/Patient/$export?_type=Patient")
+    assert [o["type"] for o in manifest["output"]] == ["Patient"]
+
+
+async def test_a_research_client_gets_opted_in_patients_pseudonymised(
+    bulk_client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    record = coherent_record()
+    await insert_record(conn, record)
+    consent = record["consent"][0] | {
+        "id": STUDY,
+        "kind": "research",
+        "block_id": None,
+        "valid_from": T0,
+        "valid_to": None,
+        "revoked_at": None,
+    }
+    await conn.execute(insert(TABLES["consent"]).values(consent))
+    headers = auth(settings, "research", "research-ki", client_id="research-ki")
+    _, manifest = await export(bulk_client, headers)
+    outputs = {o["type"]: o for o in manifest["output"]}
+    (patient,) = await lines(bulk_client, headers, outputs["Patient"]["url"])
+    assert patient["id"].startswith("psn-") and "name" not in patient
+    everything = b""
+    for output in manifest["output"]:
+        everything += (await bulk_client.get(output["url"], headers=headers)).content
+    for identifying in (b"191212121212", b"Tolvan", str(PATIENT).encode()):
+        assert identifying not in everything
+
+
+async def test_who_may_not_and_what_is_refused(
+    bulk_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    for headers, status in (
+        ({}, 403),  # anonymous
+        (auth(settings, "patient", "191212121212", pnr="191212121212"), 403),
+        (auth(settings) | {"accept": "application/fhir+xml"}, 406),
+    ):
+        response = await bulk_client.get("/fhir/$export", headers=KICK_OFF | headers)
+        assert response.status_code == status
+        assert response.json()["resourceType"] == "OperationOutcome"
+    for query in ("_outputFormat=application/fhir+xml", "_since=2020-01-01"):
+        response = await bulk_client.get(f"/fhir/$export?{query}", headers=auth(settings))
+        assert response.status_code == 400
