@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="The same ceiling for patients, proxies, research clients and anonymous "
         "callers.",
     )
+    change_log_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days the change log keeps (whole month partitions are dropped once they "
+        "end before now minus this; `vardkedja changes maintain`).",
+    )
     compiled_operations: bool = Field(
         default=True,
         description="Answer the persisted operations that have a compiled form "

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema import queries
+from schema.changes import ChangesQuery
 from schema.fhir import FhirQuery
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
@@ -18,7 +19,7 @@ from schema.settle import settle_statements
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery, FhirQuery):
+class Query(PrivacyQuery, FhirQuery, ChangesQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "

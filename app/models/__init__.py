@@ -11,6 +11,7 @@ from app.models.care import (
     ReferralOutcome,
     Vaccination,
 )
+from app.models.changes import ChangeLog, ChangeLogHorizon
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
 from app.models.idempotency import IdempotencyKey
@@ -54,6 +55,8 @@ __all__ = [
     "CareProvider",
     "CareRelationship",
     "CareUnit",
+    "ChangeLog",
+    "ChangeLogHorizon",
     "Consent",
     "DentalTreatment",
     "Diagnosis",
