@@ -211,7 +211,7 @@ async def changes(
     pids: list[uuid.UUID] | None = None
     if patient_ids is not None:
         pids = [expect_id(p, "Patient", field="patientIds") for p in patient_ids]
-    wanted = None if categories is None else [c.value for c in categories]
+    wanted = None if categories is None else [str(c.value) for c in categories]
     batch = await resolve.changes(
         info.context, after=after, first=first, categories=wanted, patient_ids=pids
     )
