@@ -10,7 +10,16 @@ import strawberry
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
-from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from schema.connections import (
+    After,
+    ChangedSince,
+    Connection,
+    First,
+    IncludeNullified,
+    Info,
+    list_of,
+    since_filter,
+)
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
 from schema.events import CareEvent, EventFilter, Kinds, clinical_list
 from schema.events import timeline as load_timeline
@@ -103,6 +112,7 @@ class Patient(Node):
         first: First = 20,
         after: After = None,
         include_nullified: IncludeNullified = False,
+        changed_since: ChangedSince = None,
     ) -> Connection[CareContactRef]:
         from schema.care import CareContact
 
@@ -114,7 +124,7 @@ class Patient(Node):
             first=first,
             after=after,
             include_nullified=include_nullified,
-            filter=row_filter(filter),
+            filter=since_filter(row_filter(filter), changed_since),
         )
 
     @field(description="Prescriptions, newest first; each with its chain and dispensations.")
@@ -125,6 +135,7 @@ class Patient(Node):
         first: First = 20,
         after: After = None,
         include_nullified: IncludeNullified = False,
+        changed_since: ChangedSince = None,
     ) -> Connection[PrescriptionRef]:
         from schema.medication import Prescription
 
@@ -136,7 +147,7 @@ class Patient(Node):
             first=first,
             after=after,
             include_nullified=include_nullified,
-            filter=row_filter(filter),
+            filter=since_filter(row_filter(filter), changed_since),
         )
 
     documents = clinical_list(

@@ -210,3 +210,35 @@ async def test_a_clinician_without_a_care_relationship_gets_nothing(
     )
     items = await everything(client, token)
     assert encode_id("Patient", w.patient.id) not in {i["patientId"] for i in items}
+
+
+SINCE = """query($id: ID!, $since: DateTime) {
+  node(id: $id) { ... on Patient {
+    diagnoses(changedSince: $since) { nodes { id } }
+    careContacts(changedSince: $since) { nodes { id } }
+  } }
+}"""
+
+
+async def test_changed_since_lists_only_what_changed_after_it(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    w = await build_world(conn)
+    old = await f.create_clinical(conn, models.Diagnosis, w.patient, w.u)
+    new = await f.create_clinical(conn, models.Diagnosis, w.patient, w.u)
+    await conn.execute(
+        text("UPDATE diagnosis SET updated_at = '2020-01-01T00:00:00Z' WHERE id = :id"),
+        {"id": old.id},
+    )
+    pid = encode_id("Patient", w.patient.id)
+    for token in (clinician_token(settings, w), patient_token(settings, w.patient)):
+        body = await gql(client, SINCE, token, {"id": pid, "since": "2024-01-01T00:00:00Z"})
+        assert "errors" not in body, body
+        ids = {n["id"] for n in body["data"]["node"]["diagnoses"]["nodes"]}
+        assert ids == {encode_id("Diagnosis", new.id, w.patient.id)}
+        everything = await gql(client, SINCE, token, {"id": pid, "since": None})
+        assert len(everything["data"]["node"]["diagnoses"]["nodes"]) == 2
+    naive = await gql(
+        client, SINCE, clinician_token(settings, w), {"id": pid, "since": "2024-01-01T00:00:00"}
+    )
+    assert naive["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
