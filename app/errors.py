@@ -50,6 +50,10 @@ ERROR_CODES: dict[str, str] = {
     "CONFLICT": "The object changed since it was read.",
     "CURSOR_EXPIRED": "A change-feed cursor older than the change log keeps: sync again from"
     " the lists, then continue from a fresh cursor (docs/changes.md).",
+    "SUBSCRIPTIONS_UNAVAILABLE": "This server process runs no change listener (it was started"
+    " without a database URL).",
+    "SUBSCRIPTION_FELL_BEHIND": "A subscription's client did not keep up; catch up with"
+    " changes(after:) and subscribe again.",
     "INTERNAL_SERVER_ERROR": "Something failed on the server; details are in its log only.",
 }
 

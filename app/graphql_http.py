@@ -360,7 +360,11 @@ class GraphQLEndpoint:
                     allowed_operation_types=allowed,
                 )
                 await audit.flush(conn, ctx.audit, principal, params.operation_name)
-        except InvalidOperationTypeError:
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                message = "subscriptions run over WebSocket (graphql-transport-ws) at /graphql"
+                status = 400 if media == GRAPHQL_RESPONSE else 200
+                return _response(request_error(message, "BAD_REQUEST"), media, status)
             return _response(
                 request_error("mutations need POST", "METHOD_NOT_ALLOWED"), media, 405, allow="POST"
             )

@@ -10,9 +10,11 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app import migrate
+from app.changes.notify import ChangeDispatcher
+from app.changes.websocket import SubscriptionEndpoint
 from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
 from app.graphql_http import GraphQLEndpoint
@@ -47,17 +49,24 @@ def create_app(
     else:
         pooled = None
     database: Database = db
+    # Subscriptions listen to the change log on their own connection (docs/changes.md).
+    dispatcher = ChangeDispatcher(url) if url is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if pooled is not None:
             pooled.start()
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            await dispatcher.stop()
         if pooled is not None:
             await pooled.stop()
 
     endpoint = GraphQLEndpoint(schema, database, settings)
     fhir = FhirEndpoint(database, settings)
+    live = SubscriptionEndpoint(schema, database, settings, dispatcher)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -79,6 +88,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),

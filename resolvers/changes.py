@@ -55,12 +55,17 @@ async def changes(
     batch = await feed.read(
         data, cursor, size, scope=scope, categories=categories, patient_ids=patient_ids
     )
-    decisions = await data.access({e.patient_id for e in batch.entries})
+    entries = await visible_entries(ctx, feed.latest_per_record(batch.entries))
+    return ChangeBatch(entries, batch.end, batch.has_next)
+
+
+async def visible_entries(ctx: Context, entries: Sequence[feed.Entry]) -> list[feed.Entry]:
+    """The entries of patients the caller may see now; the others' denials are audited."""
+    decisions = await ctx.data.access({e.patient_id for e in entries})
     visible = set()
     for pid, decision in decisions.items():
         if decision.may_see_patient:
             visible.add(pid)
         else:
-            data.deny(decision)
-    entries = [e for e in feed.latest_per_record(batch.entries) if e.patient_id in visible]
-    return ChangeBatch(entries, batch.end, batch.has_next)
+            ctx.data.deny(decision)
+    return [e for e in entries if e.patient_id in visible]

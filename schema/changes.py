@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import strawberry
 
 from app.changes import feed
+from app.context import Context
 from resolvers import changes as resolve
 from resolvers.loaders.patients import PatientByIdLoader
 from schema.connections import After, First, Info
@@ -144,9 +145,8 @@ def _types() -> dict[str, tuple[str, Any, Any]]:
     return found
 
 
-async def item(info: Info, entry: feed.Entry) -> RecordChange:
+async def item(ctx: Context, entry: feed.Entry) -> RecordChange:
     """One entry as the caller may see it now; tombstones and hints are audited as shown."""
-    ctx = info.context
     patient_gid = encode_id("Patient", entry.patient_id)
     known = _types().get(entry.category)
     record: Node | None = None
@@ -216,7 +216,7 @@ async def changes(
         info.context, after=after, first=first, categories=wanted, patient_ids=pids
     )
     # Concurrently, so that the loaders fetch each table's rows in one statement.
-    items = list(await asyncio.gather(*(item(info, entry) for entry in batch.entries)))
+    items = list(await asyncio.gather(*(item(info.context, entry) for entry in batch.entries)))
     return ChangePage(changes=items, end_cursor=batch.end.encode(), has_next_page=batch.has_next)
 
 

@@ -16,6 +16,7 @@ from schema.privacy import PrivacyQuery
 from schema.registry import TYPES
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
+from schema.subscriptions import Subscription
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
@@ -62,6 +63,7 @@ class VardkedjaSchema(strawberry.Schema):
 schema = VardkedjaSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Types only reachable through interfaces (Node, CareEvent) must be named.
     types=list(TYPES.values()),
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
