@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app import migrate
 from app.changes.notify import ChangeDispatcher
+from app.changes.webhooks import run_worker
 from app.changes.websocket import SubscriptionEndpoint
 from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
@@ -58,7 +60,15 @@ def create_app(
             pooled.start()
         if dispatcher is not None:
             dispatcher.start()
+        worker = None
+        if pooled is not None and settings.webhooks_in_server:
+            key = (settings.audit_key or "").encode()
+            worker = asyncio.create_task(run_worker(database.transaction, audit_key=key))
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         if dispatcher is not None:
             await dispatcher.stop()
         if pooled is not None:

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         description="Days the change log keeps (whole month partitions are dropped once they "
         "end before now minus this; `vardkedja changes maintain`).",
     )
+    webhooks_in_server: bool = Field(
+        default=True,
+        description="Run the webhook worker inside `serve` (False: run `vardkedja worker`).",
+    )
     compiled_operations: bool = Field(
         default=True,
         description="Answer the persisted operations that have a compiled form "

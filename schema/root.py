@@ -17,10 +17,11 @@ from schema.registry import TYPES
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
 from schema.subscriptions import Subscription
+from schema.webhooks import WebhookQuery
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery, FhirQuery, ChangesQuery):
+class Query(PrivacyQuery, FhirQuery, ChangesQuery, WebhookQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "

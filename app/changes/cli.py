@@ -1,4 +1,5 @@
-"""`vardkedja changes maintain`: partitions ahead, old ones dropped (run it daily)."""
+"""`vardkedja changes maintain` (partitions ahead, old ones dropped; run it daily) and
+`vardkedja worker` (webhook deliveries outside the server process)."""
 
 from __future__ import annotations
 
@@ -53,4 +54,26 @@ def changes_command(args: argparse.Namespace, settings: Settings) -> int:
             f"[yellow]{done.rows_in_default} entries are in change_log_default (written while no "
             "month partition existed); they are kept until moved by hand[/yellow]"
         )
+    return 0
+
+
+@command("worker", "deliver webhooks (outside the server process)")
+def worker_command(args: argparse.Namespace, settings: Settings) -> int:
+    from app.changes.webhooks import run_worker
+    from app.db import PooledDatabase
+
+    async def work(url: str) -> None:
+        pooled = PooledDatabase(url, pool_size=2)
+        pooled.start()
+        try:
+            await run_worker(pooled.transaction, audit_key=(settings.audit_key or "").encode())
+        finally:
+            await pooled.stop()
+
+    with open_database(settings) as db:
+        out.print(f"delivering webhooks from {db.description} (Ctrl-C stops)")
+        try:
+            asyncio.run(work(db.url))
+        except KeyboardInterrupt:
+            return 0
     return 0

@@ -25,6 +25,7 @@ from app.models.municipal import (
 from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
 from app.models.patients import CareRelationship, Patient, Representative
 from app.models.prescriptions import Dispensation, Prescription
+from app.models.webhooks import Webhook, WebhookDelivery
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
 CLINICAL_TABLES = (
@@ -79,4 +80,6 @@ __all__ = [
     "ResearchStudy",
     "ToothFinding",
     "Vaccination",
+    "Webhook",
+    "WebhookDelivery",
 ]

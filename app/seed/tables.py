@@ -218,8 +218,19 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 ALL_COLUMNS = {**REFERENCE_COLUMNS, **PATIENT_COLUMNS}
 # A10 exceptions are granted one by one by heads of units (docs/privacy.md); the demo has none.
+# The change log is written by triggers and webhooks by system integrations (docs/changes.md).
 NOT_SEEDED = frozenset(
-    {"audit_entry", "idempotency_key", "legal_basis", "insats", "portal_access_exception"}
+    {
+        "audit_entry",
+        "idempotency_key",
+        "legal_basis",
+        "insats",
+        "portal_access_exception",
+        "change_log",
+        "change_log_horizon",
+        "webhook",
+        "webhook_delivery",
+    }
 )
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0008_changes"
 down_revision: str | None = "0007"
@@ -154,6 +155,7 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO change_log_horizon (id, txid, position) VALUES (1, 0, 0)")
     op.execute(CAPTURE)
+    _webhooks()
     for table, mode in TRACKED:
         for event, transition in (
             ("INSERT", "NEW TABLE AS new_rows"),
@@ -167,7 +169,48 @@ def upgrade() -> None:
             )
 
 
+def _webhooks() -> None:
+    """Endpoints of system integrations and their deliveries (app/changes/webhooks.py)."""
+    op.create_table(
+        "webhook",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("categories", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("care_unit_ids", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("cursor_txid", sa.BigInteger(), nullable=False),
+        sa.Column("cursor_position", sa.BigInteger(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook")),
+    )
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("webhook_id", sa.Uuid(), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["webhook_id"], ["webhook.id"], name=op.f("fk_webhook_delivery_webhook_id_webhook")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_delivery")),
+    )
+    op.create_index(
+        "ix_webhook_delivery_webhook_created", "webhook_delivery", ["webhook_id", "created_at"]
+    )
+    op.create_index("ix_webhook_delivery_due", "webhook_delivery", ["status", "next_attempt_at"])
+
+
 def downgrade() -> None:
+    op.drop_table("webhook_delivery")
+    op.drop_table("webhook")
     for table, _ in TRACKED:
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS change_log_{event} ON {table}")
