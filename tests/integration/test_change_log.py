@@ -21,8 +21,15 @@ from app.changes.retention import maintain, partitions
 from app.settings import Settings
 from schema.ids import encode_id
 from tests import factories as f
-from tests.integration.mutation_support import call, make_world, patient_gid, row_gid
+from tests.integration.mutation_support import (
+    call,
+    make_world,
+    patient_gid,
+    row_gid,
+    system_token,
+)
 from tests.integration.privacy_world import data_access
+from tests.integration.test_mutations_all import CASES, Case, prepare
 from tests.integration.test_mutations_care import CONTACT, contact_input
 
 NULLIFY = """mutation N($input: NullifyInput!) {
@@ -193,3 +200,32 @@ async def test_retention_drops_old_partitions_and_expires_their_cursors(
     data = data_access(conn, system)
     with pytest.raises(feed.CursorExpired):
         await feed.check_horizon(data, feed.START)
+
+
+async def _log_size(conn: AsyncConnection) -> int:
+    return int((await conn.execute(text("SELECT count(*) FROM change_log"))).scalar_one())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.mutation)
+async def test_every_mutation_logs_exactly_its_row_and_a_refusal_nothing(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings, case: Case
+) -> None:
+    _, data = await prepare(conn, case)
+    token = system_token(settings)  # the log, not a care situation, is under test
+    before = await _log_size(conn)
+    refused = await call(client, case.query(), {"input": data | case.invalid}, token=token)
+    assert refused["data"][case.mutation]["userErrors"]
+    assert await _log_size(conn) == before
+    body = await call(client, case.query(), {"input": data}, token=token)
+    written_id = body["data"][case.mutation][case.result]["id"]
+    rows = await conn.execute(
+        text(
+            "SELECT category, record_id, patient_id, kind FROM change_log"
+            " ORDER BY txid, position OFFSET :n"
+        ),
+        {"n": before},
+    )
+    [entry] = rows.all()
+    assert entry.category == case.table and entry.kind == "created"
+    owner = None if case.type_name == "Patient" else entry.patient_id
+    assert encode_id(case.type_name, entry.record_id, owner) == written_id
