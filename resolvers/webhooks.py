@@ -87,11 +87,15 @@ async def register(
     return Registered(rows[0], secret, [])
 
 
-async def deliveries(ctx: Context, webhook_id: uuid.UUID, first: int | None) -> list[RowMapping]:
-    """The webhook's deliveries, newest first (none if it is not the caller's)."""
+async def deliveries(
+    ctx: Context, webhook_id: uuid.UUID | None, first: int | None
+) -> list[RowMapping]:
+    """Deliveries of the caller's webhooks (or of one of them), newest first."""
     client = client_of(ctx)
     size = page_size(first)
-    own = select(WEBHOOK.c.id).where(WEBHOOK.c.id == webhook_id, WEBHOOK.c.client_id == client)
+    own = select(WEBHOOK.c.id).where(WEBHOOK.c.client_id == client)
+    if webhook_id is not None:
+        own = own.where(WEBHOOK.c.id == webhook_id)
     rows = await ctx.data.fetch(
         select(DELIVERY)
         .where(DELIVERY.c.webhook_id.in_(own))

@@ -113,12 +113,14 @@ async def register_webhook(
 
 async def webhook_deliveries(
     info: Info,
-    webhook_id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")],
+    webhook_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only this webhook's; null: all the caller's webhooks."),
+    ] = None,
     first: First = 20,
 ) -> list[WebhookDeliveryInfo]:
-    rows = await webhooks.deliveries(
-        info.context, expect_id(webhook_id, "Webhook", field="webhookId"), first
-    )
+    hook = None if webhook_id is None else expect_id(webhook_id, "Webhook", field="webhookId")
+    rows = await webhooks.deliveries(info.context, hook, first)
     return [WebhookDeliveryInfo.from_row(r) for r in rows]
 
 
@@ -136,6 +138,6 @@ class WebhookMutation:
 class WebhookQuery:
     webhook_deliveries: list[WebhookDeliveryInfo] = strawberry.field(
         resolver=webhook_deliveries,
-        description="The deliveries of one of the caller's webhooks, newest first (system "
+        description="The deliveries of the caller's webhooks (or of one), newest first (system "
         "integrations only).",
     )

@@ -131,9 +131,23 @@ class SubscriptionEndpoint(GraphQL[LiveContext, None]):
         )
         self.db, self.settings, self.dispatcher = db, settings, dispatcher
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # The socket is gone: its expiry timer has nothing left to close.
+            live = scope.get("state", {}).get("vardkedja_live")
+            if isinstance(live, LiveContext) and live._expiry is not None:
+                live._expiry.cancel()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> LiveContext:
+        live = self._context(request)
+        request.scope.setdefault("state", {})["vardkedja_live"] = live
+        return live
+
+    def _context(self, request: Request | WebSocket) -> LiveContext:
         return LiveContext(
             principal=ANONYMOUS,
             conn=cast(Any, None),
