@@ -19,7 +19,7 @@ Run = Callable[[argparse.Namespace, Settings], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 
 # Modules that define subcommands; importing one registers its commands.
-COMMAND_MODULES = ["app.commands", "app.privacy_cli", "app.fhir.cli"]
+COMMAND_MODULES = ["app.commands", "app.privacy_cli", "app.fhir.cli", "app.changes.cli"]
 
 
 @dataclass(frozen=True)

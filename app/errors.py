@@ -48,6 +48,12 @@ ERROR_CODES: dict[str, str] = {
     "PERSISTED_QUERY_HASH_MISMATCH": "The sha256Hash sent does not match the query sent.",
     "NOT_FOUND": "A referenced object does not exist or is not visible.",
     "CONFLICT": "The object changed since it was read.",
+    "CURSOR_EXPIRED": "A change-feed cursor older than the change log keeps: sync again from"
+    " the lists, then continue from a fresh cursor (docs/changes.md).",
+    "SUBSCRIPTIONS_UNAVAILABLE": "This server process runs no change listener (it was started"
+    " without a database URL).",
+    "SUBSCRIPTION_FELL_BEHIND": "A subscription's client did not keep up; catch up with"
+    " changes(after:) and subscribe again.",
     "INTERNAL_SERVER_ERROR": "Something failed on the server; details are in its log only.",
     "SERVICE_UNAVAILABLE": "The database cannot be reached or has no free connection (HTTP 503);"
     " retry after the seconds in Retry-After.",

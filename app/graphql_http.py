@@ -461,8 +461,8 @@ class GraphQLEndpoint:
                 operation_name=params.operation_name,
                 allowed_operation_types=allowed,
             )
-        except InvalidOperationTypeError:
-            return _method_not_allowed(media)
+        except InvalidOperationTypeError as exc:
+            return _wrong_operation_type(exc, media)
         except CannotGetOperationTypeError as exc:
             return _no_operation(exc, media)
         if ctx.refused:
@@ -526,8 +526,8 @@ class GraphQLEndpoint:
                 if not request_failed:
                     self._check_size(body)
                 await audit.flush(conn, ctx.audit, principal, params.operation_name)
-        except InvalidOperationTypeError:
-            return _method_not_allowed(media)
+        except InvalidOperationTypeError as exc:
+            return _wrong_operation_type(exc, media)
         except CannotGetOperationTypeError as exc:
             return _no_operation(exc, media)
         except AppError:
@@ -573,7 +573,12 @@ def _statement_failed(errors: list[GraphQLError]) -> bool:
     return any(isinstance(e.original_error, DBAPIError) for e in errors)
 
 
-def _method_not_allowed(media: str) -> Response:
+def _wrong_operation_type(exc: InvalidOperationTypeError, media: str) -> Response:
+    """A subscription sent over HTTP, or a mutation sent with GET."""
+    if exc.operation_type is OperationType.SUBSCRIPTION:
+        message = "subscriptions run over WebSocket (graphql-transport-ws) at /graphql"
+        status = 400 if media == GRAPHQL_RESPONSE else 200
+        return _response(request_error(message, "BAD_REQUEST"), media, status)
     return _response(
         request_error("mutations need POST", "METHOD_NOT_ALLOWED"), media, 405, allow="POST"
     )

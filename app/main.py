@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
@@ -10,9 +11,12 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app import migrate
+from app.changes.notify import ChangeDispatcher
+from app.changes.webhooks import run_worker
+from app.changes.websocket import SubscriptionEndpoint
 from app.db import Database, PooledDatabase
 from app.fhir.bulk import BulkExports
 from app.fhir.http import FhirEndpoint
@@ -55,12 +59,26 @@ def create_app(
     else:
         pooled = None
     database: Database = db
+    # Subscriptions listen to the change log on their own connection (docs/changes.md).
+    dispatcher = ChangeDispatcher(url) if url is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if pooled is not None:
             pooled.start()
+        if dispatcher is not None:
+            dispatcher.start()
+        worker = None
+        if pooled is not None and settings.webhooks_in_server:
+            key = (settings.audit_key or "").encode()
+            worker = asyncio.create_task(run_worker(database.transaction, audit_key=key))
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        if dispatcher is not None:
+            await dispatcher.stop()
         if pooled is not None:
             await pooled.stop()
 
@@ -69,6 +87,7 @@ def create_app(
     endpoint = GraphQLEndpoint(schema, database, settings, limits)
     fhir = FhirEndpoint(database, settings, limits)
     bulk = BulkExports(database, settings, limits)
+    live = SubscriptionEndpoint(schema, database, settings, dispatcher)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -90,6 +109,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/metadata", fhir.metadata, methods=["GET"]),

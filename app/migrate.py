@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app.db import to_asyncpg_url
+from app.models.changes import is_partition
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -47,7 +48,15 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate ignores the change log's partitions: they are made by migrations and
+    retention, not described by the models (app/models/changes.py)."""
+    return not (type_ == "table" and is_partition(name))
+
+
 def model_differences(connection: Connection) -> list[Any]:
     """What autogenerate would write: empty when models and migrations agree."""
-    ctx = MigrationContext.configure(connection, opts={"compare_type": True})
+    ctx = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(ctx, SQLModel.metadata))

@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         description="The same ceiling for patients, proxies, research clients and anonymous "
         "callers.",
     )
+    change_log_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days the change log keeps (whole month partitions are dropped once they "
+        "end before now minus this; `vardkedja changes maintain`).",
+    )
+    webhooks_in_server: bool = Field(
+        default=True,
+        description="Run the webhook worker inside `serve` (False: run `vardkedja worker`).",
+    )
     compiled_operations: bool = Field(
         default=True,
         description="Answer the persisted operations that have a compiled form "

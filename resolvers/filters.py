@@ -31,6 +31,8 @@ class RowFilter:
     values: tuple[tuple[str, frozenset[Any]], ...] = ()
     prefixes: tuple[tuple[str, frozenset[str]], ...] = ()
     period_overlaps: bool = False
+    # Delta sync for lists: only rows written or changed at or after this time.
+    changed_since: datetime | None = None
 
     def conditions(self, table: Table) -> list[ColumnElement[bool]]:
         c = table.c
@@ -45,6 +47,8 @@ class RowFilter:
                 out.append(c.event_time >= self.start)
             if self.end is not None:
                 out.append(c.event_time < self.end)
+        if self.changed_since is not None:
+            out.append(c.updated_at >= self.changed_since)
         if self.care_provider_ids:
             out.append(c.care_provider_id.in_(sorted(self.care_provider_ids)))
         if self.care_unit_ids:

@@ -6,13 +6,16 @@ the `endCursor` of the previous page. `nodes` is a shortcut for `edges { node }`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import RowMapping
 
 from app.context import Context
+from app.errors import BadInput
 from resolvers.filters import RowFilter
 from resolvers.listing import Key
 from resolvers.loaders.base import PatientListLoader
@@ -39,6 +42,29 @@ After = Annotated[
         "`cursor`) of the same list."
     ),
 ]
+ChangedSince = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="Delta sync: only items written or changed at or after this time (with a "
+        "time zone). Nullified and newly hidden items are not listed: the `changes` feed "
+        "reports those as tombstones."
+    ),
+]
+
+
+def since_filter(filter: RowFilter, changed_since: datetime | None) -> RowFilter:
+    """`filter` narrowed to rows changed at or after `changed_since`."""
+    if changed_since is None:
+        return filter
+    if changed_since.tzinfo is None:
+        raise BadInput(
+            "changedSince: give a time zone (e.g. 2026-12-01T08:00:00Z)",
+            field="changedSince",
+            rule="timezone",
+        )
+    return dataclasses.replace(filter, changed_since=changed_since)
+
+
 IncludeNullified = Annotated[
     bool,
     strawberry.argument(

@@ -23,12 +23,14 @@ from resolvers.loaders.patients import PatientByIdLoader
 from resolvers.pagination import page_size
 from schema.connections import (
     After,
+    ChangedSince,
     Connection,
     First,
     IncludeNullified,
     Info,
     list_of,
     mixed_connection,
+    since_filter,
 )
 from schema.enums import CareEventKind
 from schema.fields import field
@@ -167,6 +169,7 @@ def clinical_list(loader: type[PatientListLoader], node: Any, description: str) 
         first: First = 20,
         after: After = None,
         include_nullified: IncludeNullified = False,
+        changed_since: ChangedSince = None,
     ) -> Connection[Any]:
         from schema.registry import TYPES
 
@@ -178,7 +181,7 @@ def clinical_list(loader: type[PatientListLoader], node: Any, description: str) 
             first=first,
             after=after,
             include_nullified=include_nullified,
-            filter=row_filter(filter),
+            filter=since_filter(row_filter(filter), changed_since),
         )
         return page
 

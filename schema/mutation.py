@@ -13,13 +13,14 @@ from schema.fhir import FhirMutation
 from schema.mutations import care, dental, medication, municipal, nullify, observations, patients
 from schema.mutations.relationships import BasisMutation
 from schema.privacy_mutations import PrivacyMutation
+from schema.webhooks import WebhookMutation
 
 
 @strawberry.type(
     description="Write to the care chain. Each mutation is all or nothing, is audited, and "
     "accepts an idempotency key so that a retry never writes twice."
 )
-class Mutation(PrivacyMutation, FhirMutation, BasisMutation):
+class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation):
     register_patient = strawberry.mutation(
         resolver=patients.register_patient,
         description="Register a person in care (by personnummer, samordningsnummer or "

@@ -12,7 +12,16 @@ from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
-from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from schema.connections import (
+    After,
+    ChangedSince,
+    Connection,
+    First,
+    IncludeNullified,
+    Info,
+    list_of,
+    since_filter,
+)
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
 from schema.events import CareEvent, EventFilter, Kinds, clinical_list
 from schema.events import timeline as load_timeline
@@ -138,6 +147,7 @@ class Patient(Node):
         first: First = 20,
         after: After = None,
         include_nullified: IncludeNullified = False,
+        changed_since: ChangedSince = None,
     ) -> Connection[CareContactRef]:
         from schema.care import CareContact
 
@@ -149,7 +159,7 @@ class Patient(Node):
             first=first,
             after=after,
             include_nullified=include_nullified,
-            filter=row_filter(filter),
+            filter=since_filter(row_filter(filter), changed_since),
         )
 
     @field(description="Prescriptions, newest first; each with its chain and dispensations.")
@@ -160,6 +170,7 @@ class Patient(Node):
         first: First = 20,
         after: After = None,
         include_nullified: IncludeNullified = False,
+        changed_since: ChangedSince = None,
     ) -> Connection[PrescriptionRef]:
         from schema.medication import Prescription
 
@@ -171,7 +182,7 @@ class Patient(Node):
             first=first,
             after=after,
             include_nullified=include_nullified,
-            filter=row_filter(filter),
+            filter=since_filter(row_filter(filter), changed_since),
         )
 
     documents = clinical_list(

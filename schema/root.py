@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema import queries
+from schema.changes import ChangesQuery
 from schema.fhir import FhirQuery
 from schema.limits import LIMIT_EXTENSIONS
 from schema.mutation import Mutation
@@ -17,10 +18,12 @@ from schema.research_view import research_answers
 from schema.scalars import SCALAR_MAP
 from schema.settle import settle_statements
 from schema.study import StudyQuery
+from schema.subscriptions import Subscription
+from schema.webhooks import WebhookQuery
 
 
 @strawberry.type(description="Read the care chain: patients and everything recorded about them.")
-class Query(PrivacyQuery, FhirQuery, StudyQuery):
+class Query(PrivacyQuery, FhirQuery, StudyQuery, ChangesQuery, WebhookQuery):
     patient = strawberry.field(
         resolver=queries.patient,
         description="One patient, by personnummer/samordningsnummer or by global id (give "
@@ -67,6 +70,7 @@ class VardkedjaSchema(strawberry.Schema):
 schema = VardkedjaSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Types only reachable through interfaces (Node, CareEvent) must be named.
     types=list(TYPES.values()),
     config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -19,8 +19,10 @@ class SettleStatements(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         yield
         ctx = self.execution_context.context
-        if isinstance(ctx, Context):
-            await ctx.data.settle()
+        # A subscription's context has no request statements between deliveries.
+        data = getattr(ctx, "data", None) if isinstance(ctx, Context) else None
+        if data is not None:
+            await data.settle()
 
 
 def settle_statements() -> SchemaExtension:

@@ -11,6 +11,7 @@ from app.models.care import (
     ReferralOutcome,
     Vaccination,
 )
+from app.models.changes import ChangeLog, ChangeLogHorizon
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
 from app.models.fhir import FhirPreserved
@@ -25,6 +26,7 @@ from app.models.municipal import (
 from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
 from app.models.patients import CareRelationship, Patient, PatientIdentifier, Representative
 from app.models.prescriptions import Dispensation, Prescription
+from app.models.webhooks import Webhook, WebhookDelivery
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
 CLINICAL_TABLES = (
@@ -55,6 +57,8 @@ __all__ = [
     "CareProvider",
     "CareRelationship",
     "CareUnit",
+    "ChangeLog",
+    "ChangeLogHorizon",
     "Consent",
     "DentalTreatment",
     "Diagnosis",
@@ -79,4 +83,6 @@ __all__ = [
     "ResearchStudy",
     "ToothFinding",
     "Vaccination",
+    "Webhook",
+    "WebhookDelivery",
 ]

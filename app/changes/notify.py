@@ -1,0 +1,147 @@
+"""Subscriptions' feed: one LISTEN connection per server process, fanned out by patient.
+
+Every write NOTIFYs `vardkedja_changes` at commit (the change log triggers), on every server
+process connected to the database. The dispatcher then reads the log after its own cursor, in
+the gap-free order of app/changes/feed.py, and hands each entry to the subscribers of its
+patient. It also polls once a second: an entry held back by a long transaction (feed.py) is
+delivered when that transaction ends, which sends no notification of its own. A lost
+connection is reopened; entries are read from the cursor, so none is skipped.
+
+Entries carry ids only; each subscriber applies the policy at send time (schema/subscriptions.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from app.changes.feed import Cursor, Entry
+from app.db import to_plain_url
+
+log = logging.getLogger("vardkedja.changes")
+
+CHANNEL = "vardkedja_changes"
+POLL_SECONDS = 1.0
+BATCH = 500
+FINAL = "(txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"  # ended transactions only
+READ = (
+    "SELECT txid, position, recorded_at, patient_id, category, record_id, kind FROM change_log"
+    f" WHERE (txid, position) > ($1, $2) AND {FINAL} ORDER BY txid, position LIMIT {BATCH}"
+)
+HEAD = (
+    f"SELECT txid, position FROM change_log WHERE {FINAL} ORDER BY txid DESC, position DESC LIMIT 1"
+)
+QUEUE_SIZE = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One subscription's inbox: entries of its patients, in log order."""
+
+    patient_ids: frozenset[uuid.UUID]
+    queue: asyncio.Queue[Entry] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: bool = False
+
+
+class ChangeDispatcher:
+    """LISTEN on the change channel and route new log entries to subscribers."""
+
+    def __init__(self, url: str) -> None:
+        self.url = to_plain_url(url)
+        self.cursor: Cursor | None = None
+        self._subscribers: dict[uuid.UUID, set[Subscriber]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self.ready = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close()
+
+    def subscribe(self, patient_ids: frozenset[uuid.UUID]) -> Subscriber:
+        subscriber = Subscriber(patient_ids)
+        for pid in patient_ids:
+            self._subscribers.setdefault(pid, set()).add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        for pid in subscriber.patient_ids:
+            found = self._subscribers.get(pid)
+            if found is not None:
+                found.discard(subscriber)
+                if not found:
+                    del self._subscribers[pid]
+
+    def _notified(self, *args: object) -> None:
+        self._wake.set()
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self.url)
+        await conn.add_listener(CHANNEL, self._notified)
+        if self.cursor is None:
+            # Subscriptions deliver what commits after the server started.
+            head = await conn.fetchrow(HEAD)
+            self.cursor = Cursor(head["txid"], head["position"]) if head else Cursor(0, 0)
+        self.ready.set()
+        return conn
+
+    async def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self._conn is None:
+                    self._conn = await self._connect()
+                await self._drain(self._conn)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                self._wake.clear()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("change listener lost its connection (%s); reconnecting", exc)
+                await self._close()
+                await asyncio.sleep(POLL_SECONDS)
+
+    async def _drain(self, conn: asyncpg.Connection) -> None:
+        assert self.cursor is not None
+        while True:
+            rows = await conn.fetch(READ, self.cursor.txid, self.cursor.position)
+            for row in rows:
+                entry = Entry(
+                    Cursor(row["txid"], row["position"]),
+                    row["recorded_at"],
+                    row["patient_id"],
+                    row["category"],
+                    row["record_id"],
+                    row["kind"],
+                )
+                self._route(entry)
+                self.cursor = entry.cursor
+            if len(rows) < BATCH:
+                return
+
+    def _route(self, entry: Entry) -> None:
+        for subscriber in list(self._subscribers.get(entry.patient_id, ())):
+            try:
+                subscriber.queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                # A subscriber that does not keep up is ended (it resumes with `changes`).
+                subscriber.overflowed = True

@@ -1,0 +1,213 @@
+"""Change log benchmark: what the log costs a write, and how fast a commit reaches a listener.
+
+    .venv/bin/python -m bench.change_log_benchmark --writes 2000
+
+Starts an embedded PostgreSQL in a temporary folder (or uses a fresh database on the server in
+VARDKEDJA_DATABASE_URL), migrates it, and then:
+
+1. write throughput: single-row INSERT transactions (as a mutation writes a diagnosis) from 4
+   concurrent connections, in alternating rounds with the change log triggers enabled and
+   disabled (`ALTER TABLE diagnosis DISABLE TRIGGER USER`); the ratio of the medians;
+2. commit -> delivery latency: a ChangeDispatcher (the subscriptions' LISTEN/NOTIFY listener)
+   subscribed to the patient; the time from before a write's COMMIT to the entry reaching the
+   subscriber's queue (p50, p99). The policy decision and the WebSocket frame of a real
+   subscription come on top (a few milliseconds: one transaction with a decision and a row).
+
+Writes bench/results/change-log.json and a line in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from app import migrate
+from app.changes.notify import ChangeDispatcher
+from app.db import EmbeddedServer, to_plain_url
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results"
+README = BENCH_DIR / "README.md"
+SECTION = "## Change log"
+SECTION_TEXT = """
+`bench/change_log_benchmark.py` measures what the change log (docs/changes.md) costs a write:
+single-row INSERT transactions from 4 connections, in alternating rounds with the log's
+triggers on and off (ratio of the medians; under 1.10 is the target), and the latency from a
+write's COMMIT to the entry reaching a subscription's queue through LISTEN/NOTIFY (p50, p99).
+`load` is the 1-minute load average at the start: the machine is shared.
+
+    .venv/bin/python -m bench.change_log_benchmark --writes 2000
+
+"""
+SECTION_TEXT += (
+    "| date (UTC) | writes/round | on writes/s | off writes/s | cost (off/on) | notify p50 ms"
+    " | p99 ms | load |\n|---|---|---|---|---|---|---|---|\n"
+)
+CONCURRENCY = 4
+ROUNDS = 3
+
+
+async def _world(url: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    provider, unit, patient = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO care_provider (id, hsa_id, name, organisation_number, kind, public)"
+            " VALUES ($1, 'SE2321000016-BENCH', 'Region Bench', '2321000016', 'region', true)",
+            provider,
+        )
+        await conn.execute(
+            "INSERT INTO care_unit (id, hsa_id, name, care_provider_id, kind)"
+            " VALUES ($1, 'SE2321000016-BENCHU', 'VC Bench', $2, 'primary_care')",
+            unit,
+            provider,
+        )
+        await conn.execute(
+            "INSERT INTO patient (id, identifier_kind, identifier, given_name, family_name,"
+            " birth_date, sex, protected_identity, created_at, updated_at, version)"
+            " VALUES ($1, 'personnummer', '191212121212', 'Tolvan', 'Tolvansson', '1912-12-12',"
+            " 'male', false, now(), now(), 1)",
+            patient,
+        )
+    finally:
+        await conn.close()
+    return provider, unit, patient
+
+
+INSERT = (
+    "INSERT INTO diagnosis (patient_id, id, created_at, updated_at, version, document_id,"
+    " source_system_hsa_id, event_time, author_time, care_provider_id, care_unit_id,"
+    " approved_for_patient, nullified, code, display, diagnosis_type)"
+    " VALUES ($1, $2, now(), now(), 1, $3, 'SE0000000000-bench', now(), now(), $4, $5,"
+    " true, false, 'J06.9', 'Övre luftvägsinfektion', 'huvuddiagnos')"
+)
+
+
+async def _write(conn: asyncpg.Connection, world: tuple[uuid.UUID, uuid.UUID, uuid.UUID]) -> None:
+    provider, unit, patient = world
+    async with conn.transaction():
+        await conn.execute(INSERT, patient, uuid.uuid4(), uuid.uuid4().hex, provider, unit)
+
+
+async def _round(pool: asyncpg.Pool, world: Any, writes: int) -> float:
+    per = writes // CONCURRENCY
+
+    async def worker() -> None:
+        async with pool.acquire() as conn:
+            for _ in range(per):
+                await _write(conn, world)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return per * CONCURRENCY / (time.perf_counter() - start)
+
+
+async def _throughput(url: str, world: Any, writes: int) -> tuple[float, float]:
+    pool = await asyncpg.create_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    on: list[float] = []
+    off: list[float] = []
+    try:
+        await _round(pool, world, writes // 4)  # warm-up
+        for _ in range(ROUNDS):
+            async with pool.acquire() as conn:
+                await conn.execute("ALTER TABLE diagnosis ENABLE TRIGGER USER")
+            on.append(await _round(pool, world, writes))
+            async with pool.acquire() as conn:
+                await conn.execute("ALTER TABLE diagnosis DISABLE TRIGGER USER")
+            off.append(await _round(pool, world, writes))
+        async with pool.acquire() as conn:
+            await conn.execute("ALTER TABLE diagnosis ENABLE TRIGGER USER")
+    finally:
+        await pool.close()
+    return statistics.median(on), statistics.median(off)
+
+
+async def _latency(url: str, world: Any, samples: int) -> list[float]:
+    dispatcher = ChangeDispatcher(url)
+    dispatcher.start()
+    await asyncio.wait_for(dispatcher.ready.wait(), 10)
+    subscriber = dispatcher.subscribe(frozenset({world[2]}))
+    conn = await asyncpg.connect(url)
+    latencies = []
+    try:
+        for _ in range(samples):
+            start = time.perf_counter()
+            await _write(conn, world)
+            await asyncio.wait_for(subscriber.queue.get(), 10)
+            latencies.append((time.perf_counter() - start) * 1000)
+    finally:
+        await conn.close()
+        await dispatcher.stop()
+    return latencies
+
+
+async def measure(url: str, writes: int) -> dict[str, Any]:
+    world = await _world(url)
+    on, off = await _throughput(url, world, writes)
+    latencies = sorted(await _latency(url, world, 200))
+    return {
+        "writes_per_round": writes,
+        "on_writes_per_s": round(on, 1),
+        "off_writes_per_s": round(off, 1),
+        "cost_ratio": round(off / on, 3),
+        "notify_p50_ms": round(statistics.median(latencies), 2),
+        "notify_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writes", type=int, default=2000)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    folder = Path(tempfile.mkdtemp(prefix="vardkedja-bench-"))
+    folder.chmod(0o755)
+    server = None
+    try:
+        if os.environ.get("VARDKEDJA_DATABASE_URL"):
+            url = to_plain_url(os.environ["VARDKEDJA_DATABASE_URL"])
+        else:
+            server = EmbeddedServer(folder / "pgdata", delete_on_stop=True)
+            url = server.start()
+        migrate.upgrade(url)
+        result = asyncio.run(measure(url, args.writes))
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    result |= {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "load": round(load, 2)}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "change-log.json").write_text(json.dumps(result, indent=2) + "\n")
+    _readme_line(result)
+    print(json.dumps(result, indent=2))
+
+
+def _readme_line(r: dict[str, Any]) -> None:
+    text = README.read_text() if README.exists() else ""
+    line = (
+        f"| {r['date']} | {r['writes_per_round']:,} | {r['on_writes_per_s']:,} |"
+        f" {r['off_writes_per_s']:,} | {r['cost_ratio']} | {r['notify_p50_ms']} |"
+        f" {r['notify_p99_ms']} | {r['load']} |\n"
+    )
+    if SECTION not in text:
+        text = text.rstrip("\n") + "\n\n" + SECTION + "\n" + SECTION_TEXT
+    head, _, tail = text.partition(SECTION)
+    table_end = tail.index("|---|")
+    row_start = tail.index("\n", table_end) + 1
+    README.write_text(head + SECTION + tail[:row_start] + line + tail[row_start:])
+
+
+if __name__ == "__main__":
+    main()
