@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry import Schema
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -228,12 +227,6 @@ class GraphQLEndpoint:
         self.schema, self.db, self.settings = schema, db, settings
 
     async def handle(self, request: Request) -> Response:
-        if (
-            request.method == "GET"
-            and "text/html" in request.headers.get("accept", "")
-            and not request.query_params
-        ):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _response(

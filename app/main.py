@@ -15,6 +15,7 @@ from starlette.routing import Route
 from app import migrate
 from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
+from app.graphiql import static_mount, with_ide
 from app.graphql_http import GraphQLEndpoint
 from app.settings import Settings
 
@@ -78,7 +79,8 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/graphql", with_ide(endpoint.handle), methods=["GET", "POST"]),
+            static_mount(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
