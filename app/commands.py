@@ -89,6 +89,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.main import create_app
+    from app.observability.logs import uvicorn_options
     from app.seed import seed_if_empty
     from app.tokens import with_dev_keys
 
@@ -112,7 +113,13 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler that was
         # installed before it; a no-op handler lets us stop the embedded server and exit 0.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
-        uvicorn.run(create_app(settings, url=db.url), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, url=db.url),
+            host=host,
+            port=port,
+            log_level="info",
+            **uvicorn_options(settings.log_format),
+        )
     out.print("stopped; the data stays")
     return 0
 

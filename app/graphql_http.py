@@ -36,6 +36,7 @@ from app.auth import authenticate
 from app.context import build_context
 from app.db import Database
 from app.errors import AppError, format_error, request_error
+from app.observability.metrics import note_operation
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -245,6 +246,7 @@ class GraphQLEndpoint:
                 document_id=params.document_id,
                 only_persisted=self.settings.persisted_operations_only,
             )
+            note_operation(request, document)
             principal = await authenticate(request, self.settings)
         except HttpError as exc:
             return _response(request_error(exc.message, exc.code), media, exc.status, **exc.headers)

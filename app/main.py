@@ -17,6 +17,7 @@ from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
 from app.graphiql import static_mount, with_ide
 from app.graphql_http import GraphQLEndpoint
+from app.observability import instrument
 from app.settings import Settings
 
 _heap_frozen = False
@@ -77,7 +78,7 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "revision": current})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", with_ide(endpoint.handle), methods=["GET", "POST"]),
             static_mount(),
@@ -87,3 +88,4 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    return instrument(app, settings, pooled)
