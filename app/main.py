@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app import migrate
+from app.clinician import clinician_routes
 from app.db import Database, PooledDatabase
 from app.fhir.http import FhirEndpoint
 from app.graphiql import static_mount, with_ide
@@ -82,6 +83,7 @@ def create_app(
         routes=[
             Route("/graphql", with_ide(endpoint.handle), methods=["GET", "POST"]),
             static_mount(),
+            *clinician_routes(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/Patient/{id}/$everything", fhir.everything, methods=["GET"]),
