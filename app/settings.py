@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default="text", description="`json`: one JSON object per log line, with the request id."
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    tracing: Literal["off", "console"] = Field(
+        default="off",
+        description="OpenTelemetry spans: `console` prints them as JSON to stderr (needs the "
+        "`tracing` extra).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

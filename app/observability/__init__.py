@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def instrument(app: Starlette, settings: Settings, pooled: PooledDatabase | None) -> Starlette:
-    """`app` with CORS (innermost), metrics and access logs, and the request id (outermost)."""
+    """`app` with CORS (innermost), metrics and access logs, traces when asked, and the
+    request id (outermost)."""
     install_log_record_factory()
     if settings.metrics:
         app.add_route("/metrics", metrics.metrics_endpoint, methods=["GET"])
@@ -30,5 +31,9 @@ def instrument(app: Starlette, settings: Settings, pooled: PooledDatabase | None
     cors = cors_middleware(settings.cors_origins)
     app.add_middleware(cors.cls, *cors.args, **cors.kwargs)
     app.add_middleware(ObservedRequests, log_format=settings.log_format, count=settings.metrics)
+    if settings.tracing == "console":
+        from app.observability.tracing import TracedRequests, console_tracer
+
+        app.add_middleware(TracedRequests, tracer=console_tracer())
     app.add_middleware(RequestIdMiddleware)
     return app
