@@ -36,7 +36,7 @@ from app.auth import authenticate
 from app.context import build_context
 from app.db import Database
 from app.errors import AppError, format_error, request_error
-from app.observability.metrics import note_operation
+from app.observability.metrics import count_refusals, note_operation
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -292,6 +292,7 @@ class GraphQLEndpoint:
         extensions, refusals = await asyncio.to_thread(check) if long else check()
         if not refusals:
             return extensions, None
+        count_refusals(refusals)
         body: dict[str, Any] = {"errors": [format_error(e) for e in refusals]}
         if extensions:
             body["extensions"] = extensions

@@ -8,9 +8,10 @@ was found; a client can never create new series by inventing names.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from graphql import GraphQLError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -73,6 +74,14 @@ AUDIT_ENTRIES = Counter(
     registry=REGISTRY,
 )
 
+LIMIT_REFUSALS = Counter(
+    "vardkedja_limit_refusals",
+    "Documents refused by the query limits before any SQL, by error code (QUERY_TOO_COSTLY, "
+    "QUERY_TOO_DEEP, TOO_MANY_ALIASES, ...).",
+    ["code"],
+    registry=REGISTRY,
+)
+
 
 def route_label(path: str) -> str:
     if path in ROUTES:
@@ -87,6 +96,15 @@ def note_operation(request: Request, document: ResolvedDocument) -> None:
     """Tell the metrics which operation this /graphql request runs (a bounded label)."""
     name = document.persisted.name if document.persisted is not None else "adhoc"
     request.state.graphql_operation = name
+
+
+def count_refusals(refusals: Iterable[GraphQLError]) -> None:
+    """Count the limit refusals of one request, by their (known) error code."""
+    from app.errors import ERROR_CODES
+
+    for refusal in refusals:
+        code = (refusal.extensions or {}).get("code")
+        LIMIT_REFUSALS.labels(code if code in ERROR_CODES else "other").inc()
 
 
 def observe(path: str, method: str, status: int, seconds: float, operation: str | None) -> None:

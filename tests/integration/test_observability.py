@@ -103,6 +103,16 @@ async def test_metrics_count_graphql_requests_by_shipped_operation(
     assert "Nope" not in exposition.text
 
 
+async def test_limit_refusals_are_counted_by_code(client: httpx.AsyncClient) -> None:
+    from schema.limits import MAX_ALIASES
+
+    before = sample("vardkedja_limit_refusals_total", code="TOO_MANY_ALIASES")
+    many = "{ " + " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1)) + " }"
+    response = await client.post("/graphql", json={"query": many})
+    assert response.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    assert sample("vardkedja_limit_refusals_total", code="TOO_MANY_ALIASES") == before + 1
+
+
 async def test_pool_usage_is_a_metric(database_url: str) -> None:
     pooled = PooledDatabase(database_url, pool_size=3)
     pooled.start()
