@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql (GraphiQL for browsers), /app, /healthz, /readyz,
+/metrics."""
 
 from __future__ import annotations
 

@@ -75,6 +75,7 @@ class Browser:
         self._proc: subprocess.Popen[bytes] | None = None
         self._ws: ClientConnection | None = None
         self._stack = contextlib.ExitStack()
+        self._loads = 0  # Page.loadEventFired events seen
 
     def __enter__(self) -> Browser:
         exe = ensure_chromium()
@@ -151,6 +152,8 @@ class Browser:
             else:
                 self.blocked.append(url)
                 self._send("Fetch.failRequest", requestId=request_id, errorReason="BlockedByClient")
+        elif method == "Page.loadEventFired":
+            self._loads += 1
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             words = (str(a.get("value", a.get("description"))) for a in params["args"])
             self.console.append(" ".join(words))
@@ -163,8 +166,23 @@ class Browser:
         assert self._ws is not None
         self._ws.send(json.dumps({"id": next(self._ids), "method": method, "params": params}))
 
-    def navigate(self, url: str) -> None:
-        self.call("Page.navigate", url=url)
+    def navigate(self, url: str, seconds: float = 30) -> None:
+        """Load `url` and return once its load event has fired (the old page is gone)."""
+        assert self._ws is not None
+        before = self._loads
+        answer = self.call("Page.navigate", url=url)
+        if answer.get("errorText"):
+            raise BrowserError(f"{url}: {answer['errorText']}")
+        deadline = time.monotonic() + seconds
+        while self._loads == before:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrowserError(f"{url} did not finish loading; blocked {self.blocked}")
+            try:
+                message = json.loads(self._ws.recv(timeout=left))
+            except TimeoutError:
+                continue
+            self._event(message)
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises are awaited)."""

@@ -98,7 +98,7 @@ def test_clinician_page_overview_emergency_access_and_access_log(
     )
     with Browser() as browser:
         browser.navigate(f"{base}/app")
-        browser.wait_for("document.body.dataset.ready === 'true'")
+        browser.wait_for("document.body?.dataset.ready === 'true'")
         _type(browser, "token", clinician)
         _click(browser, "#signin-button")
         browser.wait_for(f"{TEXT}.includes('Doktor Testsson · clinician')")
