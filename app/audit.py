@@ -34,6 +34,7 @@ from app.access.principal import Principal
 from app.db import driver_fetch
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
+from app.observability.metrics import AUDIT_ENTRIES
 
 GENESIS = "0" * 64
 # One writer at a time extends a chain; the lock (CHAIN_LOCK, chain) is held until the
@@ -353,6 +354,7 @@ async def flush(
     columns = [[row[name] for row in rows] for name in INSERTED]
     columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
     await driver_fetch(conn, INSERT, columns)
+    AUDIT_ENTRIES.inc(len(rows))
     buffer.disclosed.clear()
     buffer.denied.clear()
     buffer.written.clear()

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+import urllib.parse
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,7 +249,8 @@ def header_text(request: Request, name: str) -> str | None:
                 return bytes(value).decode("utf-8")
             except UnicodeDecodeError:
                 raise AppError(
-                    f"the {_display(name)} header is not valid UTF-8",
+                    f"the {_display(name)} header is not valid UTF-8 (a browser sends "
+                    f"{EXT_VALUE_PREFIX}<percent-encoded UTF-8> instead)",
                     code="BAD_REQUEST",
                     field=_display(name),
                     rule="utf8",
@@ -274,10 +276,26 @@ def _purpose(raw: str | None) -> Purpose | None:
         ) from None
 
 
+# RFC 8187's ext-value: browsers cannot send UTF-8 bytes in a header (fetch sends å as the
+# Latin-1 byte), so a browser client sends `UTF-8''` and the percent-encoded UTF-8 text.
+EXT_VALUE_PREFIX = "UTF-8''"
+
+
 def _reason(raw: str | None) -> str | None:
-    """The emergency reason (already decoded strictly as UTF-8), whitespace collapsed."""
+    """The emergency reason (decoded strictly as UTF-8, raw or as an RFC 8187 ext-value),
+    whitespace collapsed."""
     if raw is None:
         return None
+    if raw[: len(EXT_VALUE_PREFIX)].upper() == EXT_VALUE_PREFIX.upper():
+        try:
+            raw = urllib.parse.unquote(raw[len(EXT_VALUE_PREFIX) :], errors="strict")
+        except UnicodeDecodeError:
+            raise AppError(
+                "the X-Emergency-Reason header's percent-encoded text is not valid UTF-8",
+                code="BAD_REQUEST",
+                field="X-Emergency-Reason",
+                rule="utf8",
+            ) from None
     reason = " ".join(raw.split())
     if len(reason) > MAX_REASON:
         raise BadInput(

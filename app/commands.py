@@ -89,8 +89,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.main import create_app
+    from app.observability.logs import uvicorn_options as logging_options
     from app.seed import seed_if_empty
-    from app.serving import uvicorn_options
+    from app.serving import uvicorn_options as bounded_http
     from app.tokens import with_dev_keys
 
     settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
@@ -118,7 +119,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             host=host,
             port=port,
             log_level="info",
-            **uvicorn_options(settings),
+            **bounded_http(settings),
+            **logging_options(settings.log_format),
         )
     out.print("stopped; the data stays")
     return 0

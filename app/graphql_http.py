@@ -31,9 +31,8 @@ from graphql import GraphQLError, OperationDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry import Schema
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -62,6 +61,7 @@ from app.guard import (
     refuse_anonymous,
     until_disconnect,
 )
+from app.observability.metrics import count_refusals, note_operation
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -260,12 +260,6 @@ class GraphQLEndpoint:
         self.limits = limits or RateLimits(settings)
 
     async def handle(self, request: Request) -> Response:
-        if (
-            request.method == "GET"
-            and "text/html" in request.headers.get("accept", "")
-            and not request.query_params
-        ):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return _response(
@@ -285,6 +279,7 @@ class GraphQLEndpoint:
                 document_id=params.document_id,
                 only_persisted=self.settings.persisted_operations_only,
             )
+            note_operation(request, document)
             principal = await authenticate(request, self.settings)
             self.limits.check_principal(principal)
         except HttpError as exc:
@@ -386,6 +381,7 @@ class GraphQLEndpoint:
         extensions, refusals = await asyncio.to_thread(check) if long else check()
         if not refusals:
             return extensions, None
+        count_refusals(refusals)
         body: dict[str, Any] = {"errors": [format_error(e) for e in refusals]}
         if extensions:
             body["extensions"] = extensions

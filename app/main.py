@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql (GraphiQL for browsers), /app, /healthz, /readyz,
+/metrics."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from app import migrate
 from app.changes.notify import ChangeDispatcher
 from app.changes.webhooks import run_worker
 from app.changes.websocket import SubscriptionEndpoint
+from app.clinician import clinician_routes
 from app.db import Database, PooledDatabase
 from app.fhir.bulk import BulkExports
 from app.fhir.http import FhirEndpoint
+from app.graphiql import static_mount, with_ide
 from app.graphql_http import GraphQLEndpoint
 from app.guard import RateLimits
+from app.observability import instrument
 from app.settings import Settings
 
 _heap_frozen = False
@@ -106,10 +110,12 @@ def create_app(
             )
         return JSONResponse({"status": "ready", "revision": current})
 
-    return Starlette(
+    app = Starlette(
         routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/graphql", with_ide(endpoint.handle), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", live),
+            static_mount(),
+            *clinician_routes(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/fhir/metadata", fhir.metadata, methods=["GET"]),
@@ -125,3 +131,4 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    return instrument(app, settings, pooled)

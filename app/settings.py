@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -134,6 +135,36 @@ class Settings(BaseSettings):
         "(resolvers/compiled/) with one SQL statement; False runs every operation through "
         "GraphQL execution.",
     )
+
+    # Operations (app/observability/, app/cors.py); see docs/operations.md.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated browser origins (scheme://host[:port]) that may call the "
+        "API from another site; empty: none.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line, with the request id."
+    )
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    tracing: Literal["off", "console"] = Field(
+        default="off",
+        description="OpenTelemetry spans: `console` prints them as JSON to stderr (needs the "
+        "`tracing` extra).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        from app.cors import check_origin
+
+        return [check_origin(origin) for origin in value]
 
     @field_validator("access_policy")
     @classmethod

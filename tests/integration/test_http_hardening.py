@@ -428,6 +428,28 @@ async def test_a_header_that_is_not_utf8_is_refused_by_name(
     assert (await conn.execute(text("SELECT count(*) FROM audit_entry"))).scalar_one() == 0
 
 
+async def test_a_browser_sends_the_reason_as_an_rfc8187_ext_value(
+    conn: AsyncConnection, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """fetch() cannot send UTF-8 in a header: `UTF-8''` + percent-encoded text is read as the
+    reason itself; percent-encoded bytes that are not UTF-8 are refused like raw ones."""
+    patient = await create_patient(conn)
+    body = {"query": PATIENT, "variables": {"p": patient.identifier}}
+    base = {"authorization": f"Bearer {nurse_token(settings)}", "x-purpose-of-use": "ETREAT"}
+    ok = await client.post(
+        "/graphql", json=body, headers=base | {"x-emergency-reason": "UTF-8''Medvetsl%C3%B6s"}
+    )
+    assert ok.status_code == 200, ok.text
+    from app.auth import _reason
+
+    assert _reason("UTF-8''Medvetsl%C3%B6s%20 vid  ankomst") == "Medvetslös vid ankomst"
+    bad = await client.post(
+        "/graphql", json=body, headers=base | {"x-emergency-reason": "UTF-8''Medvetsl%F6s"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["extensions"]["rule"] == "utf8"
+
+
 # --- 6. header and body limits on a real uvicorn server -------------------------------------
 
 SERVER = """

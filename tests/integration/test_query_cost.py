@@ -123,6 +123,11 @@ async def test_settings_move_the_ceiling(conn: AsyncConnection, settings: Settin
 
 async def health_latency(client: httpx.AsyncClient, during: Any) -> tuple[float, Any]:
     """The slowest /healthz answer while `during` runs, and `during`'s result."""
+    # Like a freshly started server (app.main.freeze_startup_heap): the objects that earlier
+    # tests left (over 300,000 in a full run) must not be walked by a full collection that
+    # happens to start mid-measurement (~0.3 s with the GIL held).
+    gc.collect()
+    gc.freeze()
     slowest = 0.0
     task = asyncio.ensure_future(during)
     while not task.done():

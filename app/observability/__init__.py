@@ -1,0 +1,39 @@
+"""Operating the service: request ids, metrics, structured logs, CORS (see docs/operations.md).
+
+`instrument(app, settings, pooled)` adds all of it to the Starlette app in one call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+
+from app.cors import cors_middleware
+from app.observability import metrics
+from app.observability.middleware import ObservedRequests
+from app.observability.request_id import RequestIdMiddleware, install_log_record_factory
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.db import PooledDatabase
+
+
+def instrument(app: Starlette, settings: Settings, pooled: PooledDatabase | None) -> Starlette:
+    """`app` with CORS (innermost), metrics and access logs, traces when asked, and the
+    request id (outermost)."""
+    install_log_record_factory()
+    if settings.metrics:
+        app.add_route("/metrics", metrics.metrics_endpoint, methods=["GET"])
+        if pooled is not None:
+            metrics.POOLS.databases.add(pooled)
+    # add_middleware puts each new one outside the ones added before.
+    cors = cors_middleware(settings.cors_origins)
+    app.add_middleware(cors.cls, *cors.args, **cors.kwargs)
+    app.add_middleware(ObservedRequests, log_format=settings.log_format, count=settings.metrics)
+    if settings.tracing == "console":
+        from app.observability.tracing import TracedRequests, console_tracer
+
+        app.add_middleware(TracedRequests, tracer=console_tracer())
+    app.add_middleware(RequestIdMiddleware)
+    return app
