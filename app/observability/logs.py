@@ -60,11 +60,36 @@ def configure(log_format: str) -> None:
     _configured = log_format
 
 
+class WithoutQueryString(logging.Filter):
+    """uvicorn's text access line without the query string: a GET query's variables can hold a
+    personnummer, which has no place in a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn.access: (client_addr, method, full_path, http_version, status_code)
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
+def text_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, its access lines passed through WithoutQueryString."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["without_query"] = {"()": WithoutQueryString}
+    config["handlers"]["access"]["filters"] = ["without_query"]
+    return config
+
+
 def uvicorn_options(log_format: str) -> dict[str, Any]:
     """Keyword arguments for uvicorn.run: with JSON logs, configure them now and keep uvicorn
-    from installing its own text handlers (so even its first lines are JSON)."""
+    from installing its own text handlers (so even its first lines are JSON); with text logs,
+    uvicorn's own, its access lines without query strings."""
     if log_format != "json":
-        return {}
+        return {"log_config": text_log_config()}
     configure(log_format)
     return {"log_config": None}
 
