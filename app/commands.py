@@ -104,6 +104,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     _check_bindable(host, port)
+    # SIGTERM while the database starts or the demo data loads: unwind like Ctrl-C, so that
+    # the embedded server is stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     with open_database(settings) as db:
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
@@ -125,6 +128,10 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(create_app(settings, url=db.url), host=host, port=port, log_level="info")
     out.print("stopped; the data stays")
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _check_bindable(host: str, port: int) -> None:
