@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +253,8 @@ def _read_checkpoint(path: Path) -> list[Head] | None:
         raise UsageError(f"--checkpoint {path} is a folder; give a file")
     if not path.parent.is_dir():
         raise UsageError(f"--checkpoint {path}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise CommandError(f"checkpoint {path} cannot be written (permission denied)")
     if not path.exists():
         return None
     try:

@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of `serve`.")
     demo_patients: int = Field(
-        default=1000, description="Patients seeded by `serve` when the database is empty."
+        default=1000,
+        ge=0,
+        le=10_000_000,  # as `vardkedja seed --patients` (app/commands.py MAX_SEED_PATIENTS)
+        description="Patients seeded by `serve` when the database is empty.",
     )
     demo_seed: int = 1
     pool_size: int = 10

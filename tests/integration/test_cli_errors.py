@@ -179,6 +179,13 @@ CASES = [
         {"VARDKEDJA_DATA_DIR": "{tmp}/blocker/data", "VARDKEDJA_DATABASE_URL": ""},
     ),
     Case("pool size", ["migrate"], 1, "VARDKEDJA_POOL_SIZE", {"VARDKEDJA_POOL_SIZE": "many"}),
+    Case(
+        "demo patients",
+        ["serve"],
+        1,
+        "VARDKEDJA_DEMO_PATIENTS",
+        {"VARDKEDJA_DEMO_PATIENTS": "-5"},
+    ),
     # token
     Case(
         "token unwritable data dir",

@@ -80,3 +80,15 @@ def test_described_urls_keep_ipv6_brackets_and_drop_passwords() -> None:
     assert describe_url("postgresql://u:secret@[::1]:5432/db") == "postgresql://[::1]:5432/db"
     assert describe_url("postgresql://u:secret@db:99999/x") == "postgresql://db:99999/x"
     assert "secret" not in describe_url("postgresql://u:secret@[::1:5/x?sslmode=require")
+
+
+def test_the_demo_population_has_the_seed_commands_ceiling() -> None:
+    from pydantic import ValidationError
+
+    from app.commands import MAX_SEED_PATIENTS
+    from app.settings import Settings
+
+    assert Settings(demo_patients=MAX_SEED_PATIENTS).demo_patients == MAX_SEED_PATIENTS
+    for bad in (-1, MAX_SEED_PATIENTS + 1):
+        with pytest.raises(ValidationError):
+            Settings(demo_patients=bad)
