@@ -45,7 +45,11 @@ def _seed_args(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def _seed_progress(what: str, *, transient: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar that the seeder advances after every batch of patients."""
+    """A rich progress bar that the seeder advances after every batch of patients; none when
+    standard output is no terminal (a log gets the result line only)."""
+    if not out.is_terminal:
+        yield lambda done, total: None
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

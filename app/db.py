@@ -63,6 +63,10 @@ class EmbeddedServer:
             raise DatabaseUnavailable(
                 f"cannot keep the embedded PostgreSQL in {self.pgdata}: {exc.strerror or exc}"
             ) from None
+        if self.pgdata.exists() and not self.pgdata.is_dir():
+            raise DatabaseUnavailable(
+                f"{self.pgdata} is not a folder (the embedded PostgreSQL keeps its data there)"
+            )
         mode = "delete" if self.delete_on_stop else "stop"
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
@@ -81,7 +85,8 @@ class EmbeddedServer:
                 # The wheel has logged the server's log at ERROR level already.
                 raise DatabaseUnavailable(
                     f"the embedded PostgreSQL in {self.pgdata} did not start"
-                    f" ({type(exc).__name__}); see {self.pgdata / 'log'}"
+                    f" ({_last_line(self.pgdata / 'log') or type(exc).__name__});"
+                    f" see {self.pgdata / 'log'}"
                 ) from None
         admin_url: str = self._server.get_uri("postgres")
         asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
@@ -91,6 +96,18 @@ class EmbeddedServer:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _last_line(log: Path) -> str:
+    """The last line of the server's log (why it did not start), or ''."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4096))
+            tail = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 async def _ensure_database(admin_url: str, name: str) -> None:

@@ -178,6 +178,20 @@ CASES = [
         "cannot keep the embedded PostgreSQL",
         {"VARDKEDJA_DATA_DIR": "{tmp}/blocker/data", "VARDKEDJA_DATABASE_URL": ""},
     ),
+    Case(
+        "pgdata is a file",
+        ["migrate"],
+        1,
+        "pgdata is not a folder",
+        {"VARDKEDJA_DATA_DIR": "{tmp}/filedata", "VARDKEDJA_DATABASE_URL": ""},
+    ),
+    Case(
+        "pgdata is broken",
+        ["migrate"],
+        1,
+        "did not start (postgres: could not access the server configuration file",
+        {"VARDKEDJA_DATA_DIR": "{tmp}/brokendata", "VARDKEDJA_DATABASE_URL": ""},
+    ),
     Case("pool size", ["migrate"], 1, "VARDKEDJA_POOL_SIZE", {"VARDKEDJA_POOL_SIZE": "many"}),
     Case(
         "demo patients",
@@ -246,6 +260,10 @@ def _files(tmp: Path) -> None:
     (tmp / "damaged.checkpoint").write_text("0:12\nnot a head\n")
     (tmp / "blocker").write_text("a file where a folder should be")
     (tmp / "folder").mkdir()
+    (tmp / "filedata").mkdir()
+    (tmp / "filedata" / "pgdata").write_text("a file where the data folder should be")
+    (tmp / "brokendata" / "pgdata").mkdir(parents=True)
+    (tmp / "brokendata" / "pgdata" / "PG_VERSION").write_text("18\n")
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -375,3 +393,23 @@ def test_the_real_entry_point_prints_one_line(
     assert done.returncode == code, lines
     assert len(lines) == 1, lines
     assert says in lines[0] and "Traceback" not in lines[0]
+
+
+def test_a_seed_loaded_twice_is_one_line(
+    fresh_database: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VARDKEDJA_DATABASE_URL", fresh_database())
+    monkeypatch.setenv("VARDKEDJA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["seed", "--patients", "1", "--seed", "5"]) == 0
+        assert "seeded 1 patients" in capsys.readouterr().out
+        assert cli.main(["seed", "--patients", "1", "--seed", "5"]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert _lines(capsys.readouterr()) == [
+        "error: this seed is already loaded in the database: use another --seed"
+    ]
