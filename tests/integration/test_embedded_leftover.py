@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,33 @@ def test_a_stale_postmaster_pid_of_a_living_stranger_is_removed(data_dir: Path) 
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_sigterm_while_serve_loads_demo_data_stops_the_embedded_server(data_dir: Path) -> None:
+    pgdata = data_dir / "pgdata"
+    proc = subprocess.Popen(
+        [*VARDKEDJA, "serve", "--port", str(_free_port())],
+        env=_env(VARDKEDJA_DATA_DIR=str(data_dir), VARDKEDJA_DEMO_PATIENTS="200000"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while embedded_leftover.postmaster_pid(pgdata) is None:
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        running = embedded_leftover.postmaster_pid(pgdata)
+        assert running is not None
+        time.sleep(3)  # migrating, then loading 200,000 demo patients: far from serving
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not _postgres_alive(running), "the embedded server was stopped on the way out"
+    assert not (pgdata / "postmaster.pid").exists()
