@@ -153,6 +153,10 @@ def describe(exc: BaseException, *, debug: bool = False) -> str:
     message = one_line(str(exc))
     if isinstance(exc, CommandError) or _is_expected(exc):
         return message
+    database_error = _loaded("sqlalchemy.exc", "DBAPIError")
+    if database_error is not None and isinstance(exc, database_error):
+        # The driver's own message (connection lost, a constraint), without the statement.
+        return f"database error: {one_line(str(getattr(exc, 'orig', None) or message))}"
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or message or type(exc).__name__}"
@@ -172,8 +176,14 @@ def _is_expected(exc: BaseException) -> bool:
         ("app.seed.loader", "SeedAlreadyLoaded"),
     ]
     for module_name, name in kinds:
-        module = sys.modules.get(module_name)
-        kind = getattr(module, name, None) if module is not None else None
-        if isinstance(kind, type) and isinstance(exc, kind):
+        kind = _loaded(module_name, name)
+        if kind is not None and isinstance(exc, kind):
             return True
     return False
+
+
+def _loaded(module_name: str, name: str) -> type | None:
+    """The class `name` of `module_name` if that module is imported already, else None."""
+    module = sys.modules.get(module_name)
+    kind = getattr(module, name, None) if module is not None else None
+    return kind if isinstance(kind, type) else None

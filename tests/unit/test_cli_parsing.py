@@ -31,6 +31,14 @@ def test_describe_names_the_problem_in_one_line() -> None:
     assert cli.describe(KeyError("k"), debug=True) == "unexpected KeyError: 'k'"
 
 
+def test_a_database_error_is_the_drivers_line_without_the_statement() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    orig = ConnectionError("connection was closed in the middle of operation")
+    exc = DBAPIError("INSERT INTO patient VALUES ($1)", ["191212121212"], orig)
+    assert cli.describe(exc) == "database error: connection was closed in the middle of operation"
+
+
 def test_import_chunk_default_matches_the_job() -> None:
     from app.fhir import cli as fhir_cli
     from app.fhir import jobs
