@@ -140,22 +140,19 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _check_bindable(host: str, port: int) -> None:
     """Refuse, in one line and before the database starts, a port outside 1-65535 or an address
-    that cannot be bound (not this machine's, or in use)."""
+    that cannot be bound (unknown, not this machine's, or in use): bound as uvicorn binds it."""
     import socket
 
     if not 1 <= port <= 65535:
         raise UsageError(f"port {port} is outside 1-65535")
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except (OSError, UnicodeError) as exc:
-        raise UsageError(f"cannot listen on {host!r}: {exc}") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family=family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(address)
-        except OSError as exc:
-            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            probe.bind((host, port))
+        except (OSError, UnicodeError, OverflowError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise CommandError(f"cannot listen on {host} port {port}: {reason}") from None
 
 
 def _export_args(parser: argparse.ArgumentParser) -> None:
