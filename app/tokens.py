@@ -63,9 +63,9 @@ def with_dev_keys(settings: Settings) -> Settings:
         except OSError as exc:
             failed.append(name)
             reason = exc.strerror or str(exc)
-    # One line; none when the embedded server is to live in that same folder: its failure to
-    # start is the error the user needs.
-    if failed and settings.database_url:
+    # One line; none when the folder cannot even be made and the embedded server is to live
+    # in it: its failure to start is the error the user needs.
+    if failed and (settings.database_url or settings.data_dir.is_dir()):
         log.warning(
             "no %s: cannot keep development secrets in %s (%s)",
             ", ".join(failed),

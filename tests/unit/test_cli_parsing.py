@@ -4,6 +4,8 @@ constants the light command modules copy from the heavy ones they no longer impo
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +102,22 @@ def test_the_demo_population_has_the_seed_commands_ceiling() -> None:
     for bad in (-1, MAX_SEED_PATIENTS + 1):
         with pytest.raises(ValidationError):
             Settings(demo_patients=bad)
+
+
+def test_unkept_dev_keys_are_one_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from app.settings import Settings
+    from app.tokens import with_dev_keys
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    external = Settings(data_dir=blocker / "d", database_url="postgresql://db.example/x")
+    with caplog.at_level(logging.WARNING, logger="vardkedja.tokens"):
+        assert with_dev_keys(external).audit_key is None
+    [record] = caplog.records
+    assert "no jwt_secret, audit_key, pseudonym_key" in record.getMessage()
+
+    caplog.clear()
+    embedded = Settings(data_dir=blocker / "d")  # its server fails on that folder: one error
+    with caplog.at_level(logging.WARNING, logger="vardkedja.tokens"):
+        assert with_dev_keys(embedded).audit_key is None
+    assert not caplog.records
