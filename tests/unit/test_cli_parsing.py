@@ -121,3 +121,14 @@ def test_unkept_dev_keys_are_one_warning(tmp_path: Path, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, logger="vardkedja.tokens"):
         assert with_dev_keys(embedded).audit_key is None
     assert not caplog.records
+
+
+HELPS = ["", "serve", "seed", "token", "audit", "audit verify", "import-fhir", "export-fhir"]
+
+
+@pytest.mark.parametrize("argv", [h.split() for h in [*HELPS, "migrate", "export-schema"]])
+def test_every_help_prints(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*argv, "--help"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: vardkedja {' '.join(argv)}".rstrip())
