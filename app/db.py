@@ -88,8 +88,12 @@ class EmbeddedServer:
                     f" ({_last_line(self.pgdata / 'log') or type(exc).__name__});"
                     f" see {self.pgdata / 'log'}"
                 ) from None
-        admin_url: str = self._server.get_uri("postgres")
-        asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
+        try:
+            admin_url: str = self._server.get_uri("postgres")
+            asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
+        except BaseException:
+            self.stop()  # started but unusable, or interrupted: leave no server behind
+            raise
         return str(self._server.get_uri(EMBEDDED_DATABASE))
 
     def stop(self) -> None:

@@ -60,6 +60,15 @@ def _postgres_alive(pid: int) -> bool:
         return False
 
 
+def _ready(pgdata: Path) -> bool:
+    """The embedded server runs and accepts connections (postmaster.pid's status line)."""
+    try:
+        status = (pgdata / "postmaster.pid").read_text().splitlines()[7].strip()
+    except (OSError, IndexError):
+        return False
+    return status == "ready" and embedded_leftover.postmaster_pid(pgdata) is not None
+
+
 def _holders(pgdata: Path) -> list[int]:
     path = pgdata / embedded_leftover.HANDLES
     return list(json.loads(path.read_text())) if path.exists() else []
@@ -145,7 +154,7 @@ def test_sigterm_while_serve_loads_demo_data_stops_the_embedded_server(data_dir:
     )
     try:
         deadline = time.monotonic() + 120
-        while embedded_leftover.postmaster_pid(pgdata) is None:
+        while not _ready(pgdata):
             assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
         running = embedded_leftover.postmaster_pid(pgdata)
