@@ -108,9 +108,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     _check_bindable(host, port)
-    # SIGTERM while the database starts or the demo data loads: unwind like Ctrl-C, so that
-    # the embedded server is stopped on the way out.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM while the database starts or the demo data loads: stop the embedded server and
+    # exit (an exception raised from the handler could land where it is swallowed).
+    signal.signal(signal.SIGTERM, _terminate_while_starting)
     with open_database(settings) as db:
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
@@ -134,8 +134,17 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _terminate_while_starting(signum: int, frame: object) -> None:
+    """Exit 143 at once, stopping the embedded server unless another process holds it; open
+    transactions (a migration, the demo data) are rolled back by PostgreSQL."""
+    import os
+
+    from app import embedded_leftover
+
+    for pgdata in list(embedded_leftover.IN_USE):
+        embedded_leftover.abandon(pgdata)
+    os.write(2, b"stopped while starting (SIGTERM); the data stays as it was\n")
+    os._exit(128 + signum)
 
 
 def _check_bindable(host: str, port: int) -> None:

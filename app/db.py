@@ -76,6 +76,7 @@ class EmbeddedServer:
 
             from app import embedded_leftover
 
+            embedded_leftover.IN_USE.add(self.pgdata)
             try:
                 if self.pgdata.is_dir():
                     with PostgresServer._lock:
@@ -88,6 +89,10 @@ class EmbeddedServer:
                     f" ({_last_line(self.pgdata / 'log') or type(exc).__name__});"
                     f" see {self.pgdata / 'log'}"
                 ) from None
+            except BaseException:
+                # Interrupted while the server came up: nobody holds it yet, so stop it here.
+                embedded_leftover.stop_unheld(self.pgdata)
+                raise
         try:
             admin_url: str = self._server.get_uri("postgres")
             asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
@@ -97,9 +102,12 @@ class EmbeddedServer:
         return str(self._server.get_uri(EMBEDDED_DATABASE))
 
     def stop(self) -> None:
+        from app import embedded_leftover
+
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+        embedded_leftover.IN_USE.discard(self.pgdata)
 
 
 def _last_line(log: Path) -> str:

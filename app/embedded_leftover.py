@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,42 @@ def settle(pgdata: Path, postgres_binary: Path) -> Leftover:
         stopped = pid
     removed = tuple(name for name in _stale_lock_files(pgdata) if _remove(pgdata / name))
     return Leftover(stopped_pid=stopped, dropped_holders=dropped, removed_files=removed)
+
+
+# The data folders whose server this process started or attached to (EmbeddedServer adds and
+# removes them): what `abandon` lets go of when a signal ends the process early.
+IN_USE: set[Path] = set()
+
+
+def abandon(pgdata: Path) -> bool:
+    """Let go of `pgdata` now (the process is about to exit without its cleanup): take our pid
+    off the handle list and stop the server unless another live process holds it."""
+    handles = pgdata / HANDLES
+    try:
+        holders = json.loads(handles.read_text())
+        if isinstance(holders, list) and os.getpid() in holders:
+            handles.write_text(json.dumps([p for p in holders if p != os.getpid()]))
+    except (OSError, ValueError):
+        pass
+    return stop_unheld(pgdata)
+
+
+def stop_unheld(pgdata: Path) -> bool:
+    """Stop the postgres of `pgdata` if no other live process holds it: a start that was
+    interrupted (SIGTERM, Ctrl-C) after the server came up but before we held it."""
+    _drop_gone_holders(pgdata / HANDLES)
+    try:
+        holders = json.loads((pgdata / HANDLES).read_text())
+    except (OSError, ValueError):
+        holders = []
+    if any(pid != os.getpid() for pid in holders if isinstance(pid, int)):
+        return False
+    pid = _pid_in(pgdata / PIDFILE)
+    postmaster = _postmaster_of(pid, pgdata) if pid is not None else None
+    if postmaster is None:
+        return False
+    _stop(postmaster)
+    return True
 
 
 def postmaster_pid(pgdata: Path) -> int | None:
