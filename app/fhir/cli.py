@@ -76,10 +76,10 @@ def _check_input(path: Path) -> int:
     if not path.exists():
         raise UsageError(f"no such file: {path}")
     if path.is_dir():
-        files = sorted(path.glob("*.ndjson"))
+        files = sorted(f for f in path.glob("*.ndjson") if f.is_file())
         if not files:
             raise UsageError(f"{path} is a folder without *.ndjson files")
-        return sum(_check_input(f) for f in files)
+        return sum(f.stat().st_size for f in files)  # an empty file in a folder: no lines
     if not path.is_file():
         raise UsageError(f"{path} is not a regular file")
     if not os.access(path, os.R_OK):

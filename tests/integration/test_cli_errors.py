@@ -49,6 +49,7 @@ CASES = [
     Case("import scalar", ["import-fhir", "{tmp}/scalar.json"], 1, "not a single value"),
     Case("import missing", ["import-fhir", "{tmp}/nothere.json"], 2, "no such file"),
     Case("import folder", ["import-fhir", "{tmp}/folder"], 2, "without *.ndjson files"),
+    Case("import empty ndjson", ["import-fhir", "{tmp}/ndjson"], 1, "nothing was written"),
     Case("import device", ["import-fhir", "/dev/null"], 2, "not a regular file"),
     Case("import chunk 0", ["import-fhir", "{tmp}/bundle.json", "--chunk-size", "0"], 2, "1 or"),
     Case("import nothing", ["import-fhir", "{tmp}/bundle.json"], 1, "nothing was written"),
@@ -260,6 +261,8 @@ def _files(tmp: Path) -> None:
     (tmp / "damaged.checkpoint").write_text("0:12\nnot a head\n")
     (tmp / "blocker").write_text("a file where a folder should be")
     (tmp / "folder").mkdir()
+    (tmp / "ndjson").mkdir()
+    (tmp / "ndjson" / "Patient.ndjson").write_bytes(b"")
     (tmp / "filedata").mkdir()
     (tmp / "filedata" / "pgdata").write_text("a file where the data folder should be")
     (tmp / "brokendata" / "pgdata").mkdir(parents=True)
