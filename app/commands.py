@@ -8,32 +8,48 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from app.cli import command, positive_int
-from app.runtime import open_database
-from app.settings import Settings
+from app.cli import CommandError, UsageError, command, count, tcp_port
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 out = Console()
+# More than the synthetic population can hold: unique personnummer run short (see
+# docs/synthetic-data.md); a bigger count is refused before the database is touched.
+MAX_SEED_PATIENTS = 10_000_000
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
 
 @command("migrate", "upgrade the database schema to the newest version")
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    from app.runtime import open_database
+
     with open_database(settings) as db:
         out.print(f"migrated {db.description} to head")
     return 0
 
 
 def _seed_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--patients", type=positive_int, required=True, help="how many patients")
+    parser.add_argument(
+        "--patients",
+        type=count(0, MAX_SEED_PATIENTS),
+        required=True,
+        help=f"how many patients (at most {MAX_SEED_PATIENTS:,})",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
 
 
 @contextmanager
 def _seed_progress(what: str, *, transient: bool = False) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar that the seeder advances after every batch of patients."""
+    """A rich progress bar that the seeder advances after every batch of patients; none when
+    standard output is no terminal (a log gets the result line only)."""
+    if not out.is_terminal:
+        yield lambda done, total: None
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -61,26 +77,21 @@ def _seed_progress(what: str, *, transient: bool = False) -> Iterator[Callable[[
 
 @command("seed", "load a synthetic Swedish population", _seed_args)
 def seed_command(args: argparse.Namespace, settings: Settings) -> int:
-    from app.seed import SeedAlreadyLoaded, seed_population
+    from app.runtime import open_database
+    from app.seed import seed_population
 
     with open_database(settings) as db:
-        try:
-            with _seed_progress("seeding patients") as progress:
-                stats = asyncio.run(
-                    seed_population(
-                        db.url, patients=args.patients, seed=args.seed, progress=progress
-                    )
-                )
-        except SeedAlreadyLoaded as exc:
-            out.print(f"[red]error:[/red] {exc}", highlight=False)
-            return 1
+        with _seed_progress("seeding patients") as progress:
+            stats = asyncio.run(
+                seed_population(db.url, patients=args.patients, seed=args.seed, progress=progress)
+            )
         out.print(f"seeded {stats} into {db.description}")
     return 0
 
 
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=positive_int, default=None, help="port (default 8000)")
+    parser.add_argument("--port", type=tcp_port, default=None, help="port 1-65535 (default 8000)")
     parser.add_argument("--no-demo", action="store_true", help="do not seed an empty database")
 
 
@@ -90,6 +101,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.main import create_app
     from app.observability.logs import uvicorn_options as logging_options
+    from app.runtime import open_database
     from app.seed import seed_if_empty
     from app.serving import uvicorn_options as bounded_http
     from app.tokens import with_dev_keys
@@ -97,6 +109,10 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    _check_bindable(host, port)
+    # SIGTERM while the database starts or the demo data loads: stop the embedded server and
+    # exit (an exception raised from the handler could land where it is swallowed).
+    signal.signal(signal.SIGTERM, _terminate_while_starting)
     with open_database(settings) as db:
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
@@ -110,7 +126,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
                 )
             if seeded is not None:
                 out.print(f"seeded {seeded}")
-        out.print(f"vardkedja on http://{host}:{port}/graphql ({db.description})")
+        shown = f"[{host}]" if ":" in host else host
+        out.print(f"vardkedja on http://{shown}:{port}/graphql ({db.description})")
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler that was
         # installed before it; a no-op handler lets us stop the embedded server and exit 0.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
@@ -124,6 +141,36 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     out.print("stopped; the data stays")
     return 0
+
+
+def _terminate_while_starting(signum: int, frame: object) -> None:
+    """Exit 143 at once, stopping the embedded server unless another process holds it; open
+    transactions (a migration, the demo data) are rolled back by PostgreSQL."""
+    import os
+
+    from app import embedded_leftover
+
+    for pgdata in list(embedded_leftover.IN_USE):
+        embedded_leftover.abandon(pgdata)
+    os.write(2, b"stopped while starting (SIGTERM); the data stays as it was\n")
+    os._exit(128 + signum)
+
+
+def _check_bindable(host: str, port: int) -> None:
+    """Refuse, in one line and before the database starts, a port outside 1-65535 or an address
+    that cannot be bound (unknown, not this machine's, or in use): bound as uvicorn binds it."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UsageError(f"port {port} is outside 1-65535")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family=family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except (OSError, UnicodeError, OverflowError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise CommandError(f"cannot listen on {host} port {port}: {reason}") from None
 
 
 def _export_args(parser: argparse.ArgumentParser) -> None:

@@ -7,10 +7,10 @@ the preflight allows exactly the headers the API reads.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
+if TYPE_CHECKING:
+    from starlette.middleware import Middleware
 
 _ORIGIN = re.compile(
     r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
@@ -36,6 +36,11 @@ def check_origin(origin: str) -> str:
 
 def cors_middleware(origins: list[str]) -> Middleware:
     """Starlette's CORSMiddleware for `origins` (none: every cross-site preflight is refused)."""
+    # Imported here: settings validate origins with this module, and `vardkedja token` loads
+    # settings without the web stack.
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+
     options: dict[str, Any] = {
         "allow_origins": origins,
         "allow_methods": ["GET", "POST"],

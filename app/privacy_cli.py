@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from app.audit_verify import Head, Report, verify_chain
-from app.cli import UsageError, command
+from app.access.principal import Purpose
+from app.cli import CommandError, UsageError, at_least_one, command
 from app.identifiers import (
     IdentifierError,
     detect_person_identifier_kind,
     normalize_person_identifier,
 )
-from app.settings import Settings
-from app.tokens import mint, with_dev_keys
+
+if TYPE_CHECKING:
+    from app.audit_verify import Head, Report
+    from app.settings import Settings
 
 err = Console(stderr=True)
 ROLES = ("clinician", "patient", "guardian", "proxy", "research", "system")
@@ -29,6 +33,7 @@ DEFAULT_WHO = {"clinician": "er_doctor", "patient": "tolvan", "guardian": "guard
 DEFAULT_REPRESENTED = "child"
 FALLBACK_RESEARCH_CLIENT = "research-demo-client"
 SYSTEM_SUBJECT = "vardkedja-dev-integration"
+MAX_TOKEN_HOURS = 24 * 366  # a development token for at most a year
 
 
 @dataclass(frozen=True)
@@ -150,21 +155,47 @@ def _token_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--represents", help="guardian/proxy: personnummer of the represented")
     parser.add_argument("--client-id", help="research or system: client id")
     parser.add_argument("--name", help="display name in the audit trail")
-    parser.add_argument("--purpose", help="purpose claim (TREAT, ETREAT, PATRQT, RESEARCH, ADMIN)")
-    parser.add_argument("--hours", type=float, default=8.0, help="lifetime (default 8 hours)")
+    parser.add_argument(
+        "--purpose",
+        type=_purpose,
+        help=f"purpose claim ({', '.join(Purpose)})",
+    )
+    parser.add_argument(
+        "--hours", type=_hours, default=8.0, help="lifetime in hours (default 8, at most a year)"
+    )
 
 
-@command("token", "mint a development token (HS256) for a demo role", _token_args)
+def _purpose(raw: str) -> str:
+    if raw.upper() not in Purpose.__members__:
+        raise argparse.ArgumentTypeError(f"{raw!r} is none of {', '.join(Purpose)}")
+    return raw.upper()
+
+
+def _hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of hours") from None
+    if not (math.isfinite(hours) and 0 < hours <= MAX_TOKEN_HOURS):
+        raise argparse.ArgumentTypeError(f"{raw!r} must be above 0 and at most {MAX_TOKEN_HOURS}")
+    return hours
+
+
+@command("token", "mint a development token (HS256) for a demo role", _token_args, dev_keys=False)
 def token_command(args: argparse.Namespace, settings: Settings) -> int:
-    settings = with_dev_keys(settings)
+    from app.tokens import DevKeyError, dev_jwt_secret, mint
+
     claims = claims_for(args)
-    purpose = args.purpose.upper() if args.purpose else None
+    try:
+        settings = dev_jwt_secret(settings)
+    except DevKeyError as exc:
+        raise CommandError(str(exc)) from None
     token = mint(
         settings,
         kind=claims.kind,
         subject=claims.subject,
         hours=args.hours,
-        purpose=purpose,
+        purpose=args.purpose,
         **claims.extra,
     )
     print(token)
@@ -178,7 +209,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 def _audit_args(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = sub.add_parser("verify", help="check the hash chain; exit 1 on any tampering")
-    verify.add_argument("--batch-size", type=int, default=5000, help="entries per query")
+    verify.add_argument("--batch-size", type=at_least_one, default=5000, help="entries per query")
     verify.add_argument(
         "--checkpoint",
         type=Path,
@@ -191,11 +222,13 @@ def _audit_args(parser: argparse.ArgumentParser) -> None:
 def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     from app.runtime import open_database
 
-    settings = with_dev_keys(settings)
     checkpoint_file: Path | None = args.checkpoint
-    checkpoint = None
-    if checkpoint_file is not None and checkpoint_file.exists():
-        checkpoint = Head.parse_all(checkpoint_file.read_text())
+    checkpoint = _read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
+    if not settings.audit_key:
+        raise CommandError(
+            "no audit key: set VARDKEDJA_AUDIT_KEY (the key the server chains with), or a"
+            " writable VARDKEDJA_DATA_DIR with its development key"
+        )
     keys = audit_keys(settings)
     with open_database(settings) as db:
         report = asyncio.run(verify_database(db.url, keys, args.batch_size, checkpoint))
@@ -217,12 +250,37 @@ def audit_keys(settings: Settings) -> list[bytes]:
     return [k.encode() for k in earlier] + [(settings.audit_key or "").encode()]
 
 
+def _read_checkpoint(path: Path) -> list[Head] | None:
+    """The heads in a checkpoint file (None when there is no file yet); checked before the
+    database is opened, and writable, since it is updated after a good run."""
+    from app.audit_verify import Head
+
+    if path.is_dir():
+        raise UsageError(f"--checkpoint {path} is a folder; give a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"--checkpoint {path}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise CommandError(f"checkpoint {path} cannot be written (permission denied)")
+    if not path.exists():
+        return None
+    try:
+        raw = path.read_text(encoding="utf-8")
+        return Head.parse_all(raw)
+    except UnicodeDecodeError:
+        raise CommandError(f"checkpoint {path} is not a text file") from None
+    except ValueError:
+        raise CommandError(
+            f"checkpoint {path} is damaged: each line must be chain:id:hash"
+        ) from None
+
+
 async def verify_database(
     url: str, key: bytes | list[bytes], batch_size: int, checkpoint: list[Head] | None
 ) -> Report:
     """Verify the chain in one read-only snapshot (entries appended meanwhile wait)."""
     from sqlalchemy import text
 
+    from app.audit_verify import verify_chain
     from app.db import create_engine
 
     engine = create_engine(url, pool_size=1)

@@ -33,13 +33,14 @@ def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Iterat
     Raises DatabaseUnavailable with a one-line message when an external URL does not answer.
     """
     embedded: EmbeddedServer | None = None
-    if settings.database_url:
-        url = settings.database_url
-        asyncio.run(check_reachable(url))
-    else:
-        embedded = EmbeddedServer(settings.data_dir.resolve() / "pgdata")
-        url = embedded.start()
     try:
+        if settings.database_url:
+            url = settings.database_url
+            asyncio.run(check_reachable(url))
+        else:
+            # Inside the try: a signal while it starts (SIGTERM, Ctrl-C) still stops it.
+            embedded = EmbeddedServer(settings.data_dir.resolve() / "pgdata")
+            url = embedded.start()
         if migrate_to_head:
             migrate.upgrade(url)
         yield OpenDatabase(url, embedded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,9 +26,12 @@ class Settings(BaseSettings):
         description="Where the embedded PostgreSQL keeps its data (persists between runs).",
     )
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of `serve`.")
     demo_patients: int = Field(
-        default=1000, description="Patients seeded by `serve` when the database is empty."
+        default=1000,
+        ge=0,
+        le=10_000_000,  # as `vardkedja seed --patients` (app/commands.py MAX_SEED_PATIENTS)
+        description="Patients seeded by `serve` when the database is empty.",
     )
     demo_seed: int = 1
     pool_size: int = 10
@@ -175,9 +179,51 @@ class Settings(BaseSettings):
             raise ValueError("the access policy cannot be switched off through the environment")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str | None) -> str | None:
+        # Refused here, in one line, rather than deep in the driver with a traceback.
+        if value:
+            check_database_url(value)
+        return value
+
 
 class SettingsError(ValueError):
     """The environment's settings are invalid; the message is one readable line."""
+
+
+def check_database_url(url: str) -> None:
+    """Raise ValueError (one line) unless `url` is a postgresql:// URL whose hosts and ports
+    parse: bracketed IPv6 hosts (`postgresql://[::1]:5432/db`) and libpq's comma-separated
+    host lists are fine; a port outside 1-65535 is not."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        raise ValueError(f"must start with postgresql://, got {scheme + sep or url[:20]!r}")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    for host in netloc.split(",") if netloc else []:
+        try:
+            port = urllib.parse.urlsplit(f"//{host}").port
+        except ValueError:
+            if host.count(":") > 1 and not host.startswith("["):
+                raise ValueError(
+                    f"IPv6 host {host!r} needs brackets, as in postgresql://[::1]:5432/db"
+                ) from None
+            raise ValueError(f"bad host or port {host!r} (the port must be 1-65535)") from None
+        if port == 0:
+            raise ValueError(f"bad port in {host!r} (the port must be 1-65535)")
+
+
+def load_settings() -> Settings:
+    """The environment's settings as they are; SettingsError (one line) when invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VARDKEDJA_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
 
 
 @lru_cache(maxsize=1)
@@ -186,12 +232,4 @@ def get_settings() -> Settings:
     command signs, chains and pseudonymises with the same keys as `serve`)."""
     from app.tokens import with_dev_keys
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"VARDKEDJA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise SettingsError(f"invalid configuration: {problems}") from None
-    return with_dev_keys(settings)
+    return with_dev_keys(load_settings())

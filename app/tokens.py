@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-
-from app.models.base import utcnow
-from app.settings import Settings
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 log = logging.getLogger("vardkedja.tokens")
+
+
+class DevKeyError(RuntimeError):
+    """A development secret is needed but cannot be kept in the data dir; one line."""
 
 
 def dev_secret(data_dir: Path, name: str) -> str:
@@ -53,21 +55,53 @@ def with_dev_keys(settings: Settings) -> Settings:
     if not settings.pseudonym_key:
         wanted.append(("pseudonym_key", "pseudonym-key"))
     update: dict[str, str] = {}
+    failed: list[str] = []
+    reason = ""
     for name, file in wanted:
         try:
             update[name] = dev_secret(settings.data_dir, file)
         except OSError as exc:
-            log.warning(
-                "no %s: cannot keep a development secret in %s (%s)", name, settings.data_dir, exc
-            )
+            failed.append(name)
+            reason = exc.strerror or str(exc)
+    # One line; none when the folder cannot even be made and the embedded server is to live
+    # in it: its failure to start is the error the user needs.
+    if failed and (settings.database_url or settings.data_dir.is_dir()):
+        log.warning(
+            "no %s: cannot keep development secrets in %s (%s)",
+            ", ".join(failed),
+            settings.data_dir,
+            reason,
+        )
     return settings.model_copy(update=update) if update else settings
+
+
+def dev_jwt_secret(settings: Settings) -> Settings:
+    """`settings` with a JWT secret: the configured one, else the data dir's development secret;
+    DevKeyError when neither is possible (a JWKS is configured, or the folder is unwritable)."""
+    if settings.jwt_secret:
+        return settings
+    if settings.jwks_file is not None or settings.jwks_url is not None:
+        raise DevKeyError(
+            "a JWKS is configured, so there is no development secret: set VARDKEDJA_JWT_SECRET "
+            "to mint development tokens"
+        )
+    try:
+        secret = dev_secret(settings.data_dir, "jwt-secret")
+    except OSError as exc:
+        raise DevKeyError(
+            f"cannot keep the development JWT secret in {settings.data_dir} "
+            f"({exc.strerror or exc}): set VARDKEDJA_JWT_SECRET or a writable VARDKEDJA_DATA_DIR"
+        ) from None
+    return settings.model_copy(update={"jwt_secret": secret})
 
 
 def mint(settings: Settings, *, kind: str, subject: str, hours: float = 8, **claims: Any) -> str:
     """A signed HS256 token for the development secret."""
+    import jwt
+
     if not settings.jwt_secret:
-        raise ValueError("set VARDKEDJA_JWT_SECRET to mint development tokens")
-    now = utcnow()
+        raise DevKeyError("set VARDKEDJA_JWT_SECRET to mint development tokens")
+    now = datetime.now(UTC)
     payload = {
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,

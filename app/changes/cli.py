@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from app.changes.retention import Maintenance, maintain
 from app.cli import command, positive_int
-from app.db import create_engine
-from app.runtime import open_database
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.changes.retention import Maintenance
 
 out = Console()
 
@@ -32,6 +33,9 @@ def _args(parser: argparse.ArgumentParser) -> None:
 
 
 async def _run(url: str, retention: timedelta, months_ahead: int) -> Maintenance:
+    from app.changes.retention import maintain
+    from app.db import create_engine
+
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
@@ -42,6 +46,9 @@ async def _run(url: str, retention: timedelta, months_ahead: int) -> Maintenance
 
 @command("changes", "maintain the change log: partitions ahead, retention", _args)
 def changes_command(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: every command module loads when `vardkedja` starts, `token` too.
+    from app.runtime import open_database
+
     days = args.retention_days
     if days is None:
         days = settings.change_log_retention_days
@@ -61,6 +68,7 @@ def changes_command(args: argparse.Namespace, settings: Settings) -> int:
 def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     from app.changes.webhooks import run_worker
     from app.db import PooledDatabase
+    from app.runtime import open_database
 
     async def work(url: str) -> None:
         pooled = PooledDatabase(url, pool_size=2)

@@ -5,36 +5,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
-from app.cli import UsageError, command, positive_int
-from app.db import create_engine
-from app.fhir import jobs
-from app.fhir.importer import ImportOptions
-from app.fhir.r4 import FhirJson, dumps
-from app.fhir.results import ImportResult
-from app.runtime import open_database
-from app.settings import Settings
-from app.tokens import with_dev_keys
+from app.cli import CommandError, UsageError, at_least_one, command
+
+if TYPE_CHECKING:
+    from app.fhir.importer import ImportOptions
+    from app.fhir.r4 import FhirJson
+    from app.fhir.results import ImportResult
+    from app.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
 SHOWN = 20  # problems printed; --json gives all that were collected
+CHUNK = 2000  # NDJSON lines per chunk (app.fhir.jobs.CHUNK, which a test keeps equal)
 
 
 def _import_args(parser: argparse.ArgumentParser) -> None:
@@ -54,19 +45,22 @@ def _import_args(parser: argparse.ArgumentParser) -> None:
         "--care-unit", metavar="HSA_ID", help="care unit of resources that name none"
     )
     parser.add_argument(
-        "--chunk-size", type=positive_int, default=jobs.CHUNK, help="NDJSON lines per chunk"
+        "--chunk-size", type=at_least_one, default=CHUNK, help="NDJSON lines per chunk"
     )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
 
 
 @command("import-fhir", "import FHIR R4 resources (all-or-nothing, re-import safe)", _import_args)
 def import_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
-    missing = [str(p) for p in args.files if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
-    settings = with_dev_keys(settings)
+    """Exit 0 when rows were written, 1 when nothing was (invalid entries, or nothing to
+    import); a file that cannot be read or is not JSON is one line and exit 1 as well."""
+    import orjson
+
+    from app.fhir.importer import ImportOptions
+    from app.runtime import open_database
+
+    total = sum(_check_input(p) for p in args.files)
     options = ImportOptions(args.source_system, args.care_unit)
-    total = sum(_size(p) for p in args.files)
     with open_database(settings) as db, _bar("importing", total, bytes_=True) as advance:
         result = asyncio.run(_import(db.url, settings, args, options, advance))
     if args.json:
@@ -74,7 +68,26 @@ def import_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write("\n")
     else:
         _print_result(result)
-    return 0 if result.ok else 1
+    return 0 if result.ok and result.imported else 1
+
+
+def _check_input(path: Path) -> int:
+    """Refuse, before the database starts, what cannot be imported; the bytes to read."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.is_dir():
+        files = sorted(f for f in path.glob("*.ndjson") if f.is_file())
+        if not files:
+            raise UsageError(f"{path} is a folder without *.ndjson files")
+        return sum(f.stat().st_size for f in files)  # an empty file in a folder: no lines
+    if not path.is_file():
+        raise UsageError(f"{path} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise CommandError(f"{path}: cannot read it (permission denied)")
+    size = path.stat().st_size
+    if size == 0:
+        raise UsageError(f"{path} is empty")
+    return size
 
 
 async def _import(
@@ -84,6 +97,9 @@ async def _import(
     options: ImportOptions,
     advance: Callable[[int], None],
 ) -> ImportResult:
+    from app.db import create_engine
+    from app.fhir import jobs
+
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
@@ -99,14 +115,12 @@ async def _import(
         await engine.dispose()
 
 
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.glob("*.ndjson"))
-    return path.stat().st_size
-
-
 def _print_result(result: ImportResult) -> None:
-    if result.ok:
+    from rich.table import Table
+
+    if result.ok and not result.imported:
+        err.print("nothing was written: no entry could be stored", highlight=False)
+    elif result.ok:
         table = Table(title=f"imported {result.entries} entries", show_edge=False)
         for column in ("resource type", "created", "updated"):
             table.add_column(column, justify="left" if column == "resource type" else "right")
@@ -139,7 +153,7 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
         help="bulk export for a research client: opted-in patients only, pseudonymised",
     )
     parser.add_argument(
-        "--batch-size", type=positive_int, default=200, help="patients per batch (bulk)"
+        "--batch-size", type=at_least_one, default=200, help="patients per batch (bulk)"
     )
     parser.add_argument(
         "--validate",
@@ -150,9 +164,19 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
 
 @command("export-fhir", "export FHIR R4: one patient's record or the population", _export_args)
 def export_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
+    from app.fhir.r4 import dumps
+    from app.runtime import open_database
+
     if args.research_client and args.patient:
         raise UsageError("--research-client works with --ndjson only")
-    settings = with_dev_keys(settings)
+    if args.out and args.ndjson:
+        raise UsageError("--out works with --patient only; --ndjson names the folder")
+    if args.patient:
+        _check_patient(args.patient)
+    if args.out:
+        _check_writable_file(args.out)
+    if args.ndjson:
+        _check_writable_folder(args.ndjson)
     with open_database(settings) as db:
         if args.patient:
             bundle = asyncio.run(_export_patient(db.url, settings, args.patient))
@@ -173,7 +197,49 @@ def export_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_patient(patient: str) -> None:
+    """Our id (a uuid) or a personnummer/samordningsnummer, checked before the database starts."""
+    import uuid
+
+    from app.identifiers import (
+        IdentifierError,
+        detect_person_identifier_kind,
+        normalize_person_identifier,
+    )
+
+    try:
+        uuid.UUID(patient)
+        return
+    except ValueError:
+        pass
+    try:
+        kind = detect_person_identifier_kind(patient, field="--patient")
+        normalize_person_identifier(kind, patient, field="--patient")
+    except IdentifierError as exc:
+        raise UsageError(f"{exc}; give our patient id or a personnummer") from None
+
+
+def _check_writable_file(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a folder; give a file")
+    _check_writable_folder(path.parent, what="the folder of --out")
+
+
+def _check_writable_folder(folder: Path, what: str = "--ndjson") -> None:
+    """A folder that exists (or can be made) and that we may write in."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what} {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{what} {folder}: cannot write in {existing} (permission denied)")
+
+
 async def _export_patient(url: str, settings: Settings, patient: str) -> FhirJson | None:
+    from app.db import create_engine
+    from app.fhir import jobs
+
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
@@ -185,6 +251,9 @@ async def _export_patient(url: str, settings: Settings, patient: str) -> FhirJso
 async def _export_bulk(
     url: str, settings: Settings, args: argparse.Namespace, advance: Callable[[int], None]
 ) -> dict[str, int]:
+    from app.db import create_engine
+    from app.fhir import jobs
+
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
@@ -206,7 +275,20 @@ async def _export_bulk(
 
 @contextmanager
 def _bar(label: str, total: int | None, *, bytes_: bool = False) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on standard error; yields the function that advances it."""
+    """A rich progress bar on standard error; yields the function that advances it. None when
+    standard error is no terminal (a log or a pipe gets no bar, and no blank line from it)."""
+    if not err.is_terminal:
+        yield lambda n: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     counter = DownloadColumn() if bytes_ else MofNCompleteColumn()
     columns = [TextColumn(label), BarColumn(), counter, TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=True) as progress:

@@ -59,11 +59,27 @@ def batches_of(
         if path in ndjson:
             continue
         raw = path.read_bytes()
-        yield bundle_entries(loads(raw), source=path.name)
+        yield bundle_entries(_json_file(path, raw), source=path.name)
         if on_bytes is not None:
             on_bytes(len(raw))
     if ndjson:
         yield from chunks(read_ndjson(import_order(ndjson), on_bytes=on_bytes), chunk_size)
+
+
+def _json_file(path: Path, raw: bytes) -> object:
+    """A JSON file's content; BadInput naming the file when it is not JSON (truncated, empty,
+    binary) or not one FHIR object (a JSON array)."""
+    try:
+        data = loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise BadInput(f"{path}: not FHIR JSON ({exc})", field="file") from None
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else "a single value"
+        raise BadInput(
+            f"{path}: a FHIR resource or Bundle (a JSON object) is expected, not {kind}",
+            field="file",
+        )
+    return data
 
 
 async def import_paths(
