@@ -49,7 +49,7 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
 
 def _answers(base: str) -> bool:
     reply = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=10)
-    return bool(reply.json() == {"data": {"__typename": "Query"}})
+    return bool(reply.json().get("data") == {"__typename": "Query"})
 
 
 def _postgres_alive(pid: int) -> bool:
