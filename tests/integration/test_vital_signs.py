@@ -137,7 +137,7 @@ async def test_implausible_values_are_refused_and_nothing_is_written(
     client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
 ) -> None:
     w = await ward(conn, settings)
-    cases = [
+    cases: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
         ({"pulse": 720}, [("input.pulse", "INVALID_VALUE")]),
         ({"spo2": 101}, [("input.spo2", "INVALID_VALUE")]),
         ({"temperature": "37.25"}, [("input.temperature", "INVALID_VALUE")]),
