@@ -11,6 +11,7 @@ from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoad
 from resolvers.loaders.relationships import CareRelationshipByIdLoader
 from schema.care import (
     Alert,
+    BloodGroup,
     CareContact,
     CareDocument,
     Diagnosis,
@@ -48,6 +49,7 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),
     "ImplementationPlan": (ImplementationPlan, municipal.ImplementationPlanByIdLoader),
     "VitalSigns": (VitalSigns, care.VitalSignsByIdLoader),
+    "BloodGroup": (BloodGroup, care.BloodGroupByIdLoader),
 }
 
 # Other patient rows, fetched by (patient_id, id).

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.care import (
     Alert,
+    BloodGroup,
     CareContact,
     CareDocument,
     Diagnosis,
@@ -46,6 +47,7 @@ CLINICAL_TABLES = (
     MunicipalDecision,
     ImplementationPlan,
     VitalSigns,
+    BloodGroup,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Block",
+    "BloodGroup",
     "CareContact",
     "CareDocument",
     "CareProvider",

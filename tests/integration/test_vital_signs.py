@@ -175,3 +175,40 @@ async def test_a_retry_with_the_idempotency_key_writes_once(
     )
     assert rows.scalar_one() == 1
     assert models.VitalSigns.__tablename__ == "vital_signs"
+
+
+BLOOD = """mutation($input: RecordBloodGroupInput!) {
+  recordBloodGroup(input: $input) {
+    bloodGroup { id abo rhd } userErrors { field code } } }"""
+READ_BLOOD = """query($pnr: String!) {
+  patient(personnummer: $pnr) { bloodGroups { totalCount nodes { abo rhd } } } }"""
+
+
+async def test_blood_group_recorded_at_the_ward_is_read_there_not_elsewhere(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    w = await ward(conn, settings)
+    data = {
+        "patientId": patient_gid(w.patient),
+        "careUnitHsaId": w.unit.hsa_id,
+        "abo": "AB",
+        "rhd": "NEGATIVE",
+        "determinedAt": MEASURED_AT,
+    }
+    body = await call(client, BLOOD, {"input": data}, token=w.nurse)
+    assert body["data"]["recordBloodGroup"]["bloodGroup"]["abo"] == "AB"
+    assert (await written(conn, w.patient.id))[0].startswith("BloodGroup:")
+    seen = await call(client, READ_BLOOD, {"pnr": w.patient.identifier}, token=w.doctor)
+    assert seen["data"]["patient"]["bloodGroups"] == {
+        "totalCount": 1,
+        "nodes": [{"abo": "AB", "rhd": "NEGATIVE"}],
+    }
+    other_provider = await create_provider(conn)
+    clinic = await create_unit(conn, other_provider)
+    outsider = await staff(conn, clinic)
+    token = clinician_token(settings, outsider, clinic, other_provider)
+    hidden = await call(client, READ_BLOOD, {"pnr": w.patient.identifier}, token=token)
+    assert hidden["data"]["patient"] is None
+    refused = await call(client, BLOOD, {"input": data | {"abo": "O"}}, token=token)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await count(conn, "blood_group") == 1

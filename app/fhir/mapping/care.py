@@ -445,20 +445,27 @@ INTERPRETATION_OF_CODE = {v: k for k, v in INTERPRETATION_CODES.items()} | {
 
 
 def observation_kind(data: FhirJson) -> str:
-    """'functional-status', 'dental-finding', 'laboratory', 'vital-signs' or '' for an
-    Observation's JSON."""
+    """'functional-status', 'dental-finding', 'blood-group', 'laboratory', 'vital-signs' or ''
+    for an Observation's JSON."""
     codes = {
         (cd.get("system"), cd.get("code"))
         for c in data.get("category") or []
         for cd in c.get("coding") or []
     }
     own = code_system("observation-category")
-    for kind in ("functional-status", "dental-finding"):
+    for kind in ("functional-status", "dental-finding", "blood-group"):
         if (own, kind) in codes:
             return kind
     if (OBSERVATION_CATEGORY, "laboratory") in codes:
         return "laboratory"
-    if (OBSERVATION_CATEGORY, "vital-signs") in codes:
+    coded = {
+        (cd.get("system"), cd.get("code")) for cd in (data.get("code") or {}).get("coding") or []
+    }
+    if (OBSERVATION_CATEGORY, "vital-signs") in codes and (
+        code_system("news2-parameter"),
+        "news2",
+    ) in coded:
+        # Only our NEWS2 set: a lone heart rate or blood pressure has no table here.
         return "vital-signs"
     if not codes:
         # Uncategorised but coded in LOINC or NPU: a laboratory analysis.
