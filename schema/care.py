@@ -11,7 +11,6 @@ from app.safety import critical_alert
 from resolvers.loaders.care import CareDocumentsByCareContactLoader, DiagnosesByCareContactLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import (
-    AboGroup,
     AlertType,
     Consciousness,
     ContactStatus,
@@ -19,7 +18,6 @@ from schema.enums import (
     DiagnosisType,
     LabInterpretation,
     News2Risk,
-    RhD,
     Severity,
 )
 from schema.events import CareEvent
@@ -206,12 +204,3 @@ class VitalSigns(CareEvent):
     temperature: Decimal = strawberry.field(description="Temperature, degrees Celsius.")
     news2_score: int = strawberry.field(description="The aggregate NEWS2 score, 0-20.")
     news2_risk: News2Risk = strawberry.field(description="The clinical risk the score implies.")
-
-
-@strawberry.type(
-    description="A blood group determination (blodgruppering): ABO group and RhD type, as the "
-    "laboratory reported it. The newest one counts; an earlier one found wrong is nullified."
-)
-class BloodGroup(CareEvent):
-    abo: AboGroup = strawberry.field(description="ABO group.")
-    rhd: RhD = strawberry.field(description="RhD type.")

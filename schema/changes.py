@@ -53,7 +53,6 @@ class ChangeCategory(Enum):
     VITAL_SIGNS = strawberry.enum_value(
         "vital_signs", description="Vital signs (NEWS2 observations)."
     )
-    BLOOD_GROUP = strawberry.enum_value("blood_group", description="Blood groups.")
     PLAN_ACTIVITY = strawberry.enum_value(
         "plan_activity", description="Activities of implementation plans."
     )

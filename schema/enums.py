@@ -65,20 +65,6 @@ class LabInterpretation(Enum):
     ABNORMAL = V("abnormal", description="Abnormal, without a direction (text results).")
 
 
-@strawberry.enum(description="ABO blood group.")
-class AboGroup(Enum):
-    A = V("A", description="Group A.")
-    B = V("B", description="Group B.")
-    AB = V("AB", description="Group AB.")
-    O = V("O", description="Group O.")  # noqa: E741
-
-
-@strawberry.enum(description="RhD type.")
-class RhD(Enum):
-    POSITIVE = V("positive", description="RhD positive.")
-    NEGATIVE = V("negative", description="RhD negative.")
-
-
 @strawberry.enum(description="Level of consciousness on the ACVPU scale (NEWS2).")
 class Consciousness(Enum):
     ALERT = V("alert", description="A: alert.")
@@ -226,4 +212,3 @@ class CareEventKind(Enum):
     MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")
     IMPLEMENTATION_PLAN = V("ImplementationPlan", description="Implementation plans.")
     VITAL_SIGNS = V("VitalSigns", description="Vital signs with their NEWS2 score.")
-    BLOOD_GROUP = V("BloodGroup", description="Blood group determinations (ABO and RhD).")

@@ -61,10 +61,6 @@ class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation):
         resolver=vital_signs.record_vital_signs,
         description="Record vital signs (NEWS2 observations); the NEWS2 score is computed.",
     )
-    record_blood_group = strawberry.mutation(
-        resolver=vital_signs.record_blood_group,
-        description="Record a blood group determination (ABO and RhD).",
-    )
     prescribe = strawberry.mutation(
         resolver=medication.prescribe,
         description="Issue a prescription, or replace an active one.",

@@ -31,7 +31,6 @@ from schema.node import Node
 from schema.refs import (
     AlertRef,
     BlockRef,
-    BloodGroupRef,
     CareContactRef,
     CareDocumentRef,
     CareRelationshipRef,
@@ -204,11 +203,6 @@ class Patient(Node):
         care.VitalSignsByPatientLoader,
         VitalSignsRef,
         "Vital signs (NEWS2 observations), newest first.",
-    )
-    blood_groups = clinical_list(
-        care.BloodGroupsByPatientLoader,
-        BloodGroupRef,
-        "Blood group determinations (ABO and RhD), newest first.",
     )
     functional_statuses = clinical_list(
         care.FunctionalStatusesByPatientLoader,

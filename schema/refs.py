@@ -9,7 +9,6 @@ import strawberry
 if TYPE_CHECKING:
     from schema.care import (
         Alert,
-        BloodGroup,
         CareContact,
         CareDocument,
         Diagnosis,
@@ -44,7 +43,6 @@ LabResultRef = Annotated["LabResult", strawberry.lazy("schema.care")]
 ReferralOutcomeRef = Annotated["ReferralOutcome", strawberry.lazy("schema.care")]
 VaccinationRef = Annotated["Vaccination", strawberry.lazy("schema.care")]
 VitalSignsRef = Annotated["VitalSigns", strawberry.lazy("schema.care")]
-BloodGroupRef = Annotated["BloodGroup", strawberry.lazy("schema.care")]
 DentalTreatmentRef = Annotated["DentalTreatment", strawberry.lazy("schema.dental")]
 ToothFindingRef = Annotated["ToothFinding", strawberry.lazy("schema.dental")]
 ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]

@@ -11,7 +11,6 @@ from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoad
 from resolvers.loaders.relationships import CareRelationshipByIdLoader
 from schema.care import (
     Alert,
-    BloodGroup,
     CareContact,
     CareDocument,
     Diagnosis,
@@ -49,7 +48,6 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),
     "ImplementationPlan": (ImplementationPlan, municipal.ImplementationPlanByIdLoader),
     "VitalSigns": (VitalSigns, care.VitalSignsByIdLoader),
-    "BloodGroup": (BloodGroup, care.BloodGroupByIdLoader),
 }
 
 # Other patient rows, fetched by (patient_id, id).

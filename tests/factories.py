@@ -350,13 +350,6 @@ async def create_vital_signs(
     return await _clinical(conn, models.VitalSigns, patient, unit, defaults, kw)
 
 
-async def create_blood_group(
-    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
-) -> models.BloodGroup:
-    defaults = {"abo": "O", "rhd": "positive"}
-    return await _clinical(conn, models.BloodGroup, patient, unit, defaults, kw)
-
-
 async def create_prescription(
     conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
 ) -> models.Prescription:

@@ -3,7 +3,6 @@
 from app.models.audit import AuditEntry
 from app.models.care import (
     Alert,
-    BloodGroup,
     CareContact,
     CareDocument,
     Diagnosis,
@@ -47,7 +46,6 @@ CLINICAL_TABLES = (
     MunicipalDecision,
     ImplementationPlan,
     VitalSigns,
-    BloodGroup,
 )
 
 __all__ = [
@@ -56,7 +54,6 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Block",
-    "BloodGroup",
     "CareContact",
     "CareDocument",
     "CareProvider",

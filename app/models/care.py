@@ -58,18 +58,6 @@ class LabInterpretation(StrEnum):
     ABNORMAL = "abnormal"
 
 
-class AboGroup(StrEnum):
-    A = "A"
-    B = "B"
-    AB = "AB"
-    O = "O"  # noqa: E741
-
-
-class RhD(StrEnum):
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
-
-
 class CareContact(ClinicalHeader, table=True):
     """Vårdkontakt: a visit, call or stay. `event_time` is its start; an ongoing stay has no end."""
 
@@ -221,12 +209,3 @@ class VitalSigns(ClinicalHeader, table=True):
     temperature: Decimal = Field(sa_type=Numeric(3, 1), description="degrees Celsius")
     news2_score: int
     news2_risk: str = Field(max_length=20)
-
-
-class BloodGroup(ClinicalHeader, table=True):
-    """A blood group determination (ABO and RhD) by a laboratory."""
-
-    __tablename__ = "blood_group"
-    __table_args__ = clinical_table_args("blood_group", one_of("abo", AboGroup), one_of("rhd", RhD))
-    abo: str = Field(max_length=2)
-    rhd: str = Field(max_length=10)

@@ -250,9 +250,8 @@ NOT_SEEDED = frozenset(
         # Written by the database itself (triggers) or by integrations.
         "change_log",
         "change_log_horizon",
-        # Written by recordVitalSigns and recordBloodGroup; the seed does not make them yet.
+        # Vital signs are written by recordVitalSigns; the seed does not make them yet.
         "vital_signs",
-        "blood_group",
         "webhook",
         "webhook_delivery",
     }

@@ -6,7 +6,6 @@ from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
 from resolvers.loaders.common import by_patient
 from resolvers.tables import (
     ALERT,
-    BLOOD_GROUP,
     CARE_CONTACT,
     CARE_DOCUMENT,
     DIAGNOSIS,
@@ -54,10 +53,6 @@ class VitalSignsByIdLoader(RowByKeyLoader):
     table, disclose = VITAL_SIGNS, "VitalSigns"
 
 
-class BloodGroupByIdLoader(RowByKeyLoader):
-    table, disclose = BLOOD_GROUP, "BloodGroup"
-
-
 class CareContactsByPatientLoader(PatientListLoader):
     listing = by_patient(CARE_CONTACT, "CareContact")
 
@@ -92,10 +87,6 @@ class VaccinationsByPatientLoader(PatientListLoader):
 
 class VitalSignsByPatientLoader(PatientListLoader):
     listing = by_patient(VITAL_SIGNS, "VitalSigns")
-
-
-class BloodGroupsByPatientLoader(PatientListLoader):
-    listing = by_patient(BLOOD_GROUP, "BloodGroup")
 
 
 class DiagnosesByCareContactLoader(PatientListLoader):

@@ -17,7 +17,6 @@ TABLES: dict[str, Table] = {
     "ReferralOutcome": t.REFERRAL_OUTCOME,
     "Vaccination": t.VACCINATION,
     "VitalSigns": t.VITAL_SIGNS,
-    "BloodGroup": t.BLOOD_GROUP,
     "Prescription": t.PRESCRIPTION,
     "Dispensation": t.DISPENSATION,
     "DentalTreatment": t.DENTAL_TREATMENT,

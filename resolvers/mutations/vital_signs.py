@@ -1,5 +1,4 @@
-"""recordVitalSigns (one complete set of NEWS2 observations, scored as it is written) and
-recordBloodGroup."""
+"""recordVitalSigns: one complete set of NEWS2 observations, scored as it is written."""
 
 from __future__ import annotations
 
@@ -108,31 +107,4 @@ async def record_vital_signs(ctx: Context, cmd: RecordVitalSigns) -> Outcome:
 
     return await run_mutation(
         ctx, "recordVitalSigns", cmd, body, idempotency_key=cmd.idempotency_key
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordBloodGroup(RecordInput):
-    abo: str
-    rhd: str
-    determined_at: datetime | None = None
-
-
-async def record_blood_group(ctx: Context, cmd: RecordBloodGroup) -> Outcome:
-    async def body(write: Writer) -> dict[str, RowRef]:
-        checks = Checks()
-        ref = await insert_record(
-            ctx,
-            write,
-            checks,
-            cmd,
-            models.BloodGroup,
-            event_field="input.determinedAt",
-            event_time=cmd.determined_at,
-            content={"abo": cmd.abo, "rhd": cmd.rhd},
-        )
-        return {"bloodGroup": ref}
-
-    return await run_mutation(
-        ctx, "recordBloodGroup", cmd, body, idempotency_key=cmd.idempotency_key
     )

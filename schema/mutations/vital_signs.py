@@ -1,4 +1,4 @@
-"""recordVitalSigns and recordBloodGroup."""
+"""recordVitalSigns."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated
 import strawberry
 
 from resolvers.mutations import vital_signs
-from schema.care import BloodGroup, VitalSigns
-from schema.enums import AboGroup, Consciousness, RhD
+from schema.care import VitalSigns
+from schema.enums import Consciousness
 from schema.mutations.common import Info, Payload, RecordFields, command, payload_fields
 
 
@@ -58,33 +58,4 @@ async def record_vital_signs(
     )
     return RecordVitalSignsPayload(
         vital_signs=VitalSigns.from_optional(outcome.row("vitalSigns")), **payload_fields(outcome)
-    )
-
-
-@strawberry.input(description="A blood group determination: ABO group and RhD type.")
-class RecordBloodGroupInput(RecordFields):
-    abo: AboGroup = strawberry.field(description="ABO group.")
-    rhd: RhD = strawberry.field(description="RhD type.")
-    determined_at: datetime | None = strawberry.field(
-        default=None,
-        description="When the laboratory determined it. With a UTC offset; default now.",
-    )
-
-
-@strawberry.type(description="The result of recordBloodGroup.")
-class RecordBloodGroupPayload(Payload):
-    blood_group: BloodGroup | None = strawberry.field(
-        description="The blood group recorded; null when refused."
-    )
-
-
-async def record_blood_group(
-    info: Info,
-    input: Annotated[RecordBloodGroupInput, strawberry.argument(description="The blood group.")],
-) -> RecordBloodGroupPayload | None:
-    outcome = await vital_signs.record_blood_group(
-        info.context, command(input, vital_signs.RecordBloodGroup)
-    )
-    return RecordBloodGroupPayload(
-        blood_group=BloodGroup.from_optional(outcome.row("bloodGroup")), **payload_fields(outcome)
     )

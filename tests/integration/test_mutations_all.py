@@ -171,15 +171,6 @@ CASES = [
         [("input.pulse", "INVALID_VALUE")],
     ),
     Case(
-        "recordBloodGroup",
-        "blood_group",
-        "bloodGroup",
-        "BloodGroup",
-        {"abo": "A", "rhd": "NEGATIVE"},
-        {"determinedAt": "2999-01-01T00:00:00+00:00"},
-        [("input.determinedAt", "INVALID_DATE_ORDER")],
-    ),
-    Case(
         "prescribe",
         "prescription",
         "prescription",

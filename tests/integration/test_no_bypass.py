@@ -107,7 +107,6 @@ async def build_record(conn: AsyncConnection) -> Record:
         ("ReferralOutcome", f.create_referral_outcome),
         ("Vaccination", f.create_vaccination),
         ("VitalSigns", f.create_vital_signs),
-        ("BloodGroup", f.create_blood_group),
         ("DentalTreatment", f.create_dental_treatment),
         ("ToothFinding", f.create_tooth_finding),
     ):

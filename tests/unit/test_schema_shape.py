@@ -32,8 +32,6 @@ MIRRORS: list[tuple[type[Enum], type[StrEnum]]] = [
     (enums.ConsentKind, consent.ConsentKind),
     (enums.BlockKind, consent.BlockKind),
     (enums.Consciousness, news2.Consciousness),
-    (enums.AboGroup, care.AboGroup),
-    (enums.RhD, care.RhD),
     (enums.News2Risk, news2.News2Risk),
 ]
 

@@ -445,15 +445,15 @@ INTERPRETATION_OF_CODE = {v: k for k, v in INTERPRETATION_CODES.items()} | {
 
 
 def observation_kind(data: FhirJson) -> str:
-    """'functional-status', 'dental-finding', 'blood-group', 'laboratory', 'vital-signs' or ''
-    for an Observation's JSON."""
+    """'functional-status', 'dental-finding', 'laboratory', 'vital-signs' or '' for an
+    Observation's JSON."""
     codes = {
         (cd.get("system"), cd.get("code"))
         for c in data.get("category") or []
         for cd in c.get("coding") or []
     }
     own = code_system("observation-category")
-    for kind in ("functional-status", "dental-finding", "blood-group"):
+    for kind in ("functional-status", "dental-finding"):
         if (own, kind) in codes:
             return kind
     if (OBSERVATION_CATEGORY, "laboratory") in codes:

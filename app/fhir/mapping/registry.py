@@ -206,14 +206,6 @@ VITAL_SIGNS = _clinical(
     vital_signs.vital_signs_from_fhir,
     "subject",
 )
-BLOOD_GROUP = _clinical(
-    "BloodGroup",
-    "blood_group",
-    "Observation",
-    vital_signs.blood_group_to_fhir,
-    vital_signs.blood_group_from_fhir,
-    "subject",
-)
 PRESCRIPTION = _clinical(
     "Prescription",
     "prescription",
@@ -286,7 +278,6 @@ KINDS: tuple[Kind, ...] = (
     REFERRAL_OUTCOME,
     VACCINATION,
     VITAL_SIGNS,
-    BLOOD_GROUP,
     PRESCRIPTION,
     DISPENSATION,
     DENTAL_TREATMENT,
@@ -331,7 +322,6 @@ _OBSERVATIONS = {
     "dental-finding": TOOTH_FINDING,
     "laboratory": LAB_RESULT,
     "vital-signs": VITAL_SIGNS,
-    "blood-group": BLOOD_GROUP,
 }
 
 
@@ -348,7 +338,7 @@ def kind_of(data: FhirJson) -> Kind:
         if found is None:
             raise Unsupported(
                 "an Observation is stored only as a lab result (laboratory, NPU or LOINC), a "
-                "functional status, a dental finding, vital signs (NEWS2) or a blood group"
+                "functional status, a dental finding or vital signs (NEWS2)"
             )
         return found
     if resource_type == "Consent":

@@ -1,8 +1,7 @@
 """Vital signs as one FHIR Observation (category vital-signs): each NEWS2 parameter is a
 component, LOINC coded where LOINC has a code; the value is the NEWS2 score and the
 interpretation its risk. On import the score is computed again from the components, so a
-stored score always follows from the stored parameters. A blood group is an Observation of
-our category `blood-group` with its ABO and RhD parts as LOINC-coded components."""
+stored score always follows from the stored parameters."""
 
 from __future__ import annotations
 
@@ -120,43 +119,4 @@ def vital_signs_from_fhir(resource: Any, resolver: Resolver) -> Row:
         news2_score=score.score,
         news2_risk=score.risk.value,
     )
-    return row
-
-
-BLOOD_PANEL = "882-1"  # ABO and Rh group [Type] in Blood
-ABO_PART = "883-9"  # ABO group [Type] in Blood
-RH_PART = "10331-7"  # Rh [Type] in Blood
-ABO = code_system("abo")
-RHD = code_system("rhd")
-
-
-def blood_group_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
-    out = header_to_fhir("Observation", row)
-    out["status"] = "entered-in-error" if row["nullified"] else "final"
-    out["category"] = [concept(code_system("observation-category"), "blood-group")]
-    out["code"] = concept(LOINC, BLOOD_PANEL, "ABO and Rh group")
-    out["effectiveDateTime"] = instant(row["event_time"])
-    out["issued"] = instant(row["author_time"])
-    who = practitioner_ref(row)
-    if who is not None:
-        out["performer"] = [who]
-    out["component"] = [
-        {"code": concept(LOINC, ABO_PART), "valueCodeableConcept": concept(ABO, row["abo"])},
-        {"code": concept(LOINC, RH_PART), "valueCodeableConcept": concept(RHD, row["rhd"])},
-    ]
-    return out
-
-
-def blood_group_from_fhir(resource: Any, resolver: Resolver) -> Row:
-    row = _observation_header(resource, resolver)
-    found: dict[str, str] = {}
-    for component in resource.component or []:
-        part = code_in(component.code, LOINC)
-        value = code_in(component.valueCodeableConcept, ABO, RHD)
-        if part is not None and value is not None:
-            found[str(part.code)] = str(value.code)
-    abo, rhd = found.get(ABO_PART), found.get(RH_PART)
-    if abo not in {"A", "B", "AB", "O"} or rhd not in {"positive", "negative"}:
-        raise MappingError("Observation.component", "a blood group needs its ABO and RhD parts")
-    row.update(abo=abo, rhd=rhd)
     return row

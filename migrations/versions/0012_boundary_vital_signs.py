@@ -1,5 +1,4 @@
-"""Vital signs (NEWS2 observations) with their computed score, and blood groups; both tracked
-in the change log.
+"""Vital signs (NEWS2 observations) with their computed score; tracked in the change log.
 
 Revision ID: 0012_boundary
 Revises: 0010_changes
@@ -19,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Tables of patient data this revision adds, with how the change-log trigger reads them
 # (as TRACKED in 0010_changes).
-TRACKED = (("vital_signs", "clinical"), ("blood_group", "clinical"))
+TRACKED = (("vital_signs", "clinical"),)
 
 _S = sqlmodel.sql.sqltypes.AutoString
 
@@ -123,19 +122,9 @@ def upgrade() -> None:
         ),
     )
     _indexes("vital_signs")
-    op.create_table(
-        "blood_group",
-        *_header("blood_group"),
-        sa.Column("abo", _S(length=2), nullable=False),
-        sa.Column("rhd", _S(length=10), nullable=False),
-        sa.CheckConstraint("abo IN ('A', 'B', 'AB', 'O')", name=op.f("ck_blood_group_abo")),
-        sa.CheckConstraint("rhd IN ('positive', 'negative')", name=op.f("ck_blood_group_rhd")),
-    )
-    _indexes("blood_group")
     for table, mode in TRACKED:
         _track(table, mode)
 
 
 def downgrade() -> None:
-    op.drop_table("blood_group")  # drops its triggers too
-    op.drop_table("vital_signs")
+    op.drop_table("vital_signs")  # drops its triggers too
