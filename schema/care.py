@@ -12,10 +12,12 @@ from resolvers.loaders.care import CareDocumentsByCareContactLoader, DiagnosesBy
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import (
     AlertType,
+    Consciousness,
     ContactStatus,
     ContactType,
     DiagnosisType,
     LabInterpretation,
+    News2Risk,
     Severity,
 )
 from schema.events import CareEvent
@@ -177,3 +179,28 @@ class Vaccination(CareEvent):
     dose_number: int = strawberry.field(description="Number of this dose in its series.")
     batch: str | None = strawberry.field(description="Batch number.")
     performer_name: str | None = strawberry.field(description="Who gave the dose.")
+
+
+@strawberry.type(
+    description="One complete set of NEWS2 observations (vitalparametrar) with the NEWS2 score "
+    "computed when it was recorded (docs/vital-signs.md)."
+)
+class VitalSigns(CareEvent):
+    respiration_rate: int = strawberry.field(description="Respiration rate, breaths per minute.")
+    spo2: int = strawberry.field(description="Oxygen saturation (SpO2), per cent.")
+    hypercapnic_scale: bool = strawberry.field(
+        description="SpO2 scored on NEWS2 scale 2 (hypercapnic respiratory failure, target "
+        "88-92 %)."
+    )
+    supplemental_oxygen: bool = strawberry.field(
+        description="The patient was breathing supplemental oxygen (not room air)."
+    )
+    systolic_bp: int = strawberry.field(description="Systolic blood pressure, mmHg.")
+    diastolic_bp: int | None = strawberry.field(
+        description="Diastolic blood pressure, mmHg (not scored)."
+    )
+    pulse: int = strawberry.field(description="Pulse, beats per minute.")
+    consciousness: Consciousness = strawberry.field(description="Consciousness (ACVPU).")
+    temperature: Decimal = strawberry.field(description="Temperature, degrees Celsius.")
+    news2_score: int = strawberry.field(description="The aggregate NEWS2 score, 0-20.")
+    news2_risk: News2Risk = strawberry.field(description="The clinical risk the score implies.")

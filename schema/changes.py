@@ -50,6 +50,9 @@ class ChangeCategory(Enum):
     IMPLEMENTATION_PLAN = strawberry.enum_value(
         "implementation_plan", description="Implementation plans."
     )
+    VITAL_SIGNS = strawberry.enum_value(
+        "vital_signs", description="Vital signs (NEWS2 observations)."
+    )
     PLAN_ACTIVITY = strawberry.enum_value(
         "plan_activity", description="Activities of implementation plans."
     )

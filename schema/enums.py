@@ -65,6 +65,25 @@ class LabInterpretation(Enum):
     ABNORMAL = V("abnormal", description="Abnormal, without a direction (text results).")
 
 
+@strawberry.enum(description="Level of consciousness on the ACVPU scale (NEWS2).")
+class Consciousness(Enum):
+    ALERT = V("alert", description="A: alert.")
+    NEW_CONFUSION = V("new_confusion", description="C: new confusion.")
+    VOICE = V("voice", description="V: responds to voice.")
+    PAIN = V("pain", description="P: responds to pain.")
+    UNRESPONSIVE = V("unresponsive", description="U: unresponsive.")
+
+
+@strawberry.enum(description="The clinical risk a NEWS2 score implies (docs/vital-signs.md).")
+class News2Risk(Enum):
+    LOW = V("low", description="Aggregate 0-4, no parameter scoring 3.")
+    LOW_MEDIUM = V(
+        "low_medium", description="Aggregate 0-4 with one parameter scoring 3: urgent review."
+    )
+    MEDIUM = V("medium", description="Aggregate 5-6: urgent response.")
+    HIGH = V("high", description="Aggregate 7 or more: emergency response.")
+
+
 @strawberry.enum(description="Kind of prescription in Nationella läkemedelslistan.")
 class PrescriptionKind(Enum):
     RECEPT = V("recept", description="Recept: a drug prescription.")
@@ -192,3 +211,4 @@ class CareEventKind(Enum):
     TOOTH_FINDING = V("ToothFinding", description="Findings on teeth.")
     MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")
     IMPLEMENTATION_PLAN = V("ImplementationPlan", description="Implementation plans.")
+    VITAL_SIGNS = V("VitalSigns", description="Vital signs with their NEWS2 score.")

@@ -10,7 +10,16 @@ from __future__ import annotations
 import strawberry
 
 from schema.fhir import FhirMutation
-from schema.mutations import care, dental, medication, municipal, nullify, observations, patients
+from schema.mutations import (
+    care,
+    dental,
+    medication,
+    municipal,
+    nullify,
+    observations,
+    patients,
+    vital_signs,
+)
 from schema.mutations.relationships import BasisMutation
 from schema.privacy_mutations import PrivacyMutation
 from schema.webhooks import WebhookMutation
@@ -47,6 +56,10 @@ class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation):
     )
     record_vaccination = strawberry.mutation(
         resolver=observations.record_vaccination, description="Record a vaccine dose given."
+    )
+    record_vital_signs = strawberry.mutation(
+        resolver=vital_signs.record_vital_signs,
+        description="Record vital signs (NEWS2 observations); the NEWS2 score is computed.",
     )
     prescribe = strawberry.mutation(
         resolver=medication.prescribe,

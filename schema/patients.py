@@ -47,6 +47,7 @@ from schema.refs import (
     ReferralOutcomeRef,
     ToothFindingRef,
     VaccinationRef,
+    VitalSignsRef,
 )
 from schema.representatives import Representative
 from schema.withheld import WithheldInfo
@@ -197,6 +198,11 @@ class Patient(Node):
     )
     vaccinations = clinical_list(
         care.VaccinationsByPatientLoader, VaccinationRef, "Vaccinations, newest first."
+    )
+    vital_signs = clinical_list(
+        care.VitalSignsByPatientLoader,
+        VitalSignsRef,
+        "Vital signs (NEWS2 observations), newest first.",
     )
     functional_statuses = clinical_list(
         care.FunctionalStatusesByPatientLoader,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         LabResult,
         ReferralOutcome,
         Vaccination,
+        VitalSigns,
     )
     from schema.consent import Block, Consent, PortalException, ResearchStudy
     from schema.dental import DentalTreatment, ToothFinding
@@ -41,6 +42,7 @@ FunctionalStatusRef = Annotated["FunctionalStatus", strawberry.lazy("schema.care
 LabResultRef = Annotated["LabResult", strawberry.lazy("schema.care")]
 ReferralOutcomeRef = Annotated["ReferralOutcome", strawberry.lazy("schema.care")]
 VaccinationRef = Annotated["Vaccination", strawberry.lazy("schema.care")]
+VitalSignsRef = Annotated["VitalSigns", strawberry.lazy("schema.care")]
 DentalTreatmentRef = Annotated["DentalTreatment", strawberry.lazy("schema.dental")]
 ToothFindingRef = Annotated["ToothFinding", strawberry.lazy("schema.dental")]
 ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]

@@ -18,6 +18,7 @@ from schema.care import (
     LabResult,
     ReferralOutcome,
     Vaccination,
+    VitalSigns,
 )
 from schema.consent import Block, Consent, PortalException, ResearchStudy
 from schema.dental import DentalTreatment, ToothFinding
@@ -46,6 +47,7 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "ToothFinding": (ToothFinding, dental.ToothFindingByIdLoader),
     "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),
     "ImplementationPlan": (ImplementationPlan, municipal.ImplementationPlanByIdLoader),
+    "VitalSigns": (VitalSigns, care.VitalSignsByIdLoader),
 }
 
 # Other patient rows, fetched by (patient_id, id).

@@ -331,6 +331,25 @@ async def create_vaccination(
     return await _clinical(conn, models.Vaccination, patient, unit, defaults, kw)
 
 
+async def create_vital_signs(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.VitalSigns:
+    defaults = {
+        "respiration_rate": 16,
+        "spo2": 97,
+        "hypercapnic_scale": False,
+        "supplemental_oxygen": False,
+        "systolic_bp": 125,
+        "diastolic_bp": 80,
+        "pulse": 72,
+        "consciousness": "alert",
+        "temperature": Decimal("37.0"),
+        "news2_score": 0,
+        "news2_risk": "low",
+    }
+    return await _clinical(conn, models.VitalSigns, patient, unit, defaults, kw)
+
+
 async def create_prescription(
     conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
 ) -> models.Prescription:

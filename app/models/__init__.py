@@ -10,6 +10,7 @@ from app.models.care import (
     LabResult,
     ReferralOutcome,
     Vaccination,
+    VitalSigns,
 )
 from app.models.changes import ChangeLog, ChangeLogHorizon
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
@@ -44,6 +45,7 @@ CLINICAL_TABLES = (
     ToothFinding,
     MunicipalDecision,
     ImplementationPlan,
+    VitalSigns,
 )
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "ResearchStudy",
     "ToothFinding",
     "Vaccination",
+    "VitalSigns",
     "Webhook",
     "WebhookDelivery",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import Index, Numeric, Text
 from sqlmodel import Field
 
 from app.models.base import ClinicalHeader, clinical_table_args, one_of, patient_index, tz_field
+from app.news2 import Consciousness, News2Risk
 
 
 class ContactType(StrEnum):
@@ -186,3 +187,25 @@ class Vaccination(ClinicalHeader, table=True):
     dose_number: int = 1
     batch: str | None = Field(default=None, max_length=40)
     performer_name: str | None = Field(default=None, max_length=200)
+
+
+class VitalSigns(ClinicalHeader, table=True):
+    """One complete set of NEWS2 observations, with the score computed when it was written."""
+
+    __tablename__ = "vital_signs"
+    __table_args__ = clinical_table_args(
+        "vital_signs",
+        one_of("consciousness", Consciousness),
+        one_of("news2_risk", News2Risk),
+    )
+    respiration_rate: int = Field(description="breaths per minute")
+    spo2: int = Field(description="oxygen saturation, per cent")
+    hypercapnic_scale: bool = Field(default=False, description="SpO2 scored on NEWS2 scale 2")
+    supplemental_oxygen: bool = False
+    systolic_bp: int = Field(description="mmHg")
+    diastolic_bp: int | None = Field(default=None, description="mmHg; not scored")
+    pulse: int = Field(description="beats per minute")
+    consciousness: str = Field(max_length=20, description="ACVPU")
+    temperature: Decimal = Field(sa_type=Numeric(3, 1), description="degrees Celsius")
+    news2_score: int
+    news2_risk: str = Field(max_length=20)

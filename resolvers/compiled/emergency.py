@@ -2,8 +2,9 @@
 
 Statements: the patient's id by identifier, the policy's decision (its own statements, once per
 request as on the GraphQL path), then one statement that pages alerts, active prescriptions,
-care contacts with their diagnoses, and diagnoses, with the policy's visibility predicate of
-each table in its WHERE, and returns the `data` JSON and the rows it disclosed.
+care contacts with their diagnoses, diagnoses and the latest vital signs (NEWS2), with the
+policy's visibility predicate of each table in its WHERE, and returns the `data` JSON and the
+rows it disclosed.
 """
 
 from __future__ import annotations
@@ -70,13 +71,16 @@ from resolvers.tables import (
     LAB_RESULT,
     PATIENT,
     PRESCRIPTION,
+    VITAL_SIGNS,
 )
 from schema.enums import (
     AlertType,
+    Consciousness,
     ContactStatus,
     ContactType,
     DiagnosisType,
     LabInterpretation,
+    News2Risk,
     Severity,
     Sex,
 )
@@ -110,6 +114,18 @@ CONTACT_COLUMNS = ("contact_type", "status", "reason", "period_end", "care_unit_
 LAB_COLUMNS = ("code", "name", "value_numeric", "value_text", "unit", "interpretation")
 BLOOD_GROUP = RowFilter(values=(("code", BLOOD_GROUP_CODES),))
 DIAGNOSIS_COLUMNS = ("code", "display", "diagnosis_type", "care_unit_id")
+VITAL_COLUMNS = (
+    "news2_score",
+    "news2_risk",
+    "respiration_rate",
+    "spo2",
+    "supplemental_oxygen",
+    "systolic_bp",
+    "pulse",
+    "consciousness",
+    "temperature",
+    "care_unit_id",
+)
 ACTIVE = RowFilter(values=(("status", frozenset({"aktiv"})),))
 UNIT = CARE_UNIT.alias("unit")
 # `since` of the operation, bound per run (plans with and without it differ in shape).
@@ -208,6 +224,7 @@ class EmergencyOverview(CompiledOperation):
         diagnoses = page_of(DIAGNOSIS, "diagnoses", where(DIAGNOSIS), 20, DIAGNOSIS_COLUMNS)
         labs = page_of(LAB_RESULT, "labs", where(LAB_RESULT), 10, LAB_COLUMNS)
         blood = page_of(LAB_RESULT, "blood", where(LAB_RESULT, BLOOD_GROUP), 1, LAB_COLUMNS)
+        vitals = page_of(VITAL_SIGNS, "vitals", where(VITAL_SIGNS), 1, VITAL_COLUMNS)
         contact_diagnoses = self._contact_diagnoses(decision, contacts)
         patient = PATIENT.alias("p")
         data = text_obj(
@@ -229,6 +246,7 @@ class EmergencyOverview(CompiledOperation):
                     ("labResults", self._labs(labs)),
                     ("careContacts", self._contacts(contacts, contact_diagnoses)),
                     ("diagnoses", self._diagnoses(diagnoses)),
+                    ("vitalSigns", self._vitals(vitals)),
                 ),
             )
         )
@@ -245,6 +263,7 @@ class EmergencyOverview(CompiledOperation):
                 Disclosed("Diagnosis", diagnoses),
                 Disclosed("LabResult", blood),
                 Disclosed("LabResult", labs),
+                Disclosed("VitalSigns", vitals),
             ]
         )
         return select(data.label("data"), disclosed.label("disclosed")).where(patient.c.id == pid)
@@ -365,6 +384,25 @@ class EmergencyOverview(CompiledOperation):
             ("code", text_string(c.code)),
             ("display", text_string(c.display)),
             ("diagnosisType", text_enum(c.diagnosis_type, DiagnosisType)),
+            ("eventTime", text_plain(iso_datetime(c.event_time))),
+            ("careUnit", _unit(c.care_unit_id, "name")),
+        )
+        return _page(page, node)
+
+    def _vitals(self, page: Any) -> ColumnElement[Any]:
+        c = page.c
+        node = text_obj(
+            ("id", text_plain(global_id("VitalSigns", c.id, c.patient_id))),
+            ("news2Score", text_scalar(c.news2_score)),
+            ("news2Risk", text_enum(c.news2_risk, News2Risk)),
+            ("respirationRate", text_scalar(c.respiration_rate)),
+            ("spo2", text_scalar(c.spo2)),
+            ("supplementalOxygen", text_scalar(c.supplemental_oxygen)),
+            ("systolicBp", text_scalar(c.systolic_bp)),
+            ("pulse", text_scalar(c.pulse)),
+            ("consciousness", text_enum(c.consciousness, Consciousness)),
+            # strawberry writes a Decimal as its str(): numeric's text form, as a JSON string.
+            ("temperature", text_string(cast(c.temperature, Text))),
             ("eventTime", text_plain(iso_datetime(c.event_time))),
             ("careUnit", _unit(c.care_unit_id, "name")),
         )

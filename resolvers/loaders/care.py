@@ -13,6 +13,7 @@ from resolvers.tables import (
     LAB_RESULT,
     REFERRAL_OUTCOME,
     VACCINATION,
+    VITAL_SIGNS,
 )
 
 
@@ -48,6 +49,10 @@ class VaccinationByIdLoader(RowByKeyLoader):
     table, disclose = VACCINATION, "Vaccination"
 
 
+class VitalSignsByIdLoader(RowByKeyLoader):
+    table, disclose = VITAL_SIGNS, "VitalSigns"
+
+
 class CareContactsByPatientLoader(PatientListLoader):
     listing = by_patient(CARE_CONTACT, "CareContact")
 
@@ -78,6 +83,10 @@ class ReferralOutcomesByPatientLoader(PatientListLoader):
 
 class VaccinationsByPatientLoader(PatientListLoader):
     listing = by_patient(VACCINATION, "Vaccination")
+
+
+class VitalSignsByPatientLoader(PatientListLoader):
+    listing = by_patient(VITAL_SIGNS, "VitalSigns")
 
 
 class DiagnosesByCareContactLoader(PatientListLoader):

@@ -16,6 +16,7 @@ TABLES: dict[str, Table] = {
     "LabResult": t.LAB_RESULT,
     "ReferralOutcome": t.REFERRAL_OUTCOME,
     "Vaccination": t.VACCINATION,
+    "VitalSigns": t.VITAL_SIGNS,
     "Prescription": t.PRESCRIPTION,
     "Dispensation": t.DISPENSATION,
     "DentalTreatment": t.DENTAL_TREATMENT,

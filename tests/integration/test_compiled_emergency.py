@@ -155,6 +155,18 @@ async def rich_record(conn: AsyncConnection, w: World) -> None:
         )
     await f.create_alert(conn, w.patient, w.u, severity="life_threatening")
     await f.create_alert(conn, w.patient, w.u, alert_type="restriction_of_care", severity=None)
+    # Vital signs: the newest visible one is shown (a newer one is nullified, one newer still
+    # is at the blocked unit U2).
+    for hours, unit, extra in (
+        (30, w.u, {}),
+        (20, w.u, {"temperature": Decimal("38.4"), "news2_score": 4, "pulse": 112}),
+        (10, w.u, {"nullified": True}),
+        (5, w.u2, {"consciousness": "voice", "news2_score": 3, "news2_risk": "low_medium"}),
+        (1, w.v, {"supplemental_oxygen": True, "news2_score": 2}),
+    ):
+        await f.create_vital_signs(
+            conn, w.patient, unit, event_time=T0 - timedelta(hours=hours), **extra
+        )
 
 
 async def test_clinician_with_care_relationship_sees_the_same(conn: AsyncConnection) -> None:
@@ -176,6 +188,11 @@ async def test_clinician_with_care_relationship_sees_the_same(conn: AsyncConnect
     assert any(len(c["diagnoses"]["nodes"]) == 5 for c in patient["careContacts"]["nodes"])
     assert patient["prescriptions"]["totalCount"] == 1
     assert patient["prescriptions"]["nodes"][0]["accountable"] == {"name": "Doktor Testsson"}
+    # The newest visible vital signs: at U, not the nullified, blocked or other provider's ones.
+    assert patient["vitalSigns"]["totalCount"] == 2
+    [vitals] = patient["vitalSigns"]["nodes"]
+    assert (vitals["news2Score"], vitals["temperature"], vitals["pulse"]) == (4, "38.4", 112)
+    assert vitals["careUnit"] == {"name": "VC U"}
     assert len(audit["disclosed"][str(w.patient.id)]) > 30
     # The patient's id, the policy's decision, then the one statement.
     assert statements == 2 + await decision_statements(conn, w)
@@ -192,6 +209,7 @@ async def test_with_consent_other_providers_show(conn: AsyncConnection) -> None:
     assert slow["patient"]["prescriptions"]["totalCount"] == 3
     units = {n["careUnit"]["name"] for n in slow["patient"]["careContacts"]["nodes"]}
     assert units == {"VC U", "Privat VC V"}
+    assert slow["patient"]["vitalSigns"]["nodes"][0]["supplementalOxygen"] is True
     await f.create_block(conn, w.patient, "outer", w.b)
     slow, fast, _, _ = await both(conn, w.clinician(), variables)
     assert fast == slow

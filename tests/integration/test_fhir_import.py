@@ -62,7 +62,8 @@ async def test_valid_bundle_writes_every_column(conn: AsyncConnection) -> None:
     result = await import_bundle(conn, as_bundle(record))
     assert result.ok, result.errors
     assert result.created["Patient"] == 2
-    assert result.created["Observation"] == 3  # lab result, functional status, tooth finding
+    # lab result, functional status, tooth finding, vital signs
+    assert result.created["Observation"] == 4
     for table, rows in record.items():
         key = "code" if table == "municipality" else "id"
         stored = {r[key]: r for r in await rows_of(conn, table, key)}

@@ -195,6 +195,7 @@ async def test_search_a_patients_entries(
     observations = await records(client, headers, "/fhir/Observation", patient=str(PATIENT))
     expected = len(record["lab_result"]) + len(record.get("functional_status", []))
     expected += len(record.get("tooth_finding", []))
+    expected += len(record.get("vital_signs", []))
     assert observations["total"] == expected > 0
     assert all(e["resource"]["resourceType"] == "Observation" for e in observations["entry"])
     by_graphql_id = await records(

@@ -154,6 +154,23 @@ CASES = [
         [("input.vaccineNplId", "INVALID_IDENTIFIER")],
     ),
     Case(
+        "recordVitalSigns",
+        "vital_signs",
+        "vitalSigns",
+        "VitalSigns",
+        {
+            "respirationRate": 18,
+            "spo2": 96,
+            "supplementalOxygen": False,
+            "systolicBp": 130,
+            "pulse": 80,
+            "consciousness": "ALERT",
+            "temperature": "37.2",
+        },
+        {"pulse": 720},
+        [("input.pulse", "INVALID_VALUE")],
+    ),
+    Case(
         "prescribe",
         "prescription",
         "prescription",

@@ -106,6 +106,7 @@ async def build_record(conn: AsyncConnection) -> Record:
         ("LabResult", f.create_lab_result),
         ("ReferralOutcome", f.create_referral_outcome),
         ("Vaccination", f.create_vaccination),
+        ("VitalSigns", f.create_vital_signs),
         ("DentalTreatment", f.create_dental_treatment),
         ("ToothFinding", f.create_tooth_finding),
     ):

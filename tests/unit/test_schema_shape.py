@@ -6,7 +6,7 @@ from enum import Enum, StrEnum
 
 import pytest
 
-from app import models
+from app import models, news2
 from app.models import care, consent, municipal, organizations, patients, prescriptions
 from schema import enums, schema
 from schema.events import CareEvent
@@ -31,6 +31,8 @@ MIRRORS: list[tuple[type[Enum], type[StrEnum]]] = [
     (enums.RepresentativeKind, patients.RepresentativeKind),
     (enums.ConsentKind, consent.ConsentKind),
     (enums.BlockKind, consent.BlockKind),
+    (enums.Consciousness, news2.Consciousness),
+    (enums.News2Risk, news2.News2Risk),
 ]
 
 

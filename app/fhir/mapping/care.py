@@ -445,7 +445,8 @@ INTERPRETATION_OF_CODE = {v: k for k, v in INTERPRETATION_CODES.items()} | {
 
 
 def observation_kind(data: FhirJson) -> str:
-    """'functional-status', 'dental-finding', 'laboratory' or '' for an Observation's JSON."""
+    """'functional-status', 'dental-finding', 'laboratory', 'vital-signs' or '' for an
+    Observation's JSON."""
     codes = {
         (cd.get("system"), cd.get("code"))
         for c in data.get("category") or []
@@ -457,6 +458,15 @@ def observation_kind(data: FhirJson) -> str:
             return kind
     if (OBSERVATION_CATEGORY, "laboratory") in codes:
         return "laboratory"
+    coded = {
+        (cd.get("system"), cd.get("code")) for cd in (data.get("code") or {}).get("coding") or []
+    }
+    if (OBSERVATION_CATEGORY, "vital-signs") in codes and (
+        code_system("news2-parameter"),
+        "news2",
+    ) in coded:
+        # Only our NEWS2 set: a lone heart rate or blood pressure has no table here.
+        return "vital-signs"
     if not codes:
         # Uncategorised but coded in LOINC or NPU: a laboratory analysis.
         systems = {cd.get("system") for cd in (data.get("code") or {}).get("coding") or []}

@@ -15,6 +15,7 @@ from app.fhir.mapping import (
     municipal,
     organizations,
     patients,
+    vital_signs,
 )
 from app.fhir.mapping.common import Resolver, Row
 from app.fhir.r4 import FhirJson, Unsupported
@@ -197,6 +198,14 @@ VACCINATION = _clinical(
     care.vaccination_from_fhir,
     "patient",
 )
+VITAL_SIGNS = _clinical(
+    "VitalSigns",
+    "vital_signs",
+    "Observation",
+    vital_signs.vital_signs_to_fhir,
+    vital_signs.vital_signs_from_fhir,
+    "subject",
+)
 PRESCRIPTION = _clinical(
     "Prescription",
     "prescription",
@@ -268,6 +277,7 @@ KINDS: tuple[Kind, ...] = (
     LAB_RESULT,
     REFERRAL_OUTCOME,
     VACCINATION,
+    VITAL_SIGNS,
     PRESCRIPTION,
     DISPENSATION,
     DENTAL_TREATMENT,
@@ -311,6 +321,7 @@ _OBSERVATIONS = {
     "functional-status": FUNCTIONAL_STATUS,
     "dental-finding": TOOTH_FINDING,
     "laboratory": LAB_RESULT,
+    "vital-signs": VITAL_SIGNS,
 }
 
 
@@ -327,7 +338,7 @@ def kind_of(data: FhirJson) -> Kind:
         if found is None:
             raise Unsupported(
                 "an Observation is stored only as a lab result (laboratory, NPU or LOINC), a "
-                "functional status or a dental finding"
+                "functional status, a dental finding or vital signs (NEWS2)"
             )
         return found
     if resource_type == "Consent":
