@@ -17,6 +17,10 @@ import app.models  # noqa: F401
 from app.db import to_asyncpg_url
 from app.models.changes import is_partition
 
+# The advisory lock that `migrate` and `serve` hold while they upgrade ("vardmigr"), distinct
+# from the audit chain's lock key (app/audit.py).
+MIGRATION_LOCK = 0x7661_7264_6D69_6772
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
