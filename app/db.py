@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,13 +104,26 @@ async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, statement_timeout: float = 0
+    url: str,
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 30.0,
+    statement_timeout: float = 0,
+    pgbouncer: bool = False,
 ) -> AsyncEngine:
     """An engine whose requests wait at most `pool_timeout` seconds for a pooled connection, and
     as long for a new connection to be answered (the driver's default is 60 s); with a
-    `statement_timeout` (seconds), the server cancels any statement running longer."""
+    `statement_timeout` (seconds), the server cancels any statement running longer.
+
+    `pgbouncer`: the URL is a PgBouncer in transaction pooling mode, where consecutive
+    transactions of one connection may run on different server sessions (see pgbouncer_args).
+    """
     connect_args: dict[str, Any] = {"timeout": pool_timeout}
+    if pgbouncer:
+        connect_args |= pgbouncer_args()
     if statement_timeout > 0:
+        if pgbouncer:
+            raise ValueError("behind PgBouncer the statement timeout is set per transaction")
         connect_args["server_settings"] = {"statement_timeout": _milliseconds(statement_timeout)}
     return create_async_engine(
         to_asyncpg_url(url),
@@ -119,6 +133,23 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
+
+
+def pgbouncer_args() -> dict[str, Any]:
+    """Driver options for PgBouncer's transaction pooling: no statement outlives its
+    transaction's server session. asyncpg keeps no statement cache (it then sends each statement
+    as an unnamed one, parsed again where needed); SQLAlchemy's own prepared statements are not
+    cached either, and get names unique across all clients, since a name prepared by one client
+    stays on a server session that another client may be given next."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _milliseconds(seconds: float) -> str:
@@ -180,11 +211,14 @@ class PooledDatabase:
         retry_after: int = 5,
         statement_timeout: float = 0,
         outage: OutageLog | None = None,
+        pgbouncer: bool = False,
     ) -> None:
         self.url, self.pool_size, self.pool_timeout = url, pool_size, pool_timeout
         self.retry_after = retry_after
-        # Set on every connection when it is opened (see limit_statements).
-        self.statement_timeout = statement_timeout
+        self.pgbouncer = pgbouncer
+        # Set on every connection when it is opened (see limit_statements); PgBouncer passes no
+        # such startup parameter on, so behind it each transaction sets its own.
+        self.statement_timeout = 0 if pgbouncer else statement_timeout
         self.outage = outage or OutageLog()
         self.engine: AsyncEngine | None = None
 
@@ -194,6 +228,7 @@ class PooledDatabase:
             pool_size=self.pool_size,
             pool_timeout=self.pool_timeout,
             statement_timeout=self.statement_timeout,
+            pgbouncer=self.pgbouncer,
         )
 
     async def stop(self) -> None:

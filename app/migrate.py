@@ -24,8 +24,11 @@ MIGRATION_LOCK = 0x7661_7264_6D69_6772
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, connection: Connection | None = None, *, pgbouncer: bool = False
+) -> Config:
     cfg = Config()
+    cfg.attributes["pgbouncer"] = pgbouncer
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", to_asyncpg_url(url).replace("%", "%%"))
@@ -34,8 +37,10 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, pgbouncer: bool = False) -> None:
+    """Upgrade under the migration lock (migrations/env.py); `pgbouncer`: the URL is a PgBouncer
+    in transaction pooling mode (the whole upgrade is one transaction, so it may be)."""
+    command.upgrade(alembic_config(url, pgbouncer=pgbouncer), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -41,7 +41,10 @@ def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Iterat
         url = embedded.start()
     try:
         if migrate_to_head:
-            migrate.upgrade(url)
+            if settings.direct_url:
+                migrate.upgrade(settings.direct_url)
+            else:
+                migrate.upgrade(url, pgbouncer=settings.pgbouncer and embedded is None)
         yield OpenDatabase(url, embedded)
     finally:
         if embedded is not None:

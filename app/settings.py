@@ -19,6 +19,16 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL of an external server; unset starts an embedded server.",
     )
+    pgbouncer: bool = Field(
+        default=False,
+        description="The database URL is a PgBouncer in transaction pooling mode: no prepared "
+        "statement outlives its transaction (docs/operations.md).",
+    )
+    direct_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of the server itself, for what needs a session of its "
+        "own (migrations, LISTEN for subscriptions) when the database URL is a PgBouncer.",
+    )
     data_dir: Path = Field(
         default=Path(".vardkedja"),
         description="Where the embedded PostgreSQL keeps its data (persists between runs).",

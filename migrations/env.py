@@ -35,7 +35,11 @@ def run_with(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", pool_size=1)
+    engine = create_engine(
+        config.get_main_option("sqlalchemy.url") or "",
+        pool_size=1,
+        pgbouncer=bool(config.attributes.get("pgbouncer")),
+    )
     async with engine.connect() as conn:
         await conn.run_sync(run_with)
     await engine.dispose()
