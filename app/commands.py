@@ -88,6 +88,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.audit_key_guard import configured_audit_key, require_shared_audit_key
     from app.main import create_app
     from app.seed import seed_if_empty
     from app.serving import uvicorn_options
@@ -97,6 +98,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     with open_database(settings) as db:
+        require_shared_audit_key(settings, db.url, configured_audit_key())
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
                 seeded = asyncio.run(
