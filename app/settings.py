@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,7 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL of the server itself, for what needs a session of its "
         "own (migrations, LISTEN for subscriptions) when the database URL is a PgBouncer.",
+        validate_default=True,
     )
     data_dir: Path = Field(
         default=Path(".vardkedja"),
@@ -144,6 +145,15 @@ class Settings(BaseSettings):
         "(resolvers/compiled/) with one SQL statement; False runs every operation through "
         "GraphQL execution.",
     )
+
+    @field_validator("direct_url")
+    @classmethod
+    def _pgbouncer_needs_a_direct_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Subscriptions LISTEN on a session of their own, which transaction pooling does not
+        # keep: without the server's own URL they would silently receive nothing.
+        if info.data.get("pgbouncer") and not value:
+            raise ValueError("VARDKEDJA_PGBOUNCER=true needs the server's own URL here")
+        return value
 
     @field_validator("access_policy")
     @classmethod

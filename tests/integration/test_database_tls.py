@@ -44,7 +44,7 @@ def test_sslmode_require_fails_in_one_line(tcp_url: str) -> None:
         asyncio.run(check_reachable(url))
     assert "SSL" in str(caught.value) and "\n" not in str(caught.value)
     # The command line says the same in one line, no traceback.
-    env = os.environ | {"VARDKEDJA_DATABASE_URL": url, "VARDKEDJA_PGBOUNCER": "true"}
+    env = os.environ | {"VARDKEDJA_DATABASE_URL": url}
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", "migrate"],
         env=env,

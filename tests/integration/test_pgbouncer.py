@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app import migrate
 from app.audit_verify import verify_chain
@@ -165,6 +166,41 @@ def test_concurrent_requests_through_pgbouncer(direct_url: str, bouncer_url: str
     written, verified = asyncio.run(_written_and_verified(direct_url, w))
     assert written == REQUESTS // 4
     assert verified
+
+
+def test_pgbouncer_needs_the_direct_url(bouncer_url: str) -> None:
+    env = os.environ | {"VARDKEDJA_DATABASE_URL": bouncer_url, "VARDKEDJA_PGBOUNCER": "true"}
+    env.pop("VARDKEDJA_DIRECT_URL", None)
+    code = "import sys; from app.cli import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "migrate"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: invalid configuration: VARDKEDJA_DIRECT_URL: Value error, "
+        "VARDKEDJA_PGBOUNCER=true needs the server's own URL here"
+    ]
+
+
+def test_migrate_through_pgbouncer(fresh_database: Callable[[], str], bouncer_url: str) -> None:
+    # The whole upgrade is one transaction, so it may run through transaction pooling.
+    direct = fresh_database()
+    through = make_url(bouncer_url).set(database=make_url(direct).database)
+    through_url = through.render_as_string(hide_password=False)
+    migrate.upgrade(through_url, pgbouncer=True)
+    migrate.upgrade(through_url, pgbouncer=True)  # at head: nothing to do
+    assert asyncio.run(_version(direct)) == migrate.head_revision()
+
+
+async def _version(url: str) -> str:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return str(
+                (await conn.execute(text("SELECT version_num FROM alembic_version"))).one()[0]
+            )
+    finally:
+        await engine.dispose()
 
 
 def test_without_the_setting_the_same_load_fails(direct_url: str, bouncer_url: str) -> None:
