@@ -4,6 +4,7 @@ succeed and the schema is at head once."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -64,3 +65,27 @@ def test_concurrent_migrations_all_succeed(fresh_database: Callable[[], str]) ->
     codes = asyncio.run(hold_lock_while(start))
     assert codes == [0] * MIGRATORS
     assert asyncio.run(_versions(url)) == [migrate.head_revision()]
+
+
+async def _set_version(url: str, version: str) -> None:
+    conn = await asyncpg.connect(to_plain_url(url))
+    try:
+        await conn.execute("UPDATE alembic_version SET version_num = $1", version)
+    finally:
+        await conn.close()
+
+
+def test_an_older_version_refuses_a_newer_schema(fresh_database: Callable[[], str]) -> None:
+    url = fresh_database()
+    migrate.upgrade(url)
+    asyncio.run(_set_version(url, "9999_from_the_future"))
+    code = "import sys; from app.cli import main; sys.exit(main())"
+    env = os.environ | {"VARDKEDJA_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "migrate"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "newer than this version of vardkedja knows" in lines[0], lines
+    assert migrate.head_revision() in lines[0]
+    assert asyncio.run(_versions(url)) == ["9999_from_the_future"]  # left as it was
