@@ -41,10 +41,8 @@ def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Iterat
         url = embedded.start()
     try:
         if migrate_to_head:
-            if settings.direct_url:
-                migrate.upgrade(settings.direct_url)
-            else:
-                migrate.upgrade(url, pgbouncer=settings.pgbouncer and embedded is None)
+            # Behind PgBouncer, on the server itself (VARDKEDJA_DIRECT_URL is then required).
+            migrate.upgrade(settings.direct_url or url)
         yield OpenDatabase(url, embedded)
     finally:
         if embedded is not None:

@@ -203,6 +203,40 @@ async def _version(url: str) -> str:
         await engine.dispose()
 
 
+def test_serve_through_pgbouncer_is_ready(
+    fresh_database: Callable[[], str], bouncer_url: str, tmp_path: Path
+) -> None:
+    # `serve` itself: migrates on the direct URL, checks the audit trail through PgBouncer,
+    # and answers /readyz (the database through the pool, at the newest migration).
+    direct = fresh_database()
+    through = make_url(bouncer_url).set(database=make_url(direct).database)
+    port = _free_port()
+    env = os.environ | {
+        "VARDKEDJA_DATABASE_URL": through.render_as_string(hide_password=False),
+        "VARDKEDJA_PGBOUNCER": "true",
+        "VARDKEDJA_DIRECT_URL": direct,
+        "VARDKEDJA_AUDIT_KEY": "the-shared-key",
+        "VARDKEDJA_DATA_DIR": str(tmp_path / "data"),
+    }
+    code = "import sys; from app.cli import main; sys.exit(main())"
+    args = ["serve", "--no-demo", "--port", str(port)]
+    process = subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=ROOT)
+    try:
+        deadline, status = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+            except httpx.HTTPError:
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.3)
+        assert status == 200
+    finally:
+        _stop(process)
+    assert asyncio.run(_version(direct)) == migrate.head_revision()
+
+
 def test_without_the_setting_the_same_load_fails(direct_url: str, bouncer_url: str) -> None:
     # The control: the driver's statement cache assumes a session, which PgBouncer's
     # transaction pooling does not keep (issue 16 saw 330 of 400 requests fail).
