@@ -99,6 +99,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.audit_key_guard import configured_audit_key, require_shared_audit_key
     from app.main import create_app
     from app.observability.logs import uvicorn_options as logging_options
     from app.runtime import open_database
@@ -114,6 +115,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     # exit (an exception raised from the handler could land where it is swallowed).
     signal.signal(signal.SIGTERM, _terminate_while_starting)
     with open_database(settings) as db:
+        require_shared_audit_key(settings, db.url, configured_audit_key())
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
                 seeded = asyncio.run(

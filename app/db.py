@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import subprocess
 import urllib.parse
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,47 @@ def to_asyncpg_url(url: str) -> str:
     if not sep or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
         raise DatabaseUnavailable(f"database URL must start with postgresql://, got {scheme!r}")
     return f"postgresql+asyncpg://{rest}"
+
+
+# libpq's TLS parameters of a URL, which SQLAlchemy would hand to asyncpg.connect() as unknown
+# keyword arguments; create_engine turns them into asyncpg's `ssl` argument instead.
+TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def split_tls(url: str) -> tuple[str, str | ssl.SSLContext | None]:
+    """The URL without libpq's TLS parameters, and asyncpg's `ssl` argument for them (None:
+    none given, the driver's default, which also honours PGSSLMODE).
+
+    sslmode alone is passed as the mode's name, which asyncpg takes as libpq does. With a
+    certificate file the mode becomes a context: verify-full checks the host name,
+    verify-ca (and, as libpq does, require with a root certificate) checks the chain only.
+    """
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    given = {k: v for k, v in query if k in TLS_PARAMETERS}
+    if not given:
+        return url, None
+    rest = urllib.parse.urlencode([(k, v) for k, v in query if k not in TLS_PARAMETERS])
+    stripped = urllib.parse.urlunsplit(parts._replace(query=rest))
+    mode = given.get("sslmode", "prefer")
+    if mode not in SSL_MODES:
+        raise DatabaseUnavailable(f"sslmode must be one of {', '.join(SSL_MODES)}, got {mode!r}")
+    files = {k: given[k] for k in ("sslrootcert", "sslcert", "sslkey") if given.get(k)}
+    if mode in ("disable", "allow", "prefer") or not files:
+        return stripped, mode
+    try:
+        context = ssl.create_default_context(cafile=files.get("sslrootcert"))
+        if "sslrootcert" not in files:
+            context.load_default_certs()
+        context.check_hostname = mode == "verify-full"
+        if mode == "require" and "sslrootcert" not in files:
+            context.verify_mode = ssl.CERT_NONE
+        if "sslcert" in files:
+            context.load_cert_chain(files["sslcert"], files.get("sslkey"))
+    except (OSError, ssl.SSLError) as exc:
+        raise DatabaseUnavailable(f"cannot use the database TLS files: {exc}") from None
+    return stripped, context
 
 
 def to_plain_url(url: str) -> str:
@@ -152,8 +195,9 @@ def describe_url(url: str) -> str:
 
 async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
     """Raise DatabaseUnavailable (one line, no traceback material) unless the server answers."""
+    plain, tls = split_tls(to_plain_url(url))
     try:
-        conn = await asyncpg.connect(to_plain_url(url), timeout=wait_seconds)
+        conn = await asyncpg.connect(plain, ssl=tls, timeout=wait_seconds)
     except (OSError, asyncpg.PostgresError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatabaseUnavailable(f"cannot reach database {describe_url(url)}: {reason}") from None
@@ -161,13 +205,29 @@ async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, statement_timeout: float = 0
+    url: str,
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 30.0,
+    statement_timeout: float = 0,
+    pgbouncer: bool = False,
 ) -> AsyncEngine:
     """An engine whose requests wait at most `pool_timeout` seconds for a pooled connection, and
     as long for a new connection to be answered (the driver's default is 60 s); with a
-    `statement_timeout` (seconds), the server cancels any statement running longer."""
+    `statement_timeout` (seconds), the server cancels any statement running longer.
+
+    `pgbouncer`: the URL is a PgBouncer in transaction pooling mode, where consecutive
+    transactions of one connection may run on different server sessions (see pgbouncer_args).
+    """
+    url, tls = split_tls(url)
     connect_args: dict[str, Any] = {"timeout": pool_timeout}
+    if tls is not None:
+        connect_args["ssl"] = tls
+    if pgbouncer:
+        connect_args |= pgbouncer_args()
     if statement_timeout > 0:
+        if pgbouncer:
+            raise ValueError("behind PgBouncer the statement timeout is set per transaction")
         connect_args["server_settings"] = {"statement_timeout": _milliseconds(statement_timeout)}
     return create_async_engine(
         to_asyncpg_url(url),
@@ -177,6 +237,23 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
+
+
+def pgbouncer_args() -> dict[str, Any]:
+    """Driver options for PgBouncer's transaction pooling: no statement outlives its
+    transaction's server session. asyncpg keeps no statement cache (it then sends each statement
+    as an unnamed one, parsed again where needed); SQLAlchemy's own prepared statements are not
+    cached either, and get names unique across all clients, since a name prepared by one client
+    stays on a server session that another client may be given next."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _milliseconds(seconds: float) -> str:
@@ -238,11 +315,14 @@ class PooledDatabase:
         retry_after: int = 5,
         statement_timeout: float = 0,
         outage: OutageLog | None = None,
+        pgbouncer: bool = False,
     ) -> None:
         self.url, self.pool_size, self.pool_timeout = url, pool_size, pool_timeout
         self.retry_after = retry_after
-        # Set on every connection when it is opened (see limit_statements).
-        self.statement_timeout = statement_timeout
+        self.pgbouncer = pgbouncer
+        # Set on every connection when it is opened (see limit_statements); PgBouncer passes no
+        # such startup parameter on, so behind it each transaction sets its own.
+        self.statement_timeout = 0 if pgbouncer else statement_timeout
         self.outage = outage or OutageLog()
         self.engine: AsyncEngine | None = None
 
@@ -252,6 +332,7 @@ class PooledDatabase:
             pool_size=self.pool_size,
             pool_timeout=self.pool_timeout,
             statement_timeout=self.statement_timeout,
+            pgbouncer=self.pgbouncer,
         )
 
     async def stop(self) -> None:

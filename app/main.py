@@ -58,13 +58,15 @@ def create_app(
             pool_timeout=settings.pool_timeout,
             retry_after=settings.retry_after,
             statement_timeout=settings.statement_timeout,
+            pgbouncer=settings.pgbouncer,
         )
         db = pooled
     else:
         pooled = None
     database: Database = db
     # Subscriptions listen to the change log on their own connection (docs/changes.md).
-    dispatcher = ChangeDispatcher(url) if url is not None else None
+    # LISTEN needs a session of its own: behind PgBouncer, the server's direct URL.
+    dispatcher = ChangeDispatcher(settings.direct_url or url) if url is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

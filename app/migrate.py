@@ -10,18 +10,26 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.db import to_asyncpg_url
+from app.db import DatabaseUnavailable, describe_url, to_asyncpg_url
 from app.models.changes import is_partition
+
+# The advisory lock that `migrate` and `serve` hold while they upgrade ("vardmigr"), distinct
+# from the audit chain's lock key (app/audit.py).
+MIGRATION_LOCK = 0x7661_7264_6D69_6772
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, connection: Connection | None = None, *, pgbouncer: bool = False
+) -> Config:
     cfg = Config()
+    cfg.attributes["pgbouncer"] = pgbouncer
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", to_asyncpg_url(url).replace("%", "%%"))
@@ -30,8 +38,19 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, pgbouncer: bool = False) -> None:
+    """Upgrade under the migration lock (migrations/env.py); `pgbouncer`: the URL is a PgBouncer
+    in transaction pooling mode (the whole upgrade is one transaction, so it may be)."""
+    try:
+        command.upgrade(alembic_config(url, pgbouncer=pgbouncer), revision)
+    except CommandError as exc:
+        # A replica of an older version, after a newer one migrated: say so in one line.
+        if "Can't locate revision" not in str(exc):
+            raise
+        raise DatabaseUnavailable(
+            f"the schema of {describe_url(url)} is newer than this version of vardkedja knows "
+            f"(its newest migration is {head_revision()}): run the newer version"
+        ) from None
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -42,7 +42,8 @@ def open_database(settings: Settings, *, migrate_to_head: bool = True) -> Iterat
             embedded = EmbeddedServer(settings.data_dir.resolve() / "pgdata")
             url = embedded.start()
         if migrate_to_head:
-            migrate.upgrade(url)
+            # Behind PgBouncer, on the server itself (VARDKEDJA_DIRECT_URL is then required).
+            migrate.upgrade(settings.direct_url or url)
         yield OpenDatabase(url, embedded)
     finally:
         if embedded is not None:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -20,6 +20,17 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="postgresql:// URL of an external server; unset starts an embedded server.",
+    )
+    pgbouncer: bool = Field(
+        default=False,
+        description="The database URL is a PgBouncer in transaction pooling mode: no prepared "
+        "statement outlives its transaction (docs/operations.md).",
+    )
+    direct_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of the server itself, for what needs a session of its "
+        "own (migrations, LISTEN for subscriptions) when the database URL is a PgBouncer.",
+        validate_default=True,
     )
     data_dir: Path = Field(
         default=Path(".vardkedja"),
@@ -169,6 +180,15 @@ class Settings(BaseSettings):
         from app.cors import check_origin
 
         return [check_origin(origin) for origin in value]
+
+    @field_validator("direct_url")
+    @classmethod
+    def _pgbouncer_needs_a_direct_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Subscriptions LISTEN on a session of their own, which transaction pooling does not
+        # keep: without the server's own URL they would silently receive nothing.
+        if info.data.get("pgbouncer") and not value:
+            raise ValueError("VARDKEDJA_PGBOUNCER=true needs the server's own URL here")
+        return value
 
     @field_validator("access_policy")
     @classmethod

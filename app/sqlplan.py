@@ -2,7 +2,8 @@
 
 For the hot operations, building an SQLAlchemy statement and computing its cache key cost more
 CPU than PostgreSQL spends running it (docs/performance.md). A `Plan` is a statement compiled
-once for asyncpg: its SQL text is fixed (so asyncpg reuses its prepared statement too) and each
+once for asyncpg: its SQL text is fixed (so asyncpg reuses its prepared statement too, except
+behind PgBouncer, where it keeps none: docs/operations.md) and each
 bind parameter is either a constant of the plan or a slot filled per run.
 
 A slot is marked in the statement in one of two ways:
