@@ -177,7 +177,7 @@ def test_pgbouncer_needs_the_direct_url(bouncer_url: str) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "error: invalid configuration: VARDKEDJA_DIRECT_URL: Value error, "
+        "error: invalid configuration: VARDKEDJA_DIRECT_URL: "
         "VARDKEDJA_PGBOUNCER=true needs the server's own URL here"
     ]
 
