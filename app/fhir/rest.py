@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import urllib.parse
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,7 +190,7 @@ async def search_patients(
 
 
 PREFIXES = ("eq", "ge", "gt", "le", "lt")
-RECORD_PARAMS = {"patient", "date", "_count", "_since", "status", "_format"}
+RECORD_PARAMS = {"patient", "date", "_count", "_offset", "_since", "status", "_format"}
 
 
 async def search_records(
@@ -215,15 +216,17 @@ async def search_records(
     if not tables:
         raise SearchError(f"{resource_type} is not searched by patient")
     count = _count(values["_count"][0] if "_count" in values else None)
+    offset = _offset(values["_offset"][0] if "_offset" in values else None)
     statuses = set(values.get("status", []))
-    found: list[tuple[Any, FhirJson]] = []
+    found: list[tuple[Any, FhirJson, str, Any]] = []
     for name in dict.fromkeys(tables):
         table = _table(name)
         conditions = [table.c.patient_id == patient_id, *_since(table, values.get("_since", []))]
         conditions += _dates(table, values.get("date", []))
         visible = await ctx.data.visibility(table, [patient_id])
         kind = next(k for k in KINDS if k.table == name)
-        rows = await ctx.data.fetch(select(table).where(visible, *conditions), disclose=kind.name)
+        # Disclosed below, page by page: only what the answer holds is in the audit entry.
+        rows = await ctx.data.fetch(select(table).where(visible, *conditions))
         kept = await exporter.preserved_of(ctx, [patient_id]) if rows else {}
         activities = await _activities(ctx, name, patient_id) if rows else {}
         for row, resource in zip(
@@ -233,15 +236,44 @@ async def search_records(
                 continue
             if statuses and resource.get("status") not in statuses:
                 continue
-            found.append((row.get("event_time") or row.get("updated_at"), resource))
-    found.sort(key=lambda pair: pair[0], reverse=True)
+            when = row.get("event_time") or row.get("updated_at")
+            found.append((when, resource, kind.name, row["id"]))
+    found.sort(key=lambda item: item[0], reverse=True)
+    page = found[offset : offset + count]
     entries = []
-    for _, resource in found[:count]:
+    for _, resource, type_name, row_id in page:
+        ctx.audit.disclose(patient_id, type_name, row_id)
         entry: FhirJson = {}
         if base_url is not None:
             entry["fullUrl"] = f"{base_url}{resource_type}/{resource['id']}"
         entries.append(entry | {"resource": resource, "search": {"mode": "match"}})
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(found), "entry": entries}
+    bundle: FhirJson = {"resourceType": "Bundle", "type": "searchset", "total": len(found)}
+    if base_url is not None:
+        # Pages never end silently: `next` while entries remain (FHIR's paging links).
+        links = [{"relation": "self", "url": _page_url(base_url, resource_type, params, offset)}]
+        if offset + count < len(found) and count > 0:
+            next_url = _page_url(base_url, resource_type, params, offset + count)
+            links.append({"relation": "next", "url": next_url})
+        bundle["link"] = links
+    return bundle | {"entry": entries}
+
+
+def _page_url(base_url: str, resource_type: str, params: list[tuple[str, str]], offset: int) -> str:
+    kept = [(name, value) for name, value in params if name != "_offset"]
+    query = urllib.parse.urlencode([*kept, ("_offset", str(offset))])
+    return f"{base_url}{resource_type}?{query}"
+
+
+def _offset(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        offset = int(value)
+    except ValueError:
+        raise SearchError("_offset: a number is needed") from None
+    if offset < 0:
+        raise SearchError("_offset: 0 or more")
+    return offset
 
 
 async def _activities(ctx: Context, name: str, patient_id: uuid.UUID) -> dict[Any, list[Any]]:
@@ -350,6 +382,7 @@ def capability_statement(base_url: str) -> FhirJson:
                 {"name": "status", "type": "token"},
                 {"name": "_since", "type": "date"},
                 {"name": "_count", "type": "number"},
+                {"name": "_offset", "type": "number"},
             ]
         if name == "Organization":
             resource["supportedProfile"] = [

@@ -236,3 +236,35 @@ async def test_searching_entries_of_a_hidden_patient_finds_nothing(
     assert response.status_code == 200
     assert response.json()["total"] == 0
     assert {action for _, action, _ in await audit_of(conn, PATIENT)} == {"deny"}
+
+
+async def test_search_pages_follow_next_links_and_audit_only_their_page(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """A page never ends silently: `next` while entries remain; each page's audit entry names
+    only the entries it returned."""
+    await insert_record(conn, coherent_record())
+    headers = system_headers(settings)
+    whole = await records(client, headers, "/fhir/Observation", patient=str(PATIENT))
+    expected = [e["resource"]["id"] for e in whole["entry"]]
+    assert len(expected) >= 2 and whole["total"] == len(expected)
+    assert [link["relation"] for link in whole["link"]] == ["self"]
+    before = len(await audit_of(conn, PATIENT))
+    first = await records(client, headers, "/fhir/Observation", patient=str(PATIENT), _count=1)
+    [(_, _, resources)] = (await audit_of(conn, PATIENT))[before:]
+    assert len(resources) == 1 and expected[0] in resources[0]
+    seen, page = [], first
+    while True:
+        assert page["total"] == len(expected)
+        seen += [e["resource"]["id"] for e in page["entry"]]
+        following = [link["url"] for link in page["link"] if link["relation"] == "next"]
+        if not following:
+            break
+        response = await client.get(following[0], headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+    assert seen == expected
+    refused = await client.get(
+        "/fhir/Observation", params={"patient": str(PATIENT), "_offset": "-1"}, headers=headers
+    )
+    assert refused.status_code == 400
