@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -239,3 +240,30 @@ async def test_validating_the_largest_allowed_document_leaves_the_loop_free(
     assert response.status_code == 200, response.text[:300]
     assert response.json()["extensions"]["cost"]["fields"] == 7 * repeats
     assert slowest < 0.1
+
+
+async def test_a_request_is_measured_once(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint measures before its transaction; execution reuses that measurement."""
+    from schema.cost import estimate as original
+
+    calls: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr("schema.limits.estimate", counted)
+    token = mint(settings, kind="system", subject="integration")
+    query = "query($n: Int) { patients(first: $n) { totalCount } }"
+    response = await post(client, query, token, {"n": 3})
+    assert response.status_code == 200, response.text
+    assert response.json()["extensions"]["cost"]["estimated"] == 3 * 2
+    assert len(calls) == 1
+    # Run without the endpoint (no measurement to reuse), the schema measures by itself.
+    from schema import schema
+
+    direct = await schema.execute("{ __typename }")
+    assert direct.extensions is not None and direct.extensions["cost"]["estimated"] == 1
+    assert len(calls) == 2
