@@ -19,7 +19,7 @@ import strawberry
 from app import audit
 from app.access.principal import PrincipalKind
 from app.changes.feed import Entry
-from app.changes.notify import Subscriber
+from app.changes.notify import Subscriber, current_snapshot
 from app.changes.websocket import LiveContext, expired
 from app.context import build_context
 from app.errors import AppError, Forbidden, NotFound
@@ -87,6 +87,8 @@ async def _stream(
     subscriber: Subscriber = ctx.dispatcher.subscribe(patient_ids)
     try:
         await _check_access(ctx, patient_ids, op)
+        async with ctx.db.transaction() as conn:
+            subscriber.before = await current_snapshot(conn)  # taken after subscribing: no gap
         while not expired(ctx):
             entry = await subscriber.queue.get()
             if subscriber.overflowed:
@@ -94,6 +96,8 @@ async def _stream(
                     "the subscription fell behind: catch up with changes(after:), then "
                     "subscribe again"
                 )
+            if not subscriber.wants(entry):
+                continue
             wanted = categories is None or entry.category in categories
             if not (wanted or entry.changes_access):
                 continue

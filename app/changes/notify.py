@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.changes.feed import Cursor, Entry
 from app.db import to_plain_url
@@ -46,6 +48,35 @@ class Subscriber:
     patient_ids: frozenset[uuid.UUID]
     queue: asyncio.Queue[Entry] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     overflowed: bool = False
+    # The transactions committed when the subscription began: the listener may still be
+    # routing their entries (held back behind older transactions), which are not this
+    # subscription's to deliver.
+    before: Snapshot | None = None
+
+    def wants(self, entry: Entry) -> bool:
+        return self.before is None or not self.before.shows(entry.cursor.txid)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A PostgreSQL snapshot (pg_current_snapshot): which transactions had committed."""
+
+    xmin: int
+    xmax: int
+    running: frozenset[int]
+
+    @classmethod
+    def parse(cls, value: str) -> Snapshot:
+        xmin, xmax, running = value.split(":")
+        return cls(int(xmin), int(xmax), frozenset(int(x) for x in running.split(",") if x))
+
+    def shows(self, txid: int) -> bool:
+        """Whether `txid` had ended before the snapshot (as pg_visible_in_snapshot)."""
+        return txid < self.xmin or (txid < self.xmax and txid not in self.running)
+
+
+async def current_snapshot(conn: AsyncConnection) -> Snapshot:
+    return Snapshot.parse(str(await conn.scalar(text("SELECT pg_current_snapshot()::text"))))
 
 
 class ChangeDispatcher:
