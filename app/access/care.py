@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access import rules
 from app.access.admin import decide_admin, is_admin_request
-from app.access.bases import LegalBasis
+from app.access.bases import PHARMACY_UNIT_KINDS, LegalBasis
 from app.access.basis_choice import reading_basis
 from app.access.expedition import ExpeditionAccess
 from app.access.facts import (
@@ -97,13 +97,16 @@ class CarePolicy:
         principal: Principal,
         patient_id: uuid.UUID | None,
         care_unit_id: uuid.UUID | None,
+        record: str | None = None,
     ) -> str | None:
         """Why this principal may not write this patient's record at this unit (None: may).
 
         System integrations write anywhere. A clinician writes for care (TREAT/ETREAT), with
         an active assignment (A1), at their own unit only; the care relationship is not
         required, since documenting a new contact is how care starts, and what they read back
-        still passes A1. Patients, proxies and research clients never write the record.
+        still passes A1. At a pharmacy the only record written is a dispensation: the NLL
+        expedition basis gives no other (`record` is the table written, None for relations
+        and registrations). Patients, proxies and research clients never write the record.
         """
         kind = principal.kind
         if kind is PrincipalKind.SYSTEM:
@@ -117,6 +120,8 @@ class CarePolicy:
             return "no active assignment at the unit (A1)"
         if care_unit_id is not None and care_unit_id != clinician.unit_id:
             return "a clinician writes at their own unit only"
+        if clinician.unit_kind in PHARMACY_UNIT_KINDS and record != "dispensation":
+            return "at a pharmacy only dispensations are written (NLL expedition)"
         return None
 
     async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts:

@@ -257,7 +257,10 @@ class DataAccess:
         return cast(RowMapping, scrubbed)
 
     async def write_denial(
-        self, patient_id: uuid.UUID | None, care_unit_id: uuid.UUID | None
+        self,
+        patient_id: uuid.UUID | None,
+        care_unit_id: uuid.UUID | None,
+        record: str | None = None,
     ) -> str | None:
         """Why the caller may not write this patient's record at this unit (None: may).
 
@@ -267,7 +270,7 @@ class DataAccess:
         if decide is None:
             return "no verified principal" if self.principal.is_anonymous else None
         reason: str | None = await self._uncancellable(
-            decide(self.conn, self.principal, patient_id, care_unit_id)
+            decide(self.conn, self.principal, patient_id, care_unit_id, record)
         )
         return reason
 

@@ -71,11 +71,13 @@ async def resolve_header(
     *,
     event_time: datetime | None,
     event_field: str,
+    table: str | None = None,
 ) -> Header:
     """Check and resolve the header; raises Rejected (or Forbidden) when it cannot be written.
 
     Problems the mutation collected before calling this are raised together with the header's
-    own format problems.
+    own format problems. `table` is what is written (the write policy treats a pharmacy's
+    dispensations apart from every other record).
     """
     patient = global_id(checks, "input.patientId", record.patient_id, "Patient")
     contact = global_id(
@@ -91,7 +93,7 @@ async def resolve_header(
     who = await practitioner(ctx, checks, record.accountable_hsa_id)
     checks.done()
     assert patient is not None and unit is not None
-    await ensure_may_write(ctx, patient.id, unit.id)
+    await ensure_may_write(ctx, patient.id, unit.id, table)
 
     born = await patient_birth_date(ctx, checks, "input.patientId", patient.id)
     contact_row = await patient_row(

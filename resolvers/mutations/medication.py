@@ -262,7 +262,7 @@ async def dispense(ctx: Context, cmd: Dispense) -> Outcome:
         when = checks.moment("input.dispensedAt", cmd.dispensed_at or now())
         global_id(checks, "input.prescriptionId", cmd.prescription_id, "Prescription")
         header = await resolve_header(
-            ctx, checks, cmd, event_time=when, event_field="input.dispensedAt"
+            ctx, checks, cmd, event_time=when, event_field="input.dispensedAt", table="dispensation"
         )
         if header.unit.kind != "pharmacy":
             checks.add(
@@ -337,7 +337,7 @@ async def discontinue_prescription(ctx: Context, cmd: DiscontinuePrescription) -
         checks.done()
         assert prescription is not None
         ref = RowRef("Prescription", prescription["patient_id"], prescription["id"])
-        await ensure_may_write(ctx, ref.patient_id, prescription["care_unit_id"])
+        await ensure_may_write(ctx, ref.patient_id, prescription["care_unit_id"], "prescription")
         stale(prescription, cmd.version)
         if prescription["nullified"] or prescription["status"] != "aktiv":
             raise reject(

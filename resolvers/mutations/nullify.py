@@ -46,7 +46,7 @@ async def nullify(ctx: Context, cmd: Nullify) -> Outcome:
         if not rows:
             raise reject("input.id", Code.NOT_FOUND, f"input.id: no such {gid.type_name}")
         row = rows[0]
-        await ensure_may_write(ctx, gid.patient_id, row["care_unit_id"])
+        await ensure_may_write(ctx, gid.patient_id, row["care_unit_id"], str(table.name))
         stale(row, cmd.version)
         if row["nullified"]:
             raise reject("input.id", Code.INVALID_STATE, "it is already nullified")

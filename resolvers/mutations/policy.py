@@ -23,17 +23,20 @@ def require_principal(ctx: Context) -> None:
 
 
 async def ensure_may_write(
-    ctx: Context, patient_id: uuid.UUID | None, care_unit_id: uuid.UUID | None
+    ctx: Context,
+    patient_id: uuid.UUID | None,
+    care_unit_id: uuid.UUID | None,
+    record: str | None = None,
 ) -> None:
     """Raise (and log the refusal) unless the principal may write this patient's record at
     this care unit. `patient_id` is None for a new patient; `care_unit_id` None when the row
-    has no unit (a patient's registration)."""
+    has no unit (a patient's registration); `record` is the table of the row written."""
     require_principal(ctx)
     if ctx.principal.kind not in WRITERS:
         ctx.audit.deny(patient_id, f"a {ctx.principal.kind.value} may not write")
         raise Forbidden(f"a {ctx.principal.kind.value} may not write to the record")
     # The access policy's write rules (assignment at the unit, own unit: app/access/care.py).
-    reason = await ctx.data.write_denial(patient_id, care_unit_id)
+    reason = await ctx.data.write_denial(patient_id, care_unit_id, record)
     if reason is not None:
         ctx.audit.deny(patient_id, reason)
         raise Forbidden(reason)

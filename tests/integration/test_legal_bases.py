@@ -159,6 +159,43 @@ async def test_pharmacist_dispenses_with_the_expedition_basis(
     assert "basis: nll_expedition" in await reasons(conn, region.patient, "write")
 
 
+async def test_a_pharmacy_writes_dispensations_and_nothing_else(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """NLL expedition is a basis for dispensing: a pharmacist documents no care contact, no
+    note and no prescription at the pharmacy, and the refusal is on the audit trail."""
+    region = await Region(conn).make()
+    provider, unit = await pharmacy(conn)
+    pharmacist = await staff(conn, unit, "farmaceut")
+    token = clinician_token(settings, pharmacist, unit, provider, role="apotekare")
+    body = await call(
+        client,
+        """mutation ($input: RecordCareContactInput!) { recordCareContact(input: $input) {
+             careContact { id } userErrors { field code } } }""",
+        {
+            "input": {
+                "patientId": patient_gid(region.patient),
+                "careUnitHsaId": unit.hsa_id,
+                "careProviderHsaId": provider.hsa_id,
+                "contactType": "BESOK",
+                "status": "PAGAENDE",
+                "periodStart": "2026-11-02T10:00:00Z",
+            }
+        },
+        token=token,
+    )
+    assert body["data"]["recordCareContact"] is None
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "dispensations" in body["errors"][0]["message"]
+    written = await conn.scalar(
+        text("SELECT count(*) FROM care_contact WHERE patient_id = :p AND care_unit_id = :u"),
+        {"p": region.patient.id, "u": unit.id},
+    )
+    assert written == 0
+    denied = await reasons(conn, region.patient, "deny")
+    assert any("only dispensations" in r for r in denied)
+
+
 async def test_no_expedition_basis_outside_a_pharmacy_or_for_other_roles(
     client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
 ) -> None:
