@@ -17,6 +17,7 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "care-situations.md"
 async def test_every_example_answers_as_documented(demo: Demo) -> None:
     text = GUIDE.read_text(encoding="utf-8")
     run = await run_guide(demo, text)
+    assert run.unrun == [], "GraphQL examples without an answer shown"
     operations = {e.request.get("operationName") for e in run.examples}
     assert operations >= {op.name for op in load_registry().by_name.values()}
     assert sum("query" in e.request for e in run.examples) >= 4  # the mutation examples

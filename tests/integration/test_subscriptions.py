@@ -5,6 +5,7 @@ time and audited; authentication in connection_init; an expired token closes the
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import subprocess
@@ -335,3 +336,96 @@ def _short(w: World) -> str:
         care_unit=w.u.hsa_id,
         care_provider=w.a.hsa_id,
     )
+
+
+# --- docs/changes.md: its subscription documents and its Python client, as a reader runs them ---
+
+GUIDE = ROOT / "docs" / "changes.md"
+
+
+def _guide_blocks(language: str) -> list[str]:
+    from tests.integration.docs_examples import located_blocks
+
+    return [body for _, lang, body in located_blocks(GUIDE.read_text()) if lang == language]
+
+
+async def test_the_documented_subscriptions_deliver(
+    servers: tuple[Server, Server], committed: AsyncEngine
+) -> None:
+    from tests.integration.test_docs_run import subscription_blocks
+
+    (document,) = subscription_blocks(GUIDE.read_text())
+    _, watcher = servers
+    w = await _world(committed)
+    patient_id = encode_id("Patient", w.patient.id)
+    watch, mine = await _open(watcher, clinician(w)), await _open(watcher, patient(w))
+    try:
+        for ws, name, variables in ((watch, "Watch", {"id": patient_id}), (mine, "Mine", {})):
+            payload = {"query": document, "operationName": name, "variables": variables}
+            await ws.send(_json({"id": "1", "type": "subscribe", "payload": payload}))
+        await asyncio.sleep(1.0)
+        async with committed.begin() as conn:
+            lab = await f.create_lab_result(conn, w.patient, w.u, name="P-Glukos")
+        seen = (await _next(watch))["recordChanged"]
+        assert seen["recordId"] == encode_id("LabResult", lab.id, w.patient.id)
+        assert seen["category"] == "LAB_RESULT" and seen["record"]["name"] == "P-Glukos"
+        own = (await _next(mine))["myRecordChanged"]
+        assert own["recordId"] == seen["recordId"] and own["record"]["__typename"] == "LabResult"
+    finally:
+        await watch.close()
+        await mine.close()
+
+
+class _Printed(io.StringIO):
+    """Standard output that says when something was printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def write(self, s: str) -> int:
+        self.changed.set()
+        return super().write(s)
+
+
+async def test_the_documented_python_client_prints_a_change(
+    servers: tuple[Server, Server], committed: AsyncEngine
+) -> None:
+    import contextlib
+
+    (client,) = [b for b in _guide_blocks("python") if "async def watch" in b]
+    _, watcher = servers
+    namespace: dict[str, Any] = {}
+    exec(
+        compile(client.replace("ws://localhost:8000/graphql", watcher.ws), "changes.md", "exec"),
+        namespace,
+    )
+    w = await _world(committed)
+    printed = _Printed()
+    with contextlib.redirect_stdout(printed):
+        patient_id = encode_id("Patient", w.patient.id)
+        task = asyncio.create_task(namespace["watch"](clinician(w), patient_id))
+        await asyncio.sleep(1.5)
+        document = await _doc(committed, w, w.u, title="Från guiden")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(printed.changed.wait(), 15)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert encode_id("CareDocument", document.id, w.patient.id) in printed.getvalue()
+
+
+def test_the_documented_webhook_check_accepts_our_signature() -> None:
+    from app.changes.webhooks import signature
+
+    (checker,) = [b for b in _guide_blocks("python") if "def valid" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(checker, "changes.md", "exec"), namespace)
+    body, stamp = b'{"changes": []}', "1764842400"
+    headers = {
+        "X-Vardkedja-Timestamp": stamp,
+        "X-Vardkedja-Signature": signature("s3", stamp, body),
+    }
+    assert namespace["valid"]("s3", headers, body)
+    assert not namespace["valid"]("another", headers, body)
+    assert not namespace["valid"]("s3", headers, body + b" ")

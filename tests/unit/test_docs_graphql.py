@@ -1,6 +1,6 @@
 """Every GraphQL example in docs/ parses and fits the current schema, so a renamed field or
-argument fails the build. (docs/care-situations.md is also run against the demo data:
-tests/integration/test_docs_examples.py.)"""
+argument fails the build. (They are also run against the demo data and their answers compared:
+tests/integration/test_docs_run.py and, for docs/care-situations.md, test_docs_examples.py.)"""
 
 from __future__ import annotations
 
