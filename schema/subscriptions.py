@@ -39,10 +39,16 @@ class FellBehind(AppError):
 LiveInfo = strawberry.Info[LiveContext, None]
 
 
-async def _check_access(ctx: LiveContext, patient_ids: frozenset[uuid.UUID], op: str) -> None:
-    """NOT_FOUND (and a logged denial) unless the caller may see every one of the patients."""
+async def _check_access(
+    ctx: LiveContext, patient_ids: frozenset[uuid.UUID], op: str, subscriber: Subscriber
+) -> None:
+    """NOT_FOUND (and a logged denial) unless the caller may see every one of the patients.
+
+    The same transaction takes the snapshot that tells the subscriber which entries are from
+    before it began (it is already registered, so nothing committed after is missed)."""
     assert ctx.db is not None
     async with ctx.db.transaction() as conn:
+        subscriber.before = await current_snapshot(conn)
         fresh = build_context(conn, ctx.principal, ctx.settings, operation_name=op)
         decisions = await fresh.data.access(patient_ids)
         denied = [d for d in decisions.values() if not d.may_see_patient]
@@ -86,9 +92,7 @@ async def _stream(
         raise SubscriptionsUnavailable("subscriptions are not available on this server")
     subscriber: Subscriber = ctx.dispatcher.subscribe(patient_ids)
     try:
-        await _check_access(ctx, patient_ids, op)
-        async with ctx.db.transaction() as conn:
-            subscriber.before = await current_snapshot(conn)  # taken after subscribing: no gap
+        await _check_access(ctx, patient_ids, op, subscriber)
         while not expired(ctx):
             entry = await subscriber.queue.get()
             if subscriber.overflowed:

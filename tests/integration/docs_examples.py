@@ -62,7 +62,7 @@ ANSWER_KEYS = {"data", "errors", "extensions"}
 
 
 def blocks(text: str) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2)) for m in FENCE.finditer(text)]
+    return [(language, body) for _, language, body in located_blocks(text)]
 
 
 def located_blocks(text: str) -> list[tuple[int, str, str]]:
