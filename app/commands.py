@@ -95,11 +95,13 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not seed an empty database")
 
 
-@command("serve", "run the API (embedded PostgreSQL unless a URL is set)", _serve_args)
+@command(
+    "serve", "run the API (embedded PostgreSQL unless a URL is set)", _serve_args, dev_keys=False
+)
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.audit_key_guard import configured_audit_key, require_shared_audit_key
+    from app.audit_key_guard import require_serving_keys, require_shared_audit_key
     from app.main import create_app
     from app.observability.logs import uvicorn_options as logging_options
     from app.runtime import open_database
@@ -107,15 +109,17 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     from app.serving import uvicorn_options as bounded_http
     from app.tokens import with_dev_keys
 
-    settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     _check_bindable(host, port)
+    require_serving_keys(settings)  # before any database is touched
+    configured_key = settings.audit_key
+    settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
     # SIGTERM while the database starts or the demo data loads: stop the embedded server and
     # exit (an exception raised from the handler could land where it is swallowed).
     signal.signal(signal.SIGTERM, _terminate_while_starting)
     with open_database(settings) as db:
-        require_shared_audit_key(settings, db.url, configured_audit_key())
+        require_shared_audit_key(settings, db.url, configured_key)
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
                 seeded = asyncio.run(

@@ -23,6 +23,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app import sql_watch
 from app.errors import ServiceUnavailable
 from app.outage import POOL_EXHAUSTED, OutageLog, unavailable_reason
 
@@ -283,12 +284,17 @@ async def driver_fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> 
             await adapted._start_transaction()
         for listener in DRIVER_LISTENERS:
             listener(raw, sql, args)
+        watched = sql_watch.started(sql)
         try:
             rows: list[Any] = await raw.fetch(sql, *args)
-        except asyncpg.PostgresError as exc:
-            # The same exception type as a statement run through SQLAlchemy (callers and the
-            # error formatter handle one kind); parameters may be patient data: not shown.
-            raise DBAPIError(sql, None, exc, hide_parameters=True) from exc
+        except BaseException as exc:
+            sql_watch.ended(watched, exc)
+            if isinstance(exc, asyncpg.PostgresError):
+                # The same exception type as a statement run through SQLAlchemy (callers and the
+                # error formatter handle one kind); parameters may be patient data: not shown.
+                raise DBAPIError(sql, None, exc, hide_parameters=True) from exc
+            raise
+        sql_watch.ended(watched)
     return rows
 
 

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of research pseudonyms (A15); unset uses one in the data dir.",
     )
+    development: bool = Field(
+        default=False,
+        description="Explicit development mode: `serve` on an external database may then run "
+        "without VARDKEDJA_AUDIT_KEY and VARDKEDJA_PSEUDONYM_KEY (it generates them in the data "
+        "dir, as the embedded default does).",
+    )
     jwks_file: Path | None = Field(default=None, description="JWKS file with verification keys.")
     jwks_url: str | None = Field(default=None, description="JWKS URL with verification keys.")
     jwt_issuer: str = "vardkedja-dev"

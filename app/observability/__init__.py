@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from app import sql_watch
 from app.cors import cors_middleware
 from app.observability import metrics
 from app.observability.middleware import ObservedRequests
@@ -23,6 +24,8 @@ def instrument(app: Starlette, settings: Settings, pooled: PooledDatabase | None
     """`app` with CORS (innermost), metrics and access logs, traces when asked, and the
     request id (outermost)."""
     install_log_record_factory()
+    if settings.metrics or settings.tracing != "off":
+        sql_watch.watch_sqlalchemy()
     if settings.metrics:
         app.add_route("/metrics", metrics.metrics_endpoint, methods=["GET"])
         if pooled is not None:

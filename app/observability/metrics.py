@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 if TYPE_CHECKING:
     from app.db import PooledDatabase
+    from app.sql_watch import Tally
     from schema.persisted import ResolvedDocument
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -74,6 +75,23 @@ AUDIT_ENTRIES = Counter(
     registry=REGISTRY,
 )
 
+# Per request: how many statements it ran and how long it waited on them (app/sql_watch.py).
+SQL_STATEMENTS = Histogram(
+    "vardkedja_request_sql_statements",
+    "SQL statements one HTTP request ran, by route and GraphQL operation (`none` elsewhere).",
+    ["route", "operation"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 1000),
+    registry=REGISTRY,
+)
+SQL_SECONDS = Histogram(
+    "vardkedja_request_sql_duration_seconds",
+    "Time one HTTP request waited on its SQL statements (sent to answer received), by route "
+    "and GraphQL operation.",
+    ["route", "operation"],
+    buckets=(0.0005, 0.001, 0.0025, *LATENCY_BUCKETS),
+    registry=REGISTRY,
+)
+
 LIMIT_REFUSALS = Counter(
     "vardkedja_limit_refusals",
     "Documents refused by the query limits before any SQL, by error code (QUERY_TOO_COSTLY, "
@@ -107,11 +125,15 @@ def count_refusals(refusals: Iterable[GraphQLError]) -> None:
         LIMIT_REFUSALS.labels(code if code in ERROR_CODES else "other").inc()
 
 
-def observe(path: str, method: str, status: int, seconds: float, operation: str | None) -> None:
+def observe(
+    path: str, method: str, status: int, seconds: float, operation: str | None, sql: Tally
+) -> None:
     route = route_label(path)
     method = method if method in ("GET", "POST", "OPTIONS", "HEAD") else "other"
     HTTP_REQUESTS.labels(route, method, str(status)).inc()
     HTTP_LATENCY.labels(route).observe(seconds)
+    SQL_STATEMENTS.labels(route, operation or "none").observe(sql.statements)
+    SQL_SECONDS.labels(route, operation or "none").observe(sql.seconds)
     if route == "/graphql" and method in ("GET", "POST"):
         GRAPHQL_REQUESTS.labels(operation or "none", str(status)).inc()
         GRAPHQL_LATENCY.labels(operation or "none").observe(seconds)

@@ -8,6 +8,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import sql_watch
 from app.observability import logs, metrics
 
 
@@ -32,11 +33,12 @@ class ObservedRequests:
 
         metrics.IN_PROGRESS.inc()
         try:
-            await self.app(scope, receive, watched)
+            with sql_watch.counting() as sql:
+                await self.app(scope, receive, watched)
         finally:
             metrics.IN_PROGRESS.dec()
             seconds = time.perf_counter() - started
             operation = scope.get("state", {}).get("graphql_operation")
             if self.count:
-                metrics.observe(scope["path"], scope["method"], status, seconds, operation)
+                metrics.observe(scope["path"], scope["method"], status, seconds, operation, sql)
             logs.access(scope["method"], scope["path"], status, seconds, operation)

@@ -1,7 +1,9 @@
 """OpenTelemetry traces (optional, off by default; VARDKEDJA_TRACING=console writes finished
 spans as JSON to stderr, with no network). One server span per HTTP request, named by method
-and route, with the shipped operation's name and the request id. No patient data goes into a
-span: the path is recorded without its query string, and no variable or header is recorded.
+and route, with the shipped operation's name and the request id, and a CLIENT span per SQL
+statement under it (app/sql_watch.py: the operation keyword, never the statement). No patient
+data goes into a span: the path is recorded without its query string, and no variable or header
+is recorded.
 
 Needs the `tracing` extra (`pip install 'vardkedja[tracing]'`, opentelemetry-sdk).
 """
@@ -13,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import sql_watch
 from app.observability.metrics import route_label
 
 if TYPE_CHECKING:
@@ -72,7 +75,8 @@ class TracedRequests:
             span.set_attribute("http.route", route)
             span.set_attribute("url.path", scope["path"] if route != "other" else "other")
             try:
-                await self.app(scope, receive, watched)
+                with sql_watch.tracing_with(self.tracer):
+                    await self.app(scope, receive, watched)
             finally:
                 state = scope.get("state", {})
                 span.set_attribute("http.response.status_code", status)

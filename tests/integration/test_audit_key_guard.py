@@ -36,7 +36,12 @@ def test_serve_refuses_without_the_shared_key(
     migrate.upgrade(url)
     asyncio.run(_commit_entries(url))
     env = {k: v for k, v in os.environ.items() if k != "VARDKEDJA_AUDIT_KEY"}
-    env |= {"VARDKEDJA_DATABASE_URL": url, "VARDKEDJA_DATA_DIR": str(tmp_path / "data")}
+    # Development mode: outside it the missing key is refused before the trail is looked at.
+    env |= {
+        "VARDKEDJA_DATABASE_URL": url,
+        "VARDKEDJA_DATA_DIR": str(tmp_path / "data"),
+        "VARDKEDJA_DEVELOPMENT": "true",
+    }
     code = "import sys; from app.cli import main; sys.exit(main())"
     args = ["serve", "--no-demo", "--port", str(_free_port())]
     done = subprocess.run(

@@ -33,7 +33,10 @@ def test_unreachable_database_is_one_line_and_nonzero() -> None:
     port = _free_port()  # nothing listens there
     done = subprocess.run(
         [*VARDKEDJA, "serve", "--no-demo"],
-        env=_env(VARDKEDJA_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/x"),
+        env=_env(
+            VARDKEDJA_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/x",
+            VARDKEDJA_DEVELOPMENT="true",
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -123,6 +126,9 @@ def _serve_twice(data_dir: Path) -> None:
     pgdata = data_dir / "pgdata"
     assert (pgdata / "PG_VERSION").exists(), "the data stays"
     assert not (pgdata / "postmaster.pid").exists(), "the embedded server was stopped"
+    # Zero configuration: no key was set, the embedded default generated its own.
+    for key in ("dev-audit-key", "dev-pseudonym-key"):
+        assert (data_dir / key).read_text().strip(), key
 
     # A second start finds the same, already migrated and seeded database.
     proc = _serve(data_dir, port)

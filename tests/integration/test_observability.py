@@ -190,6 +190,7 @@ def test_serve_with_json_logs_writes_only_json_lines_with_request_ids(
         "VARDKEDJA_DATABASE_URL": database_url,
         "VARDKEDJA_LOG_FORMAT": "json",
         "VARDKEDJA_DATA_DIR": str(tmp_path),
+        "VARDKEDJA_DEVELOPMENT": "true",
     }
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "vardkedja"), "serve", "--no-demo", "--port", str(port)],

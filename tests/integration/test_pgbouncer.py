@@ -216,6 +216,7 @@ def test_serve_through_pgbouncer_is_ready(
         "VARDKEDJA_PGBOUNCER": "true",
         "VARDKEDJA_DIRECT_URL": direct,
         "VARDKEDJA_AUDIT_KEY": "the-shared-key",
+        "VARDKEDJA_PSEUDONYM_KEY": "the-pseudonym-key",
         "VARDKEDJA_DATA_DIR": str(tmp_path / "data"),
     }
     code = "import sys; from app.cli import main; sys.exit(main())"
