@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest JSON answer sent; larger is RESPONSE_TOO_LARGE.",
     )
+    fhir_export_retention: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a Bulk Data $export job and its files are kept after it finished "
+        "(or after its kick-off while it waits); then they are deleted.",
+    )
     max_header_bytes: int = Field(
         default=32_768,
         ge=1024,

@@ -5,22 +5,24 @@ files, which are fetched with the same token; DELETE cancels.
 The export is `export_population` (the same as `vardkedja export-fhir --ndjson`): a system
 integration gets every patient, a research client only opted-in patients, pseudonymised per
 client (A15); the audit trail is written batch by batch. Other principals may not bulk-export.
-Jobs live in this process (a restart forgets them); files are kept under the data directory.
+Jobs and their files are kept in the database (app/fhir/export_jobs.py): any server process
+answers a poll or serves a file, and a job whose process died is run again by the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
-import shutil
+import tempfile
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from app import audit
 from app.access.principal import Principal, PrincipalKind
@@ -28,6 +30,8 @@ from app.auth import authenticate
 from app.context import build_context
 from app.db import Database
 from app.errors import AppError
+from app.fhir import export_jobs
+from app.fhir.export_jobs import DONE, FAILED, Job
 from app.fhir.exporter import export_population
 from app.fhir.http import not_acceptable, outcome, refusal
 from app.fhir.ndjson import NdjsonWriter
@@ -38,35 +42,28 @@ from app.settings import Settings
 OPERATION = "$export"
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
-FILE_NAME = re.compile(r"[A-Za-z]+\.ndjson")
+FILE_NAME = re.compile(r"([A-Za-z]+)\.ndjson")
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class ExportJob:
-    id: str
-    owner: str
-    directory: Path
-    request: str
-    transaction_time: str
-    types: set[str] | None
-    counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.task is not None and self.task.done()
+class Cancelled(Exception):
+    """The job's row was deleted (DELETE on its status URL) while it ran."""
 
 
 def _owner(principal: Principal) -> str:
     return f"{principal.kind.value}:{principal.subject}"
 
 
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class BulkExports:
     def __init__(self, db: Database, settings: Settings, limits: RateLimits | None = None) -> None:
         self.db, self.settings = db, settings
         self.limits = limits or RateLimits(settings)
-        self.jobs: dict[str, ExportJob] = {}
+        # Jobs this process runs now (another process's runs are seen by their locks).
+        self.running: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     async def kick_off(self, request: Request) -> Response:
         refused = not_acceptable(request)
@@ -91,89 +88,146 @@ class BulkExports:
             return outcome(400, "not-supported", f"unsupported parameter(s): {names}")
         types_param = request.query_params.get("_type")
         types = {t.strip() for t in types_param.split(",")} if types_param else None
-        job_id = uuid.uuid4().hex
-        job = ExportJob(
-            id=job_id,
-            owner=_owner(principal),
-            directory=Path(self.settings.data_dir) / "exports" / job_id,
-            request=str(request.url),
-            transaction_time=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            types=types,
-        )
-        self.jobs[job_id] = job
-        job.task = asyncio.create_task(self._run(job, principal))
-        location = f"{request.base_url}fhir/$export-status/{job_id}"
+        async with self.db.transaction() as conn:
+            await export_jobs.remove_expired(conn)
+            job = await export_jobs.create(
+                conn,
+                owner=_owner(principal),
+                request=str(request.url),
+                types=types,
+                retention=self.settings.fhir_export_retention,
+            )
+        self._start(job.id, principal)
+        location = f"{request.base_url}fhir/$export-status/{job.id.hex}"
         return Response(status_code=202, headers={"Content-Location": location})
 
-    async def _run(self, job: ExportJob, principal: Principal) -> None:
+    def _start(self, job_id: uuid.UUID, principal: Principal) -> None:
+        if job_id in self.running:
+            return
+        task = asyncio.create_task(self._run(job_id, principal))
+        self.running[job_id] = task
+        task.add_done_callback(lambda _: self.running.pop(job_id, None))
+
+    async def _run(self, job_id: uuid.UUID, principal: Principal) -> None:
+        retention = self.settings.fhir_export_retention
         try:
             async with self.db.transaction() as conn:
+                if await export_jobs.claim(conn, job_id) is None:
+                    return  # run by another process, finished, or cancelled
                 ctx = build_context(conn, principal, self.settings, operation_name=OPERATION)
 
                 async def after_batch(patients: int) -> None:
                     await ctx.data.settle()
                     await audit.flush(conn, ctx.audit, principal, OPERATION)
+                    if not await export_jobs.still_wanted(conn, job_id):
+                        raise Cancelled
 
-                with NdjsonWriter(job.directory) as writer:
-                    await export_population(ctx, writer, after_batch=after_batch)
-                    await ctx.data.settle()
-                    await audit.flush(conn, ctx.audit, principal, OPERATION)
-                    job.counts = dict(writer.counts)
+                with tempfile.TemporaryDirectory(prefix="vardkedja-export-") as folder:
+                    with NdjsonWriter(Path(folder)) as writer:
+                        await export_population(ctx, writer, after_batch=after_batch)
+                        await ctx.data.settle()
+                        await audit.flush(conn, ctx.audit, principal, OPERATION)
+                    counts = dict(writer.counts)
+                    if not await export_jobs.finish(conn, job_id, Path(folder), counts, retention):
+                        raise Cancelled
+        except (Cancelled, asyncio.CancelledError):
+            return
         except Exception as exc:  # the manifest says the export failed, not why inside
-            job.error = type(exc).__name__
+            log.exception("bulk export %s failed", job_id)
+            with contextlib.suppress(Exception):
+                async with self.db.transaction() as conn:
+                    await export_jobs.fail(conn, job_id, type(exc).__name__, retention)
 
-    async def _job(self, request: Request) -> ExportJob | Response:
+    async def _job(self, request: Request) -> tuple[Job, Principal] | Response:
+        """The caller's job; another client's job looks like no job at all (and the attempt is
+        audited as a denial)."""
         try:
             principal = await authenticate(request, self.settings)
         except AppError as exc:
             return outcome(401, "login", exc.message)
-        job = self.jobs.get(request.path_params["job"])
-        # Another client's job looks like no job at all.
-        if job is None or job.owner != _owner(principal):
+        try:
+            job_id = uuid.UUID(hex=request.path_params["job"])
+        except ValueError:
             return outcome(404, "not-found", "no such export")
-        return job
+        async with self.db.transaction() as conn:
+            await export_jobs.remove_expired(conn)
+            job = await export_jobs.find(conn, job_id)
+            if job is not None and job.owner != _owner(principal):
+                ctx = build_context(conn, principal, self.settings, operation_name=OPERATION)
+                ctx.audit.deny(None, f"bulk export {job_id.hex} belongs to another client")
+                await audit.flush(conn, ctx.audit, principal, OPERATION)
+                job = None
+            # Nobody holds its lock: the process that ran it is gone; run it here.
+            if (
+                job is not None
+                and job.status not in (DONE, FAILED)
+                and job.id not in self.running
+                and await export_jobs.try_lock(conn, job.id)
+            ):
+                self._start(job.id, principal)
+        if job is None:
+            return outcome(404, "not-found", "no such export")
+        return job, principal
 
     async def status(self, request: Request) -> Response:
-        job = await self._job(request)
-        if isinstance(job, Response):
-            return job
-        if not job.done:
-            return Response(status_code=202, headers={"X-Progress": "in progress"})
-        if job.error is not None:
+        found = await self._job(request)
+        if isinstance(found, Response):
+            return found
+        job, _ = found
+        if job.status == FAILED:
             return outcome(500, "exception", f"the export failed ({job.error})")
-        base = f"{request.base_url}fhir/$export-file/{job.id}/"
+        if job.status != DONE:
+            return Response(status_code=202, headers={"X-Progress": "in progress"})
+        base = f"{request.base_url}fhir/$export-file/{job.id.hex}/"
         output = [
             {"type": name, "url": f"{base}{name}.ndjson", "count": count}
-            for name, count in sorted(job.counts.items())
+            for name, count in sorted(job.output.items())
             if job.types is None or name in job.types
         ]
         manifest = {
-            "transactionTime": job.transaction_time,
+            "transactionTime": _z(job.transaction_time),
             "request": job.request,
             "requiresAccessToken": True,
             "output": output,
             "error": [],
         }
-        return Response(dumps(manifest), media_type="application/json")
+        expires = job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return Response(
+            dumps(manifest), media_type="application/json", headers={"Expires": expires}
+        )
 
     async def file(self, request: Request) -> Response:
-        job = await self._job(request)
-        if isinstance(job, Response):
-            return job
-        name = request.path_params["name"]
-        path = job.directory / name
-        if not job.done or not FILE_NAME.fullmatch(name) or not path.is_file():
+        found = await self._job(request)
+        if isinstance(found, Response):
+            return found
+        job, _ = found
+        name = FILE_NAME.fullmatch(request.path_params["name"])
+        resource_type = name.group(1) if name else None
+        if job.status != DONE or resource_type not in job.output:
             return outcome(404, "not-found", "no such file")
-        return FileResponse(path, media_type=NDJSON)
+        async with self.db.transaction() as conn:
+            numbers = await export_jobs.parts(conn, job.id, resource_type)
+
+        async def content() -> AsyncIterator[bytes]:
+            # One part (at most PART_BYTES) in memory at a time.
+            for number in numbers:
+                async with self.db.transaction() as conn:
+                    chunk = await export_jobs.part(conn, job.id, resource_type, number)
+                if chunk is not None:
+                    yield chunk
+
+        return StreamingResponse(content(), media_type=NDJSON)
 
     async def cancel(self, request: Request) -> Response:
-        job = await self._job(request)
-        if isinstance(job, Response):
-            return job
-        if job.task is not None and not job.task.done():
-            job.task.cancel()
+        found = await self._job(request)
+        if isinstance(found, Response):
+            return found
+        job, _ = found
+        async with self.db.transaction() as conn:
+            await export_jobs.remove(conn, job.id)
+        task = self.running.get(job.id)
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await job.task
-        shutil.rmtree(job.directory, ignore_errors=True)
-        del self.jobs[job.id]
+                await task
         return Response(status_code=202)

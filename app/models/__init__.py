@@ -15,7 +15,7 @@ from app.models.care import (
 from app.models.changes import ChangeLog, ChangeLogHorizon
 from app.models.consent import Block, Consent, PortalException, ResearchStudy
 from app.models.dental import DentalTreatment, ToothFinding
-from app.models.fhir import FhirPreserved
+from app.models.fhir import FhirExportFile, FhirExportJob, FhirPreserved
 from app.models.idempotency import IdempotencyKey
 from app.models.municipal import (
     ImplementationPlan,
@@ -65,6 +65,8 @@ __all__ = [
     "DentalTreatment",
     "Diagnosis",
     "Dispensation",
+    "FhirExportFile",
+    "FhirExportJob",
     "FhirPreserved",
     "FunctionalStatus",
     "IdempotencyKey",

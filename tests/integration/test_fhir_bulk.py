@@ -5,7 +5,9 @@ only opted-in patients, pseudonymised; other principals may not bulk-export."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,19 @@ from tests.integration.test_fhir_export import TABLES, audit_of, insert_record
 KICK_OFF = {"accept": "application/fhir+json", "prefer": "respond-async"}
 
 
+@dataclass
+class SerialDatabase(ConnectionDatabase):
+    """One transaction at a time on the test's connection: the export runs in the background
+    while the test polls, and savepoints of the two must not interleave."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.lock, self.connection.begin_nested():
+            yield self.connection
+
+
 @pytest.fixture
 async def bulk_client(
     conn: AsyncConnection, settings: Settings, tmp_path: Path
@@ -31,7 +46,7 @@ async def bulk_client(
     from app.main import create_app
 
     ours = settings.model_copy(update={"data_dir": tmp_path, "pseudonym_key": "test-pseudonym-key"})
-    app = create_app(ours, db=ConnectionDatabase(conn))
+    app = create_app(ours, db=SerialDatabase(conn))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,14 @@ class Server:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
 
 def _start(url: str) -> Server:
     port = _free_port()
@@ -94,17 +103,21 @@ def live_url(fresh_database: Callable[[], str]) -> str:
     return url
 
 
+@contextmanager
+def two_servers(url: str) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one database, stopped when the block ends."""
+    started = [_start(url), _start(url)]
+    try:
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.stop()
+
+
 @pytest.fixture(scope="module")
 def servers(live_url: str) -> Iterator[tuple[Server, Server]]:
-    started = [_start(live_url), _start(live_url)]
-    yield started[0], started[1]
-    for server in started:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+    with two_servers(live_url) as both:
+        yield both
 
 
 @pytest.fixture
