@@ -33,7 +33,11 @@ def create() -> Starlette:
 
 
 def _checked_settings() -> tuple[Settings, str]:
-    from app.audit_key_guard import require_serving_keys, require_shared_audit_key
+    from app.audit_key_guard import (
+        require_recorded_key,
+        require_serving_keys,
+        require_shared_audit_key,
+    )
     from app.db import check_reachable
     from app.settings import load_settings
     from app.tokens import with_dev_keys
@@ -51,6 +55,7 @@ def _checked_settings() -> tuple[Settings, str]:
     def check_database() -> None:
         asyncio.run(check_reachable(url))
         require_shared_audit_key(settings, url, configured.audit_key)
+        require_recorded_key(settings, url)
 
     # uvicorn calls the factory inside its event loop: the checks' own loops run in a thread.
     with ThreadPoolExecutor(1) as thread:

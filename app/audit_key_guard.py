@@ -11,15 +11,22 @@
   between replicas.
 - Even in development mode, a database that already has audit entries needs the shared audit
   key: a key of this machine's own would break the chain for the other replicas.
+
+And a replica set to a *different* key: the database keeps a fingerprint of the key the chain
+is written under (migration 0017); `serve` records it on the first start and refuses, in one
+line, to start under any other key. A key rotation (the new key, with the old one listed in
+VARDKEDJA_AUDIT_PREVIOUS_KEYS) moves the fingerprint to the new key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 
 import asyncpg
 
-from app.db import split_tls, to_plain_url
+from app.db import describe_url, split_tls, to_plain_url
 from app.settings import Settings, SettingsError
 
 
@@ -45,10 +52,14 @@ def require_serving_keys(configured: Settings) -> None:
         )
 
 
-async def has_audit_entries(url: str) -> bool:
+async def _connect(url: str) -> asyncpg.Connection:
     plain, tls = split_tls(to_plain_url(url))
     # No statement cache: the URL may be a PgBouncer in transaction pooling mode.
-    conn = await asyncpg.connect(plain, ssl=tls, statement_cache_size=0)
+    return await asyncpg.connect(plain, ssl=tls, statement_cache_size=0)
+
+
+async def has_audit_entries(url: str) -> bool:
+    conn = await _connect(url)
     try:
         return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_entry)"))
     finally:
@@ -67,3 +78,62 @@ def require_shared_audit_key(settings: Settings, url: str, configured_key: str |
             "replica must use the audit chain's shared key (a key of this machine's own would "
             "break the chain)"
         )
+
+
+# What the fingerprint is an HMAC of: it identifies the key without revealing it (nor anything
+# that would help forge an entry, which is an HMAC of other messages).
+FINGERPRINT_LABEL = b"vardkedja audit key fingerprint"
+
+
+def fingerprint(key: bytes) -> str:
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+
+
+async def settle_fingerprint(url: str, key: bytes, retired: list[bytes]) -> str:
+    """Record the fingerprint of `key` when the database has none; move it to `key` when it is
+    of one of the `retired` keys (a rotation) or the trail has no entries yet; else raise
+    SettingsError (one line). Returns what was done: "recorded", "same" or "moved"."""
+    mine = fingerprint(key)
+    conn = await _connect(url)
+    try:
+        async with conn.transaction():
+            # Replicas starting together: the first INSERT wins, the others read its row (the
+            # row lock orders a rotation against them).
+            inserted = await conn.fetchval(
+                "INSERT INTO audit_key_fingerprint (id, fingerprint, recorded_at)"
+                " VALUES (1, $1, now()) ON CONFLICT (id) DO NOTHING RETURNING id",
+                mine,
+            )
+            if inserted is not None:
+                return "recorded"
+            stored = await conn.fetchval(
+                "SELECT fingerprint FROM audit_key_fingerprint WHERE id = 1 FOR UPDATE"
+            )
+            if stored == mine:
+                return "same"
+            # A retired key (a rotation), or a trail without entries (nothing is chained under
+            # the recorded key yet: a trial before the deployment's key, say).
+            if stored in {fingerprint(k) for k in retired} or not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM audit_entry)"
+            ):
+                await conn.execute(
+                    "UPDATE audit_key_fingerprint SET fingerprint = $1, recorded_at = now()"
+                    " WHERE id = 1",
+                    mine,
+                )
+                return "moved"
+    finally:
+        await conn.close()
+    raise SettingsError(
+        f"the audit trail of {describe_url(url)} is chained under another key (fingerprint "
+        f"{stored[:12]}, VARDKEDJA_AUDIT_KEY has {mine[:12]}): every replica must use the "
+        "shared key (after a rotation, list the retired key in VARDKEDJA_AUDIT_PREVIOUS_KEYS)"
+    )
+
+
+def require_recorded_key(settings: Settings, url: str) -> str:
+    """settle_fingerprint for the settings' key and retired keys (`serve` at start)."""
+    from app.privacy_cli import audit_keys
+
+    *retired, key = audit_keys(settings)
+    return asyncio.run(settle_fingerprint(url, key, retired))

@@ -93,6 +93,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=tcp_port, default=None, help="port 1-65535 (default 8000)")
     parser.add_argument("--no-demo", action="store_true", help="do not seed an empty database")
+    parser.add_argument(
+        "--ssl-certfile", type=Path, default=None, help="serve HTTPS with this PEM certificate"
+    )
+    parser.add_argument(
+        "--ssl-keyfile", type=Path, default=None, help="the certificate's PEM private key"
+    )
 
 
 @command(
@@ -101,7 +107,11 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.audit_key_guard import require_serving_keys, require_shared_audit_key
+    from app.audit_key_guard import (
+        require_recorded_key,
+        require_serving_keys,
+        require_shared_audit_key,
+    )
     from app.main import create_app
     from app.observability.logs import uvicorn_options as logging_options
     from app.runtime import open_database
@@ -112,6 +122,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     _check_bindable(host, port)
+    certfile, keyfile = _tls_files(args.ssl_certfile, args.ssl_keyfile)
     require_serving_keys(settings)  # before any database is touched
     configured_key = settings.audit_key
     settings = with_dev_keys(settings)  # the same dev secrets as `vardkedja token`
@@ -120,6 +131,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _terminate_while_starting)
     with open_database(settings) as db:
         require_shared_audit_key(settings, db.url, configured_key)
+        require_recorded_key(settings, db.url)
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
                 seeded = asyncio.run(
@@ -133,7 +145,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             if seeded is not None:
                 out.print(f"seeded {seeded}")
         shown = f"[{host}]" if ":" in host else host
-        out.print(f"vardkedja on http://{shown}:{port}/graphql ({db.description})")
+        scheme = "https" if certfile else "http"
+        out.print(f"vardkedja on {scheme}://{shown}:{port}/graphql ({db.description})")
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler that was
         # installed before it; a no-op handler lets us stop the embedded server and exit 0.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
@@ -144,6 +157,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             log_level="info",
             **bounded_http(settings),
             **logging_options(settings.log_format),
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
     out.print("stopped; the data stays")
     return 0
@@ -160,6 +175,23 @@ def _terminate_while_starting(signum: int, frame: object) -> None:
         embedded_leftover.abandon(pgdata)
     os.write(2, b"stopped while starting (SIGTERM); the data stays as it was\n")
     os._exit(128 + signum)
+
+
+def _tls_files(certfile: Path | None, keyfile: Path | None) -> tuple[str | None, str | None]:
+    """uvicorn's TLS files (None, None: plain HTTP), checked before the database starts: both
+    files or neither, and they must load as a certificate and its key (one line otherwise)."""
+    import ssl
+
+    if certfile is None and keyfile is None:
+        return None, None
+    if certfile is None or keyfile is None:
+        raise UsageError("--ssl-certfile and --ssl-keyfile go together")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CommandError(f"cannot serve TLS with {certfile} and {keyfile}: {reason}") from None
+    return str(certfile), str(keyfile)
 
 
 def _check_bindable(host: str, port: int) -> None:

@@ -1,6 +1,7 @@
 """SQLModel tables: the only description of the database. Importing this registers them all."""
 
 from app.models.audit import AuditEntry
+from app.models.audit_key import AuditKeyFingerprint
 from app.models.care import (
     Alert,
     CareContact,
@@ -53,6 +54,7 @@ __all__ = [
     "Alert",
     "Assignment",
     "AuditEntry",
+    "AuditKeyFingerprint",
     "Block",
     "CareContact",
     "CareDocument",

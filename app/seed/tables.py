@@ -254,6 +254,8 @@ NOT_SEEDED = frozenset(
         "vital_signs",
         "webhook",
         "webhook_delivery",
+        # Recorded by `serve` at its first start (app/audit_key_guard.py).
+        "audit_key_fingerprint",
     }
 )
 
