@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.sync.client import ClientConnection, connect
+
+from tests.debian import ensure_package
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -46,18 +47,7 @@ LOCAL_HOSTS = {"127.0.0.1"}
 
 def ensure_chromium() -> str:
     """The path of Debian's chromium, installed with apt-get when missing (as root)."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    if os.geteuid() != 0:
-        raise AssertionError(f"{CHROMIUM} is missing: apt-get install chromium (as root)")
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(step, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            raise AssertionError(f"{' '.join(step)} failed: {done.stderr[-2000:]}")
-    if not Path(CHROMIUM).exists():
-        raise AssertionError(f"apt-get installed chromium but {CHROMIUM} is missing")
-    return CHROMIUM
+    return ensure_package(CHROMIUM, "chromium")
 
 
 class BrowserError(AssertionError):

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from app.db import to_plain_url
+from tests.debian import ensure_package
 
 BINARY = "/usr/sbin/pgbouncer"
 # Fewer server sessions than client connections: every transaction may land on another one.
@@ -28,14 +29,8 @@ SERVER_SESSIONS = 4
 
 def installed() -> str:
     """The pgbouncer binary, installing the Debian package first when it is missing."""
-    found = shutil.which("pgbouncer") or (BINARY if os.path.exists(BINARY) else None)
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise RuntimeError("pgbouncer is not installed (as root: apt-get install -y pgbouncer)")
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "pgbouncer"], check=True, env=env)
-    return BINARY
+    found = shutil.which("pgbouncer")
+    return found or ensure_package(BINARY, "pgbouncer")
 
 
 def _free_port() -> int:
