@@ -301,7 +301,19 @@ AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 LOCK = "SELECT pg_advisory_xact_lock($1, $2)"
-LAST_HASH = "SELECT hash FROM audit_entry WHERE chain = $1 ORDER BY id DESC LIMIT 1"
+# The head of a chain and its time. Within a chain `occurred_at` never decreases (flush), so if
+# the chain has an entry of the last 40 days its head is one of them: the first branch reads
+# the newest partitions only (pruned at execution). Then the whole table; then, when every
+# entry of the chain was archived, the cut it continues from (app/audit_archive.py). An Append
+# under LIMIT 1 runs a branch only when the ones before it found nothing.
+LAST_HASH = """
+(SELECT hash, occurred_at FROM audit_entry
+  WHERE chain = $1 AND occurred_at > now() - interval '40 days' ORDER BY id DESC LIMIT 1)
+UNION ALL
+(SELECT hash, occurred_at FROM audit_entry WHERE chain = $1 ORDER BY id DESC LIMIT 1)
+UNION ALL
+(SELECT hash, occurred_at FROM audit_cut WHERE chain = $1 ORDER BY entry_id DESC LIMIT 1)
+LIMIT 1"""
 INSERTED = (*HASHED_FIELDS, "chain", "prev_hash", "hash")
 
 
@@ -341,10 +353,16 @@ async def flush(
     if buffer.empty or not buffer.enabled:
         return 0
     chain = next_chain() if chain is None else chain
-    made = _entries(buffer, principal, operation, utcnow())
+    now = utcnow()
+    made = _entries(buffer, principal, operation, now)
     await driver_fetch(conn, LOCK, (CHAIN_LOCK, chain))
     head = await driver_fetch(conn, LAST_HASH, (chain,))
     prev = head[0]["hash"] if head else GENESIS
+    if head and head[0]["occurred_at"] > now:
+        # The head's writer took its time later but the lock first (or another clock runs
+        # ahead): take the head's time, so that a chain's times never decrease and archiving
+        # whole months leaves each chain an unbroken tail (app/audit_archive.py).
+        made = _entries(buffer, principal, operation, head[0]["occurred_at"])
     rows = []
     for content, canonical_content in made:
         digest = _link(prev, canonical_content, buffer.chain_key)
@@ -360,3 +378,12 @@ async def flush(
     buffer.written.clear()
     buffer.events.clear()
     return len(rows)
+
+
+def cut_mac(
+    key: bytes, *, chain: int, entry_id: int, digest: str, before: datetime, sha256: str
+) -> str:
+    """The HMAC of an archive cut (app/audit_archive.py): where `chain` goes on after the
+    entries before `before` were archived to a file with that SHA-256."""
+    message = f"cut:{chain}:{entry_id}:{digest}:{_normal(before)}:{sha256}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

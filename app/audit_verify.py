@@ -12,6 +12,12 @@ Deleting entries at the very end of a chain leaves nothing behind in the table; 
 the checkpoint (the heads of all chains seen by the previous run, kept outside the database)
 is for.
 
+The table is partitioned by month; the walk goes by id across all partitions. After old
+partitions were archived (app/audit_archive.py), each chain starts at its newest cut in
+`audit_cut` (the last archived entry's hash) instead of the genesis hash; a cut carries an HMAC
+under the audit key, so it cannot be moved to hide entries deleted after it, and deleting a cut
+makes the chain start at an older one, where the first remaining entry no longer links.
+
 Key rotation: the chain goes on across a change of key (each entry links to the previous
 entry's hash whatever key made it). Verification takes the keys in the order they were used,
 oldest first; an entry may be made with the key of the entry before it in its chain or a newer
@@ -28,11 +34,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import GENESIS, HASHED_FIELDS, entry_hash
+from app.audit import GENESIS, HASHED_FIELDS, cut_mac, entry_hash
 
 BATCH = text(
     f"SELECT id, chain, prev_hash, hash, {', '.join(HASHED_FIELDS)} FROM audit_entry"
     " WHERE id > :after ORDER BY id LIMIT :limit"
+)
+
+# The newest cut of each chain.
+CUTS = text(
+    "SELECT DISTINCT ON (chain) chain, entry_id, hash, archived_before, archive_sha256, mac"
+    " FROM audit_cut ORDER BY chain, entry_id DESC"
 )
 
 
@@ -75,6 +87,7 @@ class Head:
 class Report:
     checked: int = 0
     heads: dict[int, Head] = field(default_factory=dict)
+    cuts: dict[int, Head] = field(default_factory=dict)  # where each chain starts, if archived
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -117,6 +130,10 @@ async def verify_chain(
         h.entry_id: h for h in ([checkpoint] if isinstance(checkpoint, Head) else checkpoint or [])
     }
     found: set[int] = set()
+    for cut in await _cuts(conn, keys, report):
+        walks[cut.chain] = _Walk(expected=cut.hash, before=cut.hash, previous=cut.entry_id)
+        # A checkpointed head that was archived since is accounted for by the cut.
+        found.update(h.entry_id for h in pending.values() if _archived(h, cut))
     after = 0
     while True:
         rows = (await conn.execute(BATCH, {"after": after, "limit": batch_size})).mappings().all()
@@ -142,6 +159,39 @@ async def verify_chain(
                 )
             )
     return report
+
+
+async def _cuts(conn: AsyncConnection, keys: Sequence[bytes], report: Report) -> list[Head]:
+    """The newest cut of each chain; a cut that no key made is reported as changed."""
+    cuts = []
+    for row in (await conn.execute(CUTS)).mappings():
+        head = Head(row["entry_id"], row["hash"], row["chain"])
+        made = {
+            cut_mac(
+                key,
+                chain=head.chain,
+                entry_id=head.entry_id,
+                digest=head.hash,
+                before=row["archived_before"],
+                sha256=row["archive_sha256"],
+            )
+            for key in keys
+        }
+        if row["mac"] not in made:
+            report.problems.append(
+                Problem(
+                    "changed",
+                    head.entry_id,
+                    f"the archive cut of chain {head.chain} does not match its MAC: forged",
+                )
+            )
+        report.cuts[head.chain] = head
+        cuts.append(head)
+    return cuts
+
+
+def _archived(head: Head, cut: Head) -> bool:
+    return head.chain == cut.chain and head.entry_id <= cut.entry_id
 
 
 def _key_of(row: Any, keys: Sequence[bytes], start: int) -> int | None:

@@ -112,6 +112,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         require_serving_keys,
         require_shared_audit_key,
     )
+    from app.audit_partitions import create_months_ahead
     from app.main import create_app
     from app.observability.logs import uvicorn_options as logging_options
     from app.runtime import open_database
@@ -132,6 +133,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_database(settings) as db:
         require_shared_audit_key(settings, db.url, configured_key)
         require_recorded_key(settings, db.url)
+        asyncio.run(create_months_ahead(settings.direct_url or db.url))
         if not args.no_demo:
             with _seed_progress("demo patients", transient=True) as progress:
                 seeded = asyncio.run(

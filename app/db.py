@@ -14,10 +14,10 @@ import subprocess
 import urllib.parse
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from app import sql_watch
 from app.errors import ServiceUnavailable
 from app.outage import POOL_EXHAUSTED, OutageLog, unavailable_reason
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +266,16 @@ def _milliseconds(seconds: float) -> str:
 # Observers of the statements sent straight to the driver (tests count statements with them, as
 # SQLAlchemy's before_cursor_execute event counts the statements that pass through it).
 DRIVER_LISTENERS: list[Callable[[asyncpg.Connection, str, Sequence[Any]], None]] = []
+
+
+async def in_transaction(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """`work` in one committed transaction on a connection of its own (commands, tests)."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
 
 
 async def driver_fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> list[Any]:

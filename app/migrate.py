@@ -16,12 +16,14 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app.db import DatabaseUnavailable, describe_url, to_asyncpg_url
-from app.models.changes import is_partition
+from app.partitions import is_partition_of
 
 # The advisory lock that `migrate` and `serve` hold while they upgrade ("vardmigr"), distinct
 # from the audit chain's lock key (app/audit.py).
 MIGRATION_LOCK = 0x7661_7264_6D69_6772
 
+# The tables partitioned by month (app/partitions.py).
+PARTITIONED = ("change_log", "audit_entry")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -68,9 +70,9 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Autogenerate ignores the change log's partitions: they are made by migrations and
-    retention, not described by the models (app/models/changes.py)."""
-    return not (type_ == "table" and is_partition(name))
+    """Autogenerate ignores the partitions of the change log and the audit trail: they are made
+    by migrations and maintenance, not described by the models (app/partitions.py)."""
+    return not (type_ == "table" and any(is_partition_of(t, name) for t in PARTITIONED))
 
 
 def model_differences(connection: Connection) -> list[Any]:

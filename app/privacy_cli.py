@@ -9,13 +9,14 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from app.access.principal import Purpose
-from app.cli import CommandError, UsageError, at_least_one, command
+from app.cli import CommandError, UsageError, at_least_one, command, positive_int
 from app.identifiers import (
     IdentifierError,
     detect_person_identifier_kind,
@@ -216,20 +217,43 @@ def _audit_args(parser: argparse.ArgumentParser) -> None:
         help="file with the heads (one per chain) of the last verified run: checked, then "
         "updated (finds entries deleted from the end); keep it outside the database server",
     )
+    maintain = sub.add_parser(
+        "maintain", help="create month partitions ahead, move entries out of the default one"
+    )
+    maintain.add_argument(
+        "--months-ahead", type=positive_int, default=2, help="partitions to create ahead"
+    )
+    archive = sub.add_parser(
+        "archive",
+        help="verify, write the months before --before to a file, record the cut, drop them",
+    )
+    archive.add_argument(
+        "--before", type=_month, required=True, help="first month to keep, YYYY-MM (UTC)"
+    )
+    archive.add_argument(
+        "--to", type=Path, required=True, help="folder for the archive file and its .sha256"
+    )
+    archive.add_argument("--batch-size", type=at_least_one, default=5000, help="entries per query")
 
 
-@command("audit", "work with the audit trail (verify)", _audit_args)
+def _month(raw: str) -> datetime:
+    try:
+        return datetime.strptime(raw, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a month YYYY-MM") from None
+
+
+@command("audit", "work with the audit trail (verify, maintain, archive)", _audit_args)
 def audit_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.audit_command == "maintain":
+        return _audit_maintain(args, settings)
+    if args.audit_command == "archive":
+        return _audit_archive(args, settings)
     from app.runtime import open_database
 
     checkpoint_file: Path | None = args.checkpoint
     checkpoint = _read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
-    if not settings.audit_key:
-        raise CommandError(
-            "no audit key: set VARDKEDJA_AUDIT_KEY (the key the server chains with), or a"
-            " writable VARDKEDJA_DATA_DIR with its development key"
-        )
-    keys = audit_keys(settings)
+    keys = _required_keys(settings)
     with open_database(settings) as db:
         report = asyncio.run(verify_database(db.url, keys, args.batch_size, checkpoint))
     for problem in report.problems:
@@ -238,9 +262,58 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.checked} entries")
         return 1
     chains = f"{len(report.heads)} chain(s), newest head {report.head or 'none'}"
-    print(f"audit chain ok: {report.checked} entries in {chains}")
+    archived = f"; {len(report.cuts)} chain(s) start at an archive cut" if report.cuts else ""
+    print(f"audit chain ok: {report.checked} entries in {chains}{archived}")
     if checkpoint_file is not None and report.heads:
         checkpoint_file.write_text(report.checkpoint())
+    return 0
+
+
+def _required_keys(settings: Settings) -> list[bytes]:
+    if not settings.audit_key:
+        raise CommandError(
+            "no audit key: set VARDKEDJA_AUDIT_KEY (the key the server chains with), or a"
+            " writable VARDKEDJA_DATA_DIR with its development key"
+        )
+    return audit_keys(settings)
+
+
+def _audit_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from app.audit_partitions import maintain
+    from app.db import in_transaction
+    from app.runtime import open_database
+
+    with open_database(settings) as db:
+        done = asyncio.run(
+            in_transaction(db.url, lambda conn: maintain(conn, months_ahead=args.months_ahead))
+        )
+    print(f"created {', '.join(done.created) or 'no partitions'}; moved {done.moved} entries")
+    return 0
+
+
+def _audit_archive(args: argparse.Namespace, settings: Settings) -> int:
+    from app.audit_archive import archive
+    from app.db import in_transaction
+    from app.runtime import open_database
+
+    folder: Path = args.to
+    if not folder.is_dir():
+        raise UsageError(f"--to {folder} is not a folder")
+    keys = _required_keys(settings)
+    with open_database(settings) as db:
+        done = asyncio.run(
+            in_transaction(
+                db.url,
+                lambda conn: archive(conn, keys, args.before, folder, batch_size=args.batch_size),
+            )
+        )
+    if not done.partitions:
+        print(f"nothing to archive before {args.before:%Y-%m}")
+        return 0
+    print(
+        f"archived {done.entries} entries of {', '.join(done.partitions)} to {done.file}"
+        f" (sha256 {done.sha256}); the partitions are dropped"
+    )
     return 0
 
 

@@ -34,14 +34,11 @@ def _args(parser: argparse.ArgumentParser) -> None:
 
 async def _run(url: str, retention: timedelta, months_ahead: int) -> Maintenance:
     from app.changes.retention import maintain
-    from app.db import create_engine
+    from app.db import in_transaction
 
-    engine = create_engine(url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            return await maintain(conn, retention=retention, months_ahead=months_ahead)
-    finally:
-        await engine.dispose()
+    return await in_transaction(
+        url, lambda conn: maintain(conn, retention=retention, months_ahead=months_ahead)
+    )
 
 
 @command("changes", "maintain the change log: partitions ahead, retention", _args)

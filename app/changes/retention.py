@@ -9,16 +9,14 @@ default partition (no month partition existed) are never dropped by this; they a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.models.changes import DEFAULT_PARTITION, PARTITION_PREFIX
-
-_BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
+from app.models.changes import DEFAULT_PARTITION
+from app.partitions import Bounds, create_ahead, month_partitions
 
 
 @dataclass
@@ -28,33 +26,9 @@ class Maintenance:
     rows_in_default: int = 0
 
 
-def _next_month(moment: datetime) -> datetime:
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _month_start(moment: datetime) -> datetime:
-    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-async def partitions(conn: AsyncConnection) -> dict[str, tuple[datetime, datetime]]:
+async def partitions(conn: AsyncConnection) -> dict[str, Bounds]:
     """The month partitions and their [from, to) bounds."""
-    rows = await conn.execute(
-        text(
-            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
-            " JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = 'change_log'::regclass"
-        )
-    )
-    found: dict[str, tuple[datetime, datetime]] = {}
-    for name, bound in rows:
-        match = _BOUND.search(bound or "")
-        if name.startswith(PARTITION_PREFIX) and match:
-            found[name] = (
-                datetime.fromisoformat(match.group(1)).astimezone(UTC),
-                datetime.fromisoformat(match.group(2)).astimezone(UTC),
-            )
-    return found
+    return await month_partitions(conn, "change_log")
 
 
 async def maintain(
@@ -69,19 +43,7 @@ async def maintain(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     done = Maintenance()
     existing = await partitions(conn)
-    start = _month_start(moment)
-    for _ in range(months_ahead + 1):
-        end = _next_month(start)
-        name = f"{PARTITION_PREFIX}{start:%Y%m}"
-        if name not in existing:
-            await conn.execute(
-                text(
-                    f"CREATE TABLE {name} PARTITION OF change_log FOR VALUES"
-                    f" FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-                )
-            )
-            done.created.append(name)
-        start = end
+    done.created = await create_ahead(conn, "change_log", months_ahead=months_ahead, now=moment)
     cutoff = moment - retention
     for name, (_, upper) in sorted(existing.items(), key=lambda item: item[1][0]):
         if upper > cutoff:

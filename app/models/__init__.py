@@ -1,6 +1,6 @@
 """SQLModel tables: the only description of the database. Importing this registers them all."""
 
-from app.models.audit import AuditEntry
+from app.models.audit import AuditCut, AuditEntry
 from app.models.audit_key import AuditKeyFingerprint
 from app.models.care import (
     Alert,
@@ -53,6 +53,7 @@ __all__ = [
     "CLINICAL_TABLES",
     "Alert",
     "Assignment",
+    "AuditCut",
     "AuditEntry",
     "AuditKeyFingerprint",
     "Block",

@@ -16,8 +16,8 @@ from sqlmodel import Column, Field, SQLModel
 
 from app.models.base import tz_field
 
-# Partitions are named change_log_pYYYYMM (one per month) and change_log_default.
-PARTITION_PREFIX = "change_log_p"
+# Partitions are named change_log_pYYYYMM (one per month) and change_log_default
+# (app/partitions.py).
 DEFAULT_PARTITION = "change_log_default"
 POSITION_SEQUENCE = Sequence("change_log_position_seq", metadata=SQLModel.metadata)
 
@@ -67,11 +67,3 @@ class ChangeLogHorizon(SQLModel, table=True):
     txid: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     position: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     dropped_before: datetime | None = tz_field(default=None)
-
-
-def is_partition(name: str | None) -> bool:
-    """Whether a table is one of the change log's partitions (not described by the models)."""
-    return bool(name) and (
-        name == DEFAULT_PARTITION
-        or (str(name).startswith(PARTITION_PREFIX) and str(name)[len(PARTITION_PREFIX) :].isdigit())
-    )

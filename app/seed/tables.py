@@ -240,6 +240,7 @@ ALL_COLUMNS = {**REFERENCE_COLUMNS, **PATIENT_COLUMNS}
 NOT_SEEDED = frozenset(
     {
         "audit_entry",
+        "audit_cut",
         "idempotency_key",
         "legal_basis",
         "insats",

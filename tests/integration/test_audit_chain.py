@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
@@ -20,12 +20,11 @@ from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
 from app.audit_verify import Head, verify_chain
 from app.cli import build_parser
-from app.db import DRIVER_LISTENERS, create_engine
+from app.db import DRIVER_LISTENERS, in_transaction
 from app.privacy_cli import audit_command
 from app.settings import Settings
 
 KEY = b"audit-test-key"
-T = TypeVar("T")
 PRINCIPAL = Principal(
     kind=PrincipalKind.CLINICIAN,
     subject="SE2321000016-DR01",
@@ -257,7 +256,7 @@ def test_cli_verify_exits_non_zero_on_tampering(
     migrate.upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp_path, audit_key=KEY.decode())
     args = build_parser().parse_args(["audit", "verify", "--checkpoint", str(tmp_path / "head")])
-    ids = asyncio.run(_committed(url, write_entries))
+    ids = asyncio.run(in_transaction(url, write_entries))
     assert audit_command(args, settings) == 0
     assert "audit chain ok: 3 entries in 1 chain(s)" in capsys.readouterr().out
     assert (tmp_path / "head").read_text().startswith(f"0:{ids[-1]}:")
@@ -265,20 +264,11 @@ def test_cli_verify_exits_non_zero_on_tampering(
     async def change_first(conn: AsyncConnection) -> None:
         await tamper(conn, "UPDATE audit_entry SET purpose = 'ADMIN' WHERE id = :i", i=ids[0])
 
-    asyncio.run(_committed(url, change_first))
+    asyncio.run(in_transaction(url, change_first))
     assert audit_command(args, settings) == 1
     captured = capsys.readouterr()
     assert "BROKEN" in captured.out
     assert f"changed: entry {ids[0]}" in captured.err
-
-
-async def _committed(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    engine = create_engine(url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            return await work(conn)
-    finally:
-        await engine.dispose()
 
 
 async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -> None:
