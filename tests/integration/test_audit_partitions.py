@@ -30,6 +30,8 @@ from app.privacy_cli import audit_command
 from app.settings import Settings
 from tests.integration.test_audit_chain import KEY, PRINCIPAL, tamper
 
+# The revision before 0018.
+BEFORE_0018 = "0019_fhir_export_jobs"
 JAN, FEB, MAR = (datetime(2020, month, 10, 12, tzinfo=UTC) for month in (1, 2, 3))
 
 
@@ -280,7 +282,7 @@ def test_migration_moves_entries_into_months_and_back(fresh_database: Callable[[
     from app import migrate
 
     url = fresh_database()
-    migrate.upgrade(url, "0012_boundary")
+    migrate.upgrade(url, BEFORE_0018)
 
     async def write(conn: AsyncConnection) -> None:
         # As the flush of 0012 wrote them: chained, on chains 0 and 4.
@@ -330,7 +332,7 @@ def test_migration_moves_entries_into_months_and_back(fresh_database: Callable[[
     [added] = asyncio.run(in_transaction(url, flush))
     assert added == int(str(before[-1][0])) + 1  # the identity goes on where it stood
     assert asyncio.run(in_transaction(url, verify))
-    migrate.downgrade(url, "0012_boundary")
+    migrate.downgrade(url, BEFORE_0018)
     back = asyncio.run(in_transaction(url, rows))
     assert [r[:2] for r in back] == [r[:2] for r in after] + [(added, back[-1][1])]
     assert {r[2] for r in back} == {"audit_entry"}
