@@ -15,7 +15,7 @@ Moving the rows takes an exclusive lock for as long as the copy runs (a few seco
 entries): run it in a maintenance window on a large trail.
 
 Revision ID: 0018_audit_partitions
-Revises: 0019_fhir_export_jobs
+Revises: 0017_replica
 """
 
 from collections.abc import Sequence
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_audit_partitions"
-down_revision: str | None = "0019_fhir_export_jobs"
+down_revision: str | None = "0017_replica"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

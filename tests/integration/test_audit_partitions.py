@@ -31,7 +31,7 @@ from app.settings import Settings
 from tests.integration.test_audit_chain import KEY, PRINCIPAL, tamper
 
 # The revision before 0018.
-BEFORE_0018 = "0019_fhir_export_jobs"
+BEFORE_0018 = "0017_replica"
 JAN, FEB, MAR = (datetime(2020, month, 10, 12, tzinfo=UTC) for month in (1, 2, 3))
 
 
