@@ -11,10 +11,13 @@ never cause a 500.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import time
 import urllib.parse
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +47,7 @@ REQUIRED_CLAIMS = {
     PrincipalKind.CLINICIAN: ("care_unit", "care_provider"),
     PrincipalKind.PATIENT: ("pnr",),
     PrincipalKind.PROXY: ("pnr",),
+    PrincipalKind.RESEARCH: ("study",),
 }
 
 
@@ -197,7 +201,32 @@ def principal_from_claims(
         person_identifier=_text(claims, "pnr"),
         represented_identifier=_text(claims, "represents"),
         emergency_reason=emergency_reason,
+        study_id=_study(claims) if kind is PrincipalKind.RESEARCH else None,
     )
+
+
+def _study(claims: dict[str, Any]) -> uuid.UUID:
+    try:
+        return study_id_of(_text(claims, "study") or "")
+    except ValueError:
+        raise NotAuthenticated("the token's 'study' claim must be a research study's id") from None
+
+
+def study_id_of(text: str) -> uuid.UUID:
+    """A research study named by its global id (as `study(id:)` takes it) or its uuid;
+    ValueError for anything else."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        pass
+    try:
+        decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        kind, _, raw = decoded.partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        kind, raw = "", ""
+    if kind != "ResearchStudy":
+        raise ValueError(text)
+    return uuid.UUID(raw)
 
 
 def _default_purpose(kind: PrincipalKind) -> Purpose | None:

@@ -47,6 +47,11 @@ ERROR_CODES: dict[str, str] = {
     "PERSISTED_QUERY_REQUIRED": "The server accepts only shipped (persisted) operations.",
     "PERSISTED_QUERY_HASH_MISMATCH": "The sha256Hash sent does not match the query sent.",
     "NOT_FOUND": "A referenced object does not exist or is not visible.",
+    "NOT_APPROVED": "A research token asked for records, but its study's ethics approval allows"
+    " cohort counts only (the refusal is logged).",
+    "BAD_CURSOR": "A research token gave a cursor that is not a sealed cursor of its answers"
+    " (altered, written by hand, or from a non-research answer).",
+    "FOREIGN_CURSOR": "A research token gave a cursor sealed for another study.",
     "CONFLICT": "The object changed since it was read.",
     "CURSOR_EXPIRED": "A change-feed cursor older than the change log keeps: sync again from"
     " the lists, then continue from a fresh cursor (docs/changes.md).",

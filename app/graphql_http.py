@@ -340,6 +340,13 @@ class GraphQLEndpoint:
                 )
             return _error_response(exc, media)
 
+    def _research_errors(self, ctx: Context, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A research answer's errors carry no real identifier (schema/research_errors.py)."""
+        from schema.research_errors import ErrorScrubber
+
+        scrub = ErrorScrubber(self.schema._schema, ctx.data.pseudonym, ctx.data.text_pseudonym)
+        return [scrub.error(e) for e in errors]
+
     @contextlib.asynccontextmanager
     async def _transaction(self, running: RunningRequest) -> AsyncIterator[AsyncConnection]:
         """The request's transaction, its statements bounded by the statement timeout; a
@@ -509,6 +516,8 @@ class GraphQLEndpoint:
                     first_logged = any(
                         e["extensions"]["code"] == INTERNAL for e in payload["errors"]
                     )
+                    if principal.kind is PrincipalKind.RESEARCH:
+                        payload["errors"] = self._research_errors(ctx, payload["errors"])
                     if first_logged and _statement_failed(result.errors):
                         # The transaction is aborted: no audit entry can be written, so no
                         # data may leave; roll back now rather than fail again at the flush.

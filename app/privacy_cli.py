@@ -125,6 +125,20 @@ def person_claims(args: argparse.Namespace, role: str) -> Claims:
     )
 
 
+def research_claims(args: argparse.Namespace) -> Claims:
+    """A research token reads for one study: `--study` (its id), by default the demo study."""
+    from schema.ids import encode_id
+
+    demo = _demo()
+    client = args.client_id or getattr(demo, "DEMO_RESEARCH_CLIENT_ID", FALLBACK_RESEARCH_CLIENT)
+    study = args.study
+    if study is None:
+        if args.client_id or demo is None:
+            raise UsageError("a research token needs --study (the id of one of its studies)")
+        study = encode_id("ResearchStudy", demo.DEMO_STUDY_ID)
+    return Claims("research", client, {"client_id": client, "study": study, "name": args.name})
+
+
 def claims_for(args: argparse.Namespace) -> Claims:
     role = args.role_as
     if role == "clinician":
@@ -132,11 +146,7 @@ def claims_for(args: argparse.Namespace) -> Claims:
     if role in ("patient", "guardian", "proxy"):
         return person_claims(args, role)
     if role == "research":
-        demo = _demo()
-        client = args.client_id or getattr(
-            demo, "DEMO_RESEARCH_CLIENT_ID", FALLBACK_RESEARCH_CLIENT
-        )
-        return Claims("research", client, {"client_id": client, "name": args.name})
+        return research_claims(args)
     return Claims("system", args.client_id or SYSTEM_SUBJECT, {"name": args.name})
 
 
@@ -155,6 +165,9 @@ def _token_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--personnummer", help="patient or guardian: personnummer")
     parser.add_argument("--represents", help="guardian/proxy: personnummer of the represented")
     parser.add_argument("--client-id", help="research or system: client id")
+    parser.add_argument(
+        "--study", help="research: the study the token reads for (default: the demo study)"
+    )
     parser.add_argument("--name", help="display name in the audit trail")
     parser.add_argument(
         "--purpose",

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, FromClause, RowMapping, literal, tuple_
 
+from app.access.cursor_seal import opened
 from app.errors import AppError, BadInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -96,6 +97,7 @@ class SortKey:
     def decode(self, cursor: str, source: FromClause) -> tuple[Any, ...]:
         """The sort key in `cursor`; BAD_USER_INPUT if it is not a cursor of this list."""
         types = [source.c[c] for c in self.columns]
+        cursor = opened(cursor)  # a research request's cursors are sealed
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             tag, *values = orjson.loads(raw)

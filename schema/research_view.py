@@ -4,8 +4,9 @@ After execution, a research client's answer is rewritten value by value, by the 
 and field each value comes from (found by walking the operation's selections alongside the
 answer, fragments and aliases included):
 - `ID` values become pseudonyms: the keyed HMAC of the row's own uuid, as in the bulk export;
-- other identifiers (documentId, HSA-ids, order, referral and batch ids, UUIDs, cursors)
-  become pseudonyms too (so a cursor only pages for those who hold the real one: none);
+- other identifiers (documentId, HSA-ids, order, referral and batch ids, UUIDs) become
+  pseudonyms too; cursors are sealed for the study (app/access/cursor_seal.py), and a
+  cursor given back is opened before the lists read it;
 - `DateTime` and `Date` values are cut to the study's precision (default: the month);
 - free text and clinicians' names are withheld unless the study's approval releases them;
 - every other `String` is withheld unless it is listed below as a code or a kind: a field
@@ -16,6 +17,11 @@ different types), the most careful treatment of them applies.
 
 Only research requests pay for this; compiled operations are not run for research clients
 (app/graphql_http.py), so every research answer passes here.
+
+A study whose approval does not allow record access asks only `study(id)` (cohort counts)
+and introspection: any other root field is refused before execution, NOT_APPROVED, and the
+refusal is a logged denial. Refusing by root field rather than by the rows found keeps the
+answer the same whether or not there are records to find.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLError,
     GraphQLField,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -48,13 +57,15 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from app.access.cursor_seal import CursorSeal, sealing
 from app.access.principal import PrincipalKind
-from app.access.research import Release, cut_date, cut_time
+from app.access.research import NOT_APPROVED_REASON, Release, cut_date, cut_time
 from app.context import Context
-from app.errors import BadInput
+from app.errors import AppError, BadInput
 from schema.ids import decode_id
 
 WITHHELD = "[withheld]"
+NOT_APPROVED = "NOT_APPROVED"
 
 
 class Treat(IntEnum):
@@ -62,10 +73,15 @@ class Treat(IntEnum):
 
     KEEP = 0
     CUT = 1
-    PSEUDONYM = 2
-    CLINICIAN = 3
-    FREE_TEXT = 4
-    WITHHOLD = 5
+    SEAL = 2
+    PSEUDONYM = 3
+    CLINICIAN = 4
+    FREE_TEXT = 5
+    WITHHOLD = 6
+
+
+# Cursors: sealed for the study (app/access/cursor_seal.py), so that the client can page on.
+CURSOR_FIELDS = frozenset({"cursor", "startCursor", "endCursor"})
 
 
 # String fields that identify something, by field name: pseudonymised.
@@ -85,9 +101,6 @@ IDENTIFIER_FIELDS = frozenset(
         "orderId",
         "referralId",
         "batch",
-        "cursor",
-        "startCursor",
-        "endCursor",
     }
 )
 # Names of clinicians and officers: withheld unless the approval releases clinician identity.
@@ -220,6 +233,8 @@ def treatment(owner: str, name: str, field: GraphQLField) -> Treat:
     if named.name != "String":
         return Treat.WITHHOLD  # JSON and anything new
     key = f"{owner}.{name}"
+    if name in CURSOR_FIELDS:
+        return Treat.SEAL
     if name in IDENTIFIER_FIELDS:
         return Treat.PSEUDONYM
     if key in CLINICIAN_FIELDS:
@@ -241,12 +256,14 @@ class ResearchView:
         release: Release,
         pseudonym: Any,
         text_pseudonym: Any,
+        seal: CursorSeal | None = None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.release = release
         self.pseudonym = pseudonym
         self.text_pseudonym = text_pseudonym
+        self.seal = seal
 
     def rewrite(
         self, data: dict[str, Any], root: GraphQLObjectType, selections: SelectionSetNode
@@ -352,6 +369,10 @@ class ResearchView:
             return value
         if treat is Treat.CUT:
             return self._cut(value)
+        if treat is Treat.SEAL:
+            if self.seal is None or not isinstance(value, str):
+                return WITHHELD if non_null else None
+            return self.seal.seal(value)
         if treat is Treat.PSEUDONYM:
             try:
                 return self._pseudonym(value)
@@ -387,32 +408,101 @@ class ResearchView:
             return self.text_pseudonym(text)
 
 
+# Root fields a study without record access may ask (cohort counts, and the schema itself).
+COUNTS_ONLY_ROOT_FIELDS = frozenset({"study", "__schema", "__type", "__typename"})
+
+
 class ResearchAnswers(SchemaExtension):
     """Rewrites a research client's answer as the module docstring says."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context.context
         research = isinstance(ctx, Context) and ctx.principal.kind is PrincipalKind.RESEARCH
-        release = await ctx.data.research_release() if research else None
-        yield
-        result = self.execution_context.result
-        if release is None or result is None or result.data is None:
+        if not research:
+            yield
             return
+        release = await ctx.data.research_release()
+        view = self._view(ctx, release)
+        if view is None:
+            yield
+            self._fail_closed()
+            return
+        operation, root = view.operation, view.root
+        refused = [] if release.record_access else _beyond_counts(view, root, operation)
+        if refused:
+            ctx.audit.deny(None, NOT_APPROVED_REASON)
+            error = GraphQLError(
+                NOT_APPROVED_REASON,
+                path=[refused[0]],
+                original_error=AppError(NOT_APPROVED_REASON, code=NOT_APPROVED),
+            )
+            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+            yield
+            return
+        with sealing(view.seal) if view.seal is not None else nullcontext():
+            yield
+        result = self.execution_context.result
+        if result is None or result.data is None:
+            return
+        result.data = view.rewrite(result.data, root, operation.selection_set)
+
+    def _view(self, ctx: Context, release: Release) -> _OperationView | None:
         document = self.execution_context.graphql_document
         if document is None:
-            result.data = None
-            return
+            return None
         operation = _operation(document.definitions, self.execution_context.operation_name)
         schema = self.execution_context.schema._schema
         root = schema.get_root_type(operation.operation) if operation is not None else None
         if operation is None or root is None:
-            result.data = None
-            return
+            return None
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        view = ResearchView(schema, fragments, release, ctx.data.pseudonym, ctx.data.text_pseudonym)
-        result.data = view.rewrite(result.data, root, operation.selection_set)
+        study = release.study
+        key = ctx.data.pseudonym_key
+        seal = CursorSeal(key, study) if key and study is not None else None
+        return _OperationView(
+            schema,
+            fragments,
+            release,
+            ctx.data.pseudonym,
+            ctx.data.text_pseudonym,
+            seal,
+            operation=operation,
+            root=root,
+        )
+
+    def _fail_closed(self) -> None:
+        result = self.execution_context.result
+        if result is not None and result.data is not None:
+            result.data = None
+
+
+class _OperationView(ResearchView):
+    """The view of one operation, with its root type."""
+
+    def __init__(
+        self,
+        *args: Any,
+        operation: OperationDefinitionNode,
+        root: GraphQLObjectType,
+    ) -> None:
+        super().__init__(*args)
+        self.operation, self.root = operation, root
+
+
+def _beyond_counts(
+    view: ResearchView, root: GraphQLObjectType, operation: OperationDefinitionNode
+) -> list[str]:
+    """The response keys of root fields that ask for more than cohort counts (and the
+    schema); any field of a mutation or subscription does."""
+    fields: dict[str, list[tuple[GraphQLObjectType, str, FieldNode]]] = {}
+    view._collect(operation.selection_set, [root], fields)
+    return [
+        key
+        for key, found in fields.items()
+        if root.name != "Query" or any(n not in COUNTS_ONLY_ROOT_FIELDS for _, n, _ in found)
+    ]
 
 
 def _operation(definitions: Iterable[Any], name: str | None) -> OperationDefinitionNode | None:

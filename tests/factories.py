@@ -210,6 +210,8 @@ async def create_research_study(conn: AsyncConnection, **kw: Any) -> models.Rese
         "ethics_approval_ref": "Dnr 2024-00001-01",
         "approved_on": date(2024, 1, 1),
         "client_id": "research-test",
+        # Most tests read records; the model's default (cohort counts only) is tested on its own.
+        "allows_record_access": True,
     } | kw
     return await _insert(conn, models.ResearchStudy, values)  # type: ignore[no-any-return]
 

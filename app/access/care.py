@@ -250,10 +250,12 @@ class CarePolicy:
     ) -> dict[uuid.UUID, PatientAccess]:
         client = principal.client_id or principal.subject
         if self._studies is None:
-            self._studies = await load_research_studies(conn, client, self.now().date())
+            self._studies = await load_research_studies(
+                conn, client, principal.study_id, self.now().date()
+            )
         if not self._studies:
             return {
-                pid: Denied(pid, "no ethics-approved study for this client (A15)") for pid in ids
+                pid: Denied(pid, "no ethics-approved study with record access (A15)") for pid in ids
             }
         now = self.now()
         facts = await load_patients(conn, principal, ids, now=now, consent_kinds=("research",))

@@ -311,16 +311,20 @@ class DataAccess:
         self.audit.emergency_step1(patient_id, [f"CareProvider:{p}" for p in providers])
         return providers
 
-    def pseudonym(self, patient_id: uuid.UUID) -> str:
-        """A15: the stable pseudonym of a patient for this caller (research exports)."""
-        scope = self.principal.client_id or self.principal.subject
-        return pseudonym(self.pseudonym_key, scope, patient_id)
+    def pseudonym(self, row_id: uuid.UUID) -> str:
+        """A15: the stable pseudonym of a row (a patient, a record) for the token's study."""
+        return pseudonym(self.pseudonym_key, self.pseudonym_scope, row_id)
 
     def text_pseudonym(self, value: str) -> str:
-        """A15: the stable pseudonym of another identifier (HSA-id, document id) for this
-        caller."""
-        scope = self.principal.client_id or self.principal.subject
-        return text_pseudonym(self.pseudonym_key, scope, value)
+        """A15: the stable pseudonym of another identifier (HSA-id, document id) for the
+        token's study."""
+        return text_pseudonym(self.pseudonym_key, self.pseudonym_scope, value)
+
+    @property
+    def pseudonym_scope(self) -> str:
+        """Pseudonyms are per study: two studies cannot link their data sets."""
+        study = self.principal.study_id
+        return f"study:{study}" if study else f"client:{self.principal.client_id}"
 
     async def research_release(self) -> Release:
         """A15: what the caller's approved studies release (research clients; loaded once)."""
@@ -330,7 +334,7 @@ class DataAccess:
             else:
                 client = self.principal.client_id or self.principal.subject
                 self._release = await self._uncancellable(
-                    load_release(self.conn, client, self.now().date())
+                    load_release(self.conn, client, self.principal.study_id, self.now().date())
                 )
         return self._release
 

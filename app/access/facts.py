@@ -264,12 +264,15 @@ def _reference_plan() -> Plan:
 
 
 async def load_research_studies(
-    conn: AsyncConnection, client_id: str, today: date
+    conn: AsyncConnection, client_id: str, study_id: uuid.UUID | None, today: date
 ) -> frozenset[uuid.UUID]:
-    """A15: the ethics-approved studies this research client may read for."""
+    """A15: the token's study, if it is one of this research client's ethics-approved studies
+    and its approval allows record access (empty otherwise)."""
     rs = table(models.ResearchStudy)
     rows = await conn.execute(
         select(rs.c.id).where(
+            rs.c.id == study_id,
+            rs.c.allows_record_access.is_(True),
             rs.c.client_id == client_id,
             rs.c.ethics_approval_ref != "",
             rs.c.approved_on <= today,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,8 @@ class Principal:
     represented_identifier: str | None = None
     # emergency access (A6): the mandatory reason
     emergency_reason: str | None = None
+    # research: the one study the token reads for (its pseudonyms and release, A15)
+    study_id: uuid.UUID | None = None
 
     @property
     def is_anonymous(self) -> bool:

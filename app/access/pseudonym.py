@@ -1,8 +1,9 @@
 """Pseudonyms for research (A15): HMAC-SHA256 of the patient id under a configured key.
 
-The same patient gets the same pseudonym within one scope (a research client), so a study can
-follow a patient over time, but different clients cannot link their data sets, and nobody
-without the key can go back from a pseudonym to the patient.
+The same patient gets the same pseudonym within one scope (a research study: `study:<id>`), so
+a study can follow a patient over time, but two studies (even of the same research client)
+cannot link their data sets, and nobody without the key can go back from a pseudonym to the
+patient.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """What a research client sees of the records it may read (A15), beyond which patients.
 
-A research client reads opted-in patients' records for its ethics-approved studies. The
-answer never carries a real identifier: every id is a pseudonym (the keyed HMAC of
-app/access/pseudonym.py, the same as the bulk export's), and so is every other identifier
-(documentId, HSA-ids, order and referral ids). Times are cut to the study's precision, and
-free text and clinicians' names are left out unless the approval releases them
-(`research_study.release_*`). A client with several studies gets what all of them allow.
+A research token reads for one study (its `study` claim): the patients opted in to that
+study, if its ethics approval allows record access (`research_study.allows_record_access`;
+cohort counts need no more than the approval). The answer never carries a real identifier:
+every id is a pseudonym (the keyed HMAC of app/access/pseudonym.py over the study and the
+row, the same as the bulk export's), and so is every other identifier (documentId, HSA-ids,
+order and referral ids); cursors are sealed (app/access/cursor_seal.py). Times are cut to the
+study's precision, and free text and clinicians' names are left out unless the approval
+releases them (`research_study.release_*`).
 The GraphQL answer is rewritten by schema/research_view.py; identifying lookups (by
 personnummer, name, a clinician's HSA-id) are refused before they run (`refuse_lookup`).
 """
@@ -25,14 +27,12 @@ from app import models
 from app.access.facts import table
 from app.models.consent import TimePrecision
 
-# Coarsest last: a client with several studies gets the coarsest of their precisions.
-PRECISIONS = (TimePrecision.EXACT, TimePrecision.DAY, TimePrecision.MONTH, TimePrecision.YEAR)
 DEFAULT_MIN_CELL_SIZE = 5
 
 
 @dataclass(frozen=True)
 class Release:
-    """What the approvals of a research client's studies let it see."""
+    """What the approval of a research token's study lets it see."""
 
     studies: tuple[uuid.UUID, ...] = ()
     approvals: tuple[str, ...] = ()
@@ -40,41 +40,49 @@ class Release:
     clinician_identity: bool = False
     time_precision: TimePrecision = TimePrecision.YEAR
     min_cell_size: int = DEFAULT_MIN_CELL_SIZE
+    record_access: bool = False
 
+    @property
+    def study(self) -> uuid.UUID | None:
+        return self.studies[0] if self.studies else None
+
+
+NOT_APPROVED_REASON = "the study's ethics approval does not allow record access (A15)"
 
 # No approved study: nothing is read anyway; the most careful view.
 NO_RELEASE = Release()
 
 
-async def load_release(conn: AsyncConnection, client_id: str, today: date) -> Release:
-    """The release of this client's ethics-approved studies (as app/access/facts.py decides
-    which studies count), the most careful of them where they differ."""
+async def load_release(
+    conn: AsyncConnection, client_id: str, study_id: uuid.UUID | None, today: date
+) -> Release:
+    """The release of the token's study, if it is one of this client's ethics-approved studies
+    (as app/access/facts.py decides which studies count); NO_RELEASE otherwise."""
     rs = table(models.ResearchStudy)
-    rows = (
+    row = (
         (
             await conn.execute(
-                select(rs)
-                .where(
+                select(rs).where(
+                    rs.c.id == study_id,
                     rs.c.client_id == client_id,
                     rs.c.ethics_approval_ref != "",
                     rs.c.approved_on <= today,
                 )
-                .order_by(rs.c.id)
             )
         )
         .mappings()
-        .all()
+        .first()
     )
-    if not rows:
+    if study_id is None or row is None:
         return NO_RELEASE
-    precision = max((TimePrecision(r["time_precision"]) for r in rows), key=PRECISIONS.index)
     return Release(
-        studies=tuple(r["id"] for r in rows),
-        approvals=tuple(r["ethics_approval_ref"] for r in rows),
-        free_text=all(r["release_free_text"] for r in rows),
-        clinician_identity=all(r["release_clinician_identity"] for r in rows),
-        time_precision=precision,
-        min_cell_size=max(max(r["min_cell_size"] for r in rows), 1),
+        studies=(row["id"],),
+        approvals=(row["ethics_approval_ref"],),
+        free_text=row["release_free_text"],
+        clinician_identity=row["release_clinician_identity"],
+        time_precision=TimePrecision(row["time_precision"]),
+        min_cell_size=max(row["min_cell_size"], 1),
+        record_access=row["allows_record_access"],
     )
 
 

@@ -75,6 +75,8 @@ def search_scope(
             c.c.patient_id == patient_id,
             c.c.kind == "research",
             c.c.research_study_id == rs.c.id,
+            rs.c.id == principal.study_id,
+            rs.c.allows_record_access.is_(True),
             rs.c.client_id == client,
             rs.c.ethics_approval_ref != "",
             rs.c.approved_on <= now.date(),

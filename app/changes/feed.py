@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, and_, cast, or_, select, text, tuple_
 
+from app.access.cursor_seal import opened
 from app.access.data import DataAccess
 from app.errors import AppError, BadInput
 from app.models.changes import ChangeLog, ChangeLogHorizon
@@ -56,6 +57,7 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str, *, field: str = "after") -> Cursor:
+        value = opened(value, field=field)  # a research request's cursors are sealed
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             if raw.startswith(_PREFIX):

@@ -51,7 +51,9 @@ class Cancelled(Exception):
 
 
 def _owner(principal: Principal) -> str:
-    return f"{principal.kind.value}:{principal.subject}"
+    """Who may fetch a job's files: a research token only for the study it exported for."""
+    study = f":{principal.study_id}" if principal.study_id else ""
+    return f"{principal.kind.value}:{principal.subject}{study}"
 
 
 def _z(moment: datetime) -> str:

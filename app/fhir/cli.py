@@ -17,6 +17,8 @@ from rich.console import Console
 from app.cli import CommandError, UsageError, at_least_one, command
 
 if TYPE_CHECKING:
+    import uuid
+
     from app.fhir.importer import ImportOptions
     from app.fhir.r4 import FhirJson
     from app.fhir.results import ImportResult
@@ -153,6 +155,11 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
         help="bulk export for a research client: opted-in patients only, pseudonymised",
     )
     parser.add_argument(
+        "--study",
+        metavar="STUDY_ID",
+        help="with --research-client: the study exported for (its id); pseudonyms are per study",
+    )
+    parser.add_argument(
         "--batch-size", type=at_least_one, default=200, help="patients per batch (bulk)"
     )
     parser.add_argument(
@@ -169,6 +176,10 @@ def export_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.research_client and args.patient:
         raise UsageError("--research-client works with --ndjson only")
+    if bool(args.research_client) != bool(args.study):
+        raise UsageError("--research-client and --study go together")
+    if args.study:
+        _check_study(args.study)
     if args.out and args.ndjson:
         raise UsageError("--out works with --patient only; --ndjson names the folder")
     if args.patient:
@@ -195,6 +206,22 @@ def export_fhir_command(args: argparse.Namespace, settings: Settings) -> int:
     for name, n in counts.items():
         out.print(f"{args.ndjson / (name + '.ndjson')}: {n}")
     return 0
+
+
+def _study(study: str | None) -> uuid.UUID | None:
+    from app.auth import study_id_of
+
+    return study_id_of(study) if study else None
+
+
+def _check_study(study: str) -> None:
+    """A study's id (global id or uuid), checked before the database starts."""
+    from app.auth import study_id_of
+
+    try:
+        study_id_of(study)
+    except ValueError:
+        raise UsageError(f"--study {study!r}: not a research study's id") from None
 
 
 def _check_patient(patient: str) -> None:
@@ -265,6 +292,7 @@ async def _export_bulk(
                     settings,
                     args.ndjson,
                     research_client=args.research_client,
+                    study=_study(args.study),
                     batch_size=args.batch_size,
                     on_patients=advance,
                     check=args.validate,

@@ -13,8 +13,9 @@ from sqlalchemy import RowMapping, Table, select
 from sqlmodel import SQLModel
 
 from app.access.principal import PrincipalKind
-from app.access.research import Release, released_row
+from app.access.research import NOT_APPROVED_REASON, Release, released_row
 from app.context import Context
+from app.errors import AppError
 from app.fhir import preserve
 from app.fhir.mapping import municipal
 from app.fhir.mapping.common import id_system
@@ -232,6 +233,9 @@ async def export_population(
     emit = _checked(writer) if check else writer.write
     research = ctx.principal.kind is PrincipalKind.RESEARCH
     release = await ctx.data.research_release() if research else None
+    if release is not None and not release.record_access:
+        # Refused before anything is read (the export's transaction would roll back a denial).
+        raise AppError(NOT_APPROVED_REASON, code="NOT_APPROVED", status=403)
     for kind in REFERENCE_KINDS:
         if research and kind.table == "assignment":
             continue

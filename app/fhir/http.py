@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app import audit
-from app.access.principal import Principal
+from app.access.principal import Principal, PrincipalKind
 from app.auth import authenticate
 from app.context import build_context
 from app.db import Database, limit_statements
-from app.errors import AppError, ResponseTooLarge
+from app.errors import AppError, Forbidden, ResponseTooLarge
 from app.fhir.exporter import everything
 from app.fhir.mapping.registry import SUPPORTED_TYPES
 from app.fhir.r4 import FhirJson, dumps
@@ -61,6 +61,12 @@ def not_acceptable(request: Request) -> Response | None:
         if not types & JSON_TYPES:
             return outcome(406, "not-supported", f"only {FHIR_JSON} is served")
     return None
+
+
+RESEARCH_REFUSAL = (
+    "research tokens do not read through the FHIR REST API (its answers carry real ids): use"
+    " GraphQL or the bulk export ($export), pseudonymised per study (A15)"
+)
 
 
 def outcome(status: int, code: str, text: str) -> Response:
@@ -146,6 +152,8 @@ class FhirEndpoint:
             return refused
         try:
             principal = await self._principal(request)
+            if principal.kind is PrincipalKind.RESEARCH:
+                await self._refuse_research(principal, operation)
         except AppError as exc:
             return refusal(exc)
         running = RunningRequest()
@@ -179,6 +187,15 @@ class FhirEndpoint:
         if principal.is_anonymous:
             raise refuse_anonymous()
         return principal
+
+    async def _refuse_research(self, principal: Principal, operation: str) -> None:
+        """A15: the REST reads answer with real ids, so research tokens are refused here (a
+        logged denial); they read through GraphQL or the bulk export, pseudonymised per study."""
+        async with self.db.transaction() as conn:
+            ctx = build_context(conn, principal, self.settings, operation_name=operation)
+            ctx.audit.deny(None, RESEARCH_REFUSAL)
+            await audit.flush(conn, ctx.audit, principal, operation)
+        raise Forbidden(RESEARCH_REFUSAL)
 
     async def _run(
         self,

@@ -37,12 +37,14 @@ SYSTEM = Principal(
 )
 
 
-def research_principal(client_id: str) -> Principal:
+def research_principal(client_id: str, study: uuid.UUID | None) -> Principal:
+    """A research client exporting for one of its studies (pseudonyms are per study)."""
     return Principal(
         kind=PrincipalKind.RESEARCH,
         subject=client_id,
         client_id=client_id,
         purpose=Purpose.RESEARCH,
+        study_id=study,
     )
 
 
@@ -140,13 +142,14 @@ async def export_bulk(
     directory: Path,
     *,
     research_client: str | None = None,
+    study: uuid.UUID | None = None,
     batch_size: int = 200,
     on_patients: Callable[[int], None] | None = None,
     check: bool = False,
 ) -> dict[str, int]:
     """The population as NDJSON files; returns resources written per type. Audit entries are
     flushed after every batch of patients, so memory stays flat."""
-    principal = research_principal(research_client) if research_client else SYSTEM
+    principal = research_principal(research_client, study) if research_client else SYSTEM
     ctx: Context = build_context(conn, principal, settings)
 
     async def after_batch(patients: int) -> None:

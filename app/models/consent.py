@@ -56,7 +56,8 @@ class TimePrecision(StrEnum):
 
 class ResearchStudy(ReferenceRow, table=True):
     """A study with its ethics approval (A15), and what the approval lets it see: by default
-    no free text, no clinician identities, times cut to the month, and counts under 5 hidden."""
+    cohort counts only (no records), no free text, no clinician identities, times cut to the
+    month, and counts under 5 hidden."""
 
     __tablename__ = "research_study"
     __table_args__ = (one_of("time_precision", TimePrecision),)
@@ -75,6 +76,10 @@ class ResearchStudy(ReferenceRow, table=True):
     )
     min_cell_size: int = Field(
         default=5, description="Counts under this are shown as '<k' (small-cell suppression)"
+    )
+    allows_record_access: bool = Field(
+        default=False,
+        description="The approval allows pseudonymised record access (else cohort counts only)",
     )
 
 

@@ -22,7 +22,8 @@ from app.seed.rand import Rng
 from app.seed.world import Hospital, Provider, Staff, Unit, World, gln, organisation_number
 
 # What the demo studies' approvals release (A15): no free text, no clinicians' names, times cut
-# to the month, counts under 5 hidden (the model's defaults).
+# to the month, counts under 5 hidden (the model's defaults); the demo study's approval allows
+# pseudonymised record access, the other's cohort counts only.
 DEFAULT_RELEASE = (False, False, "month", 5)
 
 WORLD_SEED = "vardkedja-world-1"
@@ -214,7 +215,10 @@ class _Builder:
         self._hospitals(regions)
         self._demo_staff()
         self._rotations()
-        self.world.study_ids = [self.new_id(), self.new_id()]
+        # The demo study's id is fixed (`vardkedja token --as research` names it); the draw
+        # stays, so that every id seeded after it is as before.
+        self.new_id()
+        self.world.study_ids = [demo.DEMO_STUDY_ID, self.new_id()]
         self.world.studies = [
             (
                 self.world.study_ids[0],
@@ -223,6 +227,7 @@ class _Builder:
                 date(2023, 3, 14),
                 demo.DEMO_RESEARCH_CLIENT_ID,
                 *DEFAULT_RELEASE,
+                True,
             ),
             (
                 self.world.study_ids[1],
@@ -231,6 +236,7 @@ class _Builder:
                 date(2024, 9, 2),
                 "research-aldre-lakemedel",
                 *DEFAULT_RELEASE,
+                False,
             ),
         ]
         return self.world

@@ -6,6 +6,7 @@ docs/synthetic-data.md for what each record shows.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -280,6 +281,8 @@ DEMO_CLINICIANS: dict[str, DemoClinician] = {
 
 DEMO_RESEARCH_CLIENT_ID = "research-demo-client"
 DEMO_STUDY_NAME = "Hjärt-kärlsjukdom hos äldre (demostudie)"
+# Fixed, so that a research token for the demo study can be minted without the database.
+DEMO_STUDY_ID = uuid.UUID("5e0d5e0d-0000-4000-8000-000000000001")
 
 # One table of every demo identifier, for docs and development tokens.
 DEMO_PEOPLE: dict[str, DemoPatient | DemoClinician] = {**DEMO_PATIENTS, **DEMO_CLINICIANS}

@@ -49,6 +49,7 @@ REFERENCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "release_clinician_identity",
         "time_precision",
         "min_cell_size",
+        "allows_record_access",
     ),
 }
 

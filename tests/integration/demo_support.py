@@ -24,7 +24,7 @@ from app.tokens import mint
 
 TOKEN_OPTIONS = (
     "role_as", "who", "hsa_id", "unit", "provider", "role", "assignment", "personnummer",
-    "represents", "client_id", "name", "purpose",
+    "represents", "client_id", "study", "name", "purpose",
 )  # fmt: skip
 
 

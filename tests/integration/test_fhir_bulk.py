@@ -121,7 +121,7 @@ async def test_a_research_client_gets_opted_in_patients_pseudonymised(
         "revoked_at": None,
     }
     await conn.execute(insert(TABLES["consent"]).values(consent))
-    headers = auth(settings, "research", "research-ki", client_id="research-ki")
+    headers = auth(settings, "research", "research-ki", client_id="research-ki", study=str(STUDY))
     _, manifest = await export(bulk_client, headers)
     outputs = {o["type"]: o for o in manifest["output"]}
     (patient,) = await lines(bulk_client, headers, outputs["Patient"]["url"])

@@ -127,7 +127,7 @@ async def test_research_export_only_opted_in_and_pseudonymised(
     }
     await conn.execute(insert(TABLES["consent"]).values(consent))
     keyed = settings.model_copy(update={"pseudonym_key": "test-pseudonym-key"})
-    counts = await export_bulk(conn, keyed, tmp_path, research_client="research-ki")
+    counts = await export_bulk(conn, keyed, tmp_path, research_client="research-ki", study=STUDY)
     assert counts["Patient"] == 1  # the other patient gave no research consent
     text_out = all_ndjson(tmp_path)
     for identifying in (b"191212121212", b"Tolvan", b"Storgatan", str(PATIENT).encode()):

@@ -226,37 +226,51 @@ async def test_a14_other_municipal_records_are_not(conn: AsyncConnection) -> Non
 # --- A15 research -------------------------------------------------------------------------
 
 
-def research_principal(client: str = "research-test") -> Principal:
+def research_principal(client: str = "research-test", study: uuid.UUID | None = None) -> Principal:
     return Principal(
-        kind=PrincipalKind.RESEARCH, subject=client, client_id=client, purpose=Purpose.RESEARCH
-    )
+        kind=PrincipalKind.RESEARCH, subject=client, client_id=client, purpose=Purpose.RESEARCH,
+        study_id=study,
+    )  # fmt: skip
 
 
-async def test_a15_opted_in_patients_pseudonymised(conn: AsyncConnection) -> None:
+async def test_a15_opted_in_patients_pseudonymised_per_study(conn: AsyncConnection) -> None:
     w = await build_world(conn)
     study = await f.create_research_study(conn)
-    await f.create_consent(conn, w.patient, "research", research_study_id=study.id)
-    principal = research_principal()
+    other = await f.create_research_study(conn, name="Andra studien")
+    for s in (study, other):
+        await f.create_consent(conn, w.patient, "research", research_study_id=s.id)
+    principal = research_principal(study=study.id)
     data = data_access(conn, principal)
     docs = await visible_ids(conn, principal, models.CareDocument, [w.patient.id], data)
     assert docs == set(w.docs.values())
-    # No identity: not findable as a patient; a stable pseudonym per client instead.
+    # No identity: not findable as a patient; a stable pseudonym per study instead.
     assert await data.visible_patients([w.patient.id]) == set()
     alias = data.pseudonym(w.patient.id)
     assert alias == data_access(conn, principal).pseudonym(w.patient.id)
-    assert alias != data_access(conn, research_principal("other")).pseudonym(w.patient.id)
+    # The same client's other study, with the same patient, cannot link the two.
+    assert alias != data_access(conn, research_principal(study=other.id)).pseudonym(w.patient.id)
     assert str(w.patient.id) not in alias and w.patient.identifier not in alias
 
 
-async def test_a15_no_consent_or_no_ethics_approval_sees_nothing(conn: AsyncConnection) -> None:
+async def test_a15_no_consent_no_approval_or_another_study_sees_nothing(
+    conn: AsyncConnection,
+) -> None:
     w = await build_world(conn)
     study = await f.create_research_study(conn)
     unapproved = await f.create_research_study(
         conn, client_id="research-later", approved_on=date(2999, 1, 1)
     )
+    opted_out = await f.create_research_study(conn, name="Ingen har samtyckt")
+    counts_only = await f.create_research_study(conn, allows_record_access=False)
     await f.create_consent(conn, w.patient, "research", research_study_id=unapproved.id)
-    assert study.id
-    for principal in (research_principal(), research_principal("research-later")):
+    await f.create_consent(conn, w.patient, "research", research_study_id=counts_only.id)
+    for principal in (
+        research_principal(study=study.id),
+        research_principal("research-later", unapproved.id),
+        research_principal(study=opted_out.id),
+        research_principal(study=counts_only.id),  # opted in, but no record access
+        research_principal("someone-else", counts_only.id),  # not the client's study
+    ):
         assert await visible_ids(conn, principal, models.CareDocument, [w.patient.id]) == set()
 
 

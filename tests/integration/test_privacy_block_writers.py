@@ -161,7 +161,11 @@ async def test_representatives_and_research_may_not_lift(
     lift = {"careUnitHsaId": w.u.hsa_id, "until": until()}
     by_block = lift | {"blockId": encode_id("Block", block.id, child.id)}
     assert code_of(await gql(client, TEMP, guardian, {"input": by_block})) == "FORBIDDEN"
-    research = mint(settings, kind="research", subject="research-test", client_id="research-test")
+    study = await f.create_research_study(conn)  # approved, with record access
+    research = mint(
+        settings, kind="research", subject="research-test", client_id="research-test",
+        study=str(study.id),
+    )  # fmt: skip
     by_patient = lift | {"patientId": encode_id("Patient", child.id)}
     response = await gql(client, TEMP, research, {"input": by_patient})
     assert response["data"]["temporarilyLiftBlock"]["userErrors"] == [

@@ -50,7 +50,7 @@ async def export(
     }  # fmt: skip
     await conn.execute(insert(TABLES["consent"]).values(consent))
     keyed = settings.model_copy(update={"pseudonym_key": KEY})
-    counts = await export_bulk(conn, keyed, tmp_path, research_client=CLIENT)
+    counts = await export_bulk(conn, keyed, tmp_path, research_client=CLIENT, study=STUDY)
     assert counts["Patient"] == 1
     return read_files(tmp_path)
 
@@ -103,4 +103,4 @@ async def test_an_approval_releases_text_names_and_times(
 
 def pseudo(row_id: Any) -> str:
     """The export's FHIR id of a row: the same HMAC as a research GraphQL id, '_' as '-'."""
-    return pseudonym(KEY.encode(), CLIENT, row_id).replace("_", "-")
+    return pseudonym(KEY.encode(), f"study:{STUDY}", row_id).replace("_", "-")

@@ -42,8 +42,9 @@ async def api(conn: AsyncConnection, settings: Settings) -> AsyncIterator[httpx.
         yield http
 
 
-def research(settings: Settings, client: str = CLIENT) -> dict[str, str]:
-    minted = mint(settings, kind="research", subject=client, client_id=client)
+def research(settings: Settings, study: str, client: str = CLIENT) -> dict[str, str]:
+    """A research token of `client` for `study` (its global id)."""
+    minted = mint(settings, kind="research", subject=client, client_id=client, study=study)
     return {"authorization": f"Bearer {minted}"}
 
 
@@ -79,12 +80,14 @@ async def ask(
     settings: Settings,
     study_id: str,
     client: str = CLIENT,
+    token_study: str | None = None,
     **variables: Any,
 ) -> dict[str, Any]:
+    """Ask `study_id` with a token for `token_study` (by default the study asked)."""
     response = await api.post(
         "/graphql",
         json={"query": COHORT, "variables": {"id": study_id, "by": []} | variables},
-        headers=research(settings, client),
+        headers=research(settings, token_study or study_id, client),
     )
     body: dict[str, Any] = response.json()
     return body
@@ -167,7 +170,7 @@ async def test_the_study_is_found_by_the_id_research_answers_show(
     study, _ = await cohort_world(conn)
     shown = (await ask(api, settings, encode_id("ResearchStudy", study.id)))["data"]["study"]
     assert shown["id"].startswith("psn_")  # research answers carry pseudonyms
-    again = await ask(api, settings, shown["id"])
+    again = await ask(api, settings, shown["id"], token_study=encode_id("ResearchStudy", study.id))
     assert again["data"]["study"]["ethicsApprovalRef"] == study.ethics_approval_ref
 
 
@@ -178,6 +181,10 @@ async def test_others_get_no_study(
     gid = encode_id("ResearchStudy", study.id)
     other_client = await ask(api, settings, gid, client="research-other")
     assert other_client["data"]["study"] is None
+    # The same client's token for another of its studies does not read this one either.
+    sibling = await f.create_research_study(conn, client_id=CLIENT, name="Syskonstudie")
+    other_study = await ask(api, settings, gid, token_study=encode_id("ResearchStudy", sibling.id))
+    assert other_study["data"]["study"] is None
     system = mint(settings, kind="system", subject="integration")
     response = await api.post(
         "/graphql", json={"query": COHORT, "variables": {"id": gid, "by": []}},
@@ -187,7 +194,7 @@ async def test_others_get_no_study(
     denied = await conn.execute(
         text("SELECT count(*) FROM audit_entry WHERE action = 'deny' AND patient_id IS NULL")
     )
-    assert denied.scalar_one() == 2
+    assert denied.scalar_one() == 3
 
 
 async def test_every_question_is_audited_with_the_approval(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from graphql import GraphQLSchema
 from sqlalchemy import text
@@ -40,6 +41,8 @@ from tests.integration.test_no_bypass import (
 
 CLIENT = "research-walk"
 KEY = "research-walk-key"
+STUDY = uuid.UUID("00000000-0000-4000-8000-00000000057d")
+OTHER_STUDY = uuid.UUID("00000000-0000-4000-8000-0000000005e2")
 MAX_DEPTH = 5
 
 
@@ -60,14 +63,14 @@ async def research_client(
         yield http
 
 
-def token(settings: Settings) -> dict[str, str]:
-    minted = mint(settings, kind="research", subject=CLIENT, client_id=CLIENT)
+def token(settings: Settings, study: uuid.UUID = STUDY) -> dict[str, str]:
+    minted = mint(settings, kind="research", subject=CLIENT, client_id=CLIENT, study=str(study))
     return {"authorization": f"Bearer {minted}"}
 
 
 async def opted_in_record(conn: AsyncConnection, **release: Any) -> Record:
     rec = await build_record(conn)
-    study = await f.create_research_study(conn, client_id=CLIENT, **release)
+    study = await f.create_research_study(conn, id=STUDY, client_id=CLIENT, **release)
     await f.create_consent(conn, rec.patient, "research", research_study_id=study.id)
     return rec
 
@@ -123,9 +126,14 @@ def typenames(value: Any) -> set[str]:
 
 
 async def research_walk(
-    client: httpx.AsyncClient, schema: GraphQLSchema, rec: Record, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    schema: GraphQLSchema,
+    rec: Record,
+    headers: dict[str, str],
+    errors: list[str] | None = None,
 ) -> tuple[list[Any], set[str], int]:
-    """Every leaf value the research token got on every path, the types it saw, requests."""
+    """Every leaf value the research token got on every path, the types it saw, requests;
+    every error it got goes into `errors` (as JSON)."""
     values: list[Any] = []
     seen_types: set[str] = set()
     queue: list[list[Step]] = [[s] for s, _ in root_steps(schema, rec)]
@@ -138,8 +146,11 @@ async def research_walk(
         response = await client.post("/graphql", json={"query": query}, headers=headers)
         requests += 1
         assert response.status_code == 200, (query, response.text)
-        data = response.json().get("data")
+        body = response.json()
+        data = body.get("data")
         values.extend(leaves(data))
+        if errors is not None and body.get("errors"):
+            errors.append(orjson.dumps(body["errors"]).decode())
         seen_types |= typenames(data)
         if len(steps) < MAX_DEPTH:
             queue.extend(
@@ -153,8 +164,9 @@ async def test_a_research_client_never_sees_a_real_identifier(
 ) -> None:
     rec = await opted_in_record(conn)
     schema = await introspected(research_client)
+    errors: list[str] = []
     values, types, requests = await research_walk(
-        research_client, schema, rec, token(research_settings)
+        research_client, schema, rec, token(research_settings), errors
     )
     # The walk reached the opted-in patient's records through units and practitioners.
     reached = types & patient_types(schema)
@@ -167,6 +179,32 @@ async def test_a_research_client_never_sees_a_real_identifier(
     assert leaked == [], sorted(set(leaked))
     secrets = {rec.patient.identifier, rec.patient.given_name, rec.patient.family_name}
     assert not secrets & {v for v in values if isinstance(v, str)}
+    # Nor in any error message of the walk (schema/research_errors.py).
+    in_errors = sorted({v for v in real | rec.secrets for e in errors if v in e})
+    assert in_errors == [], in_errors
+    # Cursors are sealed for the study: they page, but say nothing.
+    cursors = [v for v in values if isinstance(v, str) and v.startswith("rc_")]
+    assert cursors
+
+
+async def test_a_study_without_record_access_walks_into_refusals_only(
+    research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
+) -> None:
+    """The same walk for a study whose approval allows cohort counts only: every root field
+    but `study` answers NOT_APPROVED, and nothing real comes back, in data or errors."""
+    rec = await opted_in_record(conn, allows_record_access=False)
+    schema = await introspected(research_client)
+    errors: list[str] = []
+    values, types, requests = await research_walk(
+        research_client, schema, rec, token(research_settings), errors
+    )
+    assert requests >= 10 and len(errors) >= requests - 2
+    assert all('"NOT_APPROVED"' in e for e in errors), errors[:3]
+    assert not types & patient_types(schema)
+    real = await real_values(conn) | rec.secrets
+    leaked = [v for v in values if isinstance(v, str) and (v in real or is_global_id(v))]
+    assert leaked == []
+    assert not [v for v in real for e in errors if v in e]
 
 
 CONTACTS = """query($hsa: String!) { careUnit(hsaId: $hsa) { hsaId name careContacts {
@@ -175,11 +213,13 @@ CONTACTS = """query($hsa: String!) { careUnit(hsaId: $hsa) { hsaId name careCont
           accountable { hsaId name roleCode } careUnit { id hsaId name } } } } }"""
 
 
-async def contacts(client: httpx.AsyncClient, settings: Settings, rec: Record) -> dict[str, Any]:
+async def contacts(
+    client: httpx.AsyncClient, settings: Settings, rec: Record, study: uuid.UUID = STUDY
+) -> dict[str, Any]:
     response = await client.post(
         "/graphql",
         json={"query": CONTACTS, "variables": {"hsa": rec.unit.hsa_id}},
-        headers=token(settings),
+        headers=token(settings, study),
     )
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
@@ -195,8 +235,8 @@ async def test_research_ids_are_the_bulk_exports_pseudonyms_and_times_are_cut(
     unit = await contacts(research_client, research_settings, rec)
     node = unit["careContacts"]["nodes"][0]
     key = KEY.encode()
-    assert node["id"] == pseudonym(key, CLIENT, contact_id)
-    assert node["careUnit"]["id"] == pseudonym(key, CLIENT, rec.unit.id)
+    assert node["id"] == pseudonym(key, f"study:{STUDY}", contact_id)
+    assert node["careUnit"]["id"] == pseudonym(key, f"study:{STUDY}", rec.unit.id)
     assert unit["hsaId"] == node["careUnit"]["hsaId"] != rec.unit.hsa_id
     assert unit["hsaId"].startswith("psn_") and node["documentId"].startswith("psn_")
     assert unit["name"] == "VC Walk"  # organisations' names are not about anyone
@@ -235,14 +275,36 @@ async def test_an_approval_releases_free_text_clinicians_and_exact_times(
     assert node["accountable"]["hsaId"].startswith("psn_")
 
 
-async def test_a_second_study_without_release_keeps_things_withheld(
+async def test_two_studies_see_unlinkable_pseudonyms_and_their_own_release(
     research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
 ) -> None:
     rec = await opted_in_record(conn, release_free_text=True, time_precision="day")
-    await f.create_research_study(conn, client_id=CLIENT, name="Andra", time_precision="year")
-    node = (await contacts(research_client, research_settings, rec))["careContacts"]["nodes"][0]
-    assert node["reason"] is None
-    assert node["eventTime"] == "2024-01-01T00:00:00+00:00"
+    await f.create_research_study(
+        conn, id=OTHER_STUDY, client_id=CLIENT, name="Andra", time_precision="year"
+    )
+    await f.create_consent(conn, rec.patient, "research", research_study_id=OTHER_STUDY)
+    first = (await contacts(research_client, research_settings, rec))["careContacts"]
+    second = (await contacts(research_client, research_settings, rec, OTHER_STUDY))["careContacts"]
+    # Each study's own approval: free text and days for the first, the year for the second.
+    assert first["nodes"][0]["reason"] == MARKER
+    assert first["nodes"][0]["eventTime"] == "2024-03-01T00:00:00+00:00"
+    assert second["nodes"][0]["reason"] is None
+    assert second["nodes"][0]["eventTime"] == "2024-01-01T00:00:00+00:00"
+    # The same contact, unit and clinician: no identifier of one study's answer is in the
+    # other's, so two studies cannot join their data sets on the same patient.
+    ids_first = {v for v in leaves(first) if isinstance(v, str) and v.startswith("psn_")}
+    ids_second = {v for v in leaves(second) if isinstance(v, str) and v.startswith("psn_")}
+    assert len(ids_first) >= 4 and len(ids_second) >= 4
+    assert not ids_first & ids_second
+
+
+async def test_a_study_whose_patient_did_not_opt_in_sees_nothing(
+    research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
+) -> None:
+    rec = await opted_in_record(conn)
+    await f.create_research_study(conn, id=OTHER_STUDY, client_id=CLIENT, name="Andra")
+    unit = await contacts(research_client, research_settings, rec, OTHER_STUDY)
+    assert unit["careContacts"]["totalCount"] == 0
 
 
 async def test_research_may_not_look_people_up(

@@ -10,9 +10,15 @@ import pytest
 
 from app.cli import UsageError, build_parser
 from app.privacy_cli import token_command
-from app.seed.demo import DEMO_CLINICIANS, DEMO_PATIENTS, DEMO_RESEARCH_CLIENT_ID
+from app.seed.demo import (
+    DEMO_CLINICIANS,
+    DEMO_PATIENTS,
+    DEMO_RESEARCH_CLIENT_ID,
+    DEMO_STUDY_ID,
+)
 from app.settings import Settings
 from app.tokens import with_dev_keys
+from schema.ids import encode_id
 
 
 def run_token(capsys: pytest.CaptureFixture[str], settings: Settings, *argv: str) -> str:
@@ -65,6 +71,12 @@ def test_every_role_mints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert guardian["represents"] == DEMO_PATIENTS["child"].personnummer
     research = decode(run_token(capsys, settings, "--as", "research"), settings)
     assert research["client_id"] == DEMO_RESEARCH_CLIENT_ID
+    assert research["study"] == encode_id("ResearchStudy", DEMO_STUDY_ID)
+    other = decode(
+        run_token(capsys, settings, "--as", "research", "--client-id", "ki", "--study", "S1"),
+        settings,
+    )
+    assert (other["client_id"], other["study"]) == ("ki", "S1")
     system = decode(run_token(capsys, settings, "--as", "system", "--purpose", "admin"), settings)
     assert system["kind"] == "system" and system["purpose"] == "ADMIN"
     by_hsa = decode(

@@ -218,6 +218,7 @@ def study_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJson:
             ext("release-clinician-identity", "Boolean", row["release_clinician_identity"]),
             ext("time-precision", "Code", row["time_precision"]),
             ext("min-cell-size", "PositiveInt", row["min_cell_size"]),
+            ext("allows-record-access", "Boolean", row["allows_record_access"]),
         ],
         "identifier": [{"system": ETHICS_APPROVAL, "value": row["ethics_approval_ref"]}],
         "title": row["name"],
@@ -246,4 +247,5 @@ def study_from_fhir(resource: Any, resolver: Resolver) -> Row:
         "release_clinician_identity": bool(x.value("release-clinician-identity", "Boolean")),
         "time_precision": x.value("time-precision", "Code") or "month",
         "min_cell_size": x.value("min-cell-size", "PositiveInt") or 5,
+        "allows_record_access": bool(x.value("allows-record-access", "Boolean")),
     }
