@@ -3,7 +3,7 @@ research client gets cohort counts only. Existing studies get no record access u
 approval is recorded as allowing it (fail closed).
 
 Revision ID: 0014_research_access
-Revises: 0017_replica
+Revises: 0018_audit_partitions
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_research_access"
-down_revision: str | None = "0017_replica"
+down_revision: str | None = "0018_audit_partitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
