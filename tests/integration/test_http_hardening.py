@@ -362,7 +362,7 @@ async def test_a_purpose_outside_the_principals_kind_is_refused_unaudited(
     claims: dict[str, Any] = {
         "patient": {"pnr": patient.identifier},
         "proxy": {"pnr": personnummer(serial=123), "represents": patient.identifier},
-        "research": {"client_id": "studie-1"},
+        "research": {"client_id": "studie-1", "study": str(uuid.uuid4())},
         "clinician": {"care_unit": "SE2321000016-AKUT", "care_provider": "SE2321000016-RSTH"},
         "system": {},
     }[kind]
