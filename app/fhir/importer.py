@@ -40,7 +40,7 @@ from app.fhir.mapping.registry import (
     Kind,
     kind_of,
 )
-from app.fhir.r4 import InvalidResource, MappingError, Unsupported, dumps, loads, validate
+from app.fhir.r4 import InvalidResource, MappingError, Unsupported, Validator, dumps, loads
 from app.fhir.resolve import NAMESPACE, Defaults, ImportResolver, references_in, stable_id
 from app.fhir.results import UNSUPPORTED_ELEMENT, EntryError, ImportResult, UnsupportedEntry
 from app.fhir.writer import replace_children, upsert
@@ -107,6 +107,7 @@ class Importer:
         self.patient_ids: set[uuid.UUID] = set()
         self.patient_pairs: dict[tuple[str, str], tuple[uuid.UUID, int]] = {}
         self.tables = SQLModel.metadata.tables
+        self.validate = Validator()
 
     async def prepare(self) -> None:
         await self.resolver.load_codes()
@@ -153,7 +154,7 @@ class Importer:
             self._skip(raw, resource_type, exc.reason)
             return None
         try:
-            resource = validate(data)
+            resource = self.validate(data)
         except InvalidResource as exc:
             for problem in exc.problems:
                 self._error(raw, resource_type, problem.path, problem.reason)

@@ -4,8 +4,10 @@ the audit trail written in the same transaction."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -46,6 +48,21 @@ def research_principal(client_id: str, study: uuid.UUID | None) -> Principal:
         purpose=Purpose.RESEARCH,
         study_id=study,
     )
+
+
+@contextmanager
+def fewer_collections(young: int = 100_000) -> Iterator[None]:
+    """An import holds a chunk's parsed and validated resources (hundreds of thousands of small
+    objects) while it allocates more: with the default threshold (700) the collector ran ~2,000
+    times per 15,000 resources and took a fifth of the import's CPU time. Collections of the
+    youngest generation are made rarer while the import runs (a command-line process), and
+    nothing is kept from collection."""
+    before = gc.get_threshold()
+    gc.set_threshold(young, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def batches_of(
@@ -95,12 +112,13 @@ async def import_paths(
 ) -> ImportResult:
     """Import files as the system principal; writes are audited when the import succeeds."""
     ctx = build_context(conn, SYSTEM, settings)
-    result = await import_entries(
-        conn,
-        batches_of(paths, chunk_size=chunk_size, on_bytes=on_bytes),
-        options=options,
-        audit=ctx.audit,
-    )
+    with fewer_collections():
+        result = await import_entries(
+            conn,
+            batches_of(paths, chunk_size=chunk_size, on_bytes=on_bytes),
+            options=options,
+            audit=ctx.audit,
+        )
     await audit.flush(conn, ctx.audit, SYSTEM, "import-fhir")
     return result
 
