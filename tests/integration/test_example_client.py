@@ -110,9 +110,10 @@ def ts_client(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     for step in steps:
         done = subprocess.run(step, cwd=folder, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
+            said = [line for line in done.stderr.splitlines() if "complete log" not in line]
             pytest.fail(
-                f"`{' '.join(step[1:])}` for examples/ts failed (is the npm registry reachable?): "
-                + (done.stderr.strip().splitlines() or ["no output"])[-1]
+                f"`npm {' '.join(step[1:])}` for examples/ts failed (is the npm registry "
+                f"reachable?): {' / '.join(said[:3]) or 'no output'}"
             )
     return [node, str(folder / "dist" / "client.js")]
 
