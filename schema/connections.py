@@ -14,6 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import RowMapping
 
+from app.access.research import bound
 from app.context import Context
 from app.errors import BadInput
 from resolvers.filters import RowFilter
@@ -62,7 +63,7 @@ def since_filter(filter: RowFilter, changed_since: datetime | None) -> RowFilter
             field="changedSince",
             rule="timezone",
         )
-    return dataclasses.replace(filter, changed_since=changed_since)
+    return dataclasses.replace(filter, changed_since=bound(changed_since, "changedSince"))
 
 
 IncludeNullified = Annotated[

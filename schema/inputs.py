@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import strawberry
 
+from app.access.research import bound
 from app.errors import BadInput
 from resolvers.filters import RowFilter
 from resolvers.patients import PatientSearch, normalized_identifier
@@ -145,8 +146,8 @@ def row_filter(value: CareEventFilter | None) -> RowFilter:
         if value.atc_prefixes:
             prefixes.append(("atc_code", atc_prefixes(value.atc_prefixes)))
     return RowFilter(
-        start=period.start,
-        end=period.end,
+        start=period.start and bound(period.start, "filter.period.start"),
+        end=period.end and bound(period.end, "filter.period.end"),
         care_provider_ids=frozenset(
             expect_id(i, "CareProvider", field="careProviderIds")
             for i in value.care_provider_ids or ()

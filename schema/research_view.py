@@ -59,7 +59,13 @@ from strawberry.extensions import SchemaExtension
 
 from app.access.cursor_seal import CursorSeal, sealing
 from app.access.principal import PrincipalKind
-from app.access.research import NOT_APPROVED_REASON, Release, cut_date, cut_time
+from app.access.research import (
+    NOT_APPROVED_REASON,
+    Release,
+    cut_date,
+    cut_time,
+    time_bounds,
+)
 from app.context import Context
 from app.errors import AppError, BadInput
 from schema.ids import decode_id
@@ -439,7 +445,10 @@ class ResearchAnswers(SchemaExtension):
             self.execution_context.result = ExecutionResult(data=None, errors=[error])
             yield
             return
-        with sealing(view.seal) if view.seal is not None else nullcontext():
+        with (
+            sealing(view.seal) if view.seal is not None else nullcontext(),
+            time_bounds(release.time_precision),
+        ):
             yield
         result = self.execution_context.result
         if result is None or result.data is None:

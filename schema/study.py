@@ -10,6 +10,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy import RowMapping
 
+from app.access.research import bound_date
 from resolvers import study as studies
 from schema.connections import Info
 from schema.enums import Sex
@@ -133,8 +134,8 @@ class Study:
             by=tuple(dict.fromkeys(_value(d) for d in by)),
             category=_value(category) if category else None,
             code_prefix=code_prefix.strip() if code_prefix else None,
-            start=from_,
-            end=to,
+            start=from_ and bound_date(from_, "from"),
+            end=to and bound_date(to, "to"),
             period_unit=_value(period_unit),
         )
         answer = await studies.count_cohort(info.context, self.row, question)

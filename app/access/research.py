@@ -15,9 +15,11 @@ personnummer, name, a clinician's HSA-id) are refused before they run (`refuse_l
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
 from app.access.facts import table
+from app.errors import BadInput
 from app.models.consent import TimePrecision
 
 DEFAULT_MIN_CELL_SIZE = 5
@@ -97,6 +100,41 @@ def cut_time(value: datetime, precision: TimePrecision) -> datetime:
     if precision is TimePrecision.MONTH:
         return day.replace(day=1)
     return day.replace(month=1, day=1)
+
+
+# The precision of the running research request (set by schema/research_view.py), for the
+# times a client narrows lists by: an answer cut to the month must not be undone by asking for
+# the rows of one day and counting them.
+_bounds: ContextVar[TimePrecision | None] = ContextVar("research_time_bounds", default=None)
+
+
+@contextmanager
+def time_bounds(precision: TimePrecision) -> Iterator[None]:
+    """Times given in this request must lie on `precision`'s boundaries (a research request)."""
+    token = _bounds.set(precision)
+    try:
+        yield
+    finally:
+        _bounds.reset(token)
+
+
+def bound(value: datetime, field: str) -> datetime:
+    """A time a list is narrowed by: in a research request, the start of a day, month or year
+    (UTC) as the study's precision says, else BAD_USER_INPUT; as given otherwise."""
+    precision = _bounds.get()
+    if precision is None or cut_time(value, precision) == value:
+        return value
+    raise BadInput(
+        f"{field}: this study knows times to the {precision.value}: give the start of one (UTC)",
+        field=field,
+        rule="research_precision",
+    )
+
+
+def bound_date(value: date, field: str) -> date:
+    """A day a cohort is narrowed by, checked as `bound` checks times."""
+    bound(datetime.combine(value, time(), UTC), field)
+    return value
 
 
 def cut_date(value: date, precision: TimePrecision) -> date:

@@ -275,3 +275,31 @@ async def test_a_token_without_a_study_is_not_accepted(
         )
         assert response.status_code == 401, claim
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+DAY_COHORT = """query($id: ID!, $from: Date, $to: Date) { study(id: $id) {
+  cohort(by: [], category: CARE_CONTACT, from: $from, to: $to) { total { display } } } }"""
+
+
+async def test_cohort_periods_keep_to_the_studys_precision(
+    research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
+) -> None:
+    """Counting one day's records would tell the day a study cut to the month is not told."""
+    await opted_in_record(conn, allows_record_access=False)  # month precision, by default
+    gid = encode_id("ResearchStudy", STUDY)
+
+    async def ask(start: str, end: str) -> dict[str, Any]:
+        response = await research_client.post(
+            "/graphql",
+            json={"query": DAY_COHORT, "variables": {"id": gid, "from": start, "to": end}},
+            headers=token(research_settings),
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    one_day = await ask("2024-03-01", "2024-03-02")
+    assert [e["extensions"]["code"] for e in one_day["errors"]] == ["BAD_USER_INPUT"]
+    assert one_day["errors"][0]["extensions"]["field"] == "to"
+    a_month = await ask("2024-03-01", "2024-04-01")
+    assert "errors" not in a_month, a_month
+    assert a_month["data"]["study"]["cohort"]["total"] == {"display": "<5"}
