@@ -4,15 +4,18 @@ approval releases them; and its pseudonyms are those of the GraphQL research ans
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from app.access.pseudonym import pseudonym
+from app.errors import AppError
 from app.fhir.jobs import export_bulk
 from app.settings import Settings
 from tests.fixtures.fhir.rows import CONTACT, PATIENT, STUDY, T0, coherent_record
@@ -104,3 +107,43 @@ async def test_an_approval_releases_text_names_and_times(
 def pseudo(row_id: Any) -> str:
     """The export's FHIR id of a row: the same HMAC as a research GraphQL id, '_' as '-'."""
     return pseudonym(KEY.encode(), f"study:{STUDY}", row_id).replace("_", "-")
+
+
+async def test_two_studies_export_unlinkable_pseudonyms(
+    conn: AsyncConnection, settings: Settings, tmp_path: Path
+) -> None:
+    """The same client, the same patient opted in to two studies: no id of one study's export
+    is in the other's, so the two data sets cannot be joined."""
+    first = await export(conn, settings, tmp_path / "first")
+    second_study = uuid.uuid4()
+    await conn.execute(
+        insert(TABLES["research_study"]).values(
+            coherent_record()["research_study"][0] | {"id": second_study, "name": "Andra"}
+        )
+    )
+    consent = coherent_record()["consent"][0] | {
+        "id": uuid.uuid4(), "kind": "research", "block_id": None, "valid_from": T0,
+        "valid_to": None, "revoked_at": None, "research_study_id": second_study,
+    }  # fmt: skip
+    await conn.execute(insert(TABLES["consent"]).values(consent))
+    keyed = settings.model_copy(update={"pseudonym_key": KEY})
+    counts = await export_bulk(
+        conn, keyed, tmp_path / "second", research_client=CLIENT, study=second_study
+    )
+    assert counts["Patient"] == 1
+    second = read_files(tmp_path / "second")
+    ids = {name: {r["id"] for r in rows} for name, rows in first.items()}
+    for name, rows in second.items():
+        if name in ("Patient", "Encounter", "Condition", "Observation"):
+            assert rows and not ids[name] & {r["id"] for r in rows}, name
+    assert first["Patient"][0]["id"] == pseudo(PATIENT)
+    assert second["Patient"][0]["id"] != pseudo(PATIENT)
+
+
+async def test_a_study_with_counts_only_exports_nothing(
+    conn: AsyncConnection, settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(AppError) as refused:
+        await export(conn, settings, tmp_path, allows_record_access=False)
+    assert refused.value.code == "NOT_APPROVED"
+    assert read_files(tmp_path) == {}
