@@ -42,6 +42,9 @@ CONSENT = _t(models.Consent)
 BLOCK = _t(models.Block)
 PORTAL_EXCEPTION = _t(models.PortalException)
 RESEARCH_STUDY = _t(models.ResearchStudy)
+REFERRAL = _t(models.Referral)
+REFERRAL_EVENT = _t(models.ReferralEvent)
+DISCHARGE_PLAN = _t(models.DischargePlan)
 
 # GraphQL type name of every clinical (CareEvent) table, in app.models.CLINICAL_TABLES order.
 CLINICAL: dict[str, Table] = {model.__name__: _t(model) for model in models.CLINICAL_TABLES}

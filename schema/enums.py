@@ -195,6 +195,50 @@ class PortalExceptionKind(Enum):
     )
 
 
+@strawberry.enum(description="Where a referral (remiss) stands.")
+class ReferralStatus(Enum):
+    SENT = V("sent", description="Sent; the recipient has not yet accepted or rejected it.")
+    ACCEPTED = V("accepted", description="Accepted by the recipient; not yet finally answered.")
+    REJECTED = V("rejected", description="Rejected by the recipient (statusReason says why).")
+    ANSWERED = V("answered", description="Finally answered (slutsvar).")
+    CANCELLED = V("cancelled", description="Withdrawn by the sender (statusReason says why).")
+
+
+@strawberry.enum(description="How soon a referral should be seen to.")
+class ReferralPriority(Enum):
+    ROUTINE = V("routine", description="Routine (planerad).")
+    URGENT = V("urgent", description="Urgent (akut, brådskande).")
+
+
+@strawberry.enum(
+    description="Where a coordinated discharge (lag 2017:612) stands, from the hospital's "
+    "inskrivningsmeddelande to the discharge."
+)
+class DischargeStatus(Enum):
+    ENROLLED = V(
+        "enrolled",
+        description="Inskrivningsmeddelande sent: the patient is admitted and expected to need "
+        "municipal care or primary care after discharge.",
+    )
+    READY = V(
+        "ready",
+        description="Utskrivningsklar: the hospital considers the patient ready for discharge "
+        "(the day counter runs).",
+    )
+    DISCHARGED = V("discharged", description="The patient has left the hospital.")
+    CANCELLED = V(
+        "cancelled", description="No longer expected to need the addressees' care after all."
+    )
+
+
+@strawberry.enum(description="What gave a unit a care relationship for one purpose.")
+class RelationshipOrigin(Enum):
+    REFERRAL = V("referral", description="A referral sent to the unit.")
+    DISCHARGE_PLAN = V(
+        "discharge_plan", description="A discharge plan (inskrivningsmeddelande) sent to the unit."
+    )
+
+
 @strawberry.enum(description="Kinds of care events, for filtering the timeline.")
 class CareEventKind(Enum):
     CARE_CONTACT = V("CareContact", description="Care contacts (vårdkontakter).")
@@ -212,3 +256,5 @@ class CareEventKind(Enum):
     MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")
     IMPLEMENTATION_PLAN = V("ImplementationPlan", description="Implementation plans.")
     VITAL_SIGNS = V("VitalSigns", description="Vital signs with their NEWS2 score.")
+    REFERRAL = V("Referral", description="Referrals (remisser) sent.")
+    DISCHARGE_PLAN = V("DischargePlan", description="Coordinated discharges (lag 2017:612).")

@@ -20,6 +20,7 @@ from schema.mutations import (
     patients,
     vital_signs,
 )
+from schema.mutations.referrals import ReferralMutation
 from schema.mutations.relationships import BasisMutation
 from schema.privacy_mutations import PrivacyMutation
 from schema.webhooks import WebhookMutation
@@ -29,7 +30,7 @@ from schema.webhooks import WebhookMutation
     description="Write to the care chain. Each mutation is all or nothing, is audited, and "
     "accepts an idempotency key so that a retry never writes twice."
 )
-class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation):
+class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation, ReferralMutation):
     register_patient = strawberry.mutation(
         resolver=patients.register_patient,
         description="Register a person in care (by personnummer, samordningsnummer or "

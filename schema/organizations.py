@@ -13,11 +13,12 @@ from resolvers.loaders.organizations import (
     CareUnitsByProviderLoader,
     MunicipalityByCodeLoader,
 )
+from resolvers.loaders.referrals import ReferralsToUnitLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import ProviderKind, UnitKind
 from schema.fields import field
 from schema.node import Node
-from schema.refs import CareContactRef, CareDocumentRef
+from schema.refs import CareContactRef, CareDocumentRef, ReferralRef
 from schema.rows import FromRow
 
 
@@ -103,6 +104,29 @@ class CareUnit(Node):
             CareContactsByUnitLoader,
             (self.pk,),
             CareContact.from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+        )
+
+    @field(
+        description="Referrals sent to this unit, of all patients, newest first: only those the "
+        "caller may see (the unit's staff see what was sent to it)."
+    )
+    async def incoming_referrals(
+        self,
+        info: Info,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[ReferralRef]:
+        from schema.referrals import Referral
+
+        return await list_of(
+            info,
+            ReferralsToUnitLoader,
+            (self.pk,),
+            Referral.from_row,
             first=first,
             after=after,
             include_nullified=include_nullified,

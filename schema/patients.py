@@ -10,6 +10,7 @@ import strawberry
 from app.safety import BLOOD_GROUP_CODES
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
+from resolvers.loaders import referrals as referral_loaders
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
 from schema.connections import (
@@ -37,6 +38,7 @@ from schema.refs import (
     ConsentRef,
     DentalTreatmentRef,
     DiagnosisRef,
+    DischargePlanRef,
     DispensationRef,
     FunctionalStatusRef,
     ImplementationPlanRef,
@@ -45,6 +47,7 @@ from schema.refs import (
     PortalExceptionRef,
     PrescriptionRef,
     ReferralOutcomeRef,
+    ReferralRef,
     ToothFindingRef,
     VaccinationRef,
     VitalSignsRef,
@@ -203,6 +206,17 @@ class Patient(Node):
         care.VitalSignsByPatientLoader,
         VitalSignsRef,
         "Vital signs (NEWS2 observations), newest first.",
+    )
+    referrals = clinical_list(
+        referral_loaders.ReferralsByPatientLoader,
+        ReferralRef,
+        "Referrals (remisser) the caller may see, newest first: those its provider sent or "
+        "received, and others' as the record is shared.",
+    )
+    discharge_plans = clinical_list(
+        referral_loaders.DischargePlansByPatientLoader,
+        DischargePlanRef,
+        "Coordinated discharges from hospital (lag 2017:612), newest admission first.",
     )
     functional_statuses = clinical_list(
         care.FunctionalStatusesByPatientLoader,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from schema.municipal import ImplementationPlan, MunicipalDecision
     from schema.organizations import CareProvider, CareUnit, Municipality, Practitioner
     from schema.patients import Patient
+    from schema.referrals import DischargePlan, Referral
     from schema.relationships import CareRelationship
     from schema.representatives import Representative
 
@@ -43,6 +44,8 @@ LabResultRef = Annotated["LabResult", strawberry.lazy("schema.care")]
 ReferralOutcomeRef = Annotated["ReferralOutcome", strawberry.lazy("schema.care")]
 VaccinationRef = Annotated["Vaccination", strawberry.lazy("schema.care")]
 VitalSignsRef = Annotated["VitalSigns", strawberry.lazy("schema.care")]
+ReferralRef = Annotated["Referral", strawberry.lazy("schema.referrals")]
+DischargePlanRef = Annotated["DischargePlan", strawberry.lazy("schema.referrals")]
 DentalTreatmentRef = Annotated["DentalTreatment", strawberry.lazy("schema.dental")]
 ToothFindingRef = Annotated["ToothFinding", strawberry.lazy("schema.dental")]
 ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]

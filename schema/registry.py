@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.loaders import care, consent, dental, medication, municipal, organizations
+from resolvers.loaders import (
+    care,
+    consent,
+    dental,
+    medication,
+    municipal,
+    organizations,
+    referrals,
+)
 from resolvers.loaders.base import RowByKeyLoader
 from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoader
 from resolvers.loaders.relationships import CareRelationshipByIdLoader
@@ -28,6 +36,7 @@ from schema.municipal import ImplementationPlan, MunicipalDecision, PlanActivity
 from schema.node import Node
 from schema.organizations import CareProvider, CareUnit, Practitioner
 from schema.patients import Patient
+from schema.referrals import DischargePlan, Referral, ReferralEvent
 from schema.relationships import CareRelationship
 from schema.representatives import Representative
 
@@ -48,12 +57,15 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),
     "ImplementationPlan": (ImplementationPlan, municipal.ImplementationPlanByIdLoader),
     "VitalSigns": (VitalSigns, care.VitalSignsByIdLoader),
+    "Referral": (Referral, referrals.ReferralByIdLoader),
+    "DischargePlan": (DischargePlan, referrals.DischargePlanByIdLoader),
 }
 
 # Other patient rows, fetched by (patient_id, id).
 PATIENT_ROW_TYPES: dict[str, tuple[type[Node], type[RowByKeyLoader]]] = {
     **EVENT_TYPES,
     "PlanActivity": (PlanActivity, municipal.PlanActivityByIdLoader),
+    "ReferralEvent": (ReferralEvent, referrals.ReferralEventByIdLoader),
     "Consent": (Consent, consent.ConsentByIdLoader),
     "Block": (Block, consent.BlockByIdLoader),
     "PortalException": (PortalException, consent.PortalExceptionByIdLoader),

@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers.loaders.organizations import CareUnitByIdLoader, PractitionerByIdLoader
 from schema.connections import Info
+from schema.enums import RelationshipOrigin
 from schema.fields import field
 from schema.node import Node
 from schema.refs import CareUnitRef, PractitionerRef
@@ -25,6 +26,10 @@ class CareRelationship(Node):
     practitioner_id: strawberry.Private[uuid.UUID | None]
     valid_from: datetime = strawberry.field(description="When the relationship starts.")
     valid_to: datetime | None = strawberry.field(description="When it ends; open if null.")
+    origin: RelationshipOrigin | None = strawberry.field(
+        description="What the relationship is for when a referral or a discharge plan sent to "
+        "the unit gave it (it ends with that purpose); null for care the unit started itself."
+    )
 
     PATIENT_SCOPED = True
 

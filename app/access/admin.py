@@ -25,7 +25,7 @@ from app import models
 from app.access.bases import LegalBasis
 from app.access.categories import Category, classify
 from app.access.facts import ClinicianFacts, table
-from app.access.grants import Denied, table_of_plans
+from app.access.grants import Denied, children, parent_table
 from app.access.policy import PatientAccess
 from app.access.principal import Principal, PrincipalKind, Purpose
 
@@ -54,12 +54,8 @@ class AdminAccess:
             return t.c.id == self.patient_id
         if category.is_clinical:
             return and_(t.c.patient_id == self.patient_id, t.c.care_unit_id == self.unit_id)
-        if category is Category.PLAN_ACTIVITY:
-            ip = table_of_plans()
-            plans = select(ip.c.id).where(
-                ip.c.patient_id == self.patient_id, ip.c.care_unit_id == self.unit_id
-            )
-            return and_(t.c.patient_id == self.patient_id, t.c.plan_id.in_(plans))
+        if category is Category.CHILD:
+            return children(t, self.patient_id, parent_table(t).c.care_unit_id == self.unit_id)
         if category is Category.CARE_RELATIONSHIP:
             return and_(t.c.patient_id == self.patient_id, t.c.care_unit_id == self.unit_id)
         return false()

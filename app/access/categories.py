@@ -28,6 +28,11 @@ HEADER_COLUMNS = frozenset(
 )
 # Unit kinds of municipal elderly/disability care and LSS: their records may be shared (A14).
 MUNICIPAL_CARE_UNIT_KINDS = ("home_care", "special_housing", "lss", "municipal_health")
+# Rows that belong to a clinical row: table -> (parent table, column naming the parent).
+CHILD_TABLES = {
+    "plan_activity": ("implementation_plan", "plan_id"),
+    "referral_event": ("referral", "referral_id"),
+}
 # Patient demographics that make up the address (A16).
 ADDRESS_COLUMNS = ("street_address", "postal_code", "city", "municipality_code")
 
@@ -38,7 +43,8 @@ class Category(Enum):
     MEDICATION = "medication"
     ALERT = "alert"
     MUNICIPAL = "municipal"
-    PLAN_ACTIVITY = "plan_activity"
+    # A row that belongs to a clinical row (CHILD_TABLES): visible exactly when its parent is.
+    CHILD = "child"
     CONSENT = "consent"
     BLOCK = "block"
     REPRESENTATIVE = "representative"
@@ -57,7 +63,8 @@ CLINICAL_CATEGORIES = frozenset(
 
 _NAMED = {
     "patient": Category.PATIENT,
-    "plan_activity": Category.PLAN_ACTIVITY,
+    "plan_activity": Category.CHILD,
+    "referral_event": Category.CHILD,
     "consent": Category.CONSENT,
     "block": Category.BLOCK,
     "representative": Category.REPRESENTATIVE,

@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, FromClause, and_, false, not_, or_, select, true
+from sqlmodel import SQLModel
 
 from app import models
+from app.access.addressed import addressed_to
 from app.access.bases import LegalBasis
-from app.access.categories import Category, base_table_name, classify
+from app.access.categories import CHILD_TABLES, Category, base_table_name, classify
 from app.access.facts import BlockFact, ClinicianFacts, ReferenceFacts, table
 from app.access.rules import PortalScope, ProxyMode, a5_excepted, block_is_other_provider
 
@@ -48,14 +50,23 @@ def _own_rows(t: FromClause, patient_id: uuid.UUID, category: Category) -> Colum
     return t.c.patient_id == patient_id
 
 
-def _plan_activities(
-    t: FromClause, patient_id: uuid.UUID, plan_filter: ColumnElement[bool]
+def parent_table(t: FromClause) -> FromClause:
+    """The clinical table a child row (Category.CHILD) belongs to."""
+    return SQLModel.metadata.tables[CHILD_TABLES[base_table_name(t)][0]]
+
+
+def children(
+    t: FromClause, patient_id: uuid.UUID, parent_filter: ColumnElement[bool]
 ) -> ColumnElement[bool]:
-    """An implementation plan's activities are visible exactly when the plan is."""
-    ip = table(models.ImplementationPlan)
+    """A child row (a plan's activity, a referral's status step) is visible exactly when its
+    parent is; `parent_filter` is over parent_table(t)."""
+    parent = parent_table(t)
+    column = CHILD_TABLES[base_table_name(t)][1]
     return and_(
         t.c.patient_id == patient_id,
-        t.c.plan_id.in_(select(ip.c.id).where(ip.c.patient_id == patient_id, plan_filter)),
+        t.c[column].in_(
+            select(parent.c.id).where(parent.c.patient_id == patient_id, parent_filter)
+        ),
     )
 
 
@@ -120,9 +131,9 @@ class PersonAccess:
                 table.c.nullified.is_(False),
                 *self._units(table),
             )
-        if category is Category.PLAN_ACTIVITY:
-            ip = table_of_plans()
-            return _plan_activities(table, self.patient_id, self.row_filter(ip))
+        if category is Category.CHILD:
+            parent = parent_table(table)
+            return children(table, self.patient_id, self.row_filter(parent))
         if category is Category.PATIENT:
             return own
         if category is Category.CARE_RELATIONSHIP:
@@ -165,8 +176,8 @@ class ResearchAccess:
         category = classify(table)
         if category.is_clinical:
             return and_(table.c.patient_id == self.patient_id, table.c.nullified.is_(False))
-        if category is Category.PLAN_ACTIVITY:
-            return _plan_activities(table, self.patient_id, self.row_filter(table_of_plans()))
+        if category is Category.CHILD:
+            return children(table, self.patient_id, self.row_filter(parent_table(table)))
         return false()
 
     def blocked_elsewhere(self) -> bool:
@@ -174,10 +185,6 @@ class ResearchAccess:
 
     def blocked_providers(self) -> tuple[uuid.UUID, ...]:
         return ()
-
-
-def table_of_plans() -> FromClause:
-    return table(models.ImplementationPlan)
 
 
 def _period(t: FromClause, block: BlockFact) -> list[ColumnElement[bool]]:
@@ -245,8 +252,8 @@ class ClinicianAccess:
         own = _own_rows(table, self.patient_id, category)
         if category.is_clinical:
             return and_(own, self._clinical(table, category))
-        if category is Category.PLAN_ACTIVITY:
-            return _plan_activities(table, self.patient_id, self.row_filter(table_of_plans()))
+        if category is Category.CHILD:
+            return children(table, self.patient_id, self.row_filter(parent_table(table)))
         if category is Category.CONSENT:
             c = self.clinician
             return and_(
@@ -298,8 +305,12 @@ class ClinicianAccess:
             return or_(mine, unhidden) if self.all_medication else mine
         own_provider = t.c.care_provider_id == self.clinician.provider_id
         if not self.share:
-            return and_(own_provider, unhidden)
-        return and_(unhidden, or_(own_provider, self._shareable(t)))
+            visible = and_(own_provider, unhidden)
+        else:
+            visible = and_(unhidden, or_(own_provider, self._shareable(t)))
+        # What was sent to the clinician's provider (a referral, its answer): theirs to read.
+        sent = addressed_to(t, self.patient_id, self.clinician.provider_id)
+        return visible if sent is None else or_(visible, sent)
 
     def _own_prescriptions(self, t: FromClause) -> ColumnElement[bool]:
         """A11: prescriptions this clinician wrote (and their dispensations)."""

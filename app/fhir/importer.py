@@ -336,7 +336,9 @@ class Importer:
             return (organizations.hsa_of(r, kind.name),), own
         if kind.scope == REFERENCE:
             return (own,), own
-        element = getattr(r, kind.patient_element or "subject")
+        # fhir.resources names the element `for` (a Python keyword) `for_fhir`.
+        name = kind.patient_element or "subject"
+        element = getattr(r, "for_fhir" if name == "for" else name)
         patient = self.resolver.id_of(
             element, "patient", f"{kind.resource_type}.{kind.patient_element}"
         )

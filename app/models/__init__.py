@@ -26,8 +26,15 @@ from app.models.municipal import (
     PlanActivity,
 )
 from app.models.organizations import Assignment, CareProvider, CareUnit, Municipality, Practitioner
-from app.models.patients import CareRelationship, Patient, PatientIdentifier, Representative
+from app.models.patients import (
+    CareRelationship,
+    Patient,
+    PatientIdentifier,
+    RelationshipOrigin,
+    Representative,
+)
 from app.models.prescriptions import Dispensation, Prescription
+from app.models.referrals import DischargePlan, Referral, ReferralEvent
 from app.models.webhooks import Webhook, WebhookDelivery
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
@@ -47,6 +54,8 @@ CLINICAL_TABLES = (
     MunicipalDecision,
     ImplementationPlan,
     VitalSigns,
+    Referral,
+    DischargePlan,
 )
 
 __all__ = [
@@ -67,6 +76,7 @@ __all__ = [
     "Consent",
     "DentalTreatment",
     "Diagnosis",
+    "DischargePlan",
     "Dispensation",
     "FhirExportFile",
     "FhirExportJob",
@@ -85,7 +95,10 @@ __all__ = [
     "PortalException",
     "Practitioner",
     "Prescription",
+    "Referral",
+    "ReferralEvent",
     "ReferralOutcome",
+    "RelationshipOrigin",
     "Representative",
     "ResearchStudy",
     "ToothFinding",

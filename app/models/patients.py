@@ -115,6 +115,13 @@ class Representative(PatientRow, table=True):
     valid_to: date | None = None
 
 
+class RelationshipOrigin(StrEnum):
+    """What gave a unit a care relationship for one purpose (app/models/referrals.py)."""
+
+    REFERRAL = "referral"
+    DISCHARGE_PLAN = "discharge_plan"
+
+
 class CareRelationship(PatientRow, table=True):
     """Vårdrelation: a current care relationship between the patient and a unit (A1, A4)."""
 
@@ -123,9 +130,13 @@ class CareRelationship(PatientRow, table=True):
         patient_index("care_relationship", "care_unit_id"),
         # The patient search by unit starts at the unit (migration 0006).
         Index("ix_care_relationship_unit_patient", "care_unit_id", "patient_id"),
+        one_of("origin", RelationshipOrigin),
     )
     care_unit_id: uuid.UUID = Field(foreign_key="care_unit.id")
     care_provider_id: uuid.UUID = Field(foreign_key="care_provider.id")
     practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
     valid_from: datetime = tz_field()
     valid_to: datetime | None = tz_field(default=None)
+    # What the relationship is for, when a referral or a discharge plan gave it (else None).
+    origin: str | None = Field(default=None, max_length=20)
+    origin_id: uuid.UUID | None = None

@@ -24,7 +24,10 @@ TABLES: dict[str, Table] = {
     "MunicipalDecision": t.MUNICIPAL_DECISION,
     "ImplementationPlan": t.IMPLEMENTATION_PLAN,
     "CareRelationship": t.CARE_RELATIONSHIP,
+    "Referral": t.REFERRAL,
+    "ReferralEvent": t.REFERRAL_EVENT,
+    "DischargePlan": t.DISCHARGE_PLAN,
 }
 
 # Clinical rows can be nullified (makulerade); patients cannot.
-NULLIFIABLE = frozenset(TABLES) - {"Patient", "CareRelationship"}
+NULLIFIABLE = frozenset(TABLES) - {"Patient", "CareRelationship", "ReferralEvent"}

@@ -7,7 +7,15 @@ from enum import Enum, StrEnum
 import pytest
 
 from app import models, news2
-from app.models import care, consent, municipal, organizations, patients, prescriptions
+from app.models import (
+    care,
+    consent,
+    municipal,
+    organizations,
+    patients,
+    prescriptions,
+    referrals,
+)
 from schema import enums, schema
 from schema.events import CareEvent
 from schema.node import Node
@@ -33,6 +41,10 @@ MIRRORS: list[tuple[type[Enum], type[StrEnum]]] = [
     (enums.BlockKind, consent.BlockKind),
     (enums.Consciousness, news2.Consciousness),
     (enums.News2Risk, news2.News2Risk),
+    (enums.ReferralStatus, referrals.ReferralStatus),
+    (enums.ReferralPriority, referrals.ReferralPriority),
+    (enums.DischargeStatus, referrals.DischargeStatus),
+    (enums.RelationshipOrigin, patients.RelationshipOrigin),
 ]
 
 

@@ -11,6 +11,7 @@ reservnummer.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from app.fhir.mapping.common import (
     Resolver,
     Row,
     code_system,
+    complex_ext,
     created_ext,
     day,
     ext,
@@ -31,6 +33,7 @@ from app.fhir.mapping.common import (
     meta_from_fhir,
     municipality_resource_id,
     own_code,
+    part,
     ref,
     row_uuid,
     to_date,
@@ -385,6 +388,13 @@ def care_relationship_to_fhir(row: Mapping[str, Any], refs: Any = None) -> FhirJ
     out["extension"].append(
         ext("care-provider", "Reference", ref("Organization", row["care_provider_id"]))
     )
+    if row["origin"] is not None:
+        out["extension"].append(
+            complex_ext(
+                "origin",
+                [part("kind", "Code", row["origin"]), part("id", "String", str(row["origin_id"]))],
+            )
+        )
     out["status"] = "active" if row["valid_to"] is None else "finished"
     out["managingOrganization"] = ref("Organization", row["care_unit_id"])
     if row["practitioner_id"] is not None:
@@ -412,6 +422,8 @@ def care_relationship_from_fhir(resource: Any, resolver: Resolver) -> Row:
     if period is None or period.start is None:
         raise MappingError("EpisodeOfCare.period.start", "the start of the care relationship")
     manager = resource.careManager
+    origin = Ext(resource).nested("origin")
+    origin_id = origin.value("id", "String") if origin else None
     return {
         **patient_row_from_fhir(resource, resolver, resource.patient, "EpisodeOfCare.patient"),
         "care_unit_id": unit,
@@ -421,4 +433,6 @@ def care_relationship_from_fhir(resource: Any, resolver: Resolver) -> Row:
         ),
         "valid_from": to_datetime(period.start, "EpisodeOfCare.period.start"),
         "valid_to": to_datetime(period.end, "EpisodeOfCare.period.end") if period.end else None,
+        "origin": origin.value("kind", "Code") if origin else None,
+        "origin_id": uuid.UUID(origin_id) if origin_id else None,
     }

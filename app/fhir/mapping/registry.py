@@ -15,6 +15,7 @@ from app.fhir.mapping import (
     municipal,
     organizations,
     patients,
+    referrals,
     vital_signs,
 )
 from app.fhir.mapping.common import Resolver, Row
@@ -254,6 +255,30 @@ PLAN = _clinical(
     municipal.plan_from_fhir,
     "subject",
 )
+REFERRAL = _clinical(
+    "Referral",
+    "referral",
+    "ServiceRequest",
+    referrals.referral_to_fhir,
+    referrals.referral_from_fhir,
+    "subject",
+)
+REFERRAL_EVENT = _row(
+    "ReferralEvent",
+    "referral_event",
+    "Task",
+    referrals.referral_event_to_fhir,
+    referrals.referral_event_from_fhir,
+    "for",
+)
+DISCHARGE_PLAN = _clinical(
+    "DischargePlan",
+    "discharge_plan",
+    "ServiceRequest",
+    referrals.discharge_plan_to_fhir,
+    referrals.discharge_plan_from_fhir,
+    "subject",
+)
 
 # Write order: every table after the tables its foreign keys point at.
 KINDS: tuple[Kind, ...] = (
@@ -284,6 +309,9 @@ KINDS: tuple[Kind, ...] = (
     TOOTH_FINDING,
     DECISION,
     PLAN,
+    REFERRAL,
+    REFERRAL_EVENT,
+    DISCHARGE_PLAN,
 )
 # Tables in write order (alert appears once though two kinds write it), plus plan activities.
 TABLE_ORDER: tuple[str, ...] = (*dict.fromkeys(k.table for k in KINDS), "plan_activity")
@@ -313,9 +341,10 @@ _BY_TYPE: dict[str, Kind] = {
     "MedicationRequest": PRESCRIPTION,
     "MedicationDispense": DISPENSATION,
     "Procedure": DENTAL_TREATMENT,
-    "ServiceRequest": DECISION,
+    "Task": REFERRAL_EVENT,
     "CarePlan": PLAN,
 }
+_SERVICE_REQUESTS = {"referral": REFERRAL, "discharge-plan": DISCHARGE_PLAN}
 _ORGANIZATIONS = {"municipality": MUNICIPALITY, "care-provider": PROVIDER, "care-unit": UNIT}
 _OBSERVATIONS = {
     "functional-status": FUNCTIONAL_STATUS,
@@ -341,6 +370,8 @@ def kind_of(data: FhirJson) -> Kind:
                 "functional status, a dental finding or vital signs (NEWS2)"
             )
         return found
+    if resource_type == "ServiceRequest":
+        return _SERVICE_REQUESTS.get(referrals.service_request_kind(data) or "", DECISION)
     if resource_type == "Consent":
         return BLOCK if (consent.consent_kind(data) or "").startswith("block-") else CONSENT
     found_kind = _BY_TYPE.get(str(resource_type))

@@ -1,0 +1,43 @@
+"""Loaders of referrals with their status history, and of discharge plans."""
+
+from __future__ import annotations
+
+from resolvers.listing import Listing
+from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
+from resolvers.loaders.common import across_patients, by_patient
+from resolvers.loaders.reverse import ReverseListLoader
+from resolvers.pagination import SortKey
+from resolvers.tables import DISCHARGE_PLAN, REFERRAL, REFERRAL_EVENT
+
+
+class ReferralByIdLoader(RowByKeyLoader):
+    table, disclose = REFERRAL, "Referral"
+
+
+class ReferralEventByIdLoader(RowByKeyLoader):
+    table, disclose = REFERRAL_EVENT, "ReferralEvent"
+
+
+class DischargePlanByIdLoader(RowByKeyLoader):
+    table, disclose = DISCHARGE_PLAN, "DischargePlan"
+
+
+class ReferralsByPatientLoader(PatientListLoader):
+    listing = by_patient(REFERRAL, "Referral")
+
+
+class DischargePlansByPatientLoader(PatientListLoader):
+    listing = by_patient(DISCHARGE_PLAN, "DischargePlan")
+
+
+class ReferralEventsByReferralLoader(PatientListLoader):
+    listing = Listing(
+        REFERRAL_EVENT,
+        ("patient_id", "referral_id"),
+        SortKey("ReferralEvent", ("occurred_at", "id"), descending=False),
+        "ReferralEvent",
+    )
+
+
+class ReferralsToUnitLoader(ReverseListLoader):
+    listing = across_patients(REFERRAL, "Referral", "recipient_unit_id")
