@@ -102,6 +102,8 @@ IDENTIFIER_FIELDS = frozenset(
         "grantedByHsaId",
         "revokedByHsaId",
         "recordedByHsaId",
+        "actorHsaId",
+        "acknowledgedByHsaId",
         "organisationNumber",
         "gln",
         "orderId",
@@ -120,6 +122,8 @@ CLINICIAN_FIELDS = frozenset(
         "MunicipalDecision.caseOfficerName",
         "ReferralOutcome.referralAuthor",
         "PlanActivity.responsible",
+        "ReferralEvent.actorName",
+        "DischargePlan.acknowledgedByName",
     }
 )
 # Free text written about the patient: withheld unless the approval releases free text.
@@ -158,6 +162,13 @@ FREE_TEXT_FIELDS = frozenset(
         "ToothFinding.findingText",
         "ToothFinding.nullifiedReason",
         "Vaccination.nullifiedReason",
+        "Referral.reason",
+        "Referral.question",
+        "Referral.statusReason",
+        "Referral.nullifiedReason",
+        "ReferralEvent.reason",
+        "DischargePlan.expectedNeeds",
+        "DischargePlan.nullifiedReason",
     }
 )
 # Codes, code texts, kinds and the names of organisations: shown as they are.

@@ -326,6 +326,54 @@ async def create_referral_outcome(
     return await _clinical(conn, models.ReferralOutcome, patient, unit, defaults, kw)
 
 
+async def create_referral(
+    conn: AsyncConnection,
+    patient: models.Patient,
+    unit: models.CareUnit,
+    recipient: models.CareUnit,
+    **kw: Any,
+) -> models.Referral:
+    defaults = {
+        "recipient_unit_id": recipient.id,
+        "recipient_provider_id": recipient.care_provider_id,
+        "priority": "routine",
+        "reason": "Bedömning önskas",
+        "question": "Tilltagande besvär.",
+        "status": "sent",
+        "status_reason": None,
+        "outcome_id": None,
+    }
+    return await _clinical(conn, models.Referral, patient, unit, defaults, kw)
+
+
+async def create_referral_event(
+    conn: AsyncConnection, referral: models.Referral, **kw: Any
+) -> models.ReferralEvent:
+    values = {
+        "patient_id": referral.patient_id,
+        "referral_id": referral.id,
+        "status": "sent",
+        "occurred_at": referral.event_time,
+        "care_unit_id": referral.care_unit_id,
+    } | kw
+    return await _insert(conn, models.ReferralEvent, values)  # type: ignore[no-any-return]
+
+
+async def create_discharge_plan(
+    conn: AsyncConnection,
+    patient: models.Patient,
+    unit: models.CareUnit,
+    municipal: models.CareUnit,
+    **kw: Any,
+) -> models.DischargePlan:
+    defaults = {
+        "municipal_unit_id": municipal.id,
+        "municipal_provider_id": municipal.care_provider_id,
+        "status": "enrolled",
+    }
+    return await _clinical(conn, models.DischargePlan, patient, unit, defaults, kw)
+
+
 async def create_vaccination(
     conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
 ) -> models.Vaccination:

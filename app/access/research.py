@@ -167,6 +167,9 @@ FREE_TEXT_COLUMNS = frozenset(
         "procedure_text",
         "finding_text",
         "value_text",
+        "question",
+        "status_reason",
+        "expected_needs",
     }
 )
 # Columns naming clinicians and officers.
@@ -178,6 +181,8 @@ CLINICIAN_COLUMNS = frozenset(
         "performer_name",
         "referral_author",
         "responsible",
+        "actor_name",
+        "acknowledged_by_name",
     }
 )
 # Columns identifying someone or something outside the study: pseudonymised.
@@ -193,6 +198,8 @@ IDENTIFIER_COLUMNS = frozenset(
         "recorded_by_hsa_id",
         "granted_by_hsa_id",
         "revoked_by_hsa_id",
+        "actor_hsa_id",
+        "acknowledged_by_hsa_id",
     }
 )
 WITHHELD = "[withheld]"
@@ -212,7 +219,8 @@ def released_row(
     for column, value in row.items():
         if value is None:
             out[column] = None
-        elif column in IDENTIFIER_COLUMNS:
+        elif column in IDENTIFIER_COLUMNS and not isinstance(value, uuid.UUID):
+            # Our own uuids (a referral step's referral) are pseudonymised as references.
             out[column] = text_pseudonym(str(value))
         elif (column in FREE_TEXT_COLUMNS and not release.free_text) or (
             column in CLINICIAN_COLUMNS and not release.clinician_identity

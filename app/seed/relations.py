@@ -36,6 +36,8 @@ def write_relationships(c: Chart) -> None:
                 staff_id,
                 s.first,
                 ends,
+                None,  # care the unit gave itself, not a referral's or discharge's purpose
+                None,
             ),
         )
 

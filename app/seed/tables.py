@@ -89,6 +89,8 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "practitioner_id",
         "valid_from",
         "valid_to",
+        "origin",
+        "origin_id",
     ),
     "care_contact": (*HEADER, "contact_type", "reason", "period_end", "status"),
     "care_document": (*HEADER, "document_type", "title", "text"),
@@ -254,6 +256,10 @@ NOT_SEEDED = frozenset(
         "change_log_horizon",
         # Vital signs are written by recordVitalSigns; the seed does not make them yet.
         "vital_signs",
+        # Referrals and discharge plans are written by their mutations; not seeded yet.
+        "referral",
+        "referral_event",
+        "discharge_plan",
         "webhook",
         "webhook_delivery",
         # Recorded by `serve` at its first start (app/audit_key_guard.py).

@@ -11,7 +11,7 @@ recipient unit, which the referring provider reads (app/access/addressed.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from resolvers.mutations.addressed import (
 from resolvers.mutations.checks import Checks, max_length, now
 from resolvers.mutations.header import RecordInput, resolve_header
 from resolvers.mutations.outcome import Code, Outcome, RowRef, reject
-from resolvers.mutations.policy import ensure_may_write
+from resolvers.mutations.policy import WRITERS, ensure_may_write
 from resolvers.mutations.references import one, practitioner
 from resolvers.mutations.runner import Writer, run_mutation, stale
 from resolvers.tables import CARE_UNIT, REFERRAL
@@ -63,10 +63,13 @@ class ReferralStep:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerReferral(ReferralStep):
+class AnswerReferral:
+    id: str
+    version: int
     text: str
     approved_for_patient: bool = True
-    final: bool = field(default=True)
+    final: bool = True
+    idempotency_key: str | None = None
 
 
 async def _event(
@@ -93,8 +96,15 @@ async def _event(
     )
 
 
+async def _writers_only(ctx: Context) -> None:
+    """Patients, proxies and research clients are refused before any input is judged."""
+    if ctx.principal.kind not in WRITERS:
+        await ensure_may_write(ctx, None, None)
+
+
 async def send_referral(ctx: Context, cmd: SendReferral) -> Outcome:
     async def body(write: Writer) -> dict[str, RowRef]:
+        await _writers_only(ctx)
         checks = Checks()
 
         def text(name: str, value: str, column: str) -> str | None:
@@ -170,6 +180,7 @@ def _ref(referral: RowMapping) -> RowRef:
 
 async def _move(ctx: Context, cmd: ReferralStep, status: str, operation: str) -> Outcome:
     async def body(write: Writer) -> dict[str, RowRef]:
+        await _writers_only(ctx)
         checks = Checks()
         limit = max_length(models.Referral, "status_reason")
         needed = status in ("rejected", "cancelled")
@@ -202,6 +213,7 @@ async def answer_referral(ctx: Context, cmd: AnswerReferral) -> Outcome:
     referral; a final answer (slutsvar) closes the referral, a preliminary one keeps it open."""
 
     async def body(write: Writer) -> dict[str, RowRef]:
+        await _writers_only(ctx)
         checks = Checks()
         answer = checks.text(
             "input.text", cmd.text, limit=max_length(models.ReferralOutcome, "text")

@@ -172,7 +172,7 @@ async def test_ndjson_streams_in_chunks(conn: AsyncConnection, tmp_path: Path) -
         for entry in bundle["entry"]:
             writer.write(copy.deepcopy(entry["resource"]))
     files = import_order([tmp_path])
-    assert files[0].name == "Organization.ndjson" and files[-1].name == "CarePlan.ndjson"
+    assert files[0].name == "Organization.ndjson" and files[-1].name == "Task.ndjson"
     seen: list[int] = []
     result = await import_entries(conn, chunks(read_ndjson(files), 3), progress=seen.append)
     assert result.ok, result.errors
