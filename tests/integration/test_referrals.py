@@ -85,9 +85,7 @@ class Chain:
         nurse = await staff(conn, self.home_care, profession="sjuksköterska")
         dentist = await staff(conn, self.clinic, profession="tandläkare")
         self.doctor = clinician_token(settings, doctor, self.hospital, self.region)
-        self.nurse = clinician_token(
-            settings, nurse, self.home_care, self.kommun, "sjuksköterska"
-        )
+        self.nurse = clinician_token(settings, nurse, self.home_care, self.kommun, "sjuksköterska")
         self.dentist = clinician_token(settings, dentist, self.clinic, self.dental, "tandläkare")
         self.patient_self = patient_token(settings, self.patient.identifier)
         return self
@@ -201,9 +199,7 @@ async def test_only_the_recipient_accepts_and_only_the_sender_cancels(
     rid = (await c.send(client))["referral"]["id"]
     by_sender = await c.step(client, "acceptReferral", c.doctor, id=rid, version=1)
     assert by_sender["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    by_recipient = await c.step(
-        client, "cancelReferral", c.nurse, id=rid, version=1, reason="Fel"
-    )
+    by_recipient = await c.step(client, "cancelReferral", c.nurse, id=rid, version=1, reason="Fel")
     assert by_recipient["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # A third provider's dentist has no care relationship: the referral does not exist for her.
     by_dentist = await c.step(client, "acceptReferral", c.dentist, id=rid, version=1)
