@@ -215,6 +215,19 @@ def header_from_fhir(
     return row
 
 
+def request_header_from_fhir(resource: Any, resolver: Resolver) -> Row:
+    """The header of a ServiceRequest (a decision, a referral, a discharge plan)."""
+    return header_from_fhir(
+        resource,
+        resolver,
+        patient=resource.subject,
+        event_time=resource.authoredOn,
+        practitioner=resource.requester,
+        encounter=resource.encounter,
+        entered_in_error=resource.status == "entered-in-error",
+    )
+
+
 def _organisation(x: Ext, resolver: Resolver, unit: Any) -> Row:
     unit_ref = x.value("care-unit", "Reference")
     unit_id: uuid.UUID | None = resolver.defaults.care_unit_id

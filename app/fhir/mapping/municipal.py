@@ -28,7 +28,12 @@ from app.fhir.mapping.common import (
     to_date,
     to_datetime,
 )
-from app.fhir.mapping.header import header_from_fhir, header_to_fhir, practitioner_ref
+from app.fhir.mapping.header import (
+    header_from_fhir,
+    header_to_fhir,
+    practitioner_ref,
+    request_header_from_fhir,
+)
 from app.fhir.r4 import FhirJson, MappingError, Unsupported
 
 OUTCOME_STATUS = {"beviljad": "active", "delvis_beviljad": "active", "avslag": "revoked"}
@@ -88,15 +93,7 @@ def decision_from_fhir(resource: Any, resolver: Resolver) -> Row:
             "a decision needs legal basis, outcome, applied-on, decided-on, case officer and "
             "municipality",
         )
-    row = header_from_fhir(
-        resource,
-        resolver,
-        patient=resource.subject,
-        event_time=resource.authoredOn,
-        practitioner=resource.requester,
-        encounter=resource.encounter,
-        entered_in_error=resource.status == "entered-in-error",
-    )
+    row = request_header_from_fhir(resource, resolver)
     quantity = resource.quantityQuantity
     period = resource.occurrencePeriod
     row.update(

@@ -30,11 +30,11 @@ from app.fhir.mapping.common import (
     to_datetime,
 )
 from app.fhir.mapping.header import (
-    header_from_fhir,
     header_to_fhir,
     patient_row_from_fhir,
     patient_row_to_fhir,
     practitioner_ref,
+    request_header_from_fhir,
 )
 from app.fhir.r4 import FhirJson, MappingError
 
@@ -122,15 +122,7 @@ def referral_from_fhir(resource: Any, resolver: Resolver) -> Row:
             "ServiceRequest",
             "a referral needs its status, recipient unit and provider, reason and question",
         )
-    row = header_from_fhir(
-        resource,
-        resolver,
-        patient=resource.subject,
-        event_time=resource.authoredOn,
-        practitioner=resource.requester,
-        encounter=resource.encounter,
-        entered_in_error=resource.status == "entered-in-error",
-    )
+    row = request_header_from_fhir(resource, resolver)
     row.update(
         recipient_unit_id=resolver.id_of(performer, "care_unit", "ServiceRequest.performer"),
         recipient_provider_id=resolver.id_of(
@@ -247,15 +239,7 @@ def discharge_plan_from_fhir(resource: Any, resolver: Resolver) -> Row:
         raise MappingError(
             "ServiceRequest", "a discharge plan needs its status and municipal unit and provider"
         )
-    row = header_from_fhir(
-        resource,
-        resolver,
-        patient=resource.subject,
-        event_time=resource.authoredOn,
-        practitioner=resource.requester,
-        encounter=resource.encounter,
-        entered_in_error=resource.status == "entered-in-error",
-    )
+    row = request_header_from_fhir(resource, resolver)
     primary = performers[1] if len(performers) > 1 else None
 
     def moment(name: str) -> Any:
