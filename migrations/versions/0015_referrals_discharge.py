@@ -2,7 +2,7 @@
 origin of a care relationship that a referral or a discharge plan gave a unit.
 
 Revision ID: 0015_referrals
-Revises: 0012_boundary
+Revises: 0014_research_access
 """
 
 import importlib
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015_referrals"
-down_revision: str | None = "0012_boundary"
+down_revision: str | None = "0014_research_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
