@@ -22,8 +22,9 @@ ALLOWED_HEADERS = [
     "x-purpose-of-use",
     "x-emergency-reason",
     "x-request-id",
+    "vardkedja-lsn",  # read-your-writes with read replicas (app/replicas.py)
 ]
-EXPOSED_HEADERS = ["x-request-id"]
+EXPOSED_HEADERS = ["x-request-id", "vardkedja-lsn"]
 PREFLIGHT_CACHE_SECONDS = 600
 
 

@@ -62,6 +62,7 @@ from app.guard import (
     until_disconnect,
 )
 from app.observability.metrics import count_refusals, note_operation
+from app.replicas import LSN_HEADER, ReplicaSet, parse_lsn
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class GraphQLRequest:
     operation_name: str | None
     extensions: dict[str, Any] | None
     document_id: str | None = None
+    # The client's last write position (Vardkedja-LSN), for read-your-writes on a replica.
+    after_lsn: str | None = None
 
 
 class HttpError(Exception):
@@ -238,6 +241,21 @@ def _operation_count(query: str) -> int:
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
+@lru_cache(maxsize=256)
+def _is_query(query: str, operation_name: str | None) -> bool:
+    """True when the operation to run is a query (False when it is not, or cannot be told:
+    execution then reports why, on the primary)."""
+    from graphql.utilities import get_operation_ast
+
+    from schema.cost import parse_document
+
+    try:
+        operation = get_operation_ast(parse_document(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation.value == "query"
+
+
 def is_request_error(result: ExecutionResult) -> bool:
     """True when the operation never ran: parse/validation errors, or variable coercion."""
     if isinstance(result, PreExecutionError):
@@ -255,9 +273,11 @@ class GraphQLEndpoint:
         db: Database,
         settings: Settings,
         limits: RateLimits | None = None,
+        replicas: ReplicaSet | None = None,
     ) -> None:
         self.schema, self.db, self.settings = schema, db, settings
         self.limits = limits or RateLimits(settings)
+        self.replicas = replicas
 
     async def handle(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))
@@ -270,6 +290,10 @@ class GraphQLEndpoint:
         try:
             self.limits.check_address(request)
             params = await read_request(request)
+            try:
+                params.after_lsn = parse_lsn(request.headers.get(LSN_HEADER))
+            except ValueError as exc:
+                raise HttpError(400, str(exc), "BAD_REQUEST") from None
             from schema.persisted import resolve_persisted
 
             document = resolve_persisted(
@@ -348,13 +372,18 @@ class GraphQLEndpoint:
         return [scrub.error(e) for e in errors]
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, running: RunningRequest) -> AsyncIterator[AsyncConnection]:
-        """The request's transaction, its statements bounded by the statement timeout; a
-        failure that ends the request (outage, timeout) comes out as its AppError."""
+    async def _transaction(
+        self, running: RunningRequest, db: Database | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """The request's transaction (on the primary unless `db` is a replica), its statements
+        bounded by the statement timeout; a failure that ends the request (outage, timeout)
+        comes out as its AppError."""
+        db = db or self.db
+        outer = running.conn
         try:
-            async with self.db.transaction() as conn:
+            async with db.transaction() as conn:
                 running.conn = conn
-                await limit_statements(self.db, conn, self.settings.statement_timeout)
+                await limit_statements(db, conn, self.settings.statement_timeout)
                 yield conn
         except (AppError, InvalidOperationTypeError, CannotGetOperationTypeError):
             raise
@@ -364,7 +393,40 @@ class GraphQLEndpoint:
                 raise
             raise ending from exc
         finally:
-            running.conn = None
+            running.conn = outer
+
+    async def _reading_from(self, params: GraphQLRequest) -> Database:
+        """Where the request runs: a query on a standby when replicas are set (app/replicas.py),
+        anything else on the primary."""
+        assert params.query is not None
+        if self.replicas is None or not _is_query(params.query, params.operation_name):
+            return self.db
+        return await self.replicas.for_query(params.after_lsn)
+
+    async def _flush(
+        self,
+        running: RunningRequest,
+        db: Database,
+        conn: AsyncConnection,
+        buffer: audit.AuditBuffer,
+        principal: Principal,
+        operation: str | None,
+    ) -> None:
+        """Write the request's audit entries in its transaction; a standby's request writes
+        them on the primary, committed before the answer leaves (no answer without them)."""
+        if db is self.db:
+            await audit.flush(conn, buffer, principal, operation)
+        elif not buffer.empty and buffer.enabled:
+            async with self._transaction(running) as primary:
+                await audit.flush(primary, buffer, principal, operation)
+
+    async def _write_position(self, params: GraphQLRequest) -> dict[str, str]:
+        """After a mutation committed, with replicas: the header that lets its client read its
+        own write on a standby."""
+        assert params.query is not None
+        if self.replicas is None or _is_query(params.query, params.operation_name):
+            return {}
+        return {LSN_HEADER: await self.replicas.written_up_to()}
 
     async def measure(
         self, media: str, params: GraphQLRequest, principal: Principal
@@ -417,7 +479,8 @@ class GraphQLEndpoint:
         if prepared is None:
             return None
         try:
-            async with self._transaction(running) as conn:
+            db = await self._reading_from(params)
+            async with self._transaction(running, db) as conn:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
@@ -429,7 +492,7 @@ class GraphQLEndpoint:
                 else:
                     body = orjson.dumps({"data": data, "extensions": extensions})
                 self._check_size(body)
-                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+                await self._flush(running, db, conn, ctx.audit, principal, params.operation_name)
         except AppError:
             raise
         except Exception:
@@ -492,7 +555,8 @@ class GraphQLEndpoint:
     ) -> Response:
         first_logged = False
         try:
-            async with self._transaction(running) as conn:
+            db = await self._reading_from(params)
+            async with self._transaction(running, db) as conn:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
@@ -530,7 +594,8 @@ class GraphQLEndpoint:
                 body = orjson.dumps(payload)
                 if not request_failed:
                     self._check_size(body)
-                await audit.flush(conn, ctx.audit, principal, params.operation_name)
+                await self._flush(running, db, conn, ctx.audit, principal, params.operation_name)
+            written = await self._write_position(params)
         except InvalidOperationTypeError as exc:
             return _wrong_operation_type(exc, media)
         except CannotGetOperationTypeError as exc:
@@ -555,7 +620,7 @@ class GraphQLEndpoint:
             )
         if request_failed:
             return _raw_response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
-        return _raw_response(body, media)
+        return _raw_response(body, media, 200, **written)
 
 
 @contextlib.asynccontextmanager

@@ -26,6 +26,7 @@ from app.graphiql import static_mount, with_ide
 from app.graphql_http import GraphQLEndpoint
 from app.guard import RateLimits
 from app.observability import instrument
+from app.replicas import ReplicaSet
 from app.settings import Settings
 
 _heap_frozen = False
@@ -43,6 +44,17 @@ def freeze_startup_heap() -> None:
         _heap_frozen = True
 
 
+def _pool(url: str, settings: Settings) -> PooledDatabase:
+    return PooledDatabase(
+        url,
+        pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout,
+        retry_after=settings.retry_after,
+        statement_timeout=settings.statement_timeout,
+        pgbouncer=settings.pgbouncer,
+    )
+
+
 def create_app(
     settings: Settings, *, url: str | None = None, db: Database | None = None
 ) -> Starlette:
@@ -50,20 +62,15 @@ def create_app(
     from schema import schema
 
     freeze_startup_heap()
+    pooled: PooledDatabase | None = None
     if db is None:
         assert url is not None, "create_app needs a url or a db"
-        pooled = PooledDatabase(
-            url,
-            pool_size=settings.pool_size,
-            pool_timeout=settings.pool_timeout,
-            retry_after=settings.retry_after,
-            statement_timeout=settings.statement_timeout,
-            pgbouncer=settings.pgbouncer,
-        )
-        db = pooled
-    else:
-        pooled = None
+        pooled = db = _pool(url, settings)
     database: Database = db
+    replicas = None
+    if pooled is not None and settings.replica_urls:
+        standbys = [_pool(replica, settings) for replica in settings.replica_urls]
+        replicas = ReplicaSet(pooled, standbys, settings.replica_wait)
     # Subscriptions listen to the change log on their own connection (docs/changes.md).
     # LISTEN needs a session of its own: behind PgBouncer, the server's direct URL.
     dispatcher = ChangeDispatcher(settings.direct_url or url) if url is not None else None
@@ -72,6 +79,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if pooled is not None:
             pooled.start()
+        if replicas is not None:
+            replicas.start()
         if dispatcher is not None:
             dispatcher.start()
         worker = None
@@ -85,12 +94,14 @@ def create_app(
                 await worker
         if dispatcher is not None:
             await dispatcher.stop()
+        if replicas is not None:
+            await replicas.stop()
         if pooled is not None:
             await pooled.stop()
 
     # One set of buckets for every data route: a client cannot double its rate by switching.
     limits = RateLimits(settings)
-    endpoint = GraphQLEndpoint(schema, database, settings, limits)
+    endpoint = GraphQLEndpoint(schema, database, settings, limits, replicas)
     fhir = FhirEndpoint(database, settings, limits)
     bulk = BulkExports(database, settings, limits)
     live = SubscriptionEndpoint(schema, database, settings, dispatcher)

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
         "own (migrations, LISTEN for subscriptions) when the database URL is a PgBouncer.",
         validate_default=True,
     )
+    replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated postgresql:// URLs of streaming standbys: GraphQL queries "
+        "read from them, mutations and the audit trail go to the primary (docs/operations.md).",
+    )
+    replica_wait: float = Field(
+        default=0.2,
+        ge=0,
+        description="Seconds a query that carries its client's last write position "
+        "(Vardkedja-LSN) waits for a standby to replay it before it reads from the primary.",
+    )
     data_dir: Path = Field(
         default=Path(".vardkedja"),
         description="Where the embedded PostgreSQL keeps its data (persists between runs).",
@@ -192,6 +203,20 @@ class Settings(BaseSettings):
         from app.cors import check_origin
 
         return [check_origin(origin) for origin in value]
+
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _replica_urls_parse(cls, value: list[str]) -> list[str]:
+        for url in value:
+            check_database_url(url)
+        return value
 
     @field_validator("direct_url")
     @classmethod
