@@ -33,6 +33,7 @@ def create() -> Starlette:
 
 
 def _checked_settings() -> tuple[Settings, str]:
+    from app import migrate
     from app.audit_key_guard import (
         require_recorded_key,
         require_serving_keys,
@@ -54,6 +55,7 @@ def _checked_settings() -> tuple[Settings, str]:
 
     def check_database() -> None:
         asyncio.run(check_reachable(url))
+        migrate.require_known_schema(url)  # an older version never serves a newer schema
         require_shared_audit_key(settings, url, configured.audit_key)
         require_recorded_key(settings, url)
 

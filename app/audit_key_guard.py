@@ -24,9 +24,7 @@ import asyncio
 import hashlib
 import hmac
 
-import asyncpg
-
-from app.db import describe_url, split_tls, to_plain_url
+from app.db import connect, describe_url
 from app.settings import Settings, SettingsError
 
 
@@ -52,14 +50,8 @@ def require_serving_keys(configured: Settings) -> None:
         )
 
 
-async def _connect(url: str) -> asyncpg.Connection:
-    plain, tls = split_tls(to_plain_url(url))
-    # No statement cache: the URL may be a PgBouncer in transaction pooling mode.
-    return await asyncpg.connect(plain, ssl=tls, statement_cache_size=0)
-
-
 async def has_audit_entries(url: str) -> bool:
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_entry)"))
     finally:
@@ -94,7 +86,7 @@ async def settle_fingerprint(url: str, key: bytes, retired: list[bytes]) -> str:
     of one of the `retired` keys (a rotation) or the trail has no entries yet; else raise
     SettingsError (one line). Returns what was done: "recorded", "same" or "moved"."""
     mine = fingerprint(key)
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         async with conn.transaction():
             # Replicas starting together: the first INSERT wins, the others read its row (the

@@ -207,6 +207,13 @@ async def check_reachable(url: str, wait_seconds: float = 5.0) -> None:
     await conn.close()
 
 
+async def connect(url: str) -> asyncpg.Connection:
+    """One driver connection for a check at start, with the URL's TLS parameters and no
+    statement cache (the URL may be a PgBouncer in transaction pooling mode)."""
+    plain, tls = split_tls(to_plain_url(url))
+    return await asyncpg.connect(plain, ssl=tls, statement_cache_size=0)
+
+
 def create_engine(
     url: str,
     *,

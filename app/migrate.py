@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.db import DatabaseUnavailable, describe_url, to_asyncpg_url
+from app.db import DatabaseUnavailable, connect, describe_url, to_asyncpg_url
 from app.partitions import is_partition_of
 
 # The advisory lock that `migrate` and `serve` hold while they upgrade ("vardmigr"), distinct
@@ -49,10 +50,37 @@ def upgrade(url: str, revision: str = "head", *, pgbouncer: bool = False) -> Non
         # A replica of an older version, after a newer one migrated: say so in one line.
         if "Can't locate revision" not in str(exc):
             raise
-        raise DatabaseUnavailable(
-            f"the schema of {describe_url(url)} is newer than this version of vardkedja knows "
-            f"(its newest migration is {head_revision()}): run the newer version"
-        ) from None
+        raise _newer_schema(url) from None
+
+
+def _newer_schema(url: str) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"the schema of {describe_url(url)} is newer than this version of vardkedja knows "
+        f"(its newest migration is {head_revision()}): run the newer version"
+    )
+
+
+async def _schema_revision(url: str) -> str | None:
+    conn = await connect(url)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
+            return None  # never migrated
+        found = await conn.fetchval("SELECT version_num FROM alembic_version")
+        return None if found is None else str(found)
+    finally:
+        await conn.close()
+
+
+def require_known_schema(url: str) -> None:
+    """Raise DatabaseUnavailable (the one line of `upgrade`) when the database's schema is at a
+    revision this version does not have: what a server that does not migrate (the ASGI
+    factory) checks before it serves."""
+    current = asyncio.run(_schema_revision(url))
+    known = {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+    if current is not None and current not in known:
+        raise _newer_schema(url)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

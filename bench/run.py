@@ -170,28 +170,33 @@ def ensure_node_modules() -> None:
         )
 
 
+def ours_argv(port: int) -> list[str]:
+    """How the benchmarks run vardkedja: uvicorn with the bench app factory."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.ours_app:create",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) -> Servers:
     ours_port, pgl_port = free_port(), free_port()
     ours = ServerProcess(
         name="vardkedja",
-        argv=[
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.ours_app:create",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ours_port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        argv=ours_argv(ours_port),
         port=ours_port,
         env={
             "VARDKEDJA_DATABASE_URL": db.url,

@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_pgbouncer(server_url: str) -> Iterator[str]:
+def running_pgbouncer(server_url: str, server_sessions: int = SERVER_SESSIONS) -> Iterator[str]:
     """Start PgBouncer on 127.0.0.1 in front of `server_url`'s server; yield the same URL
     through it (trust authentication, as the test server has); stop it afterwards."""
     binary = installed()
@@ -62,7 +62,7 @@ def running_pgbouncer(server_url: str) -> Iterator[str]:
         "auth_type = trust",
         f"auth_file = {folder / 'userlist.txt'}",
         "pool_mode = transaction",
-        f"default_pool_size = {SERVER_SESSIONS}",
+        f"default_pool_size = {server_sessions}",
         "max_client_conn = 500",
         "ignore_startup_parameters = extra_float_digits",
     ]

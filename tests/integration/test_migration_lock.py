@@ -9,11 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
+import pytest
 
 from app import migrate
 from app.db import to_plain_url
+from tests.integration.pgbouncer import _free_port
+from tests.integration.test_serving_keys import SERVE, UVICORN, _env, _refusal
 
 MIGRATORS = 3
 
@@ -89,3 +93,19 @@ def test_an_older_version_refuses_a_newer_schema(fresh_database: Callable[[], st
     assert len(lines) == 1 and "newer than this version of vardkedja knows" in lines[0], lines
     assert migrate.head_revision() in lines[0]
     assert asyncio.run(_versions(url)) == ["9999_from_the_future"]  # left as it was
+
+
+@pytest.mark.parametrize("runner", ["serve", "uvicorn"])
+def test_an_older_server_refuses_a_newer_schema(
+    runner: str, fresh_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # `serve` migrates first; the ASGI factory does not migrate, and checks the revision.
+    url = fresh_database()
+    migrate.upgrade(url)
+    asyncio.run(_set_version(url, "9999_from_the_future"))
+    argv = [*SERVE, "--no-demo"] if runner == "serve" else UVICORN
+    keys = {"VARDKEDJA_AUDIT_KEY": "k" * 32, "VARDKEDJA_PSEUDONYM_KEY": "p" * 32}
+    env = _env(tmp_path, VARDKEDJA_DATABASE_URL=url, **keys)
+    line = _refusal([*argv, "--port", str(_free_port())], env)
+    assert "newer than this version of vardkedja knows" in line, line
+    assert asyncio.run(_versions(url)) == ["9999_from_the_future"]
