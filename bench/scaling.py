@@ -25,7 +25,7 @@ import orjson
 from bench.fixture import Fixture, choose_fixture
 from bench.loadgen import drive, graphql_post, http_factory
 from bench.procs import BENCH_DIR, REPO_DIR, ServerProcess, free_port
-from bench.run import BENCH_AUDIT_KEY, BENCH_SECRET, ours_argv, prepare_dataset, say
+from bench.run import BENCH_AUDIT_KEY, BENCH_SECRET, DATA_DIR, ours_argv, prepare_dataset, say
 from bench.workloads.emergency import Emergency
 from tests.integration.pgbouncer import running_pgbouncer
 
@@ -85,7 +85,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         fx = asyncio.run(choose_fixture(db.url, BENCH_SECRET, stamp))
         with running_pgbouncer(db.url, server_sessions=args.server_sessions) as bouncer:
             for count in args.processes:
-                servers = _servers(count, bouncer, db.url, args.pool_size, BENCH_DIR / ".logs")
+                servers = _servers(count, bouncer, db.url, args.pool_size, DATA_DIR / "logs")
                 started: list[ServerProcess] = []
                 try:
                     for server in servers:
