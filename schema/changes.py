@@ -42,6 +42,10 @@ class ChangeCategory(Enum):
     VACCINATION = strawberry.enum_value("vaccination", description="Vaccinations.")
     PRESCRIPTION = strawberry.enum_value("prescription", description="Prescriptions.")
     DISPENSATION = strawberry.enum_value("dispensation", description="Dispensations.")
+    MEDICATION_ADMINISTRATION = strawberry.enum_value(
+        "medication_administration",
+        description="Medication administrations (home-care signing lists).",
+    )
     DENTAL_TREATMENT = strawberry.enum_value("dental_treatment", description="Dental treatments.")
     TOOTH_FINDING = strawberry.enum_value("tooth_finding", description="Tooth findings.")
     MUNICIPAL_DECISION = strawberry.enum_value(

@@ -100,6 +100,15 @@ class PrescriptionStatus(Enum):
     UTGANGEN = V("utgangen", description="Utgången: past its last valid date.")
 
 
+@strawberry.enum(description="What a signature on a signing list says about one dose.")
+class AdministrationOutcome(Enum):
+    GIVEN = V("given", description="Given (överlämnad/administrerad) by staff.")
+    NOT_GIVEN = V("not_given", description="Not given; the signature says why.")
+    SELF_ADMINISTERED = V(
+        "self_administered", description="Taken by the patient themself (egenadministrering)."
+    )
+
+
 @strawberry.enum(description="Outcome of a municipal decision (beslut).")
 class DecisionOutcome(Enum):
     BEVILJAD = V("beviljad", description="Beviljad: granted.")
@@ -251,6 +260,9 @@ class CareEventKind(Enum):
     VACCINATION = V("Vaccination", description="Vaccinations.")
     PRESCRIPTION = V("Prescription", description="Prescriptions.")
     DISPENSATION = V("Dispensation", description="Dispensations at pharmacies.")
+    MEDICATION_ADMINISTRATION = V(
+        "MedicationAdministration", description="Signatures on home-care signing lists."
+    )
     DENTAL_TREATMENT = V("DentalTreatment", description="Completed dental treatments.")
     TOOTH_FINDING = V("ToothFinding", description="Findings on teeth.")
     MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")

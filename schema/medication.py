@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -11,12 +11,13 @@ import strawberry
 from resolvers.loaders.medication import (
     DispensationByIdLoader,
     DispensationsByPrescriptionLoader,
+    MedicationAdministrationsByPrescriptionLoader,
     PrescriptionByIdLoader,
     PrescriptionsByChainLoader,
 )
 from resolvers.loaders.organizations import CareUnitByIdLoader
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
-from schema.enums import PrescriptionKind, PrescriptionStatus
+from schema.enums import AdministrationOutcome, PrescriptionKind, PrescriptionStatus
 from schema.events import CareEvent
 from schema.fields import field
 from schema.refs import CareUnitRef
@@ -113,6 +114,27 @@ class Prescription(CareEvent):
             include_nullified=include_nullified,
         )
 
+    @field(
+        description="Signatures on home-care signing lists for this prescription (given, not "
+        "given, self-administered), newest first."
+    )
+    async def administrations(
+        self,
+        info: Info,
+        first: First = 20,
+        after: After = None,
+        include_nullified: IncludeNullified = False,
+    ) -> Connection[MedicationAdministration]:
+        return await list_of(
+            info,
+            MedicationAdministrationsByPrescriptionLoader,
+            (self.patient_id, self.pk),
+            MedicationAdministration.from_row,
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+        )
+
 
 async def _remaining(rx: Prescription, info: Info) -> int:
     from resolvers.loaders.dispensed import DispensedCountByPrescriptionLoader
@@ -158,3 +180,28 @@ class Dispensation(CareEvent):
         row = await info.context.loader(CareUnitByIdLoader).load(self.care_unit_id)
         assert row is not None  # a foreign key
         return CareUnit.from_row(row)
+
+
+@strawberry.type(
+    description="One signature on a signing list (signeringslista) in municipal home care: a "
+    "dose of a prescription given, not given (with the reason) or self-administered. The "
+    "accountable professional signed it; `eventTime` is when it was given (or due, if not "
+    "given). docs/sip-and-medication-administration.md."
+)
+class MedicationAdministration(CareEvent):
+    prescription_id: strawberry.Private[uuid.UUID]
+    outcome: AdministrationOutcome = strawberry.field(description="Given, not given or self.")
+    planned_at: datetime | None = strawberry.field(
+        description="The time of the dose on the signing list, if it was a planned dose."
+    )
+    dose_text: str | None = strawberry.field(description="The dose given, e.g. 2 tabletter.")
+    not_given_reason: str | None = strawberry.field(
+        description="Why the dose was not given (NOT_GIVEN only)."
+    )
+
+    @field(description="The prescription the dose belongs to (null if you may not see it).")
+    async def prescription(self, info: Info) -> Prescription | None:
+        row = await info.context.loader(PrescriptionByIdLoader).load(
+            (self.patient_id, self.prescription_id)
+        )
+        return Prescription.from_optional(row)

@@ -11,6 +11,7 @@ import strawberry
 
 from schema.fhir import FhirMutation
 from schema.mutations import (
+    administration,
     care,
     dental,
     medication,
@@ -57,6 +58,11 @@ class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation, Re
     )
     record_vaccination = strawberry.mutation(
         resolver=observations.record_vaccination, description="Record a vaccine dose given."
+    )
+    record_medication_administration = strawberry.mutation(
+        resolver=administration.record_medication_administration,
+        description="Sign a dose on a home-care signing list: given, not given (with the "
+        "reason) or self-administered.",
     )
     record_vital_signs = strawberry.mutation(
         resolver=vital_signs.record_vital_signs,

@@ -43,6 +43,7 @@ from schema.refs import (
     FunctionalStatusRef,
     ImplementationPlanRef,
     LabResultRef,
+    MedicationAdministrationRef,
     MunicipalDecisionRef,
     PortalExceptionRef,
     PrescriptionRef,
@@ -232,6 +233,13 @@ class Patient(Node):
         medication.DispensationsByPatientLoader,
         DispensationRef,
         "Dispensations of all prescriptions, newest first.",
+    )
+    medication_administrations = clinical_list(
+        medication.MedicationAdministrationsByPatientLoader,
+        MedicationAdministrationRef,
+        "Signatures on home-care signing lists (given, not given, self-administered), newest "
+        "first: a nurse sees those she signed and, with NLL consent, all; a prescriber those "
+        "of their own prescriptions (A11).",
     )
     dental_treatments = clinical_list(
         dental.DentalTreatmentsByPatientLoader,

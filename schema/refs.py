@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from schema.consent import Block, Consent, PortalException, ResearchStudy
     from schema.dental import DentalTreatment, ToothFinding
     from schema.events import CareEvent
-    from schema.medication import Dispensation, Prescription
+    from schema.medication import Dispensation, MedicationAdministration, Prescription
     from schema.municipal import ImplementationPlan, MunicipalDecision
     from schema.organizations import CareProvider, CareUnit, Municipality, Practitioner
     from schema.patients import Patient
@@ -51,6 +51,9 @@ ToothFindingRef = Annotated["ToothFinding", strawberry.lazy("schema.dental")]
 ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]
 PrescriptionRef = Annotated["Prescription", strawberry.lazy("schema.medication")]
 DispensationRef = Annotated["Dispensation", strawberry.lazy("schema.medication")]
+MedicationAdministrationRef = Annotated[
+    "MedicationAdministration", strawberry.lazy("schema.medication")
+]
 MunicipalDecisionRef = Annotated["MunicipalDecision", strawberry.lazy("schema.municipal")]
 ImplementationPlanRef = Annotated["ImplementationPlan", strawberry.lazy("schema.municipal")]
 BlockRef = Annotated["Block", strawberry.lazy("schema.consent")]

@@ -31,7 +31,7 @@ from schema.care import (
 from schema.consent import Block, Consent, PortalException, ResearchStudy
 from schema.dental import DentalTreatment, ToothFinding
 from schema.events import CareEvent
-from schema.medication import Dispensation, Prescription
+from schema.medication import Dispensation, MedicationAdministration, Prescription
 from schema.municipal import ImplementationPlan, MunicipalDecision, PlanActivity
 from schema.node import Node
 from schema.organizations import CareProvider, CareUnit, Practitioner
@@ -52,6 +52,10 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "Vaccination": (Vaccination, care.VaccinationByIdLoader),
     "Prescription": (Prescription, medication.PrescriptionByIdLoader),
     "Dispensation": (Dispensation, medication.DispensationByIdLoader),
+    "MedicationAdministration": (
+        MedicationAdministration,
+        medication.MedicationAdministrationByIdLoader,
+    ),
     "DentalTreatment": (DentalTreatment, dental.DentalTreatmentByIdLoader),
     "ToothFinding": (ToothFinding, dental.ToothFindingByIdLoader),
     "MunicipalDecision": (MunicipalDecision, municipal.MunicipalDecisionByIdLoader),

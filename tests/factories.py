@@ -435,6 +435,24 @@ async def create_dispensation(
     )
 
 
+async def create_medication_administration(
+    conn: AsyncConnection,
+    prescription: models.Prescription,
+    unit: models.CareUnit,
+    **kw: Any,
+) -> models.MedicationAdministration:
+    defaults = {
+        "prescription_id": prescription.id,
+        "outcome": "given",
+        "planned_at": None,
+        "dose_text": "1 tablett",
+        "not_given_reason": None,
+    }
+    return await _clinical(
+        conn, models.MedicationAdministration, prescription.patient_id, unit, defaults, kw
+    )
+
+
 async def create_dental_treatment(
     conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
 ) -> models.DentalTreatment:

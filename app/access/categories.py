@@ -13,7 +13,11 @@ from typing import Any
 
 from sqlalchemy import FromClause, Table
 
-MEDICATION_TABLES = frozenset({"prescription", "dispensation"})
+# The national medication list (NLL) itself, which a pharmacy's expedition basis opens.
+NLL_TABLES = frozenset({"prescription", "dispensation"})
+# Rows about one prescription, written elsewhere: what its prescriber is told (A11).
+PRESCRIPTION_FOLLOWERS = frozenset({"dispensation", "medication_administration"})
+MEDICATION_TABLES = NLL_TABLES | {"medication_administration"}
 ALERT_TABLES = frozenset({"alert"})
 MUNICIPAL_TABLES = frozenset({"municipal_decision", "implementation_plan"})
 HEADER_COLUMNS = frozenset(

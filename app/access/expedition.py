@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, FromClause, and_, false
 
 from app.access.bases import LegalBasis
-from app.access.categories import Category, base_table_name, classify
+from app.access.categories import NLL_TABLES, Category, base_table_name, classify
 
 # Alerts the expedition basis discloses: hypersensitivities (to check a drug against).
 EXPEDITION_ALERT_TYPES = ("hypersensitivity",)
@@ -35,7 +35,7 @@ class ExpeditionAccess:
         category = classify(table)
         if category is Category.PATIENT:
             return table.c.id == self.patient_id
-        if category is Category.MEDICATION:
+        if category is Category.MEDICATION and base_table_name(table) in NLL_TABLES:
             return table.c.patient_id == self.patient_id
         if category is Category.ALERT and base_table_name(table) == "alert":
             return and_(

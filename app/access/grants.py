@@ -17,7 +17,13 @@ from sqlmodel import SQLModel
 from app import models
 from app.access.addressed import addressed_to
 from app.access.bases import LegalBasis
-from app.access.categories import CHILD_TABLES, Category, base_table_name, classify
+from app.access.categories import (
+    CHILD_TABLES,
+    PRESCRIPTION_FOLLOWERS,
+    Category,
+    base_table_name,
+    classify,
+)
 from app.access.facts import BlockFact, ClinicianFacts, ReferenceFacts, table
 from app.access.rules import PortalScope, ProxyMode, a5_excepted, block_is_other_provider
 
@@ -211,9 +217,10 @@ def block_covers_medication(
     """A5: medication is covered by a block unless the block excepts it. A dispensation is
     recorded at the pharmacy, but it tells what the prescriber's unit ordered: a block on the
     prescribing unit or provider covers the dispensations of its prescriptions too (the
-    prescription's own time decides the block's period), wherever they were dispensed."""
+    prescription's own time decides the block's period), wherever they were dispensed. The
+    same holds for a home-care nurse's administrations of a prescription."""
     own = block_covers(t, block)
-    if base_table_name(t) != "dispensation":
+    if base_table_name(t) not in PRESCRIPTION_FOLLOWERS:
         return own
     rx = table(models.Prescription)
     covered = select(rx.c.id).where(rx.c.patient_id == patient_id, block_covers(rx, block))
@@ -313,13 +320,17 @@ class ClinicianAccess:
         return visible if sent is None else or_(visible, sent)
 
     def _own_prescriptions(self, t: FromClause) -> ColumnElement[bool]:
-        """A11: prescriptions this clinician wrote (and their dispensations)."""
+        """A11: prescriptions this clinician wrote, and what happened to them elsewhere (their
+        dispensations, their administrations in home care); administrations the clinician
+        signed themself are their own too."""
         c = self.clinician
-        if base_table_name(t) == "dispensation":
+        name = base_table_name(t)
+        if name in PRESCRIPTION_FOLLOWERS:
             rx = table(models.Prescription)
-            return t.c.prescription_id.in_(
+            prescribed = t.c.prescription_id.in_(
                 select(rx.c.id).where(rx.c.patient_id == self.patient_id, self._mine(rx, c))
             )
+            return or_(prescribed, self._mine(t, c)) if name != "dispensation" else prescribed
         return self._mine(t, c)
 
     @staticmethod

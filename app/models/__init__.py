@@ -33,7 +33,7 @@ from app.models.patients import (
     RelationshipOrigin,
     Representative,
 )
-from app.models.prescriptions import Dispensation, Prescription
+from app.models.prescriptions import Dispensation, MedicationAdministration, Prescription
 from app.models.referrals import DischargePlan, Referral, ReferralEvent
 from app.models.webhooks import Webhook, WebhookDelivery
 
@@ -56,6 +56,7 @@ CLINICAL_TABLES = (
     VitalSigns,
     Referral,
     DischargePlan,
+    MedicationAdministration,
 )
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "Insats",
     "LabResult",
     "LegalBasis",
+    "MedicationAdministration",
     "MunicipalDecision",
     "Municipality",
     "Patient",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -16,6 +16,7 @@ from app.models.base import (
     one_of,
     patient_fk,
     patient_index,
+    tz_field,
 )
 
 
@@ -91,3 +92,38 @@ class Dispensation(ClinicalHeader, table=True):
     article_npl_pack_id: str | None = Field(default=None, max_length=14)
     article_name: str = Field(max_length=200)
     reverses_id: uuid.UUID | None = None
+
+
+class AdministrationOutcome(StrEnum):
+    """What a signature on the signing list (signeringslista) says about one planned dose."""
+
+    GIVEN = "given"
+    NOT_GIVEN = "not_given"
+    SELF_ADMINISTERED = "self_administered"
+
+
+class MedicationAdministration(ClinicalHeader, table=True):
+    """One signature on a signing list in municipal home care: a dose of a prescription given,
+    not given (with the reason) or taken by the patient themself. `event_time` is when it was
+    given (or, if not given, when it was due); the signer is the accountable practitioner.
+    """
+
+    __tablename__ = "medication_administration"
+    __table_args__ = clinical_table_args(
+        "medication_administration",
+        one_of("outcome", AdministrationOutcome),
+        patient_fk(
+            "medication_administration",
+            "prescription_id",
+            "prescription",
+            name="fk_medication_administration_prescription",
+        ),
+        patient_index("medication_administration", "prescription_id"),
+    )
+    prescription_id: uuid.UUID
+    outcome: str = Field(max_length=20)
+    planned_at: datetime | None = tz_field(
+        default=None, description="The time of the dose on the signing list"
+    )
+    dose_text: str | None = Field(default=None, max_length=200, description="e.g. 2 tabletter")
+    not_given_reason: str | None = Field(default=None, max_length=300)

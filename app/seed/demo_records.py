@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from app.safety import BLOOD_GROUP_CODE_SYSTEM, BLOOD_GROUP_CODES
 from app.seed import medication
 from app.seed.alerts import alert, write_alerts, write_function
+from app.seed.boundary import boundary_story
 from app.seed.chart import Chart, Contact, Home, at
 from app.seed.clinical import (
     CHRONIC_BY_KEY,
@@ -99,8 +100,9 @@ def demo_rows(world: World, as_of: date) -> Rows:
         )
         rows.by_table["patient"].append(patient_row(people[key]))
     _representatives(rows, people, rng)
+    charts: dict[str, Chart] = {}
     for key, person in people.items():
-        c = Chart(world, Rng(f"{DEMO_SEED}/{key}"), person, rows, as_of)
+        c = charts[key] = Chart(world, Rng(f"{DEMO_SEED}/{key}"), person, rows, as_of)
         c.home = _home(world, c, key)
         c.conditions.update(CONDITIONS.get(key, {}))
         c.allergy_classes.update(ALLERGY_CLASSES.get(key, ()))
@@ -114,6 +116,9 @@ def demo_rows(world: World, as_of: date) -> Rows:
         if c.home.dental in c.seen:
             _attended(c, c.home.dental, _clinician(world, "dentist"))
         write_relationships(c)
+    # The boundary story (app/seed/boundary.py) comes after the older story, which it leaves
+    # as it was.
+    boundary_story(charts)
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from app.seed import medication
+from app.seed.administrations import write_home_medication
 from app.seed.alerts import write_alerts, write_function
 from app.seed.chart import Chart, at
 from app.seed.clinical import CHRONIC_BY_KEY, choose_conditions, write_history
@@ -52,4 +53,6 @@ def batch(
         patients.append(patient_row(person))
         chart = Chart(world, Rng(f"{seed}/{person.index}/record"), person, rows, as_of)
         write_patient(chart)
+        # Appended after the whole record, so the rows above stay what they were.
+        write_home_medication(chart)
     return rows

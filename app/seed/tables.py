@@ -173,6 +173,14 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "article_name",
         "reverses_id",
     ),
+    "medication_administration": (
+        *HEADER,
+        "prescription_id",
+        "outcome",
+        "planned_at",
+        "dose_text",
+        "not_given_reason",
+    ),
     "dental_treatment": (
         *HEADER,
         "condition_code",

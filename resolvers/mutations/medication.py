@@ -133,7 +133,7 @@ def _prescription_content(checks: Checks, cmd: Prescribe) -> dict[str, Any]:
     }
 
 
-async def _locked_prescription(
+async def locked_prescription(
     ctx: Context, checks: Checks, field: str, raw: str | None, patient_id: uuid.UUID | None
 ) -> RowMapping | None:
     """The visible prescription, locked for this transaction (dispensations and updates of
@@ -187,7 +187,7 @@ async def prescribe(ctx: Context, cmd: Prescribe) -> Outcome:
         )
         replaced = None
         if cmd.replaces_id is not None:
-            replaced = await _locked_prescription(
+            replaced = await locked_prescription(
                 ctx, checks, "input.replacesId", cmd.replaces_id, header.patient_id
             )
             if replaced is not None and replaced["status"] != "aktiv":
@@ -270,7 +270,7 @@ async def dispense(ctx: Context, cmd: Dispense) -> Outcome:
                 Code.INVALID_REFERENCE,
                 f"dispensations are made at a pharmacy, and {header.unit.hsa_id} is not one",
             )
-        prescription = await _locked_prescription(
+        prescription = await locked_prescription(
             ctx, checks, "input.prescriptionId", cmd.prescription_id, header.patient_id
         )
         if prescription is not None and when is not None:
@@ -333,7 +333,7 @@ async def discontinue_prescription(ctx: Context, cmd: DiscontinuePrescription) -
             cmd.reason,
             limit=max_length(models.Prescription, "discontinued_reason"),
         )
-        prescription = await _locked_prescription(ctx, checks, "input.id", cmd.id, None)
+        prescription = await locked_prescription(ctx, checks, "input.id", cmd.id, None)
         checks.done()
         assert prescription is not None
         ref = RowRef("Prescription", prescription["patient_id"], prescription["id"])

@@ -19,6 +19,7 @@ TABLES: dict[str, Table] = {
     "VitalSigns": t.VITAL_SIGNS,
     "Prescription": t.PRESCRIPTION,
     "Dispensation": t.DISPENSATION,
+    "MedicationAdministration": t.MEDICATION_ADMINISTRATION,
     "DentalTreatment": t.DENTAL_TREATMENT,
     "ToothFinding": t.TOOTH_FINDING,
     "MunicipalDecision": t.MUNICIPAL_DECISION,

@@ -80,6 +80,16 @@ class Placeholders:
                 {"p": tolvan},
             )
             return encode_id("Diagnosis", row, tolvan)
+        if name == "<Tolvan's Waran prescription id>":
+            tolvan = await self._patient("tolvan")
+            row = await self.demo.conn.scalar(
+                text(
+                    "SELECT id FROM prescription WHERE patient_id = :p AND drug_name = 'Waran'"
+                    " AND status = 'aktiv' AND NOT nullified"
+                ),
+                {"p": tolvan},
+            )
+            return encode_id("Prescription", row, tolvan)
         if name == "<the demo study's id>":
             study = await self.demo.conn.scalar(
                 text("SELECT id FROM research_study WHERE name = :n"), {"n": DEMO_STUDY_NAME}

@@ -44,6 +44,15 @@ async def _pharmacy_and_prescription(conn: AsyncConnection, world: World) -> Inp
     }
 
 
+async def _home_care_and_prescription(conn: AsyncConnection, world: World) -> Input:
+    home_care = await create_unit(conn, world.provider, kind="home_care", name="Hemtjänst Test")
+    prescription = await create_prescription(conn, world.patient, world.unit)
+    return {
+        "careUnitHsaId": home_care.hsa_id,
+        "prescriptionId": row_gid("Prescription", prescription),
+    }
+
+
 async def _municipality(conn: AsyncConnection, world: World) -> Input:
     await create_municipality(conn, "0180")
     return {}
@@ -195,6 +204,16 @@ CASES = [
         {"amount": "0"},
         [("input.amount", "INVALID_VALUE")],
         setup=_pharmacy_and_prescription,
+    ),
+    Case(
+        "recordMedicationAdministration",
+        "medication_administration",
+        "medicationAdministration",
+        "MedicationAdministration",
+        {"outcome": "GIVEN", "doseText": "1 tablett"},
+        {"outcome": "NOT_GIVEN"},
+        [("input.notGivenReason", "INVALID_VALUE")],
+        setup=_home_care_and_prescription,
     ),
     Case(
         "recordDentalTreatment",

@@ -114,6 +114,10 @@ async def build_record(conn: AsyncConnection) -> Record:
     rx = await f.create_prescription(conn, patient, unit, **mine)
     rec.add("Prescription", rx)
     rec.add("Dispensation", await f.create_dispensation(conn, rx, pharmacy))
+    rec.add(
+        "MedicationAdministration",
+        await f.create_medication_administration(conn, rx, unit, **mine),
+    )
     decision = await f.create_municipal_decision(conn, patient, unit)
     rec.add("MunicipalDecision", decision)
     plan = await f.create_implementation_plan(conn, decision, unit)

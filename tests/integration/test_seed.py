@@ -405,3 +405,33 @@ def test_seed_if_empty_leaves_a_populated_database_alone(seeded: Seeded) -> None
     before = value(seeded.url, "SELECT count(*) FROM care_contact")
     assert asyncio.run(seed_if_empty(seeded.url, patients=5, seed=99)) is None
     assert value(seeded.url, "SELECT count(*) FROM care_contact") == before
+
+
+def test_signing_lists_sign_active_prescriptions_in_municipal_care(seeded: Seeded) -> None:
+    wrong = value(
+        seeded.url,
+        """SELECT count(*) FROM medication_administration a
+           JOIN prescription p ON p.patient_id = a.patient_id AND p.id = a.prescription_id
+           JOIN care_unit u ON u.id = a.care_unit_id
+           WHERE p.status <> 'aktiv'
+              OR u.kind NOT IN ('home_care', 'special_housing', 'lss', 'municipal_health')
+              OR (a.outcome = 'not_given') <> (a.not_given_reason IS NOT NULL)
+              OR a.event_time < a.planned_at""",
+    )
+    assert wrong == 0
+    outcomes = {r[0] for r in query(seeded.url, "SELECT outcome FROM medication_administration")}
+    assert outcomes == {"given", "not_given", "self_administered"}
+
+
+def test_tolvans_warfarin_is_signed_by_the_district_nurse(seeded: Seeded) -> None:
+    rows = query(
+        seeded.url,
+        """SELECT a.outcome, a.accountable_hsa_id, a.dose_text
+           FROM medication_administration a
+           JOIN prescription p ON p.patient_id = a.patient_id AND p.id = a.prescription_id
+           JOIN patient t ON t.id = a.patient_id
+           WHERE t.identifier = '191212121212' AND p.drug_name = 'Waran'""",
+    )
+    assert len(rows) == 14
+    assert {r[1] for r in rows} == {"SE2120000142-SK01"}
+    assert [r[0] for r in rows].count("not_given") == 1

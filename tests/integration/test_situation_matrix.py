@@ -71,6 +71,10 @@ async def test_home_care_nurse_home_care_visit(demo: Demo) -> None:
     assert {d["insats"]["code"] for d in decisions} >= {"SOL-HEMTJANST", "SOL-TRYGGHETSLARM"}
     plans = [plan for d in decisions for plan in d["implementationPlans"]["nodes"]]
     assert plans and all(plan["activities"]["nodes"] for plan in plans)
+    # Today's signing list: her own signatures of the region's prescriptions.
+    signed = p["medicationAdministrations"]["nodes"]
+    assert signed and {s["accountable"]["name"] for s in signed} == {"Eva Holmberg"}
+    assert "Waran" in {s["prescription"]["drugName"] for s in signed}
 
 
 async def test_municipal_nurse_without_consents_is_told_what_is_withheld(demo: Demo) -> None:
@@ -79,6 +83,9 @@ async def test_municipal_nurse_without_consents_is_told_what_is_withheld(demo: D
     # The region's alerts and the medication list need Tolvan's consents for this unit: the
     # empty lists are not "none".
     assert p["alerts"]["nodes"] == [] and p["prescriptions"]["nodes"] == []
+    # Her own signatures (A11: what she signed is hers), but not the region's prescriptions.
+    signed = p["medicationAdministrations"]["nodes"]
+    assert signed and all(s["prescription"] is None for s in signed)
     assert withheld(p) == [NO_NLL, *NO_SVOD]
 
 

@@ -45,6 +45,7 @@ MIRRORS: list[tuple[type[Enum], type[StrEnum]]] = [
     (enums.ReferralPriority, referrals.ReferralPriority),
     (enums.DischargeStatus, referrals.DischargeStatus),
     (enums.RelationshipOrigin, patients.RelationshipOrigin),
+    (enums.AdministrationOutcome, prescriptions.AdministrationOutcome),
 ]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.fhir.mapping import (
+    administration,
     care,
     consent,
     dental,
@@ -223,6 +224,14 @@ DISPENSATION = _clinical(
     medication.dispensation_from_fhir,
     "subject",
 )
+MEDICATION_ADMINISTRATION = _clinical(
+    "MedicationAdministration",
+    "medication_administration",
+    "MedicationAdministration",
+    administration.administration_to_fhir,
+    administration.administration_from_fhir,
+    "subject",
+)
 DENTAL_TREATMENT = _clinical(
     "DentalTreatment",
     "dental_treatment",
@@ -305,6 +314,7 @@ KINDS: tuple[Kind, ...] = (
     VITAL_SIGNS,
     PRESCRIPTION,
     DISPENSATION,
+    MEDICATION_ADMINISTRATION,
     DENTAL_TREATMENT,
     TOOTH_FINDING,
     DECISION,
@@ -340,6 +350,7 @@ _BY_TYPE: dict[str, Kind] = {
     "Immunization": VACCINATION,
     "MedicationRequest": PRESCRIPTION,
     "MedicationDispense": DISPENSATION,
+    "MedicationAdministration": MEDICATION_ADMINISTRATION,
     "Procedure": DENTAL_TREATMENT,
     "Task": REFERRAL_EVENT,
     "CarePlan": PLAN,
