@@ -262,6 +262,9 @@ NOT_SEEDED = frozenset(
         # Written by the database itself (triggers) or by integrations.
         "change_log",
         "change_log_horizon",
+        # Bulk Data $export jobs are made by clients (docs/fhir.md).
+        "fhir_export_job",
+        "fhir_export_file",
         # Vital signs are written by recordVitalSigns; the seed does not make them yet.
         "vital_signs",
         # Referrals and discharge plans are written by their mutations; not seeded yet.
