@@ -1,7 +1,7 @@
 """Medication administration (signing lists in municipal home care); tracked in the change log.
 
 Revision ID: 0016_medadmin
-Revises: 0018_audit_partitions
+Revises: 0015_referrals
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.sql.schema import SchemaItem
 
 revision: str = "0016_medadmin"
-down_revision: str | None = "0018_audit_partitions"
+down_revision: str | None = "0015_referrals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
