@@ -120,9 +120,10 @@ class DataAccess:
                 self.policy.decide(self.conn, self.principal, missing)
             )
             self._decisions.update(decided)
+            note = await self._study_note()
             for pid, decision in decided.items():
                 if decision.basis is not None:
-                    self.audit.bases[pid] = audit_reason(decision.basis) or ""
+                    self.audit.bases[pid] = (audit_reason(decision.basis) or "") + note
         return {pid: self._decisions[pid] for pid in wanted}
 
     def forget(self, patient_id: uuid.UUID) -> None:
@@ -325,6 +326,15 @@ class DataAccess:
         """Pseudonyms are per study: two studies cannot link their data sets."""
         study = self.principal.study_id
         return f"study:{study}" if study else f"client:{self.principal.client_id}"
+
+    async def _study_note(self) -> str:
+        """A15: a research read is audited with the study and its ethics approval."""
+        if self.principal.kind is not PrincipalKind.RESEARCH:
+            return ""
+        release = await self.research_release()
+        if release.study is None:
+            return ""
+        return f"; ResearchStudy:{release.study}, EthicsApproval:{release.approvals[0]}"
 
     async def research_release(self) -> Release:
         """A15: what the caller's approved studies release (research clients; loaded once)."""

@@ -170,6 +170,14 @@ async def test_with_the_approval_records_are_read(
     rec = await opted_in_record(conn, allows_record_access=True)
     allowed = contacts_of(await page(research_client, token(research_settings), rec, None))
     assert allowed["totalCount"] == 1
+    # The read is audited with the study and its ethics approval.
+    reasons = await conn.execute(
+        text("SELECT reason FROM audit_entry WHERE principal_id = :c AND patient_id = :p"),
+        {"c": CLIENT, "p": rec.patient.id},
+    )
+    assert [r[0] for r in reasons] == [
+        f"basis: research_consent; ResearchStudy:{STUDY}, EthicsApproval:Dnr 2024-00001-01"
+    ]
 
 
 async def test_error_messages_carry_no_real_identifier(
