@@ -39,6 +39,10 @@ SELECT create_distributed_table('tooth_finding', 'patient_id', colocate_with => 
 SELECT create_distributed_table('municipal_decision', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('implementation_plan', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('plan_activity', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('referral', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('referral_event', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('discharge_plan', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('medication_administration', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('fhir_preserved', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('change_log', 'patient_id', colocate_with => 'patient');
 
