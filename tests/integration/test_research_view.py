@@ -131,9 +131,12 @@ async def research_walk(
     rec: Record,
     headers: dict[str, str],
     errors: list[str] | None = None,
+    pages: list[str] | None = None,
 ) -> tuple[list[Any], set[str], int]:
     """Every leaf value the research token got on every path, the types it saw, requests;
-    every error it got goes into `errors` (as JSON)."""
+    every error it got goes into `errors` (as JSON). With `pages`, every connection that
+    holds items is asked for its second page with the sealed cursor of its first (its type
+    goes into `pages`), so the sealed cursors are walked too."""
     values: list[Any] = []
     seen_types: set[str] = set()
     queue: list[list[Step]] = [[s] for s, _ in root_steps(schema, rec)]
@@ -152,11 +155,51 @@ async def research_walk(
         if errors is not None and body.get("errors"):
             errors.append(orjson.dumps(body["errors"]).decode())
         seen_types |= typenames(data)
+        if pages is not None and target.name.endswith("Connection"):
+            requests += await next_page(client, steps, target, headers, values, pages, schema)
         if len(steps) < MAX_DEPTH:
             queue.extend(
                 s for s, _ in _expansions(schema, steps, target, objects_at(data, steps), seen)
             )
     return values, seen_types, requests
+
+
+async def next_page(
+    client: httpx.AsyncClient,
+    steps: list[Step],
+    target: Any,
+    headers: dict[str, str],
+    values: list[Any],
+    pages: list[str],
+    schema: GraphQLSchema,
+) -> int:
+    """Ask a connection for one item, then for the page after it with the sealed cursor."""
+    last = steps[-1]
+    owner: Any = schema.type_map[last.on] if last.on else field_type(schema, steps[:-1])
+    if "after" not in owner.fields[last.field].args:
+        return 0
+    args = tuple((k, v) for k, v in last.args if k not in ("first", "after"))
+    one = [*steps[:-1], Step(last.field, (*args, ("first", "1")), last.on)]
+    response = await client.post(
+        "/graphql",
+        json={"query": render(one, "totalCount pageInfo { endCursor hasNextPage }")},
+        headers=headers,
+    )
+    found = [o for o in objects_at(response.json().get("data"), one) if o.get("pageInfo")]
+    cursor = next((o["pageInfo"]["endCursor"] for o in found if o["pageInfo"]["hasNextPage"]), None)
+    if cursor is None:
+        return 1
+    assert cursor.startswith("rc_"), cursor
+    after = [
+        *steps[:-1],
+        Step(last.field, (*args, ("first", "1"), ("after", f'"{cursor}"')), last.on),
+    ]
+    query = render(after, leaf_selection(schema, target))
+    body = (await client.post("/graphql", json={"query": query}, headers=headers)).json()
+    assert "errors" not in body, (query, body)
+    values.extend(leaves(body.get("data")))
+    pages.append(target.name)
+    return 2
 
 
 async def test_a_research_client_never_sees_a_real_identifier(
@@ -165,9 +208,12 @@ async def test_a_research_client_never_sees_a_real_identifier(
     rec = await opted_in_record(conn)
     schema = await introspected(research_client)
     errors: list[str] = []
+    pages: list[str] = []
     values, types, requests = await research_walk(
-        research_client, schema, rec, token(research_settings), errors
+        research_client, schema, rec, token(research_settings), errors, pages
     )
+    # Second pages were read with sealed cursors (the record has two documents, at least).
+    assert pages, "no connection had a second page to walk"
     # The walk reached the opted-in patient's records through units and practitioners.
     reached = types & patient_types(schema)
     assert {"CareContact", "CareDocument", "Diagnosis", "Prescription"} <= reached, reached
