@@ -48,6 +48,7 @@ from app.errors import (
     AppError,
     RequestTimeout,
     ResponseTooLarge,
+    ServiceUnavailable,
     format_error,
     request_error,
 )
@@ -86,6 +87,7 @@ class GraphQLRequest:
     document_id: str | None = None
     # The client's last write position (Vardkedja-LSN), for read-your-writes on a replica.
     after_lsn: str | None = None
+    on_primary: bool = False  # a query that a standby failed runs again on the primary
 
 
 class HttpError(Exception):
@@ -346,14 +348,18 @@ class GraphQLEndpoint:
         try:
             if principal.is_anonymous:
                 return await self.execute_anonymous(media, params, allowed)
-            # A research answer is rewritten after GraphQL execution (schema/research_view.py).
-            if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
-                compiled = await self.execute_compiled(
-                    running, media, params, principal, document, extensions
-                )
-                if compiled is not None:
-                    return compiled
-            return await self.execute(running, media, params, principal, allowed)
+            run = functools.partial(
+                self._execute, running, media, params, principal, document, allowed, extensions
+            )
+            try:
+                return await run()
+            except ServiceUnavailable:
+                if self.replicas is None or params.on_primary:
+                    raise
+                # A standby went away under a query: nothing is committed there, and the audit
+                # entries (on the primary) commit only with an answer. Once more, on the primary.
+                params.on_primary = True
+                return await run()
         except AppError as exc:
             if isinstance(exc, RequestTimeout):
                 log.warning(
@@ -370,6 +376,25 @@ class GraphQLEndpoint:
 
         scrub = ErrorScrubber(self.schema._schema, ctx.data.pseudonym, ctx.data.text_pseudonym)
         return [scrub.error(e) for e in errors]
+
+    async def _execute(
+        self,
+        running: RunningRequest,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        document: ResolvedDocument,
+        allowed: set[OperationType],
+        extensions: dict[str, Any],
+    ) -> Response:
+        # A research answer is rewritten after GraphQL execution (schema/research_view.py).
+        if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
+            compiled = await self.execute_compiled(
+                running, media, params, principal, document, extensions
+            )
+            if compiled is not None:
+                return compiled
+        return await self.execute(running, media, params, principal, allowed)
 
     @contextlib.asynccontextmanager
     async def _transaction(
@@ -399,7 +424,11 @@ class GraphQLEndpoint:
         """Where the request runs: a query on a standby when replicas are set (app/replicas.py),
         anything else on the primary."""
         assert params.query is not None
-        if self.replicas is None or not _is_query(params.query, params.operation_name):
+        if (
+            self.replicas is None
+            or params.on_primary
+            or not _is_query(params.query, params.operation_name)
+        ):
             return self.db
         return await self.replicas.for_query(params.after_lsn)
 

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,6 +76,25 @@ def _start(data: Path, port: int, folder: Path, user: str | None) -> None:
     )
 
 
+def _stop(data: Path, user: str | None) -> None:
+    subprocess.run(
+        [str(BINDIR / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+        user=user,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def stop_standby(pair: Pair) -> None:
+    _stop(pair.folder / "standby", _runner()[0])
+
+
+def start_standby(pair: Pair) -> None:
+    port = urllib.parse.urlsplit(pair.standby_url).port
+    assert port is not None
+    _start(pair.folder / "standby", port, pair.folder, _runner()[0])
+
+
 @contextmanager
 def running_pair(database: str = "vardkedja") -> Iterator[Pair]:
     """Start a primary and a streaming standby; yield their URLs of `database` (created on the
@@ -105,10 +125,5 @@ def running_pair(database: str = "vardkedja") -> Iterator[Pair]:
         )
     finally:
         for data in reversed(started):
-            subprocess.run(
-                [str(BINDIR / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                user=user,
-                capture_output=True,
-                timeout=60,
-            )
+            _stop(data, user)
         shutil.rmtree(folder, ignore_errors=True)

@@ -23,7 +23,7 @@ from app.replicas import LSN_FORMAT, LSN_HEADER, ReplicaSet
 from schema.ids import encode_id
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World
-from tests.integration.standby import Pair, running_pair
+from tests.integration.standby import Pair, running_pair, start_standby, stop_standby
 from tests.integration.test_pgbouncer import AUDIT_KEY, _serve, _stop, _world
 from tests.integration.test_subscriptions import WRITE, clinician
 
@@ -196,3 +196,21 @@ def test_the_routing_reads_a_server_in_recovery(pair: Pair) -> None:
     assert asyncio.run(where(replayed)) is True
     # A position the standby has not reached (far ahead): the primary, after the bound.
     assert asyncio.run(where("FF/0")) is False
+
+
+def test_a_standby_that_is_down_leaves_queries_to_the_primary(
+    pair: Pair, world: World, server: str
+) -> None:
+    before = _titles(server, world)
+    stop_standby(pair)
+    try:
+        # Refused connections (a stopped server): the primary answers, without and with a
+        # position; the write just made is there, so it was the primary.
+        assert _titles(server, world) >= before
+        lsn = _write(server, world, "Medan standbyn är nere")
+        assert "Medan standbyn är nere" in _titles(server, world)
+        assert "Medan standbyn är nere" in _titles(server, world, lsn)
+    finally:
+        start_standby(pair)
+    _caught_up(pair)
+    assert "Medan standbyn är nere" in _titles(server, world)
