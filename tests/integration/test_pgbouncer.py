@@ -63,7 +63,7 @@ def _serve(url: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]
         env=os.environ | {"PYTHONPATH": str(ROOT)} | quiet | env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a shared machine under load starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
