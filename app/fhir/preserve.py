@@ -140,6 +140,54 @@ def _compare_list(
     return (remainder or None), losses
 
 
+def closest_losses(original: FhirJson, exported: list[FhirJson]) -> list[Loss] | None:
+    """The losses of `original` against the exported resource that corresponds best to it (of
+    its type; with identifiers, one sharing an identifier (system and value, else the value,
+    as a document id under our system): the same record); None when none can be it."""
+    candidates = [r for r in exported if r.get("resourceType") == original.get("resourceType")]
+    if original.get("identifier"):
+        # The same (system, value) first: two systems may use the same value (MRN 12345).
+        for part in (lambda i: (i.get("system"), i.get("value")), lambda i: i.get("value")):
+            ours = {part(i) for i in original["identifier"] if i.get("value")}
+            same = [r for r in candidates if ours & {part(i) for i in r.get("identifier", [])}]
+            if same:
+                break
+        candidates = same
+    if not candidates:
+        return None
+    return min((compare(original, r)[1] for r in candidates), key=len)
+
+
+def leaf_paths(original: FhirJson) -> list[str]:
+    """The path of every primitive value in a resource, in the form of `Loss.path`, leaving
+    out what our export always decides (id, meta.versionId, meta.lastUpdated)."""
+    name = str(original.get("resourceType", "Resource"))
+    paths: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        else:
+            paths.append(path)
+
+    for key, value in original.items():
+        if key in OURS or key == "resourceType":
+            continue
+        if key == "meta" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in OUR_META}
+        walk(value, f"{name}.{key}")
+    return paths
+
+
+def within(path: str, ancestors: set[str]) -> bool:
+    """Whether `path` is one of `ancestors` or inside one of them."""
+    return any(path == a or path.startswith((f"{a}.", f"{a}[")) for a in ancestors)
+
+
 def _leaves(value: Any) -> int:
     if isinstance(value, dict):
         return sum(_leaves(v) for v in value.values())

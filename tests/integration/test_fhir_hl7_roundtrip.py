@@ -88,14 +88,9 @@ async def export_all(client: httpx.AsyncClient, conn: AsyncConnection, token: st
 
 def best_match(original: dict[str, Any], exported: list[Any]) -> list[preserve.Loss]:
     """The losses against the exported resource that corresponds best to `original`."""
-    candidates = [r for r in exported if r["resourceType"] == original["resourceType"]]
-    values = {i.get("value") for i in original.get("identifier", []) if i.get("value")}
-    if values:  # the same record: the document id or patient identifier is the original's
-        candidates = [
-            r for r in candidates if values & {i.get("value") for i in r.get("identifier", [])}
-        ]
-    assert candidates, original["id"]
-    return min((preserve.compare(original, r)[1] for r in candidates), key=len)
+    losses = preserve.closest_losses(original, exported)
+    assert losses is not None, original["id"]
+    return losses
 
 
 async def test_import_then_export_keeps_every_element_or_reports_it(
