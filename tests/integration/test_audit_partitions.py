@@ -338,3 +338,26 @@ def test_migration_moves_entries_into_months_and_back(fresh_database: Callable[[
     assert {r[2] for r in back} == {"audit_entry"}
     migrate.upgrade(url)
     assert asyncio.run(in_transaction(url, verify))
+
+
+def test_serve_start_creates_months_ahead_when_it_may_and_goes_on_when_it_may_not(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from app.audit_partitions import create_months_ahead
+
+    assert asyncio.run(create_months_ahead(database_url, months_ahead=2)) == []  # all there
+    role = f"vardkedja_test_api_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        await in_transaction(database_url, lambda conn: conn.execute(text(sql)))
+
+    asyncio.run(admin(f"CREATE ROLE {role} LOGIN IN ROLE vardkedja_api"))
+    try:
+        as_api = make_url(database_url).set(username=role, password=None)
+        url = as_api.render_as_string(hide_password=False)
+        assert asyncio.run(create_months_ahead(url, months_ahead=40)) == []
+        assert "audit partitions not created ahead" in caplog.text
+    finally:
+        asyncio.run(admin(f"DROP ROLE {role}"))
