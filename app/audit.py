@@ -37,6 +37,8 @@ from app.models.base import utcnow
 from app.observability.metrics import AUDIT_ENTRIES
 
 GENESIS = "0" * 64
+# A read answered 304 Not Modified (app/etags.py): the same rows, confirmed unchanged.
+REVALIDATE_ACTION = "revalidate"
 # One writer at a time extends a chain; the lock (CHAIN_LOCK, chain) is held until the
 # transaction ends, so a chain's entries get their ids in chain order (READ COMMITTED: the
 # SELECT after the lock sees the previous writer's committed head of that chain).
@@ -269,15 +271,20 @@ class _Entries:
 
 
 def _entries(
-    buffer: AuditBuffer, principal: Principal, operation: str | None, now: datetime
+    buffer: AuditBuffer,
+    principal: Principal,
+    operation: str | None,
+    now: datetime,
+    revalidation: bool = False,
 ) -> list[tuple[dict[str, Any], bytes]]:
     """The buffer's entries (content, canonical JSON), in the order they are chained."""
     emergency = principal.emergency_reason
     entries = _Entries(principal, operation, now)
+    read = REVALIDATE_ACTION if revalidation else "read"
     # Patients in id order: the order in which a request happened to read them means nothing,
     # and two ways of answering the same request (compiled or not) write the same entries.
     for pid, ids in sorted(buffer.disclosed.items(), key=lambda item: item[0].bytes):
-        action = "emergency" if emergency else "read"
+        action = "emergency" if emergency else read
         entries.add(pid, action, "disclosed", sorted(ids), emergency or buffer.bases.get(pid))
     for pid, ids in buffer.written.items():
         entries.add(pid, "write", "written", sorted(ids), emergency or buffer.bases.get(pid))
@@ -344,8 +351,11 @@ async def flush(
     operation: str | None,
     *,
     chain: int | None = None,
+    revalidation: bool = False,
 ) -> int:
     """Write the buffer as chained entries (all on one chain); returns how many were written.
+    `revalidation`: the answer was not sent, its ETag matched (304): its reads are entries of
+    action `revalidate` (app/etags.py).
 
     Everything but the links is computed before the chain's lock is taken: the lock covers
     only the last-hash read, the INSERT and the commit that follows.
@@ -354,7 +364,7 @@ async def flush(
         return 0
     chain = next_chain() if chain is None else chain
     now = utcnow()
-    made = _entries(buffer, principal, operation, now)
+    made = _entries(buffer, principal, operation, now, revalidation)
     await driver_fetch(conn, LOCK, (CHAIN_LOCK, chain))
     head = await driver_fetch(conn, LAST_HASH, (chain,))
     prev = head[0]["hash"] if head else GENESIS
@@ -362,7 +372,7 @@ async def flush(
         # The head's writer took its time later but the lock first (or another clock runs
         # ahead): take the head's time, so that a chain's times never decrease and archiving
         # whole months leaves each chain an unbroken tail (app/audit_archive.py).
-        made = _entries(buffer, principal, operation, head[0]["occurred_at"])
+        made = _entries(buffer, principal, operation, head[0]["occurred_at"], revalidation)
     rows = []
     for content, canonical_content in made:
         digest = _link(prev, canonical_content, buffer.chain_key)

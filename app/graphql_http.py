@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from app import audit
+from app import audit, etags
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind
 from app.auth import authenticate
 from app.context import AnonymousContext, Context, build_context
@@ -276,10 +276,13 @@ class GraphQLEndpoint:
         settings: Settings,
         limits: RateLimits | None = None,
         replicas: ReplicaSet | None = None,
+        on_write: Callable[[], None] | None = None,
     ) -> None:
         self.schema, self.db, self.settings = schema, db, settings
         self.limits = limits or RateLimits(settings)
         self.replicas = replicas
+        # Called after a request that wrote has committed (wakes the change listeners).
+        self.on_write = on_write
 
     async def handle(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))
@@ -323,11 +326,17 @@ class GraphQLEndpoint:
         allowed = {OperationType.QUERY}
         if request.method == "POST":
             allowed.add(OperationType.MUTATION)
+        # Answers to GET carry an ETag; If-None-Match may turn them into 304 (app/etags.py).
+        conditional = (
+            Conditional(request.headers.get("if-none-match")) if request.method == "GET" else None
+        )
         running = RunningRequest()
         try:
             return await until_disconnect(
                 request,
-                self._answer(running, media, params, principal, document, allowed, extensions),
+                self._answer(
+                    running, media, params, principal, document, allowed, extensions, conditional
+                ),
                 running.cancel,
             )
         except ClientGone:
@@ -344,12 +353,21 @@ class GraphQLEndpoint:
         document: ResolvedDocument,
         allowed: set[OperationType],
         extensions: dict[str, Any],
+        conditional: Conditional | None = None,
     ) -> Response:
         try:
             if principal.is_anonymous:
                 return await self.execute_anonymous(media, params, allowed)
             run = functools.partial(
-                self._execute, running, media, params, principal, document, allowed, extensions
+                self._execute,
+                running,
+                media,
+                params,
+                principal,
+                document,
+                allowed,
+                extensions,
+                conditional,
             )
             try:
                 return await run()
@@ -386,15 +404,16 @@ class GraphQLEndpoint:
         document: ResolvedDocument,
         allowed: set[OperationType],
         extensions: dict[str, Any],
+        conditional: Conditional | None = None,
     ) -> Response:
         # A research answer is rewritten after GraphQL execution (schema/research_view.py).
         if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
             compiled = await self.execute_compiled(
-                running, media, params, principal, document, extensions
+                running, media, params, principal, document, extensions, conditional
             )
             if compiled is not None:
                 return compiled
-        return await self.execute(running, media, params, principal, allowed)
+        return await self.execute(running, media, params, principal, allowed, conditional)
 
     @contextlib.asynccontextmanager
     async def _transaction(
@@ -440,14 +459,17 @@ class GraphQLEndpoint:
         buffer: audit.AuditBuffer,
         principal: Principal,
         operation: str | None,
+        *,
+        revalidation: bool = False,
     ) -> None:
         """Write the request's audit entries in its transaction; a standby's request writes
-        them on the primary, committed before the answer leaves (no answer without them)."""
+        them on the primary, committed before the answer leaves (no answer without them).
+        `revalidation`: a 304's reads are written as revalidations (app/etags.py)."""
         if db is self.db:
-            await audit.flush(conn, buffer, principal, operation)
+            await audit.flush(conn, buffer, principal, operation, revalidation=revalidation)
         elif not buffer.empty and buffer.enabled:
             async with self._transaction(running) as primary:
-                await audit.flush(primary, buffer, principal, operation)
+                await audit.flush(primary, buffer, principal, operation, revalidation=revalidation)
 
     async def _write_position(self, params: GraphQLRequest) -> dict[str, str]:
         """After a mutation committed, with replicas: the header that lets its client read its
@@ -493,6 +515,7 @@ class GraphQLEndpoint:
         principal: Principal,
         document: ResolvedDocument,
         extensions: dict[str, Any],
+        conditional: Conditional | None = None,
     ) -> Response | None:
         """Run a persisted operation in its compiled form (one SQL statement, the same data and
         audit entries as GraphQL execution); None when it has none or its variables do not
@@ -521,7 +544,16 @@ class GraphQLEndpoint:
                 else:
                     body = orjson.dumps({"data": data, "extensions": extensions})
                 self._check_size(body)
-                await self._flush(running, db, conn, ctx.audit, principal, params.operation_name)
+                tag = self._tag(conditional, principal, body)
+                await self._flush(
+                    running,
+                    db,
+                    conn,
+                    ctx.audit,
+                    principal,
+                    params.operation_name,
+                    revalidation=_not_modified(conditional, tag),
+                )
         except AppError:
             raise
         except Exception:
@@ -529,7 +561,7 @@ class GraphQLEndpoint:
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )
-        return _raw_response(body, media)
+        return _tagged_response(body, media, conditional, tag)
 
     def _check_size(self, body: bytes) -> None:
         """Refuse an answer over the ceiling before its disclosures are audited (none left)."""
@@ -581,8 +613,10 @@ class GraphQLEndpoint:
         params: GraphQLRequest,
         principal: Principal,
         allowed: set[OperationType],
+        conditional: Conditional | None = None,
     ) -> Response:
         first_logged = False
+        tag = None
         try:
             db = await self._reading_from(params)
             async with self._transaction(running, db) as conn:
@@ -623,7 +657,18 @@ class GraphQLEndpoint:
                 body = orjson.dumps(payload)
                 if not request_failed:
                     self._check_size(body)
-                await self._flush(running, db, conn, ctx.audit, principal, params.operation_name)
+                    if not result.errors:
+                        tag = self._tag(conditional, principal, body)
+                wrote = bool(ctx.audit.written)
+                await self._flush(
+                    running,
+                    db,
+                    conn,
+                    ctx.audit,
+                    principal,
+                    params.operation_name,
+                    revalidation=_not_modified(conditional, tag),
+                )
             written = await self._write_position(params)
         except InvalidOperationTypeError as exc:
             return _wrong_operation_type(exc, media)
@@ -647,9 +692,45 @@ class GraphQLEndpoint:
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )
+        if wrote and self.on_write is not None:
+            self.on_write()
         if request_failed:
             return _raw_response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
-        return _raw_response(body, media, 200, **written)
+        return _tagged_response(body, media, conditional, tag, **written)
+
+    def _tag(
+        self, conditional: Conditional | None, principal: Principal, body: bytes
+    ) -> str | None:
+        """The answer's ETag, for GET only."""
+        if conditional is None:
+            return None
+        return etags.etag(etags.etag_key(self.settings), principal, body)
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """A GET request: its answer is tagged, and is not sent again if it matches."""
+
+    if_none_match: str | None
+
+
+def _not_modified(conditional: Conditional | None, tag: str | None) -> bool:
+    return (
+        conditional is not None
+        and tag is not None
+        and etags.matches(conditional.if_none_match, tag)
+    )
+
+
+def _tagged_response(
+    body: bytes, media: str, conditional: Conditional | None, tag: str | None, **headers: str
+) -> Response:
+    """200 with the ETag, or 304 without a body when the client holds this very answer."""
+    if tag is None:
+        return _raw_response(body, media, 200, **headers)
+    if _not_modified(conditional, tag):
+        return Response(status_code=304, headers=NO_STORE | headers | {"etag": tag})
+    return _raw_response(body, media, 200, etag=tag, **headers)
 
 
 @contextlib.asynccontextmanager

@@ -86,7 +86,8 @@ def create_app(
         worker = None
         if pooled is not None and settings.webhooks_in_server:
             key = (settings.audit_key or "").encode()
-            worker = asyncio.create_task(run_worker(database.transaction, audit_key=key))
+            wake = dispatcher.new_entries if dispatcher is not None else None
+            worker = asyncio.create_task(run_worker(database.transaction, audit_key=key, wake=wake))
         yield
         if worker is not None:
             worker.cancel()
@@ -101,7 +102,8 @@ def create_app(
 
     # One set of buckets for every data route: a client cannot double its rate by switching.
     limits = RateLimits(settings)
-    endpoint = GraphQLEndpoint(schema, database, settings, limits, replicas)
+    on_write = dispatcher.committed if dispatcher is not None else None
+    endpoint = GraphQLEndpoint(schema, database, settings, limits, replicas, on_write=on_write)
     fhir = FhirEndpoint(database, settings, limits)
     bulk = BulkExports(database, settings, limits)
     live = SubscriptionEndpoint(schema, database, settings, dispatcher)

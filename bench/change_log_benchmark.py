@@ -1,6 +1,6 @@
 """Change log benchmark: what the log costs a write, and how fast a commit reaches a listener.
 
-    .venv/bin/python -m bench.change_log_benchmark --writes 2000
+    .venv/bin/python -m bench.change_log_benchmark --writes 2000 --samples 200
 
 Starts an embedded PostgreSQL in a temporary folder (or uses a fresh database on the server in
 VARDKEDJA_DATABASE_URL), migrates it, and then:
@@ -8,10 +8,15 @@ VARDKEDJA_DATABASE_URL), migrates it, and then:
 1. write throughput: single-row INSERT transactions (as a mutation writes a diagnosis) from 4
    concurrent connections, in alternating rounds with the change log triggers enabled and
    disabled (`ALTER TABLE diagnosis DISABLE TRIGGER USER`); the ratio of the medians;
-2. commit -> delivery latency: a ChangeDispatcher (the subscriptions' LISTEN/NOTIFY listener)
-   subscribed to the patient; the time from before a write's COMMIT to the entry reaching the
-   subscriber's queue (p50, p99). The policy decision and the WebSocket frame of a real
-   subscription come on top (a few milliseconds: one transaction with a decision and a row).
+2. commit -> subscription latency: two ChangeDispatchers (the listener of two server
+   processes); the writer wakes its own after COMMIT (as the GraphQL endpoint does), which
+   NOTIFYs the other; the time from before the write's COMMIT to the entry reaching a
+   subscriber's queue in each (p50, p99). The policy decision and the WebSocket frame of a
+   real subscription come on top (a few milliseconds: one transaction with a decision and a
+   row);
+3. commit -> webhook latency: the webhook worker of a "server process" woken by its listener,
+   the write from another; the time from before COMMIT to a local receiver getting the signed
+   POST (p50, p99).
 
 Writes bench/results/change-log.json and a line in bench/README.md.
 """
@@ -20,22 +25,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from app import migrate
-from app.changes.notify import ChangeDispatcher
-from app.db import EmbeddedServer, to_plain_url
+from app.changes.notify import HEAD, ChangeDispatcher
+from app.changes.webhooks import run_worker
+from app.db import EmbeddedServer, PooledDatabase, to_plain_url
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results"
@@ -45,15 +54,17 @@ SECTION_TEXT = """
 `bench/change_log_benchmark.py` measures what the change log (docs/changes.md) costs a write:
 single-row INSERT transactions from 4 connections, in alternating rounds with the log's
 triggers on and off (ratio of the medians; under 1.10 is the target), and the latency from a
-write's COMMIT to the entry reaching a subscription's queue through LISTEN/NOTIFY (p50, p99).
-`load` is the 1-minute load average at the start: the machine is shared.
+write's COMMIT to the entry reaching a subscription's queue in the writing process and in
+another one, and to a webhook receiver getting the POST (p50 / p99, ms). `load` is the
+1-minute load average at the start: the machine is shared.
 
-    .venv/bin/python -m bench.change_log_benchmark --writes 2000
+    .venv/bin/python -m bench.change_log_benchmark --writes 2000 --samples 200
 
 """
 SECTION_TEXT += (
-    "| date (UTC) | writes/round | on writes/s | off writes/s | cost (off/on) | notify p50 ms"
-    " | p99 ms | load |\n|---|---|---|---|---|---|---|---|\n"
+    "| date (UTC) | writes/round | on writes/s | off writes/s | cost (off/on) | same process"
+    " p50/p99 | other process p50/p99 | webhook p50/p99 | load |\n"
+    "|---|---|---|---|---|---|---|---|---|\n"
 )
 CONCURRENCY = 4
 ROUNDS = 3
@@ -134,42 +145,147 @@ async def _throughput(url: str, world: Any, writes: int) -> tuple[float, float]:
     return statistics.median(on), statistics.median(off)
 
 
-async def _latency(url: str, world: Any, samples: int) -> list[float]:
-    dispatcher = ChangeDispatcher(url)
-    dispatcher.start()
-    await asyncio.wait_for(dispatcher.ready.wait(), 10)
-    subscriber = dispatcher.subscribe(frozenset({world[2]}))
+async def _subscription_latency(url: str, world: Any, samples: int) -> dict[str, list[float]]:
+    """Commit -> subscriber queue, in the writing process and in another one.
+
+    Two dispatchers stand for two server processes (each has its own listening connection);
+    the writer calls `committed()` on its own, as the GraphQL endpoint does after a write."""
+    local, remote = ChangeDispatcher(url), ChangeDispatcher(url)
+    for dispatcher in (local, remote):
+        dispatcher.start()
+        await asyncio.wait_for(dispatcher.ready.wait(), 10)
+    here = local.subscribe(frozenset({world[2]}))
+    there = remote.subscribe(frozenset({world[2]}))
     conn = await asyncpg.connect(url)
+    found: dict[str, list[float]] = {"local": [], "remote": []}
+    try:
+        for _ in range(samples):
+            start = time.perf_counter()
+            await _write(conn, world)
+            local.committed()
+
+            near, far = await asyncio.gather(_arrival(here, start), _arrival(there, start))
+            found["local"].append(near)
+            found["remote"].append(far)
+    finally:
+        await conn.close()
+        for dispatcher in (local, remote):
+            await dispatcher.stop()
+    return found
+
+
+async def _arrival(subscriber: Any, start: float) -> float:
+    await asyncio.wait_for(subscriber.queue.get(), 10)
+    return (time.perf_counter() - start) * 1000
+
+
+class _Receiver:
+    """A local webhook endpoint that notes when each delivery arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: asyncio.Queue[float] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        arrived = self.arrived
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["content-length"]))
+                loop.call_soon_threadsafe(arrived.put_nowait, time.perf_counter())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def _webhook_latency(url: str, world: Any, samples: int) -> list[float]:
+    """Commit -> a signed POST received, with the server process's webhook worker woken by its
+    change listener (as `serve` runs it); the writer is another process (a second listener)."""
+    receiver = _Receiver()
+    conn = await asyncpg.connect(url)
+    head = await conn.fetchrow(HEAD)
+    await conn.execute(
+        "INSERT INTO webhook (id, client_id, url, secret, categories, care_unit_ids, cursor_txid,"
+        " cursor_position, active, created_at) VALUES ($1, 'bench', $2, 'bench-secret', '[]',"
+        " '[]', $3, $4, true, now())",
+        uuid.uuid4(),
+        receiver.url,
+        head["txid"] if head else 0,
+        head["position"] if head else 0,
+    )
+    writer, server = ChangeDispatcher(url), ChangeDispatcher(url)
+    database = PooledDatabase(url, pool_size=4)
+    database.start()
+    for dispatcher in (writer, server):
+        dispatcher.start()
+        await asyncio.wait_for(dispatcher.ready.wait(), 10)
+    worker = asyncio.create_task(run_worker(database.transaction, wake=server.new_entries))
     latencies = []
     try:
         for _ in range(samples):
             start = time.perf_counter()
             await _write(conn, world)
-            await asyncio.wait_for(subscriber.queue.get(), 10)
-            latencies.append((time.perf_counter() - start) * 1000)
+            writer.committed()
+            arrived = await asyncio.wait_for(receiver.arrived.get(), 10)
+            latencies.append((arrived - start) * 1000)
     finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        for dispatcher in (writer, server):
+            await dispatcher.stop()
+        await database.stop()
+        await conn.execute("UPDATE webhook SET active = false WHERE client_id = 'bench'")
         await conn.close()
-        await dispatcher.stop()
+        receiver.close()
     return latencies
 
 
-async def measure(url: str, writes: int) -> dict[str, Any]:
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (
+        round(statistics.median(ordered), 2),
+        round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
+    )
+
+
+async def measure(url: str, writes: int, samples: int) -> dict[str, Any]:
     world = await _world(url)
     on, off = await _throughput(url, world, writes)
-    latencies = sorted(await _latency(url, world, 200))
+    subscription = await _subscription_latency(url, world, samples)
+    webhook = await _webhook_latency(url, world, samples)
+    local, remote, hook = (
+        _percentiles(subscription["local"]),
+        _percentiles(subscription["remote"]),
+        _percentiles(webhook),
+    )
     return {
         "writes_per_round": writes,
         "on_writes_per_s": round(on, 1),
         "off_writes_per_s": round(off, 1),
         "cost_ratio": round(off / on, 3),
-        "notify_p50_ms": round(statistics.median(latencies), 2),
-        "notify_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "latency_samples": samples,
+        "subscription_local_p50_ms": local[0],
+        "subscription_local_p99_ms": local[1],
+        "subscription_other_process_p50_ms": remote[0],
+        "subscription_other_process_p99_ms": remote[1],
+        "webhook_p50_ms": hook[0],
+        "webhook_p99_ms": hook[1],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=200, help="latency samples of each kind")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="vardkedja-bench-"))
@@ -182,7 +298,7 @@ def main() -> None:
             server = EmbeddedServer(folder / "pgdata", delete_on_stop=True)
             url = server.start()
         migrate.upgrade(url)
-        result = asyncio.run(measure(url, args.writes))
+        result = asyncio.run(measure(url, args.writes, args.samples))
     finally:
         if server is not None:
             server.stop()
@@ -198,8 +314,10 @@ def _readme_line(r: dict[str, Any]) -> None:
     text = README.read_text() if README.exists() else ""
     line = (
         f"| {r['date']} | {r['writes_per_round']:,} | {r['on_writes_per_s']:,} |"
-        f" {r['off_writes_per_s']:,} | {r['cost_ratio']} | {r['notify_p50_ms']} |"
-        f" {r['notify_p99_ms']} | {r['load']} |\n"
+        f" {r['off_writes_per_s']:,} | {r['cost_ratio']} |"
+        f" {r['subscription_local_p50_ms']} / {r['subscription_local_p99_ms']} |"
+        f" {r['subscription_other_process_p50_ms']} / {r['subscription_other_process_p99_ms']} |"
+        f" {r['webhook_p50_ms']} / {r['webhook_p99_ms']} | {r['load']} |\n"
     )
     if SECTION not in text:
         text = text.rstrip("\n") + "\n\n" + SECTION + "\n" + SECTION_TEXT

@@ -30,6 +30,15 @@ from schema.node import Node
 @strawberry.enum(description="What kind of data changed: the tables of a patient's record.")
 class ChangeCategory(Enum):
     PATIENT = strawberry.enum_value("patient", description="The patient's demographics.")
+    PATIENT_IDENTIFIER = strawberry.enum_value(
+        "patient_identifier",
+        description="The patient's identifiers of other systems (the record is the patient).",
+    )
+    FHIR_PRESERVED = strawberry.enum_value(
+        "fhir_preserved",
+        description="The FHIR elements kept for export beside a record (the record is that "
+        "row): its FHIR form changed.",
+    )
     CARE_CONTACT = strawberry.enum_value("care_contact", description="Care contacts.")
     CARE_DOCUMENT = strawberry.enum_value("care_document", description="Notes.")
     DIAGNOSIS = strawberry.enum_value("diagnosis", description="Diagnoses.")
@@ -155,7 +164,7 @@ def _types() -> dict[str, tuple[str, Any, Any]]:
 async def item(ctx: Context, entry: feed.Entry) -> RecordChange:
     """One entry as the caller may see it now; tombstones and hints are audited as shown."""
     patient_gid = encode_id("Patient", entry.patient_id)
-    known = _types().get(entry.category)
+    known = _types().get(entry.table)
     record: Node | None = None
     gid = None
     if known is not None:

@@ -72,6 +72,14 @@ class Cursor:
 START = Cursor(0, 0)
 
 
+def table_of(category: str, record_table: str | None) -> str:
+    """The table of an entry's record_id: the category's own table, but the patient for a
+    change of their identifiers and the record itself for its preserved FHIR elements."""
+    if category == "patient_identifier":
+        return "patient"
+    return record_table or category
+
+
 @dataclass(frozen=True)
 class Entry:
     cursor: Cursor
@@ -80,6 +88,11 @@ class Entry:
     category: str
     record_id: uuid.UUID
     kind: str
+    record_table: str | None = None
+
+    @property
+    def table(self) -> str:
+        return table_of(self.category, self.record_table)
 
     @property
     def changes_access(self) -> bool:
@@ -154,6 +167,7 @@ async def read(
             r["category"],
             r["record_id"],
             r["kind"],
+            r["record_table"],
         )
         for r in rows[:limit]
     ]

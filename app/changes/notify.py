@@ -1,13 +1,19 @@
 """Subscriptions' feed: one LISTEN connection per server process, fanned out by patient.
 
-Every write NOTIFYs `vardkedja_changes` at commit (the change log triggers), on every server
-process connected to the database. The dispatcher then reads the log after its own cursor, in
-the gap-free order of app/changes/feed.py, and hands each entry to the subscribers of its
-patient. It also polls once a second: an entry held back by a long transaction (feed.py) is
-delivered when that transaction ends, which sends no notification of its own. A lost
-connection is reopened; entries are read from the cursor, so none is skipped.
+The change log's triggers only INSERT (a NOTIFY in the writing transaction serialised every
+commit on a database-wide lock: migration 0013). Instead, after a request that wrote has
+committed, the server process calls `committed()`: its own listener reads the log at once, and
+sends one `NOTIFY vardkedja_changes` on its listening connection, outside any write transaction
+and without waiting for its WAL flush (`synchronous_commit = off`); commits that arrive while
+one is sent share the next. Every other server process listening wakes on it. Writes from
+elsewhere (the FHIR import command, the seed, an operator's SQL) are found by polling the log's
+end every POLL_SECONDS, which also delivers entries that a long transaction held back
+(feed.py). A lost connection is reopened; entries are read from the cursor, so none is skipped.
 
-Entries carry ids only; each subscriber applies the policy at send time (schema/subscriptions.py).
+The dispatcher reads the log after its own cursor, in the gap-free order of
+app/changes/feed.py, and hands each entry to the subscribers of its patient; entries carry ids
+only, and each subscriber applies the policy at send time (schema/subscriptions.py). It also
+sets `new_entries` whenever it read any, which wakes the webhook worker of the process.
 """
 
 from __future__ import annotations
@@ -28,11 +34,12 @@ from app.db import to_plain_url
 log = logging.getLogger("vardkedja.changes")
 
 CHANNEL = "vardkedja_changes"
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 BATCH = 500
 FINAL = "(txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"  # ended transactions only
 READ = (
-    "SELECT txid, position, recorded_at, patient_id, category, record_id, kind FROM change_log"
+    "SELECT txid, position, recorded_at, patient_id, category, record_id, kind, record_table"
+    " FROM change_log"
     f" WHERE (txid, position) > ($1, $2) AND {FINAL} ORDER BY txid, position LIMIT {BATCH}"
 )
 HEAD = (
@@ -89,7 +96,9 @@ class ChangeDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._tell_others = False
         self.ready = asyncio.Event()
+        self.new_entries = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -116,11 +125,21 @@ class ChangeDispatcher:
                 if not found:
                     del self._subscribers[pid]
 
-    def _notified(self, *args: object) -> None:
+    def committed(self) -> None:
+        """A transaction of this process that wrote has committed: read the log now, and
+        tell the other processes (one NOTIFY for however many commits come meanwhile)."""
+        self._tell_others = True
+        self._wake.set()
+
+    def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        if self._conn is not None and pid == self._conn.get_server_pid():
+            return  # our own notice: we have read already
         self._wake.set()
 
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self.url)
+        # Our NOTIFY commits alone; a notice lost in a crash is made up for by the polling.
+        await conn.execute("SET synchronous_commit = off")
         await conn.add_listener(CHANNEL, self._notified)
         if self.cursor is None:
             # Subscriptions deliver what commits after the server started.
@@ -140,6 +159,9 @@ class ChangeDispatcher:
             try:
                 if self._conn is None:
                     self._conn = await self._connect()
+                if self._tell_others:
+                    self._tell_others = False
+                    await self._conn.execute(f"NOTIFY {CHANNEL}")
                 await self._drain(self._conn)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
@@ -163,9 +185,12 @@ class ChangeDispatcher:
                     row["category"],
                     row["record_id"],
                     row["kind"],
+                    row["record_table"],
                 )
                 self._route(entry)
                 self.cursor = entry.cursor
+            if rows:
+                self.new_entries.set()
             if len(rows) < BATCH:
                 return
 

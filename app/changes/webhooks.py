@@ -1,7 +1,8 @@
 """Webhooks: notices of changes POSTed to system integrations, at least once, signed.
 
 The worker (in every server process, or `vardkedja worker`) runs two steps, each in its own
-transaction, once a second:
+transaction, once a second and, in a server process, as soon as its change listener has read
+new entries (app/changes/notify.py):
 
 1. `enqueue`: for every active webhook (locked with SKIP LOCKED, so several workers share the
    work), the change log entries after its cursor, in the gap-free order of feed.py, filtered by
@@ -23,6 +24,7 @@ secret>`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -40,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
-from app.changes.feed import LOG, Cursor, final
+from app.changes.feed import LOG, Cursor, final, table_of
 from app.models.base import utcnow
 from app.models.patients import CareRelationship
 from app.models.webhooks import Webhook, WebhookDelivery
@@ -140,7 +142,8 @@ async def enqueue(conn: AsyncConnection, *, audit_key: bytes = b"") -> int:
         buffer = audit.AuditBuffer(chain_key=audit_key)
         notices = []
         for row in rows:
-            name = names.get(row["category"], row["category"])
+            table = table_of(row["category"], row["record_table"])
+            name = names.get(table, table)
             owner = None if name == "Patient" else row["patient_id"]
             record = encode_id(name, row["record_id"], owner)
             notices.append(
@@ -251,9 +254,14 @@ async def send_due(
 
 
 async def run_worker(
-    begin: Callable[[], Any], *, audit_key: bytes = b"", interval: float = 1.0
+    begin: Callable[[], Any],
+    *,
+    audit_key: bytes = b"",
+    interval: float = 1.0,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Enqueue and send forever, each step in its own transaction (`begin()` opens one)."""
+    """Enqueue and send forever, each step in its own transaction (`begin()` opens one): every
+    `interval` seconds, and at once when `wake` is set (new log entries, app/changes/notify.py)."""
     while True:
         try:
             async with begin() as conn:
@@ -264,4 +272,9 @@ async def run_worker(
             raise
         except Exception:  # a database hiccup must not end the worker
             log.exception("webhook worker step failed; retrying")
-        await asyncio.sleep(interval)
+        if wake is None:
+            await asyncio.sleep(interval)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)
+        wake.clear()

@@ -43,7 +43,9 @@ class AuditEntry(SQLModel, table=True):
     client_id: str | None = Field(default=None, max_length=100)
     patient_id: uuid.UUID | None = None
     purpose: str | None = Field(default=None, max_length=10)
-    action: str = Field(max_length=20, description="read, search, write, emergency, deny")
+    action: str = Field(
+        max_length=20, description="read, revalidate (a 304), search, write, emergency, deny"
+    )
     operation: str | None = Field(default=None, max_length=100)
     resources: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     outcome: str = Field(max_length=20, description="disclosed, denied, written, nothing")

@@ -1,6 +1,6 @@
 """The change log (transactional outbox): one entry per written row, never its content.
 
-Entries are written by triggers on the patient tables (migration 0010_changes), in the
+Entries are written by triggers on the patient tables (migrations 0010_changes, 0013), in the
 transaction of the write itself, whoever writes: mutations, FHIR import, seed, a DBA's UPDATE.
 The table is range-partitioned by `recorded_at` so that old positions are dropped a partition
 at a time (app/changes/retention.py); see docs/changes.md.
@@ -56,6 +56,12 @@ class ChangeLog(SQLModel, table=True):
     category: str = Field(max_length=40, description="The table written (e.g. diagnosis)")
     record_id: uuid.UUID
     kind: str = Field(max_length=12, description="created, updated, nullified or deleted")
+    record_table: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The table of record_id when it is not `category` (fhir_preserved: the row "
+        "whose preserved FHIR elements changed)",
+    )
 
 
 class ChangeLogHorizon(SQLModel, table=True):
