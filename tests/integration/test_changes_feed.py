@@ -117,6 +117,32 @@ async def test_a_block_placed_after_a_change_turns_the_record_into_a_tombstone(
     ]
 
 
+async def test_a_revoked_consent_turns_the_other_providers_record_into_a_tombstone(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    w = await build_world(conn)
+    await conn.execute(
+        text("UPDATE care_document SET title = 'PRIVAT-V' WHERE id = :id"), {"id": w.docs["v"]}
+    )
+    consent = await f.create_consent(conn, w.patient, "svod_access", care_unit_id=w.u.id)
+    token = clinician_token(settings, w)
+    shown = by_record(await everything(client, token, categories=["CARE_DOCUMENT"]))
+    assert shown[doc_id(w, "v")]["record"]["title"] == "PRIVAT-V"  # A4: consent for U
+    end = (await feed(client, token, first=0))["endCursor"]
+    await conn.execute(
+        text("UPDATE consent SET revoked_at = now() WHERE id = :id"), {"id": consent.id}
+    )
+    # Where the clinician stood: the consent's change, marked as changing access.
+    news = await everything(client, token, after=end)
+    assert len(news) == 1 and news[0]["accessChanged"] is True
+    assert news[0]["category"] in ("CONSENT", "ACCESS")
+    # Re-reading: provider B's note is now a tombstone, without its content (A4).
+    again = await everything(client, token, categories=["CARE_DOCUMENT"])
+    hidden = by_record(again)[doc_id(w, "v")]
+    assert hidden["tombstone"] is True and hidden["record"] is None
+    assert b"PRIVAT-V" not in orjson.dumps(again)
+
+
 async def test_a_patient_never_sees_unapproved_or_nullified_content(
     client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
 ) -> None:
