@@ -13,7 +13,7 @@ changed, with that row's table in the new column `record_table` (category fhir_p
 updated: the row's FHIR form changed, whether the remainder was written or cleared).
 
 Revision ID: 0013_changes_quiet
-Revises: 0015_referrals
+Revises: 0016_medadmin
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013_changes_quiet"
-down_revision: str | None = "0015_referrals"
+down_revision: str | None = "0016_medadmin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
