@@ -73,21 +73,23 @@ def _caught_up(pair: Pair) -> None:
         time.sleep(0.05)
 
 
-def _post(base: str, w: World, body: dict[str, Any], lsn: str | None = None) -> httpx.Response:
+def _post(
+    base: str, w: World, body: dict[str, Any], lsn: str | None = None, verify: Any = True
+) -> httpx.Response:
     headers = {"authorization": f"Bearer {clinician(w)}", "accept": GRAPHQL_RESPONSE}
     if lsn is not None:
         headers[LSN_HEADER] = lsn
-    return httpx.post(f"{base}/graphql", json=body, headers=headers, timeout=30)
+    return httpx.post(f"{base}/graphql", json=body, headers=headers, timeout=30, verify=verify)
 
 
-def _write(base: str, w: World, title: str) -> str:
+def _write(base: str, w: World, title: str, verify: Any = True) -> str:
     document = {
         "patientId": encode_id("Patient", w.patient.id),
         "documentType": "besoksanteckning",
         "title": title,
         "text": "Skriven på primären",
     }
-    answer = _post(base, w, {"query": WRITE, "variables": {"input": document}})
+    answer = _post(base, w, {"query": WRITE, "variables": {"input": document}}, verify=verify)
     assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
     assert answer.json()["data"]["writeCareDocument"]["userErrors"] == []
     lsn = answer.headers[LSN_HEADER]
@@ -95,10 +97,10 @@ def _write(base: str, w: World, title: str) -> str:
     return lsn
 
 
-def _titles(base: str, w: World, lsn: str | None = None) -> set[str]:
+def _titles(base: str, w: World, lsn: str | None = None, verify: Any = True) -> set[str]:
     variables = {"id": encode_id("Patient", w.patient.id)}
     body = {"query": READ, "variables": variables, "operationName": "ReplicaRead"}
-    answer = _post(base, w, body, lsn)
+    answer = _post(base, w, body, lsn, verify)
     assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
     assert LSN_HEADER not in answer.headers  # only a write hands out a position
     nodes = answer.json()["data"]["patient"]["documents"]["nodes"]
