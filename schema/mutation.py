@@ -21,6 +21,7 @@ from schema.mutations import (
     patients,
     vital_signs,
 )
+from schema.mutations.discharge import DischargeMutation
 from schema.mutations.referrals import ReferralMutation
 from schema.mutations.relationships import BasisMutation
 from schema.privacy_mutations import PrivacyMutation
@@ -31,7 +32,14 @@ from schema.webhooks import WebhookMutation
     description="Write to the care chain. Each mutation is all or nothing, is audited, and "
     "accepts an idempotency key so that a retry never writes twice."
 )
-class Mutation(PrivacyMutation, FhirMutation, BasisMutation, WebhookMutation, ReferralMutation):
+class Mutation(
+    PrivacyMutation,
+    FhirMutation,
+    BasisMutation,
+    WebhookMutation,
+    ReferralMutation,
+    DischargeMutation,
+):
     register_patient = strawberry.mutation(
         resolver=patients.register_patient,
         description="Register a person in care (by personnummer, samordningsnummer or "

@@ -13,12 +13,16 @@ from resolvers.loaders.organizations import (
     CareUnitsByProviderLoader,
     MunicipalityByCodeLoader,
 )
-from resolvers.loaders.referrals import ReferralsToUnitLoader
+from resolvers.loaders.referrals import (
+    DischargesToUnitLoader,
+    OverdueDischargesToUnitLoader,
+    ReferralsToUnitLoader,
+)
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import ProviderKind, UnitKind
 from schema.fields import field
 from schema.node import Node
-from schema.refs import CareContactRef, CareDocumentRef, ReferralRef
+from schema.refs import CareContactRef, CareDocumentRef, DischargePlanRef, ReferralRef
 from schema.rows import FromRow
 
 
@@ -130,6 +134,42 @@ class CareUnit(Node):
             first=first,
             after=after,
             include_nullified=include_nullified,
+        )
+
+    @field(
+        description="Patients in hospital whose discharge plan (inskrivningsmeddelande) was "
+        "sent to this municipal unit, newest admission first: those not yet discharged."
+    )
+    async def incoming_discharges(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[DischargePlanRef]:
+        from schema.referrals import DischargePlan
+
+        return await list_of(
+            info,
+            DischargesToUnitLoader,
+            (self.pk,),
+            DischargePlan.from_row,
+            first=first,
+            after=after,
+        )
+
+    @field(
+        description="Of those, the patients utskrivningsklar for longer than the agreed days "
+        "and still in hospital: the municipality pays for each further day."
+    )
+    async def overdue_discharges(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[DischargePlanRef]:
+        from schema.referrals import DischargePlan
+
+        return await list_of(
+            info,
+            OverdueDischargesToUnitLoader,
+            (self.pk,),
+            DischargePlan.from_row,
+            first=first,
+            after=after,
         )
 
 

@@ -157,6 +157,7 @@ class DischargePlan(CareEvent):
         "for each further hospital day."
     )
     def overdue(self) -> bool:
-        if self.discharged_at is not None or self.status != DischargeStatus.READY:
+        # Rows carry the stored value ("ready"), not the enum member.
+        if self.discharged_at is not None or str(self.status) != "ready":
             return False
         return is_overdue(self.days_since_ready())

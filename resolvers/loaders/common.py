@@ -24,6 +24,11 @@ def by_patient(
     )
 
 
-def across_patients(table: Table, type_name: str, link: str) -> Listing:
+def across_patients(
+    table: Table,
+    type_name: str,
+    link: str,
+    where: Callable[[Table], Sequence[ColumnElement[bool]]] | None = None,
+) -> Listing:
     """A clinical list keyed by `link` (a unit, a practitioner) spanning patients."""
-    return Listing(table, (link,), SortKey(type_name, NEWEST_FIRST), type_name)
+    return Listing(table, (link,), SortKey(type_name, NEWEST_FIRST), type_name, where)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Table, cast, func
+
+from app.discharge import AGREED_DAYS, SWEDEN
 from resolvers.listing import Listing
 from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
 from resolvers.loaders.common import across_patients, by_patient
@@ -41,3 +46,25 @@ class ReferralEventsByReferralLoader(PatientListLoader):
 
 class ReferralsToUnitLoader(ReverseListLoader):
     listing = across_patients(REFERRAL, "Referral", "recipient_unit_id")
+
+
+def _in_hospital(t: Table) -> list[ColumnElement[bool]]:
+    return [t.c.status.in_(("enrolled", "ready"))]
+
+
+def _overdue(t: Table) -> list[ColumnElement[bool]]:
+    """Utskrivningsklar more than AGREED_DAYS calendar days ago (Swedish days), not discharged:
+    the SQL form of app.discharge.is_overdue."""
+
+    def day(moment: ColumnElement[Any]) -> ColumnElement[Any]:
+        return cast(func.timezone(SWEDEN.key, moment), Date)
+
+    return [t.c.status == "ready", day(t.c.ready_at) < day(func.now()) - AGREED_DAYS]
+
+
+class DischargesToUnitLoader(ReverseListLoader):
+    listing = across_patients(DISCHARGE_PLAN, "DischargePlan", "municipal_unit_id", _in_hospital)
+
+
+class OverdueDischargesToUnitLoader(ReverseListLoader):
+    listing = across_patients(DISCHARGE_PLAN, "DischargePlan", "municipal_unit_id", _overdue)

@@ -46,6 +46,7 @@ SITUATIONS = {
     "PharmacyDispensing",
     "MyRecord",
     "PopulationList",
+    "DischargeHandover",
 }
 
 
