@@ -22,6 +22,7 @@ from app.seed.clinical import (
 )
 from app.seed.conditions import ACUTE
 from app.seed.demo import DEMO_CLINICIANS, DEMO_PATIENTS, DEMO_PROVIDERS, DEMO_UNITS, STOCKHOLM
+from app.seed.demo_discharge import tolvan_goes_home
 from app.seed.dental import EXTRACT, HEALTHY, finding, treat, write_dental
 from app.seed.drugs import DRUGS
 from app.seed.municipal import HOME_NOTES, SERVICES, record_decision, record_plan
@@ -119,6 +120,8 @@ def demo_rows(world: World, as_of: date) -> Rows:
     # The boundary story (app/seed/boundary.py) comes after the older story, which it leaves
     # as it was.
     boundary_story(charts)
+    # Tolvan goes home from hospital (app/seed/demo_discharge.py), after that story too.
+    tolvan_goes_home(charts["tolvan"])
     return rows
 
 

@@ -13,6 +13,7 @@ from app.seed.dental import write_dental
 from app.seed.municipal import write_municipal
 from app.seed.people import Person, PersonFactory
 from app.seed.rand import Rng
+from app.seed.referrals import write_referrals
 from app.seed.relations import link_families, write_consents_and_blocks, write_relationships
 from app.seed.tables import Row, Rows
 from app.seed.vaccinations import write_vaccinations
@@ -35,6 +36,7 @@ def write_patient(c: Chart, *, conditions: bool = True) -> None:
     write_function(c, padl)
     write_consents_and_blocks(c)
     write_relationships(c)
+    write_referrals(c)
 
 
 def patient_row(person: Person) -> Row:

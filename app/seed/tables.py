@@ -243,6 +243,43 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "revoked_at",
         "recorded_by_hsa_id",
     ),
+    # Seeded after the rest (app/seed/referrals.py): a referral points at its answer.
+    "referral": (
+        *HEADER,
+        "recipient_unit_id",
+        "recipient_provider_id",
+        "priority",
+        "reason",
+        "question",
+        "status",
+        "status_reason",
+        "outcome_id",
+    ),
+    "referral_event": (
+        *PATIENT_ROW,
+        "referral_id",
+        "status",
+        "occurred_at",
+        "care_unit_id",
+        "actor_hsa_id",
+        "actor_name",
+        "reason",
+    ),
+    "discharge_plan": (
+        *HEADER,
+        "municipal_unit_id",
+        "municipal_provider_id",
+        "primary_care_unit_id",
+        "primary_care_provider_id",
+        "status",
+        "expected_needs",
+        "ready_at",
+        "planned_discharge_on",
+        "acknowledged_at",
+        "acknowledged_by_hsa_id",
+        "acknowledged_by_name",
+        "discharged_at",
+    ),
 }
 
 ALL_COLUMNS = {**REFERENCE_COLUMNS, **PATIENT_COLUMNS}
@@ -267,10 +304,6 @@ NOT_SEEDED = frozenset(
         "fhir_export_file",
         # Vital signs are written by recordVitalSigns; the seed does not make them yet.
         "vital_signs",
-        # Referrals and discharge plans are written by their mutations; not seeded yet.
-        "referral",
-        "referral_event",
-        "discharge_plan",
         "webhook",
         "webhook_delivery",
         # Recorded by `serve` at its first start (app/audit_key_guard.py).
