@@ -90,6 +90,13 @@ class Placeholders:
                 {"p": tolvan},
             )
             return encode_id("Prescription", row, tolvan)
+        if name == "<the id of Tolvan's referral>":
+            tolvan = await self._patient("tolvan")
+            row = await self.demo.conn.scalar(
+                text("SELECT id FROM referral WHERE patient_id = :p ORDER BY event_time LIMIT 1"),
+                {"p": tolvan},
+            )
+            return encode_id("Referral", row, tolvan)
         if name == "<the demo study's id>":
             study = await self.demo.conn.scalar(
                 text("SELECT id FROM research_study WHERE name = :n"), {"n": DEMO_STUDY_NAME}
