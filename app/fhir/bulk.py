@@ -17,7 +17,7 @@ import logging
 import re
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from app.fhir.exporter import export_population
 from app.fhir.http import not_acceptable, outcome, refusal
 from app.fhir.ndjson import NdjsonWriter
 from app.fhir.r4 import dumps
-from app.guard import RateLimits
+from app.guard import RateLimits, ending_error
 from app.settings import Settings
 
 OPERATION = "$export"
@@ -68,6 +68,9 @@ class BulkExports:
         self.running: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     async def kick_off(self, request: Request) -> Response:
+        return await self._coded(self._kick_off(request))
+
+    async def _kick_off(self, request: Request) -> Response:
         refused = not_acceptable(request)
         if refused is not None:
             return refused
@@ -102,6 +105,16 @@ class BulkExports:
         self._start(job.id, principal)
         location = f"{request.base_url}fhir/$export-status/{job.id.hex}"
         return Response(status_code=202, headers={"Content-Location": location})
+
+    async def _coded(self, answer: Awaitable[Response]) -> Response:
+        """The database away (503) or a statement too slow (504): a coded OperationOutcome."""
+        try:
+            return await answer
+        except Exception as exc:
+            ending = ending_error(exc, self.settings)
+            if ending is None:
+                raise
+            return refusal(ending)
 
     def _start(self, job_id: uuid.UUID, principal: Principal) -> None:
         if job_id in self.running:
@@ -172,6 +185,9 @@ class BulkExports:
         return job, principal
 
     async def status(self, request: Request) -> Response:
+        return await self._coded(self._status(request))
+
+    async def _status(self, request: Request) -> Response:
         found = await self._job(request)
         if isinstance(found, Response):
             return found
@@ -199,6 +215,9 @@ class BulkExports:
         )
 
     async def file(self, request: Request) -> Response:
+        return await self._coded(self._file(request))
+
+    async def _file(self, request: Request) -> Response:
         found = await self._job(request)
         if isinstance(found, Response):
             return found
@@ -221,6 +240,9 @@ class BulkExports:
         return StreamingResponse(content(), media_type=NDJSON)
 
     async def cancel(self, request: Request) -> Response:
+        return await self._coded(self._cancel(request))
+
+    async def _cancel(self, request: Request) -> Response:
         found = await self._job(request)
         if isinstance(found, Response):
             return found

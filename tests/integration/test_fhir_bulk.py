@@ -147,3 +147,19 @@ async def test_who_may_not_and_what_is_refused(
     for query in ("_outputFormat=application/fhir+xml", "_since=2020-01-01"):
         response = await bulk_client.get(f"/fhir/$export?{query}", headers=auth(settings))
         assert response.status_code == 400
+
+
+async def test_the_database_away_is_a_coded_503(settings: Settings) -> None:
+    from tests.integration.test_http_hardening import client_of, free_port, pooled
+
+    url = f"postgresql://vardkedja@127.0.0.1:{free_port()}/vardkedja"
+    async with pooled(url, pool_timeout=2, retry_after=7) as db, client_of(settings, db) as http:
+        answers = [
+            await http.get("/fhir/$export", headers=KICK_OFF | auth(settings)),
+            await http.get(f"/fhir/$export-status/{'0' * 32}", headers=auth(settings)),
+            await http.delete(f"/fhir/$export-status/{'0' * 32}", headers=auth(settings)),
+        ]
+    for response in answers:
+        assert response.status_code == 503 and response.headers["retry-after"] == "7"
+        issue = response.json()["issue"][0]
+        assert issue["details"]["coding"][0]["code"] == "SERVICE_UNAVAILABLE"
