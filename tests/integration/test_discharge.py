@@ -279,3 +279,46 @@ async def test_conflict_idempotency_and_cancel(
         text("SELECT count(*) FROM discharge_plan WHERE patient_id = :p"), {"p": s.patient.id}
     )
     assert count.scalar_one() == 1
+
+
+COUNTED = """query($id: ID!) {
+  node(id: $id) { ... on CareUnit { incomingDischarges(first: 20) { totalCount nodes {
+    status daysSinceReady careUnit { name } patient { familyName } } } } }
+}"""
+
+
+async def test_the_incoming_list_costs_the_same_statements_for_one_patient_or_eight(
+    conn: AsyncConnection,
+) -> None:
+    from app.access.principal import Principal, PrincipalKind, Purpose
+    from tests.factories import create_discharge_plan
+    from tests.sqlcount import count_statements, data_of
+
+    region = await create_provider(conn)
+    ward = await create_unit(conn, region, kind="hospital", name="Avd 7")
+    kommun = await create_provider(conn, kind="kommun")
+    home_care = await create_unit(conn, kommun, kind="home_care", name="Hemsjukvården Väst")
+    nurse = await staff(conn, home_care, profession="sjuksköterska")
+    principal = Principal(
+        kind=PrincipalKind.CLINICIAN,
+        subject=nurse.hsa_id,
+        purpose=Purpose.TREAT,
+        role="sjuksköterska",
+        care_unit_hsa_id=home_care.hsa_id,
+        care_provider_hsa_id=kommun.hsa_id,
+    )
+    counts = []
+    for patients in (1, 7):  # one, then eight in all
+        for _ in range(patients):
+            patient = await create_patient(conn)
+            await create_care_relationship(conn, patient, home_care, origin="discharge_plan")
+            await create_discharge_plan(conn, patient, ward, home_care)
+        async with count_statements(conn) as statements:
+            data = await data_of(
+                conn, COUNTED, {"id": encode_id("CareUnit", home_care.id)}, principal=principal
+            )
+        listed = data["node"]["incomingDischarges"]
+        assert len(listed["nodes"]) == listed["totalCount"] == (1 if patients == 1 else 8)
+        assert {n["careUnit"]["name"] for n in listed["nodes"]} == {"Avd 7"}
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
