@@ -69,6 +69,13 @@ class ChangeCategory(Enum):
     PLAN_ACTIVITY = strawberry.enum_value(
         "plan_activity", description="Activities of implementation plans."
     )
+    REFERRAL = strawberry.enum_value("referral", description="Referrals (remisser).")
+    REFERRAL_EVENT = strawberry.enum_value(
+        "referral_event", description="Steps of referrals' status histories."
+    )
+    DISCHARGE_PLAN = strawberry.enum_value(
+        "discharge_plan", description="Coordinated discharges (lag 2017:612)."
+    )
     CONSENT = strawberry.enum_value("consent", description="Consents (an access change).")
     BLOCK = strawberry.enum_value("block", description="Blocks (an access change).")
     REPRESENTATIVE = strawberry.enum_value(

@@ -290,3 +290,20 @@ async def test_bad_input_is_user_errors_and_writes_nothing(
         text("SELECT count(*) FROM referral WHERE patient_id = :p"), {"p": c.patient.id}
     )
     assert count.scalar_one() == 0
+
+
+FEED = """query { changes(first: 50, categories: [REFERRAL, REFERRAL_EVENT]) {
+  changes { kind category record { id ... on Referral { reason status } } } } }"""
+
+
+async def test_the_change_feed_carries_referrals_to_the_recipient(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    c = await chain(conn, settings)
+    await c.send(client)
+    body = await call(client, FEED, token=c.nurse)
+    assert "errors" not in body, body
+    categories = {e["category"] for e in body["data"]["changes"]["changes"]}
+    assert {"REFERRAL", "REFERRAL_EVENT"} <= categories
+    sent = [e for e in body["data"]["changes"]["changes"] if e["category"] == "REFERRAL"]
+    assert sent[0]["record"]["reason"] == "Hemsjukvård efter utskrivning"
