@@ -51,6 +51,10 @@ class ChangeCategory(Enum):
     VACCINATION = strawberry.enum_value("vaccination", description="Vaccinations.")
     PRESCRIPTION = strawberry.enum_value("prescription", description="Prescriptions.")
     DISPENSATION = strawberry.enum_value("dispensation", description="Dispensations.")
+    SIP_PLAN = strawberry.enum_value("sip_plan", description="SIPs (samordnade planer).")
+    SIP_PARTICIPANT = strawberry.enum_value("sip_participant", description="SIP participants.")
+    SIP_GOAL = strawberry.enum_value("sip_goal", description="SIP goals.")
+    SIP_ACTION = strawberry.enum_value("sip_action", description="SIP actions.")
     MEDICATION_ADMINISTRATION = strawberry.enum_value(
         "medication_administration",
         description="Medication administrations (home-care signing lists).",

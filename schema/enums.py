@@ -109,6 +109,20 @@ class AdministrationOutcome(Enum):
     )
 
 
+@strawberry.enum(description="Status of a SIP (samordnad individuell plan).")
+class SipStatus(Enum):
+    ACTIVE = V("active", description="In force: the participants work by it.")
+    COMPLETED = V("completed", description="Completed: its goals are reached or it ended.")
+    CANCELLED = V("cancelled", description="Cancelled, e.g. the patient withdrew consent.")
+
+
+@strawberry.enum(description="Status of an action of a SIP.")
+class SipActionStatus(Enum):
+    PLANNED = V("planned", description="Planned.")
+    DONE = V("done", description="Done.")
+    CANCELLED = V("cancelled", description="Cancelled.")
+
+
 @strawberry.enum(description="Outcome of a municipal decision (beslut).")
 class DecisionOutcome(Enum):
     BEVILJAD = V("beviljad", description="Beviljad: granted.")
@@ -263,6 +277,7 @@ class CareEventKind(Enum):
     MEDICATION_ADMINISTRATION = V(
         "MedicationAdministration", description="Signatures on home-care signing lists."
     )
+    SIP_PLAN = V("SipPlan", description="SIPs (samordnade individuella planer).")
     DENTAL_TREATMENT = V("DentalTreatment", description="Completed dental treatments.")
     TOOTH_FINDING = V("ToothFinding", description="Findings on teeth.")
     MUNICIPAL_DECISION = V("MunicipalDecision", description="Municipal decisions (SoL/LSS).")

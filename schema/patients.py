@@ -13,6 +13,7 @@ from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders import referrals as referral_loaders
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
+from resolvers.loaders.sip import SipPlansByPatientLoader
 from schema.connections import (
     After,
     ChangedSince,
@@ -49,6 +50,7 @@ from schema.refs import (
     PrescriptionRef,
     ReferralOutcomeRef,
     ReferralRef,
+    SipPlanRef,
     ToothFindingRef,
     VaccinationRef,
     VitalSignsRef,
@@ -233,6 +235,12 @@ class Patient(Node):
         medication.DispensationsByPatientLoader,
         DispensationRef,
         "Dispensations of all prescriptions, newest first.",
+    )
+    sip_plans = clinical_list(
+        SipPlansByPatientLoader,
+        SipPlanRef,
+        "SIPs (samordnade individuella planer) the region and the municipality share, newest "
+        "first: staff of every participating provider read them; the patient those approved.",
     )
     medication_administrations = clinical_list(
         medication.MedicationAdministrationsByPatientLoader,

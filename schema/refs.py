@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from schema.referrals import DischargePlan, Referral
     from schema.relationships import CareRelationship
     from schema.representatives import Representative
+    from schema.sip import SipPlan
 
 PatientRef = Annotated["Patient", strawberry.lazy("schema.patients")]
 RepresentativeRef = Annotated["Representative", strawberry.lazy("schema.representatives")]
@@ -51,6 +52,7 @@ ToothFindingRef = Annotated["ToothFinding", strawberry.lazy("schema.dental")]
 ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]
 PrescriptionRef = Annotated["Prescription", strawberry.lazy("schema.medication")]
 DispensationRef = Annotated["Dispensation", strawberry.lazy("schema.medication")]
+SipPlanRef = Annotated["SipPlan", strawberry.lazy("schema.sip")]
 MedicationAdministrationRef = Annotated[
     "MedicationAdministration", strawberry.lazy("schema.medication")
 ]

@@ -13,6 +13,7 @@ from resolvers.loaders import (
     municipal,
     organizations,
     referrals,
+    sip,
 )
 from resolvers.loaders.base import RowByKeyLoader
 from resolvers.loaders.patients import PatientByIdLoader, RepresentativeByIdLoader
@@ -39,6 +40,7 @@ from schema.patients import Patient
 from schema.referrals import DischargePlan, Referral, ReferralEvent
 from schema.relationships import CareRelationship
 from schema.representatives import Representative
+from schema.sip import SipAction, SipGoal, SipParticipant, SipPlan
 
 # Clinical types (CareEvent), keyed as in app.models.CLINICAL_TABLES.
 EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
@@ -63,6 +65,7 @@ EVENT_TYPES: dict[str, tuple[type[CareEvent], type[RowByKeyLoader]]] = {
     "VitalSigns": (VitalSigns, care.VitalSignsByIdLoader),
     "Referral": (Referral, referrals.ReferralByIdLoader),
     "DischargePlan": (DischargePlan, referrals.DischargePlanByIdLoader),
+    "SipPlan": (SipPlan, sip.SipPlanByIdLoader),
 }
 
 # Other patient rows, fetched by (patient_id, id).
@@ -70,6 +73,9 @@ PATIENT_ROW_TYPES: dict[str, tuple[type[Node], type[RowByKeyLoader]]] = {
     **EVENT_TYPES,
     "PlanActivity": (PlanActivity, municipal.PlanActivityByIdLoader),
     "ReferralEvent": (ReferralEvent, referrals.ReferralEventByIdLoader),
+    "SipParticipant": (SipParticipant, sip.SipParticipantByIdLoader),
+    "SipGoal": (SipGoal, sip.SipGoalByIdLoader),
+    "SipAction": (SipAction, sip.SipActionByIdLoader),
     "Consent": (Consent, consent.ConsentByIdLoader),
     "Block": (Block, consent.BlockByIdLoader),
     "PortalException": (PortalException, consent.PortalExceptionByIdLoader),

@@ -346,6 +346,51 @@ async def create_referral(
     return await _clinical(conn, models.Referral, patient, unit, defaults, kw)
 
 
+async def create_sip_plan(
+    conn: AsyncConnection, patient: models.Patient, unit: models.CareUnit, **kw: Any
+) -> models.SipPlan:
+    defaults = {
+        "title": "Samordnad plan",
+        "situation": "Behöver insatser från region och kommun.",
+        "status": "active",
+        "follow_up_on": None,
+    }
+    return await _clinical(conn, models.SipPlan, patient, unit, defaults, kw)
+
+
+async def create_sip_parts(
+    conn: AsyncConnection, plan: models.SipPlan, unit: models.CareUnit
+) -> tuple[models.SipParticipant, models.SipGoal, models.SipAction]:
+    """One participant (the unit), goal and action of a plan, written at `unit`."""
+    base = {
+        "patient_id": plan.patient_id,
+        "plan_id": plan.id,
+        "written_by_unit_id": unit.id,
+        "written_at": plan.event_time,
+    }
+    who = base | {
+        "care_unit_id": unit.id,
+        "care_provider_id": unit.care_provider_id,
+        "name": "Sara Sköterska",
+        "role": "sjuksköterska",
+    }
+    participant = await _insert(conn, models.SipParticipant, who)
+    goal = await _insert(conn, models.SipGoal, base | {"position": 1, "goal": "Bo kvar hemma"})
+    action = await _insert(
+        conn,
+        models.SipAction,
+        base
+        | {
+            "goal_id": goal.id,
+            "description": "Läkemedelsöverlämning",
+            "responsible_provider_id": unit.care_provider_id,
+            "responsible_unit_id": unit.id,
+            "status": "planned",
+        },
+    )
+    return participant, goal, action
+
+
 async def create_referral_event(
     conn: AsyncConnection, referral: models.Referral, **kw: Any
 ) -> models.ReferralEvent:

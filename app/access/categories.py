@@ -36,6 +36,9 @@ MUNICIPAL_CARE_UNIT_KINDS = ("home_care", "special_housing", "lss", "municipal_h
 CHILD_TABLES = {
     "plan_activity": ("implementation_plan", "plan_id"),
     "referral_event": ("referral", "referral_id"),
+    "sip_participant": ("sip_plan", "plan_id"),
+    "sip_goal": ("sip_plan", "plan_id"),
+    "sip_action": ("sip_plan", "plan_id"),
 }
 # Patient demographics that make up the address (A16).
 ADDRESS_COLUMNS = ("street_address", "postal_code", "city", "municipality_code")
@@ -69,6 +72,7 @@ _NAMED = {
     "patient": Category.PATIENT,
     "plan_activity": Category.CHILD,
     "referral_event": Category.CHILD,
+    **dict.fromkeys(("sip_participant", "sip_goal", "sip_action"), Category.CHILD),
     "consent": Category.CONSENT,
     "block": Category.BLOCK,
     "representative": Category.REPRESENTATIVE,

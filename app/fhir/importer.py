@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 from app.audit import AuditBuffer
 from app.errors import BadInput
 from app.fhir import preserve
-from app.fhir.mapping import municipal, organizations, patients
+from app.fhir.mapping import municipal, organizations, patients, sip
 from app.fhir.mapping.common import municipality_resource_id, row_uuid, to_date
 from app.fhir.mapping.header import document_identity
 from app.fhir.mapping.registry import (
@@ -35,6 +35,7 @@ from app.fhir.mapping.registry import (
     PATIENT,
     PLAN,
     REFERENCE,
+    SIP,
     TABLE_ORDER,
     TYPE_OF_TABLE,
     Kind,
@@ -385,6 +386,9 @@ class Importer:
                     row["id"] = p.id
                 if p.kind is PLAN:
                     p.children = municipal.activities_from_fhir(p.resource, self.resolver, row)
+                if p.kind is SIP:
+                    found = sip.sip_parts_from_fhir(p.resource, self.resolver, row)
+                    p.children = [c | {"_table": t} for t, rows in found.items() for c in rows]
                 if p.kind.scope == PATIENT:
                     assert p.identity is not None and p.own_identifier is not None
                     kind, value, issuer = p.own_identifier
@@ -483,6 +487,8 @@ class Importer:
                     self.written.append((patient, p.kind.name, p.row["id"]))
             if table_name == PLAN.table:
                 await self._write_activities(group)
+            if table_name == SIP.table:
+                await self._write_sip_parts(group)
             if table_name == "patient":
                 await self._write_identifiers([c for p in group for c in p.children])
         await self._write_preserved(mapped)
@@ -545,6 +551,29 @@ class Importer:
             await upsert(self.conn, table, ("patient_id", "id"), children)
             for c in children:
                 self.written.append((c["patient_id"], "PlanActivity", c["id"]))
+
+    async def _write_sip_parts(self, plans: list[Pending]) -> None:
+        """A SIP's participants, goals and actions replace those it had (goals before the
+        actions that point at them)."""
+        parents = [(p.row["patient_id"], p.row["id"]) for p in plans if p.row is not None]
+        for name in ("sip_action", "sip_goal", "sip_participant"):
+            kept = {c["id"] for p in plans for c in p.children if c["_table"] == name}
+            await replace_children(self.conn, self.tables[name], "plan_id", parents, kept)
+        for name, type_name in (
+            ("sip_participant", "SipParticipant"),
+            ("sip_goal", "SipGoal"),
+            ("sip_action", "SipAction"),
+        ):
+            rows = [
+                {"created_at": c["written_at"], "updated_at": c["written_at"], "version": 1}
+                | {k: v for k, v in c.items() if k != "_table"}
+                for p in plans
+                for c in p.children
+                if c["_table"] == name
+            ]
+            if rows:
+                await upsert(self.conn, self.tables[name], ("patient_id", "id"), rows)
+                self.written += [(c["patient_id"], type_name, c["id"]) for c in rows]
 
     # ------------------------------------------------------------------ reporting
 

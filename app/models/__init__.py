@@ -35,6 +35,7 @@ from app.models.patients import (
 )
 from app.models.prescriptions import Dispensation, MedicationAdministration, Prescription
 from app.models.referrals import DischargePlan, Referral, ReferralEvent
+from app.models.sip import SipAction, SipGoal, SipParticipant, SipPlan
 from app.models.webhooks import Webhook, WebhookDelivery
 
 # Clinical tables: every one carries the header of DOMAIN.md section 1 and is a CareEvent.
@@ -57,6 +58,7 @@ CLINICAL_TABLES = (
     Referral,
     DischargePlan,
     MedicationAdministration,
+    SipPlan,
 )
 
 __all__ = [
@@ -103,6 +105,10 @@ __all__ = [
     "RelationshipOrigin",
     "Representative",
     "ResearchStudy",
+    "SipAction",
+    "SipGoal",
+    "SipParticipant",
+    "SipPlan",
     "ToothFinding",
     "Vaccination",
     "VitalSigns",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from app.seed.chart import Chart, at
+from app.seed.sip import Side, write_sip
 from app.seed.tables import PATIENT_COLUMNS
 from app.seed.world import Staff, Unit
 
@@ -23,6 +24,7 @@ _DOSE, _UNIT = _RX.index("dose_quantity"), _RX.index("dose_unit")
 # Hours (UTC) of the doses of a day, by doses per day; warfarin in the evening.
 TIMES = {1: (7,), 2: (7, 19), 3: (7, 13, 19), 4: (7, 11, 16, 20)}
 EVENING = (16,)
+SITUATION = "Behöver insatser från både vårdcentral och kommunal hälso- och sjukvård."
 NOT_GIVEN_REASONS = (
     "Patienten sov, väcktes inte enligt ordination",
     "Patienten avböjde, sjuksköterska informerad",
@@ -136,3 +138,7 @@ def write_home_medication(c: Chart) -> None:
     found = in_home_health_care(c)
     if found is not None:
         write_signing_lists(c, *found)
+        if c.rng.random() < 0.5:  # needing both region and municipality: a SIP
+            day = c.end - timedelta(days=c.rng.randrange(20, 400))
+            sides = (Side(c.home.vc, c.home.doctor), Side(*found))
+            write_sip(c, sides, day, title="Samordnad plan för vård i hemmet", situation=SITUATION)

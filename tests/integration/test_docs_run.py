@@ -97,6 +97,12 @@ class Placeholders:
                 {"p": tolvan},
             )
             return encode_id("Referral", row, tolvan)
+        if name == "<Tolvan's SIP id>":
+            tolvan = await self._patient("tolvan")
+            row = await self.demo.conn.scalar(
+                text("SELECT id FROM sip_plan WHERE patient_id = :p"), {"p": tolvan}
+            )
+            return encode_id("SipPlan", row, tolvan)
         if name == "<the demo study's id>":
             study = await self.demo.conn.scalar(
                 text("SELECT id FROM research_study WHERE name = :n"), {"n": DEMO_STUDY_NAME}

@@ -126,6 +126,14 @@ async def build_record(conn: AsyncConnection) -> Record:
     referral = await f.create_referral(conn, patient, unit, pharmacy, **mine)
     rec.add("Referral", referral)
     rec.add("ReferralEvent", await f.create_referral_event(conn, referral))
+    sip = await f.create_sip_plan(conn, patient, unit, **mine)
+    rec.add("SipPlan", sip)
+    for type_name, part in zip(
+        ("SipParticipant", "SipGoal", "SipAction"),
+        await f.create_sip_parts(conn, sip, unit),
+        strict=True,
+    ):
+        rec.add(type_name, part)
     rec.add("DischargePlan", await f.create_discharge_plan(conn, patient, unit, pharmacy, **mine))
     rec.add("Consent", await f.create_consent(conn, patient, "svod_access", care_unit_id=unit.id))
     rec.add("Block", await f.create_block(conn, patient, "outer", provider))

@@ -60,6 +60,7 @@ def test_alert_other_than_hypersensitivity_is_a_flag() -> None:
 def test_every_table_has_a_mapping() -> None:
     # A patient's other identifiers are part of its Patient resource.
     mapped = {k.table for k in KINDS} | {"plan_activity", "patient_identifier", "fhir_preserved"}
+    mapped |= {"sip_participant", "sip_goal", "sip_action"}  # parts of a SIP's CarePlan
     not_patient_data = {"audit_entry", "audit_cut", "idempotency_key", "legal_basis", "insats"}
     not_patient_data.add("audit_key_fingerprint")  # a fingerprint of the audit key
     # A10 exceptions are the unit head's access decisions, not part of the record: not in FHIR.

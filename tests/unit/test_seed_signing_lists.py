@@ -26,3 +26,18 @@ def test_a_few_per_cent_of_patients_have_signing_lists() -> None:
         (r[COLUMNS.index("prescription_id")], r[COLUMNS.index("planned_at")]) for r in signed
     )
     assert max(due.values()) == 1  # one signature per dose
+
+
+def test_some_of_them_have_a_sip_of_both_sides() -> None:
+    factory = PersonFactory(NamePools.build(1), AS_OF, set(), 1)
+    rows = batch(world(), factory, 1, 0, 300, AS_OF)
+    plans = rows.by_table["sip_plan"]
+    assert plans
+    actions = PATIENT_COLUMNS["sip_action"]
+    by_plan: dict[object, set[object]] = {}
+    for a in rows.by_table["sip_action"]:
+        by_plan.setdefault(a[actions.index("plan_id")], set()).add(
+            a[actions.index("responsible_provider_id")]
+        )
+    # Every plan has actions of two organisations: the region and the municipality.
+    assert len(by_plan) == len(plans) and all(len(p) == 2 for p in by_plan.values())

@@ -17,6 +17,7 @@ from app.fhir.mapping import (
     organizations,
     patients,
     referrals,
+    sip,
     vital_signs,
 )
 from app.fhir.mapping.common import Resolver, Row
@@ -232,6 +233,7 @@ MEDICATION_ADMINISTRATION = _clinical(
     administration.administration_from_fhir,
     "subject",
 )
+SIP = _clinical("SipPlan", "sip_plan", "CarePlan", sip.sip_to_fhir, sip.sip_from_fhir, "subject")
 DENTAL_TREATMENT = _clinical(
     "DentalTreatment",
     "dental_treatment",
@@ -322,6 +324,7 @@ KINDS: tuple[Kind, ...] = (
     REFERRAL,
     REFERRAL_EVENT,
     DISCHARGE_PLAN,
+    SIP,
 )
 # Tables in write order (alert appears once though two kinds write it), plus plan activities.
 TABLE_ORDER: tuple[str, ...] = (*dict.fromkeys(k.table for k in KINDS), "plan_activity")
@@ -383,6 +386,8 @@ def kind_of(data: FhirJson) -> Kind:
         return found
     if resource_type == "ServiceRequest":
         return _SERVICE_REQUESTS.get(referrals.service_request_kind(data) or "", DECISION)
+    if resource_type == "CarePlan" and sip.is_sip(data):
+        return SIP
     if resource_type == "Consent":
         return BLOCK if (consent.consent_kind(data) or "").startswith("block-") else CONSENT
     found_kind = _BY_TYPE.get(str(resource_type))

@@ -1,0 +1,243 @@
+"""SIP (createSip, addSipAction, updateSip, Patient.sipPlans) across the region-municipality
+boundary, with the real roles' tokens: the GP at the region's vårdcentral convenes, the district
+nurse in the municipality's home care adds an action to the same plan, each reads what the
+other wrote without re-entering it; outsiders neither read nor write; versions and keys hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.settings import Settings
+from tests.factories import create_care_relationship, create_provider, create_unit
+from tests.integration.boundary_world import Boundary, boundary
+from tests.integration.mutation_support import (
+    call,
+    count,
+    errors_of,
+    patient_gid,
+    patient_token,
+    written,
+)
+from tests.integration.test_legal_bases import clinician_token, staff
+
+PLAN = "sip { id version title status situation followUpOn approvedForPatient"
+PLAN += " careUnit { name } participants { nodes { name role careUnit { name } } }"
+PLAN += " goals { nodes { position goal } }"
+PLAN += " actions { nodes { description status followUpOn goalPosition"
+PLAN += " responsibleProvider { name } writtenByUnit { name } } } }"
+CREATE = f"""mutation($input: CreateSipInput!) {{
+  createSip(input: $input) {{ {PLAN} userErrors {{ field code message }} replayed }}
+}}"""
+ADD = f"""mutation($input: AddSipActionInput!) {{
+  addSipAction(input: $input) {{ {PLAN} action {{ id description }}
+    userErrors {{ field code message }} replayed }}
+}}"""
+UPDATE = f"""mutation($input: UpdateSipInput!) {{
+  updateSip(input: $input) {{ {PLAN} userErrors {{ field code message }} }}
+}}"""
+READ = """query($pnr: String!) {
+  patient(personnummer: $pnr) {
+    sipPlans { totalCount nodes { title version
+      actions { nodes { description writtenByUnit { name } responsibleProvider { name } } } } }
+  }
+}"""
+
+
+def create_input(b: Boundary, **overrides: Any) -> dict[str, Any]:
+    return {
+        "patientId": patient_gid(b.patient),
+        "careUnitHsaId": b.vc.hsa_id,
+        "title": "Hemgång efter sjukhusvistelse",
+        "situation": "Bor ensam, behöver hjälp med läkemedel och personlig omvårdnad.",
+        "followUpOn": "2026-12-15",
+        "participants": [
+            {
+                "name": "Eva Sköterska",
+                "role": "distriktssköterska",
+                "careUnitHsaId": b.home_care.hsa_id,
+            },
+            {"name": "Patienten", "role": "patient"},
+        ],
+        "goals": ["Bo kvar hemma tryggt", "Stabilt PK(INR)"],
+        "actions": [
+            {
+                "description": "PK(INR) varannan vecka, dosering meddelas hemsjukvården",
+                "responsibleUnitHsaId": b.vc.hsa_id,
+                "goalPosition": 2,
+                "followUpOn": "2026-12-01",
+            },
+            {
+                "description": "Läkemedelsöverlämning morgon och kväll",
+                "responsibleUnitHsaId": b.home_care.hsa_id,
+                "goalPosition": 1,
+            },
+        ],
+    } | overrides
+
+
+async def create(client: httpx.AsyncClient, b: Boundary, **overrides: Any) -> dict[str, Any]:
+    body = await call(client, CREATE, {"input": create_input(b, **overrides)}, token=b.gp_token)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"]["createSip"]
+    return payload
+
+
+def action_input(b: Boundary, plan: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "planId": plan["id"],
+        "version": plan["version"],
+        "careUnitHsaId": b.home_care.hsa_id,
+        "goal": "Klara morgonrutinen själv",
+        "action": {
+            "description": "Arbetsterapeut bedömer hjälpmedel i badrummet",
+            "responsibleUnitHsaId": b.home_care.hsa_id,
+            "followUpOn": "2026-12-10",
+        },
+    } | overrides
+
+
+async def test_the_region_convenes_and_the_municipality_writes_to_the_same_plan(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    b = await boundary(conn, settings)
+    made = await create(client, b)
+    assert made["userErrors"] == []
+    plan = made["sip"]
+    assert plan["careUnit"]["name"] == "Vårdcentralen Test" and plan["status"] == "ACTIVE"
+    roles = {p["role"] for p in plan["participants"]["nodes"]}
+    assert roles == {"läkare", "distriktssköterska", "patient"}  # the convener takes part
+    assert sorted(a["goalPosition"] for a in plan["actions"]["nodes"]) == [1, 2]
+    kinds = {r.split(":")[0] for r in await written(conn, b.patient.id)}
+    assert kinds == {"SipPlan", "SipParticipant", "SipGoal", "SipAction"}
+
+    # The nurse reads the plan the region wrote (no re-entry) and adds to it at her unit.
+    seen = await call(client, READ, {"pnr": b.patient.identifier}, token=b.nurse_token)
+    plans = seen["data"]["patient"]["sipPlans"]
+    assert (
+        plans["totalCount"] == 1 and plans["nodes"][0]["title"] == "Hemgång efter sjukhusvistelse"
+    )
+    added = await call(client, ADD, {"input": action_input(b, plan)}, token=b.nurse_token)
+    payload = added["data"]["addSipAction"]
+    assert payload["userErrors"] == [], payload
+    assert payload["sip"]["version"] == plan["version"] + 1
+    assert payload["sip"]["goals"]["nodes"][-1] == {
+        "position": 3,
+        "goal": "Klara morgonrutinen själv",
+    }
+    mine = payload["sip"]["actions"]["nodes"][-1]
+    assert mine["writtenByUnit"]["name"] == "Hemtjänst Test"
+    assert mine["responsibleProvider"]["name"] == "Test kommun"
+
+    # The GP sees the municipality's action in the same plan.
+    back = await call(client, READ, {"pnr": b.patient.identifier}, token=b.gp_token)
+    actions = back["data"]["patient"]["sipPlans"]["nodes"][0]["actions"]["nodes"]
+    assert [a["writtenByUnit"]["name"] for a in actions] == [
+        "Vårdcentralen Test",
+        "Vårdcentralen Test",
+        "Hemtjänst Test",
+    ]
+    disclosed = await conn.execute(
+        text(
+            "SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'read'"
+            " AND outcome = 'disclosed' AND principal_id = :s AND EXISTS (SELECT 1 FROM"
+            " jsonb_array_elements_text(to_jsonb(resources)) r WHERE r LIKE 'SipAction:%')"
+        ),
+        {"p": b.patient.id, "s": b.gp.hsa_id},
+    )
+    assert disclosed.scalar_one() >= 1
+
+
+async def test_a_stale_version_is_a_conflict_and_nothing_is_written(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    b = await boundary(conn, settings)
+    plan = (await create(client, b))["sip"]
+    first = await call(client, ADD, {"input": action_input(b, plan)}, token=b.nurse_token)
+    assert first["data"]["addSipAction"]["userErrors"] == []
+    before = await count(conn, "sip_action")
+    # The GP still holds the version he read before the nurse wrote.
+    change = {"id": plan["id"], "version": plan["version"], "careUnitHsaId": b.vc.hsa_id}
+    stale = await call(
+        client, UPDATE, {"input": change | {"status": "COMPLETED"}}, token=b.gp_token
+    )
+    assert errors_of(stale["data"]["updateSip"]) == [("input.version", "CONFLICT")]
+    again = await call(client, ADD, {"input": action_input(b, plan)}, token=b.nurse_token)
+    assert errors_of(again["data"]["addSipAction"]) == [("input.version", "CONFLICT")]
+    assert await count(conn, "sip_action") == before
+    fresh = change | {"version": plan["version"] + 1, "followUpOn": "2027-01-10"}
+    done = await call(client, UPDATE, {"input": fresh}, token=b.gp_token)
+    assert done["data"]["updateSip"]["sip"]["followUpOn"] == "2027-01-10"
+
+
+async def test_a_retry_with_the_idempotency_key_creates_one_plan(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    b = await boundary(conn, settings)
+    first = await create(client, b, idempotencyKey="sip-tolvan-1")
+    again = await create(client, b, idempotencyKey="sip-tolvan-1")
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    assert again["sip"]["id"] == first["sip"]["id"]
+    assert await count(conn, "sip_plan") == 1 and await count(conn, "sip_goal") == 2
+    other = await create(client, b, idempotencyKey="sip-tolvan-1", title="Annan plan")
+    assert errors_of(other) == [("input.idempotencyKey", "CONFLICT")]
+
+
+async def test_outsiders_neither_read_nor_write_and_the_patient_reads_when_approved(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    b = await boundary(conn, settings)
+    plan = (await create(client, b, approvedForPatient=False))["sip"]
+    # A clinic of another provider, with a care relationship but not taking part in the SIP.
+    other = await create_provider(conn, name="Privat vård AB", kind="privat")
+    clinic = await create_unit(conn, other, name="Privat mottagning")
+    await create_care_relationship(conn, b.patient, clinic)
+    outsider = await staff(conn, clinic)
+    token = clinician_token(settings, outsider, clinic, other)
+    seen = await call(client, READ, {"pnr": b.patient.identifier}, token=token)
+    assert seen["data"]["patient"]["sipPlans"]["totalCount"] == 0
+    refused = await call(
+        client, ADD, {"input": action_input(b, plan, careUnitHsaId=clinic.hsa_id)}, token=token
+    )
+    assert errors_of(refused["data"]["addSipAction"]) == [("input.planId", "NOT_FOUND")]
+    # Writing at a unit of the plan that is not hers is refused and logged.
+    at_home_care = await call(client, ADD, {"input": action_input(b, plan)}, token=token)
+    assert at_home_care["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await count(conn, "sip_action") == 2
+
+    patient = patient_token(settings, b.patient.identifier)
+    hidden = await call(client, READ, {"pnr": b.patient.identifier}, token=patient)
+    assert hidden["data"]["patient"]["sipPlans"]["totalCount"] == 0  # A10: not approved
+    approve = {"id": plan["id"], "version": plan["version"], "approvedForPatient": True}
+    await call(
+        client, UPDATE, {"input": approve | {"careUnitHsaId": b.vc.hsa_id}}, token=b.gp_token
+    )
+    shown = await call(client, READ, {"pnr": b.patient.identifier}, token=patient)
+    nodes = shown["data"]["patient"]["sipPlans"]["nodes"]
+    assert nodes and len(nodes[0]["actions"]["nodes"]) == 2
+    # The patient never writes.
+    body = await call(client, CREATE, {"input": create_input(b)}, token=patient)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_plan_needs_two_providers_and_actions_of_participants(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    b = await boundary(conn, settings)
+    alone = await create(
+        client, b, participants=[{"name": "Patienten", "role": "patient"}], actions=[]
+    )
+    assert errors_of(alone) == [("input.participants", "INVALID_VALUE")]
+    other = await create_provider(conn, name="Annan region", kind="region")
+    elsewhere = await create_unit(conn, other, name="Annan mottagning")
+    wrong = create_input(b)["actions"][:1]
+    wrong[0] = wrong[0] | {"responsibleUnitHsaId": elsewhere.hsa_id, "goalPosition": 7}
+    bad = await create(client, b, actions=wrong)
+    assert sorted(errors_of(bad)) == [
+        ("input.actions[0].goalPosition", "INVALID_VALUE"),
+        ("input.actions[0].responsibleUnitHsaId", "INVALID_REFERENCE"),
+    ]
+    assert await count(conn, "sip_plan") == 0
