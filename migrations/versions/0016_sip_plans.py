@@ -2,7 +2,7 @@
 participants, goals and actions; tracked in the change log.
 
 Revision ID: 0016_sip
-Revises: 0016_medadmin
+Revises: 0013_changes_quiet
 """
 
 import importlib
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.sql.schema import SchemaItem
 
 revision: str = "0016_sip"
-down_revision: str | None = "0016_medadmin"
+down_revision: str | None = "0013_changes_quiet"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

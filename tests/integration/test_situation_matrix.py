@@ -165,3 +165,13 @@ async def test_emergency_access_opens_what_withheld_named(demo: Demo) -> None:
     p = body["data"]["patient"]
     assert withheld(p) == []
     assert "Escitalopram" in drugs(p["prescriptions"])
+
+
+async def test_home_care_nurse_discharge_handover_shows_the_sip(demo: Demo) -> None:
+    p = await patient(demo, HOME_CARE_NURSE, "DischargeHandover", TOLVAN)
+    plans = p["sipPlans"]["nodes"]
+    assert [s["title"] for s in plans] == ["Hemgång efter vårdtillfälle för pneumoni"]
+    # Written by the region's vårdcentral and by her own home-care unit, in one plan.
+    writers = {a["writtenByUnit"]["name"] for a in plans[0]["actions"]["nodes"]}
+    assert writers == {"Vårdcentralen Södermalm", "Hemtjänst Södermalm"}
+    assert {r["role"] for r in plans[0]["participants"]["nodes"]} >= {"patient"}
