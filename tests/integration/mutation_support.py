@@ -66,6 +66,22 @@ async def written(conn: AsyncConnection, patient_id: uuid.UUID) -> list[str]:
     return [resource for (resources,) in rows for resource in resources]
 
 
+async def disclosed_to(
+    conn: AsyncConnection, patient_id: uuid.UUID, principal: str, type_name: str
+) -> int:
+    """Read entries of the patient's audit trail in which `principal` was disclosed rows of
+    `type_name`."""
+    rows = await conn.execute(
+        text(
+            "SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'read'"
+            " AND outcome = 'disclosed' AND principal_id = :s AND EXISTS (SELECT 1 FROM"
+            " jsonb_array_elements_text(to_jsonb(resources)) r WHERE r LIKE :t)"
+        ),
+        {"p": patient_id, "s": principal, "t": f"{type_name}:%"},
+    )
+    return int(rows.scalar_one())
+
+
 def patient_gid(patient: models.Patient) -> str:
     return encode_id("Patient", patient.id)
 

@@ -16,6 +16,7 @@ from tests.integration.boundary_world import Boundary, boundary
 from tests.integration.mutation_support import (
     call,
     count,
+    disclosed_to,
     errors_of,
     patient_gid,
     patient_token,
@@ -101,16 +102,7 @@ async def test_the_nurse_signs_and_the_prescriber_sees_it_without_re_entry(
     }
     waran = seen["prescriptions"]["nodes"][0]
     assert waran["administrations"]["totalCount"] == 1
-    disclosed = await conn.execute(
-        text(
-            "SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'read'"
-            " AND outcome = 'disclosed' AND principal_id = :s AND EXISTS (SELECT 1 FROM"
-            " jsonb_array_elements_text(to_jsonb(resources)) r"
-            " WHERE r LIKE 'MedicationAdministration:%')"
-        ),
-        {"p": b.patient.id, "s": b.gp.hsa_id},
-    )
-    assert disclosed.scalar_one() >= 1
+    assert await disclosed_to(conn, b.patient.id, b.gp.hsa_id, "MedicationAdministration") >= 1
 
 
 async def test_a_colleague_without_nll_consent_and_a_pharmacist_see_no_signatures(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.settings import Settings
@@ -17,6 +16,7 @@ from tests.integration.boundary_world import Boundary, boundary
 from tests.integration.mutation_support import (
     call,
     count,
+    disclosed_to,
     errors_of,
     patient_gid,
     patient_token,
@@ -140,15 +140,7 @@ async def test_the_region_convenes_and_the_municipality_writes_to_the_same_plan(
         "Vårdcentralen Test",
         "Hemtjänst Test",
     ]
-    disclosed = await conn.execute(
-        text(
-            "SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'read'"
-            " AND outcome = 'disclosed' AND principal_id = :s AND EXISTS (SELECT 1 FROM"
-            " jsonb_array_elements_text(to_jsonb(resources)) r WHERE r LIKE 'SipAction:%')"
-        ),
-        {"p": b.patient.id, "s": b.gp.hsa_id},
-    )
-    assert disclosed.scalar_one() >= 1
+    assert await disclosed_to(conn, b.patient.id, b.gp.hsa_id, "SipAction") >= 1
 
 
 async def test_a_stale_version_is_a_conflict_and_nothing_is_written(
