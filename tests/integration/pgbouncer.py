@@ -40,7 +40,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_pgbouncer(server_url: str, server_sessions: int = SERVER_SESSIONS) -> Iterator[str]:
+def running_pgbouncer(
+    server_url: str, server_sessions: int = SERVER_SESSIONS, server_ca: Path | None = None
+) -> Iterator[str]:
     """Start PgBouncer on 127.0.0.1 in front of `server_url`'s server; yield the same URL
     through it (trust authentication, as the test server has); stop it afterwards."""
     binary = installed()
@@ -66,6 +68,8 @@ def running_pgbouncer(server_url: str, server_sessions: int = SERVER_SESSIONS) -
         "max_client_conn = 500",
         "ignore_startup_parameters = extra_float_digits",
     ]
+    if server_ca is not None:  # to the server over TLS, its certificate checked
+        settings += ["server_tls_sslmode = verify-full", f"server_tls_ca_file = {server_ca}"]
     if os.geteuid() == 0:
         # PgBouncer refuses to run as root: it runs as the owner of the server's socket
         # folder (who alone may enter it), or as postgres in front of a TCP server.

@@ -49,11 +49,17 @@ def _run(args: list[str], user: str | None) -> None:
 
 def _options(port: int, sockets: Path) -> str:
     # Throwaway clusters: no fsync; the standby replays as soon as WAL arrives.
-    return (
+    options = (
         f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockets}"
         " -c fsync=off -c full_page_writes=off"
         " -c shared_buffers=32MB -c max_connections=60"
     )
+    if (sockets / "server.key").exists():  # running_pair(tls=...)
+        options += (
+            f" -c ssl=on -c ssl_cert_file={sockets / 'server.crt'}"
+            f" -c ssl_key_file={sockets / 'server.key'}"
+        )
+    return options
 
 
 def _start(data: Path, port: int, folder: Path, user: str | None) -> None:
@@ -96,14 +102,22 @@ def start_standby(pair: Pair) -> None:
 
 
 @contextmanager
-def running_pair(database: str = "vardkedja") -> Iterator[Pair]:
+def running_pair(
+    database: str = "vardkedja", tls: tuple[Path, Path] | None = None
+) -> Iterator[Pair]:
     """Start a primary and a streaming standby; yield their URLs of `database` (created on the
-    primary before the base backup); stop both and remove their data afterwards."""
+    primary before the base backup); stop both and remove their data afterwards. With `tls`
+    (a certificate for 127.0.0.1 and its key, PEM) both servers also accept TLS."""
     user, uid, gid = _runner()
     folder = Path(tempfile.mkdtemp(prefix="vardkedja-standby-"))
     folder.chmod(0o755)
+    if tls is not None:
+        shutil.copyfile(tls[0], folder / "server.crt")
+        shutil.copyfile(tls[1], folder / "server.key")
+        (folder / "server.key").chmod(0o600)  # PostgreSQL refuses a key others can read
     if uid is not None and gid is not None:
-        os.chown(folder, uid, gid)
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, uid, gid)
     primary, standby = folder / "primary", folder / "standby"
     primary_port, standby_port = _free_port(), _free_port()
     started: list[Path] = []

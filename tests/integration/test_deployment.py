@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,12 @@ from tests.integration.test_read_replica import _caught_up, _titles, _write, fet
 from tests.integration.test_serve_tls import CODE, self_signed
 
 KEY = "the-deployment-audit-key"
+# Client sessions of the database other than the asking one, with and without TLS.
+SESSIONS = (
+    "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)"
+    " WHERE datname = 'vardkedja' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+)
+ENCRYPTED, UNENCRYPTED = f"{SESSIONS} AND ssl", f"{SESSIONS} AND NOT ssl"
 
 
 def _ready(base: str, trusted: ssl.SSLContext, processes: list[subprocess.Popen[bytes]]) -> None:
@@ -55,7 +62,19 @@ async def _verified(url: str) -> tuple[bool, int]:
 def test_two_https_replicas_behind_pgbouncer_with_a_standby(tmp_path: Path) -> None:
     certfile, keyfile = self_signed(tmp_path)
     trusted = ssl.create_default_context(cafile=str(certfile))
-    with running_pair() as pair, running_pgbouncer(pair.primary_url) as bouncer:
+    verified = f"?sslmode=verify-full&sslrootcert={certfile}"
+    with (
+        running_pair(tls=(certfile, keyfile)) as plain,
+        # PgBouncer runs as postgres: the copy in the servers' folder is readable to it.
+        running_pgbouncer(plain.primary_url, server_ca=plain.folder / "server.crt") as bouncer,
+    ):
+        # Every database connection is TLS with the certificate checked: the app's to the
+        # primary (directly and through PgBouncer) and to the standby, and the fixture's own.
+        pair = replace(
+            plain,
+            primary_url=plain.primary_url + verified,
+            standby_url=plain.standby_url + verified,
+        )
         world = asyncio.run(_world_after_migration(pair.primary_url))
         env = os.environ | {
             "VARDKEDJA_DATABASE_URL": bouncer,
@@ -94,6 +113,9 @@ def test_two_https_replicas_behind_pgbouncer_with_a_standby(tmp_path: Path) -> N
                 fetch(pair.standby_url, "SELECT pg_wal_replay_resume()")
             _caught_up(pair)
             assert "Skriven via replik ett" in _titles(two, world, verify=trusted)
+            # Sessions other than the asking one: all TLS, on both servers.
+            for url in (pair.standby_url, pair.primary_url):
+                assert fetch(url, ENCRYPTED) > 0 and fetch(url, UNENCRYPTED) == 0
         finally:
             for process in processes:
                 _stop(process)
