@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -127,6 +127,22 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of research pseudonyms (A15); unset uses one in the data dir.",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="A file holding VARDKEDJA_AUDIT_KEY (Docker or Kubernetes secrets); "
+        "setting both is refused.",
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None, description="A file holding VARDKEDJA_PSEUDONYM_KEY; setting both is refused."
+    )
+    jwt_secret_file: Path | None = Field(
+        default=None, description="A file holding VARDKEDJA_JWT_SECRET; setting both is refused."
+    )
+    database_url_file: Path | None = Field(
+        default=None,
+        description="A file holding VARDKEDJA_DATABASE_URL (its password); setting both is "
+        "refused.",
+    )
     development: bool = Field(
         default=False,
         description="Explicit development mode: `serve` on an external database may then run "
@@ -184,11 +200,38 @@ class Settings(BaseSettings):
         default="text", description="`json`: one JSON object per log line, with the request id."
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
-    tracing: Literal["off", "console"] = Field(
+    tracing: Literal["off", "console", "otlp"] = Field(
         default="off",
-        description="OpenTelemetry spans: `console` prints them as JSON to stderr (needs the "
-        "`tracing` extra).",
+        description="OpenTelemetry spans: `console` prints them as JSON to stderr, `otlp` sends "
+        "them to a collector over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT; needs the `tracing` "
+        "extra).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: object) -> object:
+        # Secrets mounted as files keep them out of the process environment (and out of
+        # `docker inspect`); the file's content is the value, without its final newline.
+        if not isinstance(data, dict):
+            return data
+        for name in SECRET_FILE_FIELDS:
+            path = data.get(f"{name}_file")
+            if not path:
+                continue
+            if data.get(name):
+                raise ValueError(
+                    f"set VARDKEDJA_{name.upper()} or VARDKEDJA_{name.upper()}_FILE, not both"
+                )
+            try:
+                value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(
+                    f"VARDKEDJA_{name.upper()}_FILE: cannot read {path}: {exc.strerror}"
+                ) from None
+            if not value:
+                raise ValueError(f"VARDKEDJA_{name.upper()}_FILE: {path} is empty")
+            data = {**data, name: value}
+        return data
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -245,6 +288,10 @@ class Settings(BaseSettings):
         return value
 
 
+# The settings that may come from a file named by VARDKEDJA_<NAME>_FILE.
+SECRET_FILE_FIELDS = ("audit_key", "pseudonym_key", "jwt_secret", "database_url")
+
+
 class SettingsError(ValueError):
     """The environment's settings are invalid; the message is one readable line."""
 
@@ -276,7 +323,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"VARDKEDJA_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            (f"VARDKEDJA_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
             + str(e["msg"]).removeprefix("Value error, ")
             for e in exc.errors()
         )

@@ -34,9 +34,10 @@ def instrument(app: Starlette, settings: Settings, pooled: PooledDatabase | None
     cors = cors_middleware(settings.cors_origins)
     app.add_middleware(cors.cls, *cors.args, **cors.kwargs)
     app.add_middleware(ObservedRequests, log_format=settings.log_format, count=settings.metrics)
-    if settings.tracing == "console":
-        from app.observability.tracing import TracedRequests, console_tracer
+    if settings.tracing != "off":
+        from app.observability.tracing import TracedRequests, console_tracer, otlp_tracer
 
-        app.add_middleware(TracedRequests, tracer=console_tracer())
+        tracer = console_tracer() if settings.tracing == "console" else otlp_tracer()
+        app.add_middleware(TracedRequests, tracer=tracer)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,11 +1,15 @@
-"""OpenTelemetry traces (optional, off by default; VARDKEDJA_TRACING=console writes finished
-spans as JSON to stderr, with no network). One server span per HTTP request, named by method
-and route, with the shipped operation's name and the request id, and a CLIENT span per SQL
-statement under it (app/sql_watch.py: the operation keyword, never the statement). No patient
-data goes into a span: the path is recorded without its query string, and no variable or header
-is recorded.
+"""OpenTelemetry traces (optional, off by default). VARDKEDJA_TRACING=console writes finished
+spans as JSON to stderr, with no network; VARDKEDJA_TRACING=otlp sends them in batches to an
+OpenTelemetry collector over OTLP/HTTP (the endpoint, headers and timeout come from the
+standard OTEL_EXPORTER_OTLP_* variables; the default is http://localhost:4318/v1/traces).
 
-Needs the `tracing` extra (`pip install 'vardkedja[tracing]'`, opentelemetry-sdk).
+One server span per HTTP request, named by method and route, with the shipped operation's
+name and the request id, and a CLIENT span per SQL statement under it (app/sql_watch.py: the
+operation keyword, never the statement). No patient data goes into a span: the path is
+recorded without its query string, and no variable or header is recorded.
+
+Needs the `tracing` extra (`pip install 'vardkedja[tracing]'`: opentelemetry-sdk and the OTLP/HTTP
+exporter).
 """
 
 from __future__ import annotations
@@ -41,6 +45,19 @@ def console_tracer(stream: Any = None) -> Tracer:
     provider = TracerProvider(resource=Resource.create({"service.name": "vardkedja"}))
     exporter = ConsoleSpanExporter(out=stream or cast(IO[str], _Stderr()))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("vardkedja")
+
+
+def otlp_tracer() -> Tracer:
+    """A tracer whose spans go in batches to an OTLP/HTTP collector: a batch keeps the request
+    path free of network waits, and a collector that is down loses spans, never requests."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "vardkedja"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider.get_tracer("vardkedja")
 
 

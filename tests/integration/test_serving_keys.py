@@ -114,3 +114,22 @@ def test_development_mode_or_both_keys_start(
     port = free_port()
     started([*argv, "--port", str(port)], deployed, port)
     assert not (tmp_path / "deployed" / "data" / "dev-audit-key").exists()
+
+
+def test_keys_from_files_start_the_server(
+    migrated: str, tmp_path: Path, started: Callable[[list[str], dict[str, str], int], None]
+) -> None:
+    # Docker and Kubernetes secrets arrive as files: VARDKEDJA_<NAME>_FILE names them.
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "audit").write_text("a" * 32 + "\n")
+    (secrets / "pseudonym").write_text("p" * 32 + "\n")
+    (secrets / "url").write_text(migrated + "\n")
+    files = {
+        "VARDKEDJA_AUDIT_KEY_FILE": str(secrets / "audit"),
+        "VARDKEDJA_PSEUDONYM_KEY_FILE": str(secrets / "pseudonym"),
+        "VARDKEDJA_DATABASE_URL_FILE": str(secrets / "url"),
+    }
+    port = free_port()
+    started([*UVICORN, "--port", str(port)], _env(tmp_path, **files), port)
+    assert not (tmp_path / "data" / "dev-audit-key").exists(), "the files' keys were used"
