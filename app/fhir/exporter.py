@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, select
 from sqlmodel import SQLModel
 
+from app.access.categories import CHILD_TABLES
 from app.access.principal import PrincipalKind
 from app.access.research import NOT_APPROVED_REASON, Release, released_row
 from app.context import Context
 from app.errors import AppError
 from app.fhir import preserve
-from app.fhir.mapping import municipal
+from app.fhir.mapping import municipal, sip
 from app.fhir.mapping.common import id_system
 from app.fhir.mapping.registry import KINDS, PATIENT, REFERENCE, kind_of_row
 from app.fhir.ndjson import NdjsonWriter
@@ -29,6 +30,9 @@ Emit = Callable[[FhirJson], None]
 PATIENT_TABLES = [
     k for k in dict.fromkeys(k.table for k in KINDS if k.scope not in (REFERENCE, PATIENT))
 ]
+# Rows exported inside their parent's resource, not as resources of their own: part -> (parent
+# table, column naming the parent). A plan's activities, a SIP's participants, goals, actions.
+PART_TABLES = {t: parent for t, parent in CHILD_TABLES.items() if t not in PATIENT_TABLES}
 REFERENCE_KINDS = [k for k in KINDS if k.scope == REFERENCE]
 # Resource types whose ids identify a patient's data; pseudonymised in research exports.
 PATIENT_TYPES = {k.resource_type for k in KINDS if k.scope != REFERENCE}
@@ -39,20 +43,31 @@ def _table(name: str) -> Table:
 
 
 Preserved = Mapping[tuple[str, Any], Any]  # (table, row id) -> fhir_preserved row
+Parts = Mapping[str, Mapping[Any, list[Any]]]  # part table -> parent row id -> its rows
+
+
+def _with_parts(table: str, row: Mapping[str, Any], parts: Parts) -> FhirJson:
+    own = {
+        name: parts.get(name, {}).get(row["id"], [])
+        for name, (parent, _) in PART_TABLES.items()
+        if parent == table
+    }
+    if table == "implementation_plan":
+        return municipal.plan_to_fhir(row, None, own["plan_activity"])
+    if table == "sip_plan":
+        return sip.sip_to_fhir(row, None, own)
+    return kind_of_row(table, row).to_fhir(row, None)
 
 
 def to_resources(
     table: str,
     rows: Sequence[Mapping[Any, Any]],
-    activities: Mapping[Any, list[Any]],
+    parts: Parts,
     preserved: Preserved | None = None,
 ) -> list[FhirJson]:
     out = []
     for row in referenced_first(table, [dict(r) for r in rows]):
-        if table == "implementation_plan":
-            resource = municipal.plan_to_fhir(row, None, activities.get(row["id"], []))
-        else:
-            resource = kind_of_row(table, row).to_fhir(row, None)
+        resource = _with_parts(table, row, parts)
         kept = preserved.get((table, row["id"])) if preserved else None
         if kept is not None and not (table == "patient" and row["protected_identity"]):
             # A protected identity's preserved elements may hold an address (A16): never.
@@ -86,15 +101,43 @@ async def preserved_of(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[A
 
 
 async def patient_record(ctx: Context, patient_ids: Sequence[uuid.UUID]) -> dict[str, list[Any]]:
-    """The rows of these patients that the caller may see, per table (audited as disclosed)."""
+    """The rows of these patients that the caller may see, per table, parts included (audited
+    as disclosed)."""
     rows: dict[str, list[Any]] = {}
-    for name in [*PATIENT_TABLES, "plan_activity"]:
+    for name in [*PATIENT_TABLES, *PART_TABLES]:
         table = _table(name)
         visible = await ctx.data.visibility(table, patient_ids)
-        disclose = "PlanActivity" if name == "plan_activity" else _kind_name(name)
         stmt = select(table).where(visible).order_by(table.c.patient_id, table.c.id)
-        rows[name] = list(await ctx.data.fetch(stmt, disclose=disclose))
+        rows[name] = list(await ctx.data.fetch(stmt, disclose=_kind_name(name)))
     return rows
+
+
+async def parts_of(
+    ctx: Context, table: str, patient_id: uuid.UUID, parent_id: uuid.UUID | None = None
+) -> dict[str, dict[Any, list[Any]]]:
+    """The parts of one patient's `table` rows (of one row when `parent_id` is given) that the
+    caller may see (audited as disclosed)."""
+    record: dict[str, list[Any]] = {}
+    for name, (parent, column) in PART_TABLES.items():
+        if parent != table:
+            continue
+        part = _table(name)
+        visible = await ctx.data.visibility(part, [patient_id])
+        stmt = select(part).where(visible, part.c.patient_id == patient_id)
+        if parent_id is not None:
+            stmt = stmt.where(part.c[column] == parent_id)
+        stmt = stmt.order_by(part.c.patient_id, part.c.id)
+        record[name] = list(await ctx.data.fetch(stmt, disclose=_kind_name(name)))
+    return split_parts(record)
+
+
+def split_parts(record: dict[str, list[Any]]) -> dict[str, dict[Any, list[Any]]]:
+    """Take the part tables out of `record`, grouped by the row they belong to."""
+    parts: dict[str, dict[Any, list[Any]]] = {}
+    for name, (_, column) in PART_TABLES.items():
+        for row in record.pop(name, []):
+            parts.setdefault(name, {}).setdefault(row[column], []).append(row)
+    return parts
 
 
 async def with_identifiers(ctx: Context, patients: Sequence[Any]) -> list[dict[str, Any]]:
@@ -115,14 +158,9 @@ async def with_identifiers(ctx: Context, patients: Sequence[Any]) -> list[dict[s
 
 
 def _kind_name(table: str) -> str:
-    return next(k.name for k in KINDS if k.table == table)
-
-
-def _activities(rows: Iterable[Any]) -> dict[Any, list[Any]]:
-    by_plan: dict[Any, list[Any]] = {}
-    for row in rows:
-        by_plan.setdefault(row["plan_id"], []).append(row)
-    return by_plan
+    """The record kind a table's rows are disclosed as in the audit trail (SipGoal, ...)."""
+    found = next((k.name for k in KINDS if k.table == table), None)
+    return found or "".join(word.title() for word in table.split("_"))
 
 
 async def reference_rows(
@@ -197,9 +235,9 @@ async def everything(
     for kind in REFERENCE_KINDS:
         if kind.table in references:
             resources += to_resources(kind.table, references[kind.table], {})
-    activities = _activities(record.pop("plan_activity"))
+    parts = split_parts(record)
     for name in PATIENT_TABLES:
-        resources += to_resources(name, record[name], activities, kept)
+        resources += to_resources(name, record[name], parts, kept)
     entries = []
     for resource in validated(resources):
         entry: FhirJson = {}
@@ -279,11 +317,11 @@ async def _batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int:
         select(patient).where(patient.c.id.in_(visible)).order_by(patient.c.id), disclose="Patient"
     )
     record = await patient_record(ctx, visible)
-    activities = _activities(record.pop("plan_activity"))
+    parts = split_parts(record)
     kept = await preserved_of(ctx, visible)
     resources = to_resources("patient", await with_identifiers(ctx, patients), {}, kept)
     for name in PATIENT_TABLES:
-        resources += to_resources(name, record[name], activities, kept)
+        resources += to_resources(name, record[name], parts, kept)
     for resource in resources:
         emit(resource)
     return len(patients)
@@ -295,7 +333,7 @@ async def _research_batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int
     if not opted_in:
         return 0
     record = _released(await patient_record(ctx, opted_in), await ctx.data.research_release(), ctx)
-    activities = _activities(record.pop("plan_activity"))
+    parts = split_parts(record)
     resources: list[FhirJson] = []
     for pid in opted_in:
         resources.append(
@@ -308,7 +346,7 @@ async def _research_batch(ctx: Context, emit: Emit, ids: list[uuid.UUID]) -> int
     release = await ctx.data.research_release()
     aliased = PATIENT_TYPES | ({"Practitioner"} if not release.clinician_identity else set())
     for name in PATIENT_TABLES:
-        rows = to_resources(name, record[name], activities)
+        rows = to_resources(name, record[name], parts)
         resources += [pseudonymised(ctx, r, aliased) for r in rows]
     for resource in resources:
         emit(resource)

@@ -419,6 +419,11 @@ class Importer:
             exported = p.kind.to_fhir(p.row | {"identifiers": p.children}, None)
         elif p.kind is PLAN:
             exported = municipal.plan_to_fhir(p.row, None, p.children)
+        elif p.kind is SIP:
+            parts: dict[str, list[dict[str, Any]]] = {}
+            for child in p.children:
+                parts.setdefault(child["_table"], []).append(child)
+            exported = sip.sip_to_fhir(p.row, None, parts)
         else:
             exported = p.kind.to_fhir(p.row, None)
         remainder, losses = preserve.compare(

@@ -113,19 +113,9 @@ async def _read_patient_row(ctx: Context, name: str, row_id: uuid.UUID) -> FhirJ
     rows = await ctx.data.fetch(select(table).where(visible), disclose=kind.name)
     if not rows:
         return None
-    activities: dict[Any, list[Any]] = {}
-    if name == "implementation_plan":
-        activity = _table("plan_activity")
-        shown = await ctx.data.visibility(activity, [key[0]])
-        found = await ctx.data.fetch(
-            select(activity)
-            .where(shown, activity.c.plan_id == row_id)
-            .order_by(activity.c.patient_id, activity.c.id),
-            disclose="PlanActivity",
-        )
-        activities[row_id] = list(found)
+    parts = await exporter.parts_of(ctx, name, key[0], row_id)
     kept = await exporter.preserved_of(ctx, [key[0]])
-    return exporter.to_resources(name, rows, activities, kept)[0]
+    return exporter.to_resources(name, rows, parts, kept)[0]
 
 
 # --------------------------------------------------------------------------- search
@@ -228,10 +218,9 @@ async def search_records(
         # Disclosed below, page by page: only what the answer holds is in the audit entry.
         rows = await ctx.data.fetch(select(table).where(visible, *conditions))
         kept = await exporter.preserved_of(ctx, [patient_id]) if rows else {}
-        activities = await _activities(ctx, name, patient_id) if rows else {}
-        for row, resource in zip(
-            rows, exporter.to_resources(name, rows, activities, kept), strict=False
-        ):
+        parts = await exporter.parts_of(ctx, name, patient_id) if rows else {}
+        resources = exporter.to_resources(name, rows, parts, kept)
+        for row, resource in zip(rows, resources, strict=False):
             if resource["resourceType"] != resource_type:
                 continue
             if statuses and resource.get("status") not in statuses:
@@ -274,23 +263,6 @@ def _offset(value: str | None) -> int:
     if offset < 0:
         raise SearchError("_offset: 0 or more")
     return offset
-
-
-async def _activities(ctx: Context, name: str, patient_id: uuid.UUID) -> dict[Any, list[Any]]:
-    if name != "implementation_plan":
-        return {}
-    activity = _table("plan_activity")
-    shown = await ctx.data.visibility(activity, [patient_id])
-    rows = await ctx.data.fetch(
-        select(activity)
-        .where(shown, activity.c.patient_id == patient_id)
-        .order_by(activity.c.patient_id, activity.c.id),
-        disclose="PlanActivity",
-    )
-    by_plan: dict[Any, list[Any]] = {}
-    for row in rows:
-        by_plan.setdefault(row["plan_id"], []).append(row)
-    return by_plan
 
 
 def _count(value: str | None) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from app.audit import AuditBuffer
-from app.fhir.exporter import to_resources
+from app.fhir.exporter import split_parts, to_resources
 from app.fhir.importer import ImportOptions, bundle_entries, chunks, import_entries
 from app.fhir.jobs import import_paths
 from app.fhir.ndjson import NdjsonWriter, import_order, read_ndjson
@@ -24,13 +24,11 @@ TABLES = SQLModel.metadata.tables
 
 
 def as_bundle(record: dict[str, list[dict[str, Any]]], kind: str = "transaction") -> FhirJson:
-    by_plan: dict[Any, list[Any]] = {}
-    for activity in record.get("plan_activity", []):
-        by_plan.setdefault(activity["plan_id"], []).append(activity)
+    record = dict(record)
+    parts = split_parts(record)
     resources: list[FhirJson] = []
     for table, rows in record.items():
-        if table != "plan_activity":
-            resources += to_resources(table, rows, by_plan)
+        resources += to_resources(table, rows, parts)
     return {
         "resourceType": "Bundle",
         "type": kind,

@@ -1,14 +1,19 @@
 """import-fhir stores a SIP (a CarePlan of category sip) with its participants, goals and
-actions, and a second import of the same plan replaces them instead of adding more."""
+actions, a second import of the same plan replaces them instead of adding more, and the exports
+give them back."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.fhir.mapping.sip import sip_to_fhir
-from tests.fixtures.fhir.rows import PROVIDER, SAMPLES, UNIT, coherent_record
+from app.settings import Settings
+from app.tokens import mint
+from tests.fixtures.fhir.rows import PATIENT, PROVIDER, SAMPLES, UNIT, coherent_record
 from tests.integration.test_fhir_import import as_bundle, count, import_bundle, rows_of
 from tests.unit.test_fhir_sip import PARTS
 
@@ -30,7 +35,8 @@ def _parts() -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-async def test_a_sip_is_imported_with_its_parts(conn: AsyncConnection) -> None:
+def sip_bundle() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The coherent record with the sample SIP and its parts as a CarePlan; and that CarePlan."""
     record = coherent_record()
     record.pop("sip_plan", None)
     bundle = as_bundle(record)
@@ -39,6 +45,12 @@ async def test_a_sip_is_imported_with_its_parts(conn: AsyncConnection) -> None:
     bundle["entry"].append(
         {"resource": resource, "request": {"method": "PUT", "url": f"CarePlan/{plan['id']}"}}
     )
+    return bundle, resource
+
+
+async def test_a_sip_is_imported_with_its_parts(conn: AsyncConnection) -> None:
+    bundle, _ = sip_bundle()
+    plan = SAMPLES["sip_plan"]
     result = await import_bundle(conn, bundle)
     assert result.ok, result.errors
     stored = await rows_of(conn, "sip_plan", "id")
@@ -51,3 +63,34 @@ async def test_a_sip_is_imported_with_its_parts(conn: AsyncConnection) -> None:
     again = await import_bundle(conn, bundle)
     assert again.ok, again.errors
     assert (await count(conn, "sip_participant"), await count(conn, "sip_action")) == (2, 1)
+
+
+async def test_an_imported_sip_is_exported_with_its_parts(
+    conn: AsyncConnection, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # No silent loss on the way out: $everything and a read by id carry the participants,
+    # goals and actions that the import stored, as they came in.
+    bundle, sent = sip_bundle()
+    plan = SAMPLES["sip_plan"]
+    result = await import_bundle(conn, bundle)
+    assert result.ok, result.errors
+    # The parts live in their rows, not as a preserved remainder of the CarePlan.
+    preserved = await conn.execute(
+        text("SELECT count(*) FROM fhir_preserved WHERE table_name = 'sip_plan'")
+    )
+    assert preserved.scalar_one() == 0
+    headers = {"authorization": f"Bearer {mint(settings, kind='system', subject='test-fhir')}"}
+    everything = await client.get(f"/fhir/Patient/{PATIENT}/$everything", headers=headers)
+    assert everything.status_code == 200, everything.text
+    [exported] = [
+        e["resource"]
+        for e in everything.json()["entry"]
+        if e["resource"]["resourceType"] == "CarePlan" and e["resource"]["id"] == str(plan["id"])
+    ]
+    read = await client.get(f"/fhir/CarePlan/{plan['id']}", headers=headers)
+    assert read.status_code == 200, read.text
+    for resource in (exported, read.json()):
+        assert len(resource["contained"]) == len(sent["contained"]) > 0
+        assert resource["contained"] == sent["contained"]
+        assert resource["activity"] == sent["activity"]
+        assert resource.get("goal") == sent.get("goal")
