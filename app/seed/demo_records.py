@@ -33,6 +33,7 @@ from app.seed.rand import Rng
 from app.seed.relations import block, consent, write_relationships
 from app.seed.tables import Rows
 from app.seed.vaccinations import give, write_vaccinations
+from app.seed.vitals import weekly_at_home
 from app.seed.world import Staff, Unit, World
 
 DEMO_SEED = "vardkedja-demo-1"
@@ -122,6 +123,13 @@ def demo_rows(world: World, as_of: date) -> Rows:
     boundary_story(charts)
     # Tolvan goes home from hospital (app/seed/demo_discharge.py), after that story too.
     tolvan_goes_home(charts["tolvan"])
+    # Home care's weekly vital signs at Tolvan's (NEWS2, app/seed/vitals.py), after all that.
+    tolvan = charts["tolvan"]
+    weekly_at_home(
+        tolvan,
+        world.unit(DEMO_UNITS["home_care"].hsa_id),
+        world.clinician(DEMO_CLINICIANS["home_care_nurse"].hsa_id),
+    )
     return rows
 
 

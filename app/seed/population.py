@@ -17,6 +17,7 @@ from app.seed.referrals import write_referrals
 from app.seed.relations import link_families, write_consents_and_blocks, write_relationships
 from app.seed.tables import Row, Rows
 from app.seed.vaccinations import write_vaccinations
+from app.seed.vitals import write_vital_signs
 from app.seed.world import World
 
 REGISTERED = date(2015, 1, 1)  # when the oldest patient rows were created
@@ -57,4 +58,5 @@ def batch(
         write_patient(chart)
         # Appended after the whole record, so the rows above stay what they were.
         write_home_medication(chart)
+        write_vital_signs(chart)
     return rows

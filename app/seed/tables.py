@@ -182,6 +182,20 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "not_given_reason",
     ),
     "sip_plan": (*HEADER, "title", "situation", "status", "follow_up_on"),
+    "vital_signs": (
+        *HEADER,
+        "respiration_rate",
+        "spo2",
+        "hypercapnic_scale",
+        "supplemental_oxygen",
+        "systolic_bp",
+        "diastolic_bp",
+        "pulse",
+        "consciousness",
+        "temperature",
+        "news2_score",
+        "news2_risk",
+    ),
     "sip_participant": (
         *PATIENT_ROW,
         "plan_id",
@@ -336,8 +350,6 @@ NOT_SEEDED = frozenset(
         # Bulk Data $export jobs are made by clients (docs/fhir.md).
         "fhir_export_job",
         "fhir_export_file",
-        # Vital signs are written by recordVitalSigns; the seed does not make them yet.
-        "vital_signs",
         "webhook",
         "webhook_delivery",
         # Recorded by `serve` at its first start (app/audit_key_guard.py).
