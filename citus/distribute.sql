@@ -43,6 +43,10 @@ SELECT create_distributed_table('referral', 'patient_id', colocate_with => 'pati
 SELECT create_distributed_table('referral_event', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('discharge_plan', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('medication_administration', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('sip_plan', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('sip_participant', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('sip_goal', 'patient_id', colocate_with => 'patient');
+SELECT create_distributed_table('sip_action', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('fhir_preserved', 'patient_id', colocate_with => 'patient');
 SELECT create_distributed_table('change_log', 'patient_id', colocate_with => 'patient');
 

@@ -19,12 +19,12 @@ from schema.mutations import (
     nullify,
     observations,
     patients,
-    sip,
     vital_signs,
 )
 from schema.mutations.discharge import DischargeMutation
 from schema.mutations.referrals import ReferralMutation
 from schema.mutations.relationships import BasisMutation
+from schema.mutations.sip import SipMutation
 from schema.privacy_mutations import PrivacyMutation
 from schema.webhooks import WebhookMutation
 
@@ -40,6 +40,7 @@ class Mutation(
     WebhookMutation,
     ReferralMutation,
     DischargeMutation,
+    SipMutation,
 ):
     register_patient = strawberry.mutation(
         resolver=patients.register_patient,
@@ -72,19 +73,6 @@ class Mutation(
         resolver=administration.record_medication_administration,
         description="Sign a dose on a home-care signing list: given, not given (with the "
         "reason) or self-administered.",
-    )
-    create_sip = strawberry.mutation(
-        resolver=sip.create_sip,
-        description="Convene a SIP (samordnad individuell plan) shared by the region and the "
-        "municipality, with participants, goals and actions.",
-    )
-    add_sip_action = strawberry.mutation(
-        resolver=sip.add_sip_action,
-        description="Add an action (and optionally a goal) to a SIP, from either side.",
-    )
-    update_sip = strawberry.mutation(
-        resolver=sip.update_sip,
-        description="Change a SIP's status, situation, follow-up or approval for the patient.",
     )
     record_vital_signs = strawberry.mutation(
         resolver=vital_signs.record_vital_signs,

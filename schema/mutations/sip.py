@@ -145,3 +145,22 @@ async def update_sip(
     info: Info, input: Annotated[UpdateSipInput, strawberry.argument(description="The change.")]
 ) -> SipPayload | None:
     return _payload(await sip.update_sip(info.context, command(input, sip.UpdateSip)))
+
+
+# Mixed into the root Mutation type (schema/mutation.py); tested in tests/integration/test_sip.py
+# (both sides' writes, version conflicts, idempotency, audit), as referrals and discharge are.
+@strawberry.type(description="SIP plans (docs/sip-and-medication-administration.md).")
+class SipMutation:
+    create_sip = strawberry.mutation(
+        resolver=create_sip,
+        description="Convene a SIP (samordnad individuell plan) shared by the region and the "
+        "municipality, with participants, goals and actions.",
+    )
+    add_sip_action = strawberry.mutation(
+        resolver=add_sip_action,
+        description="Add an action (and optionally a goal) to a SIP, from either side.",
+    )
+    update_sip = strawberry.mutation(
+        resolver=update_sip,
+        description="Change a SIP's status, situation, follow-up or approval for the patient.",
+    )
