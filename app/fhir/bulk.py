@@ -27,10 +27,10 @@ from starlette.responses import Response, StreamingResponse
 from app import audit
 from app.access.principal import Principal, PrincipalKind
 from app.auth import authenticate
-from app.context import build_context
+from app.context import Context, build_context
 from app.db import Database
 from app.errors import AppError
-from app.fhir import export_jobs
+from app.fhir import export_jobs, jobs
 from app.fhir.export_jobs import DONE, FAILED, Job
 from app.fhir.exporter import export_population
 from app.fhir.http import not_acceptable, outcome, refusal
@@ -93,6 +93,9 @@ class BulkExports:
             return outcome(400, "not-supported", f"unsupported parameter(s): {names}")
         types_param = request.query_params.get("_type")
         types = {t.strip() for t in types_param.split(",")} if types_param else None
+        denied = await jobs.refused_export(self.db.transaction, self.settings, principal, OPERATION)
+        if denied is not None:
+            return refusal(denied)
         async with self.db.transaction() as conn:
             await export_jobs.remove_expired(conn)
             job = await export_jobs.create(
@@ -125,6 +128,7 @@ class BulkExports:
 
     async def _run(self, job_id: uuid.UUID, principal: Principal) -> None:
         retention = self.settings.fhir_export_retention
+        ctx: Context | None = None
         try:
             async with self.db.transaction() as conn:
                 if await export_jobs.claim(conn, job_id) is None:
@@ -152,6 +156,10 @@ class BulkExports:
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as conn:
                     await export_jobs.fail(conn, job_id, type(exc).__name__, retention)
+                    if ctx is not None and isinstance(exc, AppError) and exc.code == "NOT_APPROVED":
+                        # A refusal raised in the run (the approval changed after the
+                        # kick-off): its denial rolled back with the run; written here.
+                        await audit.flush(conn, ctx.audit, principal, OPERATION)
 
     async def _job(self, request: Request) -> tuple[Job, Principal] | Response:
         """The caller's job; another client's job looks like no job at all (and the attempt is

@@ -283,6 +283,11 @@ async def _export_bulk(
 
     engine = create_engine(url, pool_size=1)
     try:
+        if args.research_client:
+            principal = jobs.research_principal(args.research_client, _study(args.study))
+            refused = await jobs.refused_export(engine.begin, settings, principal, "export-fhir")
+            if refused is not None:
+                raise refused
         async with engine.connect() as conn:
             # One snapshot for the whole export, so the files agree with each other.
             await conn.execution_options(isolation_level="REPEATABLE READ")

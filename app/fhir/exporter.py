@@ -270,10 +270,8 @@ async def export_population(
     """
     emit = _checked(writer) if check else writer.write
     research = ctx.principal.kind is PrincipalKind.RESEARCH
+    await refuse_unapproved(ctx)
     release = await ctx.data.research_release() if research else None
-    if release is not None and not release.record_access:
-        # Refused before anything is read (the export's transaction would roll back a denial).
-        raise AppError(NOT_APPROVED_REASON, code="NOT_APPROVED", status=403)
     for kind in REFERENCE_KINDS:
         if research and kind.table == "assignment":
             continue
@@ -298,6 +296,23 @@ async def export_population(
         done += exported
         if after_batch is not None:
             await after_batch(exported)
+
+
+async def refuse_unapproved(ctx: Context) -> None:
+    """A15: a research export needs a study whose approval allows record access; otherwise
+    NOT_APPROVED, before anything is read, with the denial in `ctx.audit` naming the study.
+    The error rolls back the transaction it is raised in, and the denial with it: callers
+    check first in a transaction of their own that commits (app/fhir/jobs.refused_export)."""
+    if ctx.principal.kind is not PrincipalKind.RESEARCH:
+        return
+    release = await ctx.data.research_release()
+    if release.record_access:
+        return
+    study = release.study or ctx.principal.study_id
+    approval = f", EthicsApproval:{release.approvals[0]}" if release.approvals else ""
+    ctx.audit.deny(None, f"NOT_APPROVED: bulk export for ResearchStudy:{study}{approval}: "
+                   f"{NOT_APPROVED_REASON}")  # fmt: skip
+    raise AppError(NOT_APPROVED_REASON, code="NOT_APPROVED", status=403)
 
 
 def _checked(writer: NdjsonWriter) -> Emit:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,8 +17,8 @@ from sqlmodel import SQLModel
 from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
 from app.context import Context, build_context
-from app.errors import BadInput
-from app.fhir.exporter import everything, export_population
+from app.errors import AppError, BadInput
+from app.fhir.exporter import everything, export_population, refuse_unapproved
 from app.fhir.importer import ImportOptions, RawEntry, bundle_entries, chunks, import_entries
 from app.fhir.ndjson import NdjsonWriter, import_order, read_ndjson
 from app.fhir.r4 import FhirJson, loads
@@ -48,6 +48,25 @@ def research_principal(client_id: str, study: uuid.UUID | None) -> Principal:
         purpose=Purpose.RESEARCH,
         study_id=study,
     )
+
+
+async def refused_export(
+    begin: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+    settings: Settings,
+    principal: Principal,
+    operation: str,
+) -> AppError | None:
+    """Why a bulk export may not start (a research study without record access), asked in a
+    short transaction of its own (`begin`) that commits the audited denial: the export's
+    transaction rolls back on the error, and a denial in it would be lost. None: it may."""
+    async with begin() as conn:
+        ctx = build_context(conn, principal, settings, operation_name=operation)
+        try:
+            await refuse_unapproved(ctx)
+        except AppError as refused:
+            await audit.flush(conn, ctx.audit, principal, operation)
+            return refused
+    return None
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import ConnectionDatabase
@@ -163,3 +163,30 @@ async def test_the_database_away_is_a_coded_503(settings: Settings) -> None:
         assert response.status_code == 503 and response.headers["retry-after"] == "7"
         issue = response.json()["issue"][0]
         assert issue["details"]["coding"][0]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_a_counts_only_study_is_refused_and_the_refusal_is_audited(
+    bulk_client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """A15, A12: a study whose approval does not allow record access gets NOT_APPROVED at the
+    kick-off (no job), and the denial stays in the audit trail."""
+    record = coherent_record()
+    record["research_study"] = [record["research_study"][0] | {"allows_record_access": False}]
+    await insert_record(conn, record)
+    headers = auth(settings, "research", "research-ki", client_id="research-ki", study=str(STUDY))
+    kick = await bulk_client.get("/fhir/$export", headers=KICK_OFF | headers)
+    assert kick.status_code == 403, kick.text
+    assert "content-location" not in kick.headers
+    assert kick.json()["issue"][0]["details"]["coding"][0]["code"] == "NOT_APPROVED"
+    found = await conn.execute(
+        text(
+            "SELECT principal_kind, client_id, action, outcome, operation, reason"
+            " FROM audit_entry WHERE client_id = 'research-ki'"
+        )
+    )
+    ((kind, client, action, outcome, operation, reason),) = found.all()
+    assert (kind, client, action, outcome, operation) == (
+        "research", "research-ki", "deny", "denied", "$export"
+    )  # fmt: skip
+    assert reason.startswith("NOT_APPROVED") and f"ResearchStudy:{STUDY}" in reason
+    assert (await conn.execute(text("SELECT count(*) FROM fhir_export_job"))).scalar_one() == 0

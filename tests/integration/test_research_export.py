@@ -4,20 +4,24 @@ approval releases them; and its pseudonyms are those of the GraphQL research ans
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+from app import migrate
 from app.access.pseudonym import pseudonym
+from app.cli import FAILURE_EXIT, main
+from app.db import create_engine
 from app.errors import AppError
 from app.fhir.jobs import export_bulk
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from tests.fixtures.fhir.rows import CONTACT, PATIENT, STUDY, T0, coherent_record
 
 TABLES = SQLModel.metadata.tables
@@ -147,3 +151,47 @@ async def test_a_study_with_counts_only_exports_nothing(
         await export(conn, settings, tmp_path, allows_record_access=False)
     assert refused.value.code == "NOT_APPROVED"
     assert read_files(tmp_path) == {}
+
+
+def test_the_command_refuses_a_counts_only_study_and_audits_it(
+    fresh_database: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`vardkedja export-fhir --research-client ... --study ...` for a study without record
+    access: NOT_APPROVED, nothing written, and the denial committed to the audit trail (the
+    export's own transaction would roll it back)."""
+    url = fresh_database()
+    migrate.upgrade(url)
+    record = coherent_record()
+    record["research_study"] = [record["research_study"][0] | {"allows_record_access": False}]
+    asyncio.run(_insert(url, record))
+    monkeypatch.setenv("VARDKEDJA_DATABASE_URL", url)
+    monkeypatch.setenv("VARDKEDJA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VARDKEDJA_PSEUDONYM_KEY", KEY)
+    get_settings.cache_clear()
+    try:
+        folder = tmp_path / "out"
+        argv = ["export-fhir", "--ndjson", str(folder), "--research-client", CLIENT]
+        assert main([*argv, "--study", str(STUDY)]) == FAILURE_EXIT
+    finally:
+        get_settings.cache_clear()
+    assert not folder.exists() or read_files(folder) == {}
+    sql = "SELECT principal_kind, action, operation, reason FROM audit_entry WHERE client_id = :c"
+    ((kind, action, operation, reason),) = asyncio.run(_rows(url, sql, {"c": CLIENT}))
+    assert (kind, action, operation) == ("research", "deny", "export-fhir")
+    assert reason.startswith("NOT_APPROVED") and f"ResearchStudy:{STUDY}" in reason
+
+
+async def _insert(url: str, record: dict[str, list[dict[str, Any]]]) -> None:
+    engine = create_engine(url, pool_size=1)
+    async with engine.begin() as conn:
+        for table, rows in record.items():
+            await conn.execute(insert(TABLES[table]).values(rows))
+    await engine.dispose()
+
+
+async def _rows(url: str, sql: str, params: dict[str, Any]) -> list[Any]:
+    engine = create_engine(url, pool_size=1)
+    async with engine.connect() as conn:
+        found = (await conn.execute(text(sql), params)).all()
+    await engine.dispose()
+    return list(found)
