@@ -68,6 +68,15 @@ class SipAction(SipWritten):
     description: str = strawberry.field(description="What is done.")
     follow_up_on: date | None = strawberry.field(description="When it is followed up.")
     status: SipActionStatus = strawberry.field(description="Planned, done or cancelled.")
+    status_note: str | None = strawberry.field(
+        description="The follow-up note of the last status change (updateSipAction)."
+    )
+    status_set_at: datetime | None = strawberry.field(
+        description="When the status was last changed; null while as planned at first."
+    )
+    status_set_by_hsa_id: str | None = strawberry.field(
+        description="HSA-id of who last changed the status."
+    )
 
     PATIENT_SCOPED = True
 

@@ -99,3 +99,7 @@ class SipAction(_SipPart, table=True):
     responsible_unit_id: uuid.UUID | None = Field(default=None, foreign_key="care_unit.id")
     follow_up_on: date | None = None
     status: str = Field(default=SipActionStatus.PLANNED.value, max_length=12)
+    # The follow-up of the last status change (updateSipAction), by the responsible side.
+    status_note: str | None = Field(default=None, sa_type=Text)
+    status_set_at: datetime | None = tz_field(default=None)
+    status_set_by_hsa_id: str | None = Field(default=None, max_length=31)

@@ -1,11 +1,15 @@
-"""createSip, addSipAction, updateSip: one SIP (samordnad individuell plan) that the region
-and the municipality write together.
+"""createSip, addSipAction, updateSip, updateSipAction: one SIP (samordnad individuell plan)
+that the region and the municipality write together.
 
 The convening clinician creates the plan at their unit with its participants, goals and
 actions. Then a clinician at any participating unit adds actions or changes the plan, at their
 own unit (`ensure_may_write`), on a plan they may read (the policy shares it with every
 participating provider). Every such write raises the plan's version: a write with an older
 version is a CONFLICT, so neither side overwrites what the other just wrote unseen.
+
+An action is marked done (or back to planned, or cancelled) with a follow-up note only by a
+clinician of the organisation responsible for it (`updateSipAction`): the action is that
+organisation's commitment in the plan, and the other side reads the result, not writes it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from resolvers.mutations.outcome import Code, Outcome, RowRef
 from resolvers.mutations.policy import ensure_may_write
 from resolvers.mutations.references import Unit, care_unit, global_id, one
 from resolvers.mutations.runner import Writer, run_mutation, stale
-from resolvers.tables import CARE_UNIT, SIP_GOAL, SIP_PARTICIPANT, SIP_PLAN
+from resolvers.tables import CARE_UNIT, SIP_ACTION, SIP_GOAL, SIP_PARTICIPANT, SIP_PLAN
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +65,16 @@ class AddSipAction:
     version: int
     action: Action
     goal: str | None = None
+    care_unit_hsa_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateSipAction:
+    id: str
+    version: int
+    status: str
+    note: str | None = None
     care_unit_hsa_id: str | None = None
     idempotency_key: str | None = None
 
@@ -237,7 +251,23 @@ async def _writable_plan(
     checks.done()
     assert gid is not None and unit is not None and gid.patient_id is not None
     await ensure_may_write(ctx, gid.patient_id, unit.id, "sip_plan")
-    visible = await ctx.data.visible_keys(SIP_PLAN, [(gid.patient_id, gid.id)])
+    plan, providers = await _locked_plan(
+        ctx, checks, field_, (gid.patient_id, gid.id), version, unit
+    )
+    return plan, unit, providers
+
+
+async def _locked_plan(
+    ctx: Context,
+    checks: Checks,
+    field_: str,
+    key: tuple[uuid.UUID, uuid.UUID],
+    version: int,
+    unit: Unit,
+) -> tuple[RowMapping, set[uuid.UUID]]:
+    """The plan (patient_id, id), visible and locked, that `unit`'s provider takes part in,
+    at `version`; and the providers taking part in it."""
+    visible = await ctx.data.visible_keys(SIP_PLAN, [key])
     rows = await ctx.data.fetch(select(SIP_PLAN).where(visible).with_for_update(of=SIP_PLAN))
     if not rows or rows[0]["nullified"]:
         checks.add(field_, Code.NOT_FOUND, f"{field_}: no such SIP")
@@ -254,7 +284,7 @@ async def _writable_plan(
         checks.add(field_, Code.INVALID_STATE, "your organisation does not take part in the SIP")
         checks.done()
     stale(plan, version)
-    return plan, unit, providers
+    return plan, providers
 
 
 async def add_sip_action(ctx: Context, cmd: AddSipAction) -> Outcome:
@@ -316,3 +346,51 @@ async def update_sip(ctx: Context, cmd: UpdateSip) -> Outcome:
         return {"sip": ref}
 
     return await run_mutation(ctx, "updateSip", cmd, body, idempotency_key=cmd.idempotency_key)
+
+
+NOTE_LENGTH = 2000
+
+
+async def update_sip_action(ctx: Context, cmd: UpdateSipAction) -> Outcome:
+    async def body(write: Writer) -> dict[str, RowRef]:
+        checks = Checks()
+        gid = global_id(checks, "input.id", cmd.id, "SipAction")
+        unit = await care_unit(ctx, checks, cmd.care_unit_hsa_id, None)
+        note = checks.text("input.note", cmd.note, limit=NOTE_LENGTH, required=False)
+        checks.done()
+        assert gid is not None and unit is not None and gid.patient_id is not None
+        await ensure_may_write(ctx, gid.patient_id, unit.id, "sip_action")
+        visible = await ctx.data.visible_keys(SIP_ACTION, [(gid.patient_id, gid.id)])
+        rows = await ctx.data.fetch(select(SIP_ACTION).where(visible))
+        if not rows:
+            checks.add("input.id", Code.NOT_FOUND, "input.id: no such SIP action")
+            checks.done()
+        action = rows[0]
+        plan, _ = await _locked_plan(
+            ctx, checks, "input.id", (action["patient_id"], action["plan_id"]), cmd.version, unit
+        )
+        if unit.care_provider_id != action["responsible_provider_id"]:
+            reason = "only the organisation responsible for a SIP action marks it"
+            ctx.audit.deny(action["patient_id"], reason)
+            checks.add("input.careUnitHsaId", Code.INVALID_STATE, reason)
+        if plan["status"] != SipStatus.ACTIVE:
+            checks.add("input.id", Code.INVALID_STATE, f"the SIP is {plan['status']}")
+        if cmd.status == action["status"] and note in (None, action["status_note"]):
+            checks.add("input", Code.INVALID_VALUE, "nothing to change")
+        checks.done()
+        values = {
+            "status": cmd.status,
+            "status_note": note,  # the note belongs to this change; none clears the last one
+            "status_set_at": now(),
+            "status_set_by_hsa_id": ctx.principal.subject or None,
+        }
+        ref = RowRef("SipAction", action["patient_id"], action["id"])
+        await write.update(ref, action["version"], values, field="input.id")
+        # The plan's version rises with every write to its parts: the other side learns of it.
+        plan_ref = RowRef("SipPlan", plan["patient_id"], plan["id"])
+        await write.update(plan_ref, cmd.version, {}, field="input.id")
+        return {"sip": plan_ref, "action": ref}
+
+    return await run_mutation(
+        ctx, "updateSipAction", cmd, body, idempotency_key=cmd.idempotency_key
+    )

@@ -1,4 +1,4 @@
-"""createSip, addSipAction, updateSip: the SIP both sides write to."""
+"""createSip, addSipAction, updateSip, updateSipAction: the SIP both sides write to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import strawberry
 
 from resolvers.mutations import sip
 from resolvers.mutations.outcome import Outcome
-from schema.enums import SipStatus
+from schema.enums import SipActionStatus, SipStatus
 from schema.mutations.common import Info, KeyedInput, Payload, RecordFields, command, payload_fields
 from schema.sip import SipAction, SipPlan
 
@@ -92,11 +92,36 @@ class UpdateSipInput(KeyedInput):
     )
 
 
-@strawberry.type(description="The result of createSip, addSipAction or updateSip.")
+@strawberry.input(
+    description="An action of a SIP marked done, back to planned or cancelled, with a "
+    "follow-up note, by a clinician at a unit of the organisation responsible for the action."
+)
+class UpdateSipActionInput(KeyedInput):
+    id: strawberry.ID = strawberry.field(description="Global id of the SIP action.")
+    version: int = strawberry.field(
+        description="The plan's version you read (SipPlan.version); if it changed since, the "
+        "result is a CONFLICT."
+    )
+    status: SipActionStatus = strawberry.field(
+        description="The action's new status: DONE, PLANNED (not done) or CANCELLED."
+    )
+    note: str | None = strawberry.field(
+        default=None,
+        description="The follow-up: what was done, or why not (at most 2000 characters). "
+        "It belongs to this change: without one, the previous note is cleared.",
+    )
+    care_unit_hsa_id: str | None = strawberry.field(
+        default=None,
+        description="Your unit, of the organisation responsible for the action; default: the "
+        "token's unit.",
+    )
+
+
+@strawberry.type(description="The result of createSip, addSipAction, updateSip or updateSipAction.")
 class SipPayload(Payload):
     sip: SipPlan | None = strawberry.field(description="The plan as it is now; null if refused.")
     action: SipAction | None = strawberry.field(
-        description="The action added (addSipAction); null otherwise."
+        description="The action added (addSipAction) or changed (updateSipAction); null otherwise."
     )
 
 
@@ -147,6 +172,13 @@ async def update_sip(
     return _payload(await sip.update_sip(info.context, command(input, sip.UpdateSip)))
 
 
+async def update_sip_action(
+    info: Info,
+    input: Annotated[UpdateSipActionInput, strawberry.argument(description="The change.")],
+) -> SipPayload | None:
+    return _payload(await sip.update_sip_action(info.context, command(input, sip.UpdateSipAction)))
+
+
 # Mixed into the root Mutation type (schema/mutation.py); tested in tests/integration/test_sip.py
 # (both sides' writes, version conflicts, idempotency, audit), as referrals and discharge are.
 @strawberry.type(description="SIP plans (docs/sip-and-medication-administration.md).")
@@ -163,4 +195,9 @@ class SipMutation:
     update_sip = strawberry.mutation(
         resolver=update_sip,
         description="Change a SIP's status, situation, follow-up or approval for the patient.",
+    )
+    update_sip_action = strawberry.mutation(
+        resolver=update_sip_action,
+        description="Mark a SIP action done, not done (planned) or cancelled, with a follow-up "
+        "note: only the organisation responsible for the action does.",
     )

@@ -47,7 +47,24 @@ PARTS: dict[str, list[dict[str, Any]]] = {
             responsible_unit_id=KOMMUN_UNIT,
             follow_up_on=date(2024, 4, 1),
             status="planned",
-        )
+            status_note=None,
+            status_set_at=None,
+            status_set_by_hsa_id=None,
+        ),
+        # Marked done by the responsible side (updateSipAction), with its follow-up note.
+        _part(
+            5,
+            written_by_unit_id=KOMMUN_UNIT,
+            goal_id=None,
+            description="Trygghetslarm installeras",
+            responsible_provider_id=PROVIDER,
+            responsible_unit_id=KOMMUN_UNIT,
+            follow_up_on=None,
+            status="done",
+            status_note="Larmet installerat och provat med patienten",
+            status_set_at=datetime(2024, 3, 20, 9, 30, tzinfo=UTC),
+            status_set_by_hsa_id="SE2321000016-DSK1",
+        ),
     ],
 }
 
@@ -65,6 +82,9 @@ def test_a_sip_with_its_parts_survives_the_round_trip() -> None:
     assert participants == PARTS["sip_participant"]
     assert parts["sip_goal"] == PARTS["sip_goal"]
     assert parts["sip_action"] == PARTS["sip_action"]
+    done = data["activity"][1]
+    assert done["detail"]["status"] == "completed"
+    assert done["progress"] == [{"text": "Larmet installerat och provat med patienten"}]
 
 
 def test_a_sip_from_another_system_is_imported() -> None:

@@ -58,6 +58,17 @@ def _written(row: Mapping[str, Any]) -> list[FhirJson]:
     return out
 
 
+def _status_set(action: Mapping[str, Any]) -> list[FhirJson]:
+    """When and by whom the action's status was last set (updateSipAction); its follow-up
+    note is the activity's `progress` annotation."""
+    out = []
+    if action.get("status_set_at") is not None:
+        out.append(ext("status-set-at", "DateTime", instant(action["status_set_at"])))
+    if action.get("status_set_by_hsa_id") is not None:
+        out.append(ext("status-set-by-hsa-id", "String", action["status_set_by_hsa_id"]))
+    return out
+
+
 def sip_to_fhir(row: Mapping[str, Any], refs: Any = None, parts: Parts | None = None) -> FhirJson:
     parts = parts or {}
     out = header_to_fhir("CarePlan", row)
@@ -112,6 +123,7 @@ def sip_to_fhir(row: Mapping[str, Any], refs: Any = None, parts: Parts | None = 
                 ref("Organization", a["responsible_provider_id"]),
             )
         )
+        extension += _status_set(a)
         detail: FhirJson = {
             "status": ACTION_STATUS[a["status"]],
             "description": a["description"],
@@ -120,7 +132,10 @@ def sip_to_fhir(row: Mapping[str, Any], refs: Any = None, parts: Parts | None = 
             detail["performer"] = [ref("Organization", a["responsible_unit_id"])]
         if a["goal_id"] in positions:
             detail["goal"] = [{"reference": f"#goal-{positions[a['goal_id']]}"}]
-        activities.append({"extension": extension, "detail": detail})
+        activity: FhirJson = {"extension": extension, "detail": detail}
+        if a.get("status_note"):
+            activity["progress"] = [{"text": a["status_note"]}]
+        activities.append(activity)
     if activities:
         out["activity"] = activities
     return out
@@ -220,6 +235,7 @@ def sip_parts_from_fhir(resource: Any, resolver: Resolver, plan: Row) -> dict[st
         if provider is None:
             raise MappingError(f"{path}.detail.performer", "the organisation responsible")
         goal = next((goal_ids.get(r.reference) for r in detail.goal or []), None)
+        set_at = x.value("status-set-at", "DateTime")
         out["sip_action"].append(
             _part(a, resolver, plan, offset + i, path, unit)
             | {
@@ -229,6 +245,9 @@ def sip_parts_from_fhir(resource: Any, resolver: Resolver, plan: Row) -> dict[st
                 "responsible_unit_id": responsible_unit,
                 "follow_up_on": opt_date(x.value("follow-up-on", "Date"), "follow-up-on"),
                 "status": FROM_ACTION_STATUS.get(detail.status, "planned"),
+                "status_note": next((p.text for p in a.progress or [] if p.text), None),
+                "status_set_at": to_datetime(set_at, f"{path}.status-set-at") if set_at else None,
+                "status_set_by_hsa_id": x.value("status-set-by-hsa-id", "String"),
             }
         )
     return out
