@@ -103,6 +103,16 @@ class Placeholders:
                 text("SELECT id FROM sip_plan WHERE patient_id = :p"), {"p": tolvan}
             )
             return encode_id("SipPlan", row, tolvan)
+        if name == "<the id of the Waran handover in Tolvan's SIP>":
+            tolvan = await self._patient("tolvan")
+            row = await self.demo.conn.scalar(
+                text(
+                    "SELECT id FROM sip_action WHERE patient_id = :p"
+                    " AND description LIKE 'Waran överlämnas%'"
+                ),
+                {"p": tolvan},
+            )
+            return encode_id("SipAction", row, tolvan)
         if name == "<the demo study's id>":
             study = await self.demo.conn.scalar(
                 text("SELECT id FROM research_study WHERE name = :n"), {"n": DEMO_STUDY_NAME}
