@@ -57,12 +57,21 @@ async def test_a_sip_is_imported_with_its_parts(conn: AsyncConnection) -> None:
     assert [r["title"] for r in stored] == [plan["title"]]
     assert (await count(conn, "sip_participant"), await count(conn, "sip_goal")) == (2, 1)
     actions = await rows_of(conn, "sip_action", "id")
-    assert [a["description"] for a in actions] == ["Läkemedelsöverlämning morgon och kväll"]
+    assert [a["description"] for a in actions] == [
+        "Läkemedelsöverlämning morgon och kväll",
+        "Trygghetslarm installeras",
+    ]
     goals = await rows_of(conn, "sip_goal", "id")
     assert actions[0]["goal_id"] == goals[0]["id"]
+    done = actions[1]  # marked done with its follow-up note (updateSipAction)
+    assert (done["status"], done["status_note"], done["status_set_by_hsa_id"]) == (
+        "done",
+        "Larmet installerat och provat med patienten",
+        "SE2321000016-DSK1",
+    )
     again = await import_bundle(conn, bundle)
     assert again.ok, again.errors
-    assert (await count(conn, "sip_participant"), await count(conn, "sip_action")) == (2, 1)
+    assert (await count(conn, "sip_participant"), await count(conn, "sip_action")) == (2, 2)
 
 
 async def test_an_imported_sip_is_exported_with_its_parts(
