@@ -14,6 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import RowMapping
 
+from app.access.cohort import published_total
+from app.access.principal import PrincipalKind
 from app.access.research import bound
 from app.context import Context
 from app.errors import BadInput
@@ -121,10 +123,18 @@ class Connection(Generic[T]):
 
     @field(
         description="How many items the whole list holds (all pages, with the same filter), "
-        "counting only what the caller may see."
+        "counting only what the caller may see. For a research client, perturbed and "
+        "suppressed as the study's cohort counts are (0 for a count under its k)."
     )
-    async def total_count(self) -> int:
-        return await self.page.total_count()
+    async def total_count(self, info: Info) -> int:
+        total = await self.page.total_count()
+        ctx = info.context
+        if ctx.principal.kind is not PrincipalKind.RESEARCH:
+            return total
+        release = await ctx.data.research_release()
+        return published_total(
+            ctx.data.pseudonym_key, release.study, self.sort.tag, total, release.min_cell_size
+        )
 
 
 def connection(page: Page, sort: SortKey, convert: Callable[[RowMapping], Any]) -> Connection[Any]:

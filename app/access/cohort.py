@@ -65,6 +65,26 @@ def publish(true_count: int, cell: int, key: bytes, k: int) -> Published:
     return Published(shown, str(shown), False)
 
 
+def published_total(
+    key: bytes, study_id: uuid.UUID | None, kind: str, true_count: int, k: int
+) -> int:
+    """A research principal's `totalCount` of a list of `kind` rows: perturbed and suppressed
+    as a cohort cell is, so that counting a list is no way around the cohort's protection.
+
+    The rows of a list are not at hand as patients are (the count is one SQL count), so the
+    cell key is keyed on what a rephrasing cannot change: the study, the kind of list and the
+    true count. The same count of a list always gets the same shift (nothing to average
+    away), and one row fewer gets an unrelated one. A count shown as "<k" in a cohort is 0
+    here (totalCount is a non-null Int); without a key nothing is counted for research (0).
+    """
+    if not key:
+        return 0
+    digest = hmac.new(
+        key, f"total\x00{study_id}\x00{kind}\x00{true_count}".encode(), hashlib.sha256
+    )
+    return publish(true_count, digest.digest()[0], key, k).count or 0
+
+
 def age_band(birth: date, today: date) -> str:
     """Ten-year bands, "0-9" to "80-89", and "90+"."""
     age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))

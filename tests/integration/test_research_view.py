@@ -292,7 +292,7 @@ async def test_research_ids_are_the_bulk_exports_pseudonyms_and_times_are_cut(
     assert node["reason"] is None
     assert node["accountable"]["name"] is None
     assert node["accountable"]["hsaId"] != rec.practitioner.hsa_id
-    assert unit["careContacts"]["totalCount"] == 1
+    assert unit["careContacts"]["totalCount"] == 0  # one: under k, suppressed (A15)
 
 
 async def _contact_id(conn: AsyncConnection, rec: Record) -> uuid.UUID:
@@ -377,12 +377,13 @@ async def test_research_may_not_look_people_up(
         {"c": CLIENT},
     )
     assert denied.scalar_one() == len(asks)
-    # Without a filter the cohort's size is all a research client learns from patients.
+    # Without a filter the cohort's size is all a research client learns from patients, and
+    # that suppressed and perturbed as cohort counts are (one patient: under k).
     response = await research_client.post(
         "/graphql", json={"query": "{ patients { totalCount nodes { id } } }"},
         headers=token(research_settings),
     )  # fmt: skip
-    assert response.json()["data"]["patients"] == {"totalCount": 1, "nodes": []}
+    assert response.json()["data"]["patients"] == {"totalCount": 0, "nodes": []}
 
 
 async def test_clinicians_still_find_patients_by_personnummer(
