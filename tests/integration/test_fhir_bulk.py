@@ -190,3 +190,30 @@ async def test_a_counts_only_study_is_refused_and_the_refusal_is_audited(
     )  # fmt: skip
     assert reason.startswith("NOT_APPROVED") and f"ResearchStudy:{STUDY}" in reason
     assert (await conn.execute(text("SELECT count(*) FROM fhir_export_job"))).scalar_one() == 0
+
+
+async def test_a_refusal_inside_a_run_is_audited_with_the_failure(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    """An approval withdrawn between the kick-off and the run: the run's transaction rolls
+    back, and the job's failure is written together with the denial."""
+    from app.fhir import export_jobs
+    from app.fhir.bulk import BulkExports
+    from app.fhir.jobs import research_principal
+
+    record = coherent_record()
+    record["research_study"] = [record["research_study"][0] | {"allows_record_access": False}]
+    await insert_record(conn, record)
+    ours = settings.model_copy(update={"pseudonym_key": "test-pseudonym-key"})
+    principal = research_principal("research-ki", STUDY)
+    job = await export_jobs.create(
+        conn, owner="research:research-ki", request="test", types=None, retention=60
+    )
+    await BulkExports(SerialDatabase(conn), ours)._run(job.id, principal)
+    failed = await export_jobs.find(conn, job.id)
+    assert failed is not None and failed.status == "failed" and failed.error == "AppError"
+    found = await conn.execute(
+        text("SELECT action, reason FROM audit_entry WHERE client_id = 'research-ki'")
+    )
+    ((action, reason),) = found.all()
+    assert action == "deny" and reason.startswith("NOT_APPROVED") and str(STUDY) in reason
