@@ -34,6 +34,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -282,12 +284,10 @@ async def measure(url: str, writes: int, samples: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--writes", type=int, default=2000)
-    parser.add_argument("--samples", type=int, default=200, help="latency samples of each kind")
-    args = parser.parse_args()
-    load = os.getloadavg()[0]
+@contextmanager
+def bench_database() -> Iterator[tuple[str, Path]]:
+    """A migrated database: a fresh embedded server, or the one in VARDKEDJA_DATABASE_URL; and
+    a scratch folder. Both are removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="vardkedja-bench-"))
     folder.chmod(0o755)
     server = None
@@ -298,33 +298,51 @@ def main() -> None:
             server = EmbeddedServer(folder / "pgdata", delete_on_stop=True)
             url = server.start()
         migrate.upgrade(url)
-        result = asyncio.run(measure(url, args.writes, args.samples))
+        yield url, folder
     finally:
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    result |= {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "load": round(load, 2)}
+
+
+def record(name: str, result: dict[str, Any], load: float) -> dict[str, Any]:
+    """`result` with its date and load, written to bench/results/<name>.json."""
+    result = result | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "load": round(load, 2)}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "change-log.json").write_text(json.dumps(result, indent=2) + "\n")
-    _readme_line(result)
-    print(json.dumps(result, indent=2))
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
-def _readme_line(r: dict[str, Any]) -> None:
+def readme_row(section: str, section_text: str, line: str) -> None:
+    """Put `line` first in the table of `section` in bench/README.md (made when missing)."""
     text = README.read_text() if README.exists() else ""
-    line = (
+    if section not in text:
+        text = text.rstrip("\n") + "\n\n" + section + "\n" + section_text
+    head, _, tail = text.partition(section)
+    table_end = tail.index("|---|")
+    row_start = tail.index("\n", table_end) + 1
+    README.write_text(head + section + tail[:row_start] + line + tail[row_start:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=200, help="latency samples of each kind")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    with bench_database() as (url, _):
+        result = record("change-log", asyncio.run(measure(url, args.writes, args.samples)), load)
+    r = result
+    readme_row(
+        SECTION,
+        SECTION_TEXT,
         f"| {r['date']} | {r['writes_per_round']:,} | {r['on_writes_per_s']:,} |"
         f" {r['off_writes_per_s']:,} | {r['cost_ratio']} |"
         f" {r['subscription_local_p50_ms']} / {r['subscription_local_p99_ms']} |"
         f" {r['subscription_other_process_p50_ms']} / {r['subscription_other_process_p99_ms']} |"
-        f" {r['webhook_p50_ms']} / {r['webhook_p99_ms']} | {r['load']} |\n"
+        f" {r['webhook_p50_ms']} / {r['webhook_p99_ms']} | {r['load']} |\n",
     )
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + SECTION + "\n" + SECTION_TEXT
-    head, _, tail = text.partition(SECTION)
-    table_end = tail.index("|---|")
-    row_start = tail.index("\n", table_end) + 1
-    README.write_text(head + SECTION + tail[:row_start] + line + tail[row_start:])
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
