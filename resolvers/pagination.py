@@ -112,7 +112,9 @@ class SortKey:
 class Page:
     """One page of one list: its rows in order, and what is known about the rest.
 
-    `total` is None when it was not computed with the page; `count` then computes it.
+    `total` is None when it was not computed with the page; `count` then computes it. `last`
+    is the last row the page read when the policy then left some out (its sort columns): the
+    next page starts after it, so a page the policy emptied still gives a cursor to go on.
     """
 
     rows: Sequence[RowMapping]
@@ -120,6 +122,7 @@ class Page:
     has_previous: bool
     total: int | None = None
     count: Callable[[], Awaitable[int]] | None = field(default=None, repr=False)
+    last: RowMapping | None = None
 
     async def total_count(self) -> int:
         if self.total is None:

@@ -114,4 +114,8 @@ async def search_patients(
     async def count() -> int:
         return int(await ctx.data.scalar(select(func.count()).select_from(PATIENT).where(*where)))
 
-    return Page(rows, len(candidates) > size, after is not None, count=count)
+    considered = candidates[:size]
+    # The policy may leave out some of the candidates (a research client never sees a
+    # Patient's identity): the cursor goes on after the last one read, not the last shown.
+    last = considered[-1] if considered and len(rows) < len(considered) else None
+    return Page(rows, len(candidates) > size, after is not None, count=count, last=last)

@@ -114,11 +114,12 @@ class Connection(Generic[T]):
     @field(description="Whether there is more, and the cursors to get it.")
     def page_info(self) -> PageInfo:
         rows = self.page.rows
+        last = self.page.last if self.page.last is not None else (rows[-1] if rows else None)
         return PageInfo(
             has_next_page=self.page.has_next,
             has_previous_page=self.page.has_previous,
             start_cursor=self.sort.encode(rows[0]) if rows else None,
-            end_cursor=self.sort.encode(rows[-1]) if rows else None,
+            end_cursor=self.sort.encode(last) if last is not None else None,
         )
 
     @field(
@@ -145,7 +146,14 @@ def connection(page: Page, sort: SortKey, convert: Callable[[RowMapping], Any]) 
 def mixed_connection(page: Page, sort: SortKey, nodes: Sequence[Any | None]) -> Connection[Any]:
     """A Connection whose nodes were loaded separately (None: not loadable, dropped)."""
     kept = [(r, n) for r, n in zip(page.rows, nodes, strict=True) if n is not None]
-    trimmed = Page([r for r, _ in kept], page.has_next, page.has_previous, page.total, page.count)
+    trimmed = Page(
+        [r for r, _ in kept],
+        page.has_next,
+        page.has_previous,
+        page.total,
+        page.count,
+        last=page.last if page.last is not None else (page.rows[-1] if page.rows else None),
+    )
     return Connection(nodes=[n for _, n in kept], page=trimmed, sort=sort)
 
 

@@ -345,3 +345,38 @@ async def test_research_total_counts_are_suppressed_and_perturbed_as_cohort_coun
     )  # fmt: skip
     exact = await page(research_client, {"authorization": f"Bearer {clinician}"}, rec, None)
     assert contacts_of(exact)["totalCount"] == 8
+
+
+async def test_the_patient_list_pages_on_when_the_policy_leaves_every_row_out(
+    research_client: httpx.AsyncClient, conn: AsyncConnection, research_settings: Settings
+) -> None:
+    # A research client never sees a Patient's identity, so `patients` shows no node; a page
+    # the policy emptied must still carry a cursor to go on, or the client is stuck.
+    rec = await opted_in_record(conn)
+    for _ in range(2):
+        other = await f.create_patient(conn)
+        await f.create_consent(conn, other, "research", research_study_id=STUDY)
+    query = """query($after: String) { patients(first: 1, after: $after) {
+      nodes { id } pageInfo { hasNextPage endCursor } } }"""
+    after: str | None = None
+    cursors: list[str] = []
+    for _ in range(10):
+        body = (
+            await research_client.post(
+                "/graphql",
+                json={"query": query, "variables": {"after": after}},
+                headers=token(research_settings),
+            )
+        ).json()
+        assert "errors" not in body, body
+        found = body["data"]["patients"]
+        assert found["nodes"] == []
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+        assert after is not None and after.startswith("rc_")  # sealed, as every research cursor
+        cursors.append(after)
+    else:
+        raise AssertionError("the list never ended")
+    assert len(cursors) == 2 and len(set(cursors)) == 2  # three patients, one a page
+    assert rec.patient.identifier not in "".join(cursors)
