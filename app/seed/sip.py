@@ -93,6 +93,9 @@ def write_sip(
                 side.unit.id,
                 day + timedelta(days=action.follow_up_days),
                 "planned",
+                None,  # no status note yet: nobody has marked the action (updateSipAction)
+                None,
+                None,
             ),
         )
     return plan

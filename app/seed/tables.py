@@ -228,6 +228,9 @@ PATIENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "responsible_unit_id",
         "follow_up_on",
         "status",
+        "status_note",
+        "status_set_at",
+        "status_set_by_hsa_id",
     ),
     "dental_treatment": (
         *HEADER,
