@@ -69,6 +69,7 @@ from bench.procs import (
     ServerProcess,
     cpu_seconds,
     free_port,
+    ours_argv,
     tree_hwm_kb,
     tree_rss_kb,
 )
@@ -379,24 +380,7 @@ def start_server(db: BenchDatabase) -> ServerProcess:
     port = free_port()
     server = ServerProcess(
         name="vardkedja",
-        argv=[
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.ours_app:create",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        argv=ours_argv(port),
         port=port,
         env={
             "VARDKEDJA_DATABASE_URL": db.url,

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -265,3 +266,25 @@ def _answers(port: int, path: str) -> bool:
             return s.recv(12).startswith(b"HTTP/1.")
     except OSError:
         return False
+
+
+def ours_argv(port: int) -> list[str]:
+    """How the benchmarks run vardkedja: uvicorn with the bench app factory."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.ours_app:create",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]

@@ -49,6 +49,7 @@ from bench.procs import (
     cpu_delta,
     cpu_seconds,
     free_port,
+    ours_argv,
 )
 from bench.workloads import WORKLOADS, Workload
 
@@ -168,28 +169,6 @@ def ensure_node_modules() -> None:
         subprocess.run(
             [npm, "ci", "--prefix", str(BENCH_DIR), "--no-audit", "--no-fund"], check=True
         )
-
-
-def ours_argv(port: int) -> list[str]:
-    """How the benchmarks run vardkedja: uvicorn with the bench app factory."""
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "bench.ours_app:create",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
 
 
 def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) -> Servers:

@@ -24,8 +24,8 @@ import orjson
 
 from bench.fixture import Fixture, choose_fixture
 from bench.loadgen import drive, graphql_post, http_factory
-from bench.procs import BENCH_DIR, REPO_DIR, ServerProcess, free_port
-from bench.run import BENCH_AUDIT_KEY, BENCH_SECRET, DATA_DIR, ours_argv, prepare_dataset, say
+from bench.procs import BENCH_DIR, REPO_DIR, ServerProcess, free_port, ours_argv
+from bench.run import BENCH_AUDIT_KEY, BENCH_SECRET, DATA_DIR, prepare_dataset, say
 from bench.workloads.emergency import Emergency
 from tests.integration.pgbouncer import running_pgbouncer
 
