@@ -189,6 +189,12 @@ class Settings(BaseSettings):
         "(resolvers/compiled/) with one SQL statement; False runs every operation through "
         "GraphQL execution.",
     )
+    planner: bool = Field(
+        default=True,
+        description="Answer queries with the planner (resolvers/planner/): the parts of a "
+        "document it can plan are read with one SQL statement, the rest through GraphQL "
+        "execution; False runs every query through GraphQL execution (docs/performance.md).",
+    )
 
     # Operations (app/observability/, app/cors.py); see docs/operations.md.
     cors_origins: Annotated[list[str], NoDecode] = Field(
