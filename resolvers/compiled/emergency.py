@@ -286,7 +286,13 @@ class EmergencyOverview(CompiledOperation):
         return (
             select(per_contact)
             .select_from(contacts)
-            .join(per_contact, per_contact.c.care_contact_id == contacts.c.id)
+            # The patient too: the policy's `false` (a denied decision) folds the lateral
+            # subquery's conditions away, and a join by patient stays on one Citus node.
+            .join(
+                per_contact,
+                (per_contact.c.patient_id == contacts.c.patient_id)
+                & (per_contact.c.care_contact_id == contacts.c.id),
+            )
             .cte("contact_diagnoses")
         )
 
@@ -338,7 +344,7 @@ class EmergencyOverview(CompiledOperation):
             ("display", text_string(d.display)),
             ("diagnosisType", text_enum(d.diagnosis_type, DiagnosisType)),
         )
-        of_contact = [d.care_contact_id == c.id]
+        of_contact = [d.patient_id == c.patient_id, d.care_contact_id == c.id]
         of_this = text_list(diagnoses, diagnosis, newest_first(diagnoses), of_contact)
         node = text_obj(
             ("id", text_plain(global_id("CareContact", c.id, c.patient_id))),
