@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -413,6 +413,12 @@ class GraphQLEndpoint:
             )
             if compiled is not None:
                 return compiled
+        if self.settings.planner and principal.kind is not PrincipalKind.RESEARCH:
+            planned = await self.execute_planned(
+                running, media, params, principal, document, extensions, conditional
+            )
+            if planned is not None:
+                return planned
         return await self.execute(running, media, params, principal, allowed, conditional)
 
     @contextlib.asynccontextmanager
@@ -521,7 +527,6 @@ class GraphQLEndpoint:
         audit entries as GraphQL execution); None when it has none or its variables do not
         validate, so that GraphQL execution runs and reports exactly its usual errors."""
         from resolvers.compiled import compiled_for
-        from resolvers.compiled.base import JsonText
 
         compiled = compiled_for(document.persisted)
         if compiled is None or params.operation_name not in (None, compiled.name):
@@ -530,6 +535,58 @@ class GraphQLEndpoint:
         prepared = None if variables is None else compiled.prepare(variables)
         if prepared is None:
             return None
+        return await self.answer_fast(
+            running,
+            media,
+            params,
+            principal,
+            extensions,
+            conditional,
+            lambda ctx: compiled.run(ctx, prepared),
+        )
+
+    async def execute_planned(
+        self,
+        running: RunningRequest,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        document: ResolvedDocument,
+        extensions: dict[str, Any],
+        conditional: Conditional | None = None,
+    ) -> Response | None:
+        """Answer a query with the planner (resolvers/planner/): the same data and audit
+        entries as GraphQL execution; None when it declines, so that GraphQL execution
+        answers (and reports its errors exactly as usual)."""
+        from resolvers.planner.run import run_planned
+
+        return await self.answer_fast(
+            running,
+            media,
+            params,
+            principal,
+            extensions,
+            conditional,
+            lambda ctx: run_planned(
+                ctx, self.schema, document.query, params.operation_name, params.variables
+            ),
+        )
+
+    async def answer_fast(
+        self,
+        running: RunningRequest,
+        media: str,
+        params: GraphQLRequest,
+        principal: Principal,
+        extensions: dict[str, Any],
+        conditional: Conditional | None,
+        run: Callable[[Context], Awaitable[Any]],
+    ) -> Response | None:
+        """The answer of `run(ctx)` (the `data` of a compiled or planned operation) in the
+        request's transaction, with its audit entries; None when it declines."""
+        from resolvers.compiled.base import JsonText
+        from resolvers.planner.run import Decline
+
         try:
             db = await self._reading_from(params)
             async with self._transaction(running, db) as conn:
@@ -537,7 +594,7 @@ class GraphQLEndpoint:
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
                 async with _settled_when_cancelled(ctx):
-                    data = await compiled.run(ctx, prepared)
+                    data = await run(ctx)
                 if isinstance(data, JsonText):
                     tail = b',"extensions":' + orjson.dumps(extensions) if extensions else b""
                     body = b'{"data":' + data + tail + b"}"
@@ -554,10 +611,12 @@ class GraphQLEndpoint:
                     params.operation_name,
                     revalidation=_not_modified(conditional, tag),
                 )
+        except Decline:
+            return None
         except AppError:
             raise
         except Exception:
-            log.exception("compiled operation failed")
+            log.exception("compiled or planned operation failed")
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )

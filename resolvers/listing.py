@@ -72,9 +72,10 @@ class Listing:
             filter=filter or RowFilter(),
         )
 
-    def conditions(self, args: PageArgs) -> list[ColumnElement[bool]]:
-        """The rows a list holds regardless of paging: fixed, filter, and nullified."""
-        t = self.table
+    def conditions(self, args: PageArgs, table: FromClause | None = None) -> list[ColumnElement[bool]]:
+        """The rows a list holds regardless of paging: fixed, filter, and nullified (over
+        `table`, an alias of the listing's table, if given)."""
+        t: Any = self.table if table is None else table
         out = list(self.where(t)) if self.where else []
         out += args.filter.conditions(t)
         if self.nullifiable and not args.include_nullified:

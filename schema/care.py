@@ -6,10 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
+from sqlalchemy import func
 
-from app.safety import critical_alert
+from app.safety import CRITICAL_ALERT_TYPES, CRITICAL_SEVERITIES, critical_alert
 from resolvers.loaders.care import CareDocumentsByCareContactLoader, DiagnosesByCareContactLoader
-from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from resolvers.planner.declare import Computed, Listed
+from schema.connections import After, Connection, First, IncludeNullified, Info, list_of, paged
 from schema.enums import (
     AlertType,
     Consciousness,
@@ -38,7 +40,12 @@ class CareContact(CareEvent):
         description="End of the contact; null while ongoing."
     )
 
-    @field(description="Diagnoses set at this contact, newest first.")
+    @field(
+        description="Diagnoses set at this contact, newest first.",
+        plan=Listed(
+            DiagnosesByCareContactLoader, ("patient_id", "id"), paged(DiagnosesByCareContactLoader)
+        ),
+    )
     async def diagnoses(
         self,
         info: Info,
@@ -56,7 +63,14 @@ class CareContact(CareEvent):
             include_nullified=include_nullified,
         )
 
-    @field(description="Notes written for this contact, newest first.")
+    @field(
+        description="Notes written for this contact, newest first.",
+        plan=Listed(
+            CareDocumentsByCareContactLoader,
+            ("patient_id", "id"),
+            paged(CareDocumentsByCareContactLoader),
+        ),
+    )
     async def documents(
         self,
         info: Info,
@@ -120,7 +134,13 @@ class Alert(CareEvent):
 
     @field(
         description="Critical: to see first in an emergency (a severe or life-threatening "
-        "hypersensitivity, a restriction of care, a communicable disease; app/safety.py)."
+        "hypersensitivity, a restriction of care, a communicable disease; app/safety.py).",
+        plan=Computed(
+            lambda row, _: (
+                row.c.alert_type.in_(sorted(CRITICAL_ALERT_TYPES))
+                | func.coalesce(row.c.severity, "").in_(sorted(CRITICAL_SEVERITIES))
+            )
+        ),
     )
     def critical(self) -> bool:
         # Rows carry the stored values (schema/rows.py), which the enums map by value.

@@ -19,7 +19,7 @@ from app.access.principal import PrincipalKind
 from app.access.research import bound
 from app.context import Context
 from app.errors import BadInput
-from resolvers.filters import RowFilter
+from resolvers.filters import PageArgs, RowFilter
 from resolvers.listing import Key
 from resolvers.loaders.base import PatientListLoader
 from resolvers.loaders.reverse import ReverseListLoader
@@ -169,9 +169,31 @@ async def list_of(
     filter: RowFilter | None = None,
 ) -> Connection[Any]:
     """One page of the list `loader` keeps for `part`, through the request's loader."""
-    listing = loader.listing
-    args = listing.args(
+    args = loader.listing.args(
         first=first, after=after, include_nullified=include_nullified, filter=filter
     )
+    return await page_of(info, loader, part, convert, args)
+
+
+async def page_of(
+    info: Info,
+    loader: type[PatientListLoader] | type[ReverseListLoader],
+    part: Key,
+    convert: Callable[[RowMapping], Any],
+    args: PageArgs,
+) -> Connection[Any]:
+    """The page `args` of the list `loader` keeps for `part`, through the request's loader."""
     page = await info.context.loader(loader).load((part, args))
-    return connection(page, listing.sort, convert)
+    return connection(page, loader.listing.sort, convert)
+
+
+def paged(loader: type[PatientListLoader] | type[ReverseListLoader]) -> Callable[..., PageArgs]:
+    """The page arguments of a plain list field (first, after, includeNullified), as its
+    resolver and the planner (resolvers/planner/declare.py `Listed`) both read them."""
+
+    def args(
+        first: int | None = None, after: str | None = None, include_nullified: bool = False
+    ) -> PageArgs:
+        return loader.listing.args(first=first, after=after, include_nullified=include_nullified)
+
+    return args

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,6 +22,8 @@ from resolvers.loaders.organizations import (
 )
 from resolvers.loaders.patients import PatientByIdLoader
 from resolvers.pagination import page_size
+from resolvers.planner.declare import Computed, Embedded, Listed, Referenced, planned
+from resolvers.tables import CARE_PROVIDER, CARE_UNIT, PRACTITIONER
 from schema.connections import (
     After,
     ChangedSince,
@@ -28,8 +31,8 @@ from schema.connections import (
     First,
     IncludeNullified,
     Info,
-    list_of,
     mixed_connection,
+    page_of,
     since_filter,
 )
 from schema.enums import CareEventKind
@@ -46,7 +49,10 @@ class Accountable:
     role_code: str | None = strawberry.field(description="Role (befattning) code, e.g. läkare.")
     practitioner_id: strawberry.Private[uuid.UUID | None]
 
-    @field(description="The practitioner, when known to this service.")
+    @field(
+        description="The practitioner, when known to this service.",
+        plan=Referenced(PRACTITIONER, "practitioner_id"),
+    )
     async def practitioner(self, info: Info) -> PractitionerRef | None:
         from schema.organizations import Practitioner
 
@@ -108,7 +114,10 @@ class CareEvent(Node):
             await info.context.loader(PatientByIdLoader).load(self.patient_id)
         )
 
-    @field(description="The care unit (vårdenhet) responsible for the record.")
+    @field(
+        description="The care unit (vårdenhet) responsible for the record.",
+        plan=Referenced(CARE_UNIT, "care_unit_id"),
+    )
     async def care_unit(self, info: Info) -> CareUnitRef:
         from schema.organizations import CareUnit
 
@@ -116,7 +125,10 @@ class CareEvent(Node):
         assert row is not None  # a foreign key
         return CareUnit.from_row(row)
 
-    @field(description="The care provider (vårdgivare) responsible for the record.")
+    @field(
+        description="The care provider (vårdgivare) responsible for the record.",
+        plan=Referenced(CARE_PROVIDER, "care_provider_id"),
+    )
     async def care_provider(self, info: Info) -> CareProviderRef:
         from schema.organizations import CareProvider
 
@@ -133,7 +145,20 @@ class CareEvent(Node):
         key = (self.patient_id, self.care_contact_id)
         return CareContact.from_optional(await info.context.loader(CareContactByIdLoader).load(key))
 
-    @field(description="The accountable professional, if recorded.")
+    @field(
+        description="The accountable professional, if recorded.",
+        plan=Embedded(
+            {
+                "hsa_id": "accountable_hsa_id",
+                "name": "accountable_name",
+                "role_code": "accountable_role_code",
+                "practitioner_id": "accountable_practitioner_id",
+            },
+            lambda row, _: (
+                row.c.accountable_hsa_id.isnot(None) | row.c.accountable_practitioner_id.isnot(None)
+            ),
+        ),
+    )
     def accountable(self) -> Accountable | None:
         if self.accountable_hsa_id is None and self.accountable_practitioner_id is None:
             return None
@@ -144,7 +169,20 @@ class CareEvent(Node):
             practitioner_id=self.accountable_practitioner_id,
         )
 
-    @field(description="Who signed the record; null while unsigned.")
+    @field(
+        description="Who signed the record; null while unsigned.",
+        plan=Embedded(
+            {
+                "time": "legal_authenticator_time",
+                "hsa_id": "legal_authenticator_hsa_id",
+                "name": "legal_authenticator_name",
+            },
+            lambda row, _: (
+                row.c.legal_authenticator_time.isnot(None)
+                | row.c.legal_authenticator_hsa_id.isnot(None)
+            ),
+        ),
+    )
     def legal_authenticator(self) -> LegalAuthenticator | None:
         if self.legal_authenticator_time is None and self.legal_authenticator_hsa_id is None:
             return None
@@ -154,13 +192,38 @@ class CareEvent(Node):
             name=self.legal_authenticator_name,
         )
 
-    @field(description="Whether the record is signed (has a legal authenticator).")
+    @field(
+        description="Whether the record is signed (has a legal authenticator).",
+        plan=Computed(lambda row, _: row.c.legal_authenticator_time.isnot(None)),
+    )
     def signed(self) -> bool:
         return self.legal_authenticator_time is not None
 
 
+def event_page(loader: type[PatientListLoader]) -> Callable[..., PageArgs]:
+    """The page arguments of a list of the record (filter, paging, nullified, delta sync), as
+    its resolver and the planner both read them."""
+
+    def args(
+        filter: CareEventFilter | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+        include_nullified: bool = False,
+        changed_since: datetime | None = None,
+    ) -> PageArgs:
+        return loader.listing.args(
+            first=first,
+            after=after,
+            include_nullified=include_nullified,
+            filter=since_filter(row_filter(filter), changed_since),
+        )
+
+    return args
+
+
 def clinical_list(loader: type[PatientListLoader], node: Any, description: str) -> Any:
     """A field listing one category of the patient's record, filterable, newest first."""
+    page_args = event_page(loader)
 
     async def resolve(
         self: Node,
@@ -173,20 +236,14 @@ def clinical_list(loader: type[PatientListLoader], node: Any, description: str) 
     ) -> Connection[Any]:
         from schema.registry import TYPES
 
-        page: Connection[Any] = await list_of(
-            info,
-            loader,
-            (self.pk,),
-            TYPES[loader.listing.disclose or ""].from_row,
-            first=first,
-            after=after,
-            include_nullified=include_nullified,
-            filter=since_filter(row_filter(filter), changed_since),
-        )
+        args = page_args(filter, first, after, include_nullified, changed_since)
+        convert = TYPES[loader.listing.disclose or ""].from_row
+        page: Connection[Any] = await page_of(info, loader, (self.pk,), convert, args)
         return page
 
     resolve.__annotations__["return"] = Connection[node]
-    return strawberry.field(resolver=resolve, description=description)
+    plan = Listed(loader, ("id",), page_args)
+    return strawberry.field(resolver=resolve, description=description, metadata=planned(plan))
 
 
 Kinds = Annotated[

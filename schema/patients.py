@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated
 
 import strawberry
+from sqlalchemy import false, true
 
+from app.context import Context
 from app.safety import BLOOD_GROUP_CODES
 from resolvers.filters import RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
@@ -14,6 +17,7 @@ from resolvers.loaders import referrals as referral_loaders
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
 from resolvers.loaders.sip import SipPlansByPatientLoader
+from resolvers.planner.declare import Decided, Embedded, FirstOf, Listed
 from schema.connections import (
     After,
     ChangedSince,
@@ -25,7 +29,7 @@ from schema.connections import (
     since_filter,
 )
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
-from schema.events import CareEvent, EventFilter, Kinds, clinical_list
+from schema.events import CareEvent, EventFilter, Kinds, clinical_list, event_page
 from schema.events import timeline as load_timeline
 from schema.fields import field
 from schema.inputs import CareContactFilter, PrescriptionFilter, row_filter
@@ -64,6 +68,12 @@ class Address:
     street_address: str | None = strawberry.field(description="Street and number.")
     postal_code: str | None = strawberry.field(description="Postnummer, five digits.")
     city: str | None = strawberry.field(description="Postort.")
+
+
+async def _withheld(ctx: Context, patient_id: uuid.UUID) -> list[WithheldInfo]:
+    from resolvers.withheld import withheld_for
+
+    return [WithheldInfo.of(item) for item in await withheld_for(ctx, patient_id)]
 
 
 # The lab results that are blood groups (app/safety.py).
@@ -110,7 +120,17 @@ class Patient(Node):
     postal_code: strawberry.Private[str | None]
     city: strawberry.Private[str | None]
 
-    @field(description="Postal address; always null for a protected identity (A16).")
+    @field(
+        description="Postal address; always null for a protected identity (A16).",
+        plan=Embedded(
+            {},
+            lambda row, decision: (
+                row.c.street_address.isnot(None)
+                & row.c.protected_identity.is_(False)
+                & (true() if decision.may_see_address else false())
+            ),
+        ),
+    )
     def address(self) -> Address | None:
         if self.protected_identity or self.street_address is None:
             return None
@@ -121,16 +141,24 @@ class Patient(Node):
     @field(
         description="What the access policy withholds from you in this record, why, and what "
         "would open it (never which provider or what, A7). An empty list below this is only "
-        '"none" when no entry here covers its category.'
+        '"none" when no entry here covers its category.',
+        plan=Decided(_withheld),
     )
     async def withheld(self, info: Info) -> list[WithheldInfo]:
-        from resolvers.withheld import withheld_for
-
-        return [WithheldInfo.of(item) for item in await withheld_for(info.context, self.pk)]
+        return await _withheld(info.context, self.pk)
 
     @field(
         description="Blood group (AB0 and RhD): the newest laboratory observation of it (LOINC "
-        "882-1, app/safety.py), null if none you may see."
+        "882-1, app/safety.py), null if none you may see.",
+        plan=FirstOf(
+            Listed(
+                care.LabResultsByPatientLoader,
+                ("id",),
+                lambda: care.LabResultsByPatientLoader.listing.args(
+                    first=1, after=None, filter=BLOOD_GROUP
+                ),
+            )
+        ),
     )
     async def blood_group(self, info: Info) -> LabResultRef | None:
         from schema.care import LabResult
@@ -146,7 +174,12 @@ class Patient(Node):
         )
         return page.nodes[0] if page.nodes else None
 
-    @field(description="Care contacts (vårdkontakter), newest first.")
+    @field(
+        description="Care contacts (vårdkontakter), newest first.",
+        plan=Listed(
+            care.CareContactsByPatientLoader, ("id",), event_page(care.CareContactsByPatientLoader)
+        ),
+    )
     async def care_contacts(
         self,
         info: Info,
@@ -169,7 +202,14 @@ class Patient(Node):
             filter=since_filter(row_filter(filter), changed_since),
         )
 
-    @field(description="Prescriptions, newest first; each with its chain and dispensations.")
+    @field(
+        description="Prescriptions, newest first; each with its chain and dispensations.",
+        plan=Listed(
+            medication.PrescriptionsByPatientLoader,
+            ("id",),
+            event_page(medication.PrescriptionsByPatientLoader),
+        ),
+    )
     async def prescriptions(
         self,
         info: Info,

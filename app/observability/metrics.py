@@ -92,6 +92,13 @@ SQL_SECONDS = Histogram(
     registry=REGISTRY,
 )
 
+PLANNER_FIELDS = Counter(
+    "vardkedja_planner_subtrees",
+    "Fields of a patient answered by the query planner: `planned` in its SQL statement, "
+    "`fallback` through GraphQL execution (resolvers/planner/).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 LIMIT_REFUSALS = Counter(
     "vardkedja_limit_refusals",
     "Documents refused by the query limits before any SQL, by error code (QUERY_TOO_COSTLY, "

@@ -42,9 +42,14 @@ def global_id(
     raw: ColumnElement[Any] = literal_column(f"'{type_name}:'", Text)
     if patient_id is not None:
         raw = raw.concat(cast(patient_id, Text)).concat(literal_column("':'", Text))
-    raw = raw.concat(cast(row_id, Text))
+    return base64url(raw.concat(cast(row_id, Text)))
+
+
+def base64url(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The url-safe base64 of the UTF-8 of `text`, without padding (as the ids and cursors
+    are written in Python)."""
     encoded = func.encode(
-        func.convert_to(raw, literal_column("'UTF8'")), literal_column("'base64'")
+        func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'")
     )
     for old, new in (("E'\\n'", "''"), ("'='", "''"), ("'+'", "'-'"), ("'/'", "'_'")):
         encoded = func.replace(encoded, literal_column(old), literal_column(new))

@@ -1,0 +1,392 @@
+"""The planner at run time: a query document answered with one SQL statement per patient.
+
+The path of a planned request: find the patient (one statement, as `patient_by_identifier`),
+the policy's decision (its own statements, as on the loader path), then one statement that
+reads every planned field of the patient and writes the JSON, with the policy's predicate on
+every table it reads and the disclosed rows beside the JSON. Fields of the patient the
+planner cannot read in SQL are answered by GraphQL execution first, in one sub-document
+(`node(id:)` of the patient), and put into the statement's JSON as values.
+
+`Decline` means: answer the whole request through GraphQL execution instead (a document whose
+root is not `patient`, an argument the resolver would reject, an error in the GraphQL part):
+errors are always GraphQL's own. Plans are cached per (document, operation, the variables
+that shape the statement, the shape of the decision); values are bound per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    parse,
+    print_ast,
+    visit,
+)
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.language import Visitor
+from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
+
+from app.access.grouping import shape
+from app.context import Context
+from app.errors import AppError
+from app.observability.metrics import PLANNER_FIELDS
+from app.sqlplan import PLANS, Plan, compile_plan, placeholder
+from resolvers.compiled.base import JsonText
+from resolvers.compiled.sqljson import text_obj
+from resolvers.planner.build import Builder, DecidedSlot, Part, Unplannable, disclosed_of, joined
+from resolvers.planner.serialize import serialize
+from resolvers.tables import PATIENT
+from schema.ids import encode_id
+
+log = logging.getLogger("vardkedja.planner")
+PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
+FALLBACK_PATIENT = "vardkedjaPlannerPatient"
+
+
+class Decline(Exception):
+    """Answer this request through GraphQL execution."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """What a document is, once per (text, operation): its query operation and fragments, and
+    the variables that shape a statement (those used anywhere but in the root arguments)."""
+
+    text: str
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDetails]
+    shaping: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The patient's fields answered through GraphQL execution: their response keys and the
+    sub-document that answers them."""
+
+    keys: tuple[str, ...]
+    document: str
+    variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tag:
+    """What a plan needs besides its SQL: its Decided slots and its GraphQL part."""
+
+    decided: tuple[DecidedSlot, ...]
+    fallback: Fallback | None
+    planned: int
+
+
+class _Documents:
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._docs: OrderedDict[tuple[str, str | None], Document | None] = OrderedDict()
+
+    def get(self, text: str, operation_name: str | None) -> Document | None:
+        key = (text, operation_name)
+        if key in self._docs:
+            self._docs.move_to_end(key)
+            return self._docs[key]
+        doc = self._docs[key] = _analyse(text, operation_name)
+        if len(self._docs) > self.size:
+            self._docs.popitem(last=False)
+        return doc
+
+
+DOCUMENTS = _Documents()
+
+
+def _analyse(text: str, operation_name: str | None) -> Document | None:
+    try:
+        parsed = parse(text)
+    except Exception:  # GraphQL execution reports it
+        return None
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
+        return None
+    operation = chosen[0]
+    fragments = {
+        d.name.value: FragmentDetails(d)
+        for d in parsed.definitions
+        if isinstance(d, FragmentDefinitionNode)
+    }
+    root_arguments: set[int] = set()
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == "patient":
+            root_arguments.update(id(a) for a in selection.arguments or ())
+    shaping: set[str] = set()
+
+    class Variables(Visitor):
+        def enter_argument(self, node: Any, *_: Any) -> Any:
+            if id(node) in root_arguments:
+                return Visitor.SKIP
+            return None
+
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            shaping.add(node.name.value)
+
+    visit(operation.selection_set, Variables())
+    for fragment in fragments.values():
+        visit(fragment.definition, Variables())
+    return Document(text, operation, fragments, tuple(sorted(shaping)))
+
+
+async def run_planned(
+    ctx: Context,
+    schema: Any,
+    text: str,
+    operation_name: str | None,
+    raw_variables: Mapping[str, Any] | None,
+) -> JsonText:
+    """The `data` of a query, planned; `Decline` when GraphQL execution must answer it."""
+    doc = DOCUMENTS.get(text, operation_name)
+    if doc is None:
+        raise Decline
+    gql: GraphQLSchema = schema._schema
+    variables = get_variable_values(
+        gql, doc.operation.variable_definitions or (), dict(raw_variables or {})
+    )
+    if isinstance(variables, list):
+        raise Decline
+    query_type = gql.query_type
+    assert query_type is not None
+    roots = collect_fields(
+        gql, doc.fragments, variables, query_type, doc.operation
+    ).grouped_field_set
+    pieces: list[tuple[str, bytes]] = []
+    for key, details in roots.items():
+        name = details[0].node.name.value
+        if name == "__typename":
+            pieces.append((key, b'"Query"'))
+        elif name == "patient":
+            found = await _patient(ctx, schema, doc, variables, raw_variables, query_type, details)
+            pieces.append((key, found))
+        else:
+            raise Decline
+    return JsonText(b"{" + b",".join(orjson.dumps(k) + b":" + v for k, v in pieces) + b"}")
+
+
+async def _patient(
+    ctx: Context,
+    schema: Any,
+    doc: Document,
+    variables: VariableValues,
+    raw_variables: Mapping[str, Any] | None,
+    query_type: GraphQLObjectType,
+    details: FieldDetailsList,
+) -> bytes:
+    """One `patient` field: its JSON text."""
+    from resolvers.patients import normalized_identifier
+    from schema.inputs import expect_id
+
+    args = get_argument_values(query_type.fields["patient"], details[0].node, variables)
+    personnummer, global_id = args.get("personnummer"), args.get("id")
+    if (personnummer is None) == (global_id is None):
+        raise Decline
+    try:
+        if personnummer is not None:
+            identifier = normalized_identifier(personnummer)
+            found = await ctx.data.fetch_plan(_find_plan(), {"identifier": identifier})
+            if not found:
+                return b"null"
+            patient_id: uuid.UUID = found[0]["id"]
+        else:
+            patient_id = expect_id(str(global_id), "Patient")
+    except AppError as exc:
+        raise Decline from exc
+    if patient_id not in await ctx.data.visible_patients([patient_id]):
+        return b"null"
+    decision = (await ctx.data.access([patient_id]))[patient_id]
+    shaping = orjson.dumps({n: raw_variables.get(n) for n in doc.shaping} if raw_variables else {})
+    key = (
+        "planner",
+        doc.text,
+        doc.operation.name and doc.operation.name.value,
+        shaping,
+        details[0].node.alias and details[0].node.alias.value,
+    )
+    plan = _plan(key, schema, doc, variables, decision, details)
+    tag = plan.tag
+    assert isinstance(tag, Tag)
+    values: dict[str, Any] = {"pid": patient_id}
+    PLANNER_FIELDS.labels("planned").inc(tag.planned)
+    if tag.fallback is not None:
+        PLANNER_FIELDS.labels("fallback").inc(len(tag.fallback.keys))
+        values |= await _fallback(ctx, schema, tag.fallback, patient_id, raw_variables)
+    for slot in tag.decided:
+        value = await slot.declaration.value(ctx, patient_id)
+        values[slot.slot] = orjson.dumps(
+            serialize(schema._schema, value, slot.return_type, slot.fields, doc, variables)
+        ).decode()
+    rows = await ctx.data.fetch_plan(plan, values)
+    ctx.audit.disclose(patient_id, "Patient", patient_id)
+    _record(ctx, rows[0]["disclosed"])
+    data: str = rows[0]["data"]
+    return data.encode()
+
+
+def _record(ctx: Context, disclosed: str | None) -> None:
+    """Record the statement's disclosures ("patient|Type:id,...") as `fetch` would."""
+    if not disclosed:
+        return
+    by_patient: dict[uuid.UUID, list[str]] = {}
+    for item in disclosed.split(","):
+        patient, resource = item.split("|", 1)
+        by_patient.setdefault(uuid.UUID(patient), []).append(resource)
+    for patient_id, resources in by_patient.items():
+        ctx.audit.disclose_all(patient_id, resources)
+
+
+def _find_plan() -> Plan:
+    def build() -> Plan:
+        statement = select(PATIENT.c.id).where(
+            PATIENT.c.identifier == bindparam("identifier", None),
+            # An external identifier (another system's) may have the same digits.
+            PATIENT.c.identifier_kind.in_(PERSON_NUMBER_KINDS),
+        )
+        return compile_plan(statement, names=["identifier"])
+
+    return PLANS.get(("planner", "find patient"), build)
+
+
+def _plan(
+    key: tuple[Any, ...],
+    schema: Any,
+    doc: Document,
+    variables: VariableValues,
+    decision: Any,
+    details: FieldDetailsList,
+) -> Plan:
+    """The plan of the patient's statement, shared by decisions of the same shape."""
+    import dataclasses
+
+    blank = shape(decision)
+
+    def make(stand_in: Any, marker: uuid.UUID) -> Plan:
+        builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, stand_in)
+        statement, fallback, planned = _statement(builder, doc, details, marker)
+        names = [s.slot for s in builder.decided]
+        if fallback is not None:
+            names += [_slot(k) for k in fallback.keys]
+        tag = Tag(tuple(builder.decided), fallback, planned)
+        return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
+
+    def cached() -> Plan:
+        marker = placeholder()
+        return make(dataclasses.replace(decision, patient_id=marker), marker)
+
+    try:
+        if blank is None:
+            return make(decision, decision.patient_id)
+        return PLANS.get((*key, blank), cached)
+    except Exception as exc:  # a planner bug costs speed, never an answer
+        log.exception("the planner failed to plan a document; GraphQL execution answers it")
+        raise Decline from exc
+
+
+def _slot(key: str) -> str:
+    return f"fallback_{key}"
+
+
+def _statement(
+    builder: Builder, doc: Document, details: FieldDetailsList, pid: uuid.UUID
+) -> tuple[ClauseElement, Fallback | None, int]:
+    patient_type = builder.schema.get_type("Patient")
+    assert isinstance(patient_type, GraphQLObjectType)
+    row = PATIENT.alias("patient0")
+    fields = builder.subfields(patient_type, details)
+    part = Part(text_obj())
+    pairs: list[tuple[str, ColumnElement[Any]]] = []
+    fallback: dict[str, FieldDetailsList] = {}
+    for key, sub in fields.items():
+        attempt = Part(text_obj())
+        try:
+            value = builder.value(patient_type, row, key, sub, "patient", None, attempt)
+        except Unplannable:
+            fallback[key] = sub
+            pairs.append((key, bindparam(_slot(key), None, type_=Text)))
+            continue
+        part.laterals += attempt.laterals
+        part.disclosed += attempt.disclosed
+        pairs.append((key, value))
+    statement = (
+        select(text_obj(*pairs).label("data"), disclosed_of(part.disclosed).label("disclosed"))
+        .select_from(joined(row, part.laterals))
+        .where(row.c.id == pid)
+    )
+    planned = len(fields) - len(fallback)
+    return statement, _fallback_document(doc, fallback) if fallback else None, planned
+
+
+def _fallback_document(doc: Document, fields: dict[str, FieldDetailsList]) -> Fallback:
+    """`node(id:)` of the patient with these fields, their fragments and variables."""
+    nodes = [d.node for details in fields.values() for d in details]
+    used_fragments: dict[str, FragmentDefinitionNode] = {}
+    used_variables: set[str] = set()
+
+    class Uses(Visitor):
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+            name = node.name.value
+            if name not in used_fragments and name in doc.fragments:
+                definition = doc.fragments[name].definition
+                used_fragments[name] = definition
+                visit(definition, Uses())
+
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            used_variables.add(node.name.value)
+
+    for node in nodes:
+        visit(node, Uses())
+    definitions = [
+        print_ast(v)
+        for v in doc.operation.variable_definitions or ()
+        if v.variable.name.value in used_variables
+    ]
+    header = ", ".join([f"${FALLBACK_PATIENT}: ID!", *definitions])
+    body = " ".join(print_ast(n) for n in nodes)
+    text = (
+        f"query PlannerFallback({header}) {{ node(id: ${FALLBACK_PATIENT}) {{ ... on Patient "
+        f"{{ {body} }} }} }}\n" + "\n".join(print_ast(f) for f in used_fragments.values())
+    )
+    return Fallback(tuple(fields), text, tuple(sorted(used_variables)))
+
+
+async def _fallback(
+    ctx: Context,
+    schema: Any,
+    fallback: Fallback,
+    patient_id: uuid.UUID,
+    raw_variables: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """The GraphQL part's values as JSON text per slot; `Decline` on any error, so that the
+    whole request is answered by GraphQL execution with its own errors."""
+    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
+    variables[FALLBACK_PATIENT] = encode_id("Patient", patient_id)
+    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
+    if result.errors or not result.data or result.data.get("node") is None:
+        raise Decline
+    node = result.data["node"]
+    return {_slot(k): orjson.dumps(node[k]).decode() for k in fallback.keys}
+
+
+__all__ = ["Decline", "run_planned"]

@@ -1,0 +1,160 @@
+"""The planner (resolvers/planner/) against GraphQL execution: the same response and the same
+audit entries for the shipped operations and free-form documents, in fewer statements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import ConnectionDatabase
+from app.graphql_http import GRAPHQL_RESPONSE
+from app.models.audit import AuditEntry
+from app.observability.metrics import PLANNER_FIELDS
+from app.settings import Settings
+from schema.persisted import REGISTRY
+from tests.integration.privacy_world import World, build_world
+from tests.integration.test_compiled_emergency import rich_record
+from tests.integration.test_compiled_http import clinician_token
+from tests.sqlcount import count_statements
+
+AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def client(
+    conn: AsyncConnection, settings: Settings, planner: bool
+) -> AsyncIterator[httpx.AsyncClient]:
+    from app.main import create_app
+
+    chosen = settings.model_copy(update={"planner": planner, "compiled_operations": False})
+    app = create_app(chosen, db=ConnectionDatabase(conn))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def answer(
+    conn: AsyncConnection, settings: Settings, planner: bool, body: dict[str, Any], token: str
+) -> tuple[int, Any, list[dict[str, Any]], int]:
+    """(status, body, audit entries written, statements) of one request."""
+    before = (await conn.execute(select(func.coalesce(func.max(AUDIT.c.id), 0)))).scalar()
+    headers = {"authorization": f"Bearer {token}", "accept": GRAPHQL_RESPONSE}
+    async with client(conn, settings, planner) as http, count_statements(conn) as stmts:
+        response = await http.post("/graphql", json=body, headers=headers)
+    rows = await conn.execute(
+        select(
+            AUDIT.c.patient_id,
+            AUDIT.c.purpose,
+            AUDIT.c.action,
+            AUDIT.c.operation,
+            AUDIT.c.resources,
+            AUDIT.c.outcome,
+            AUDIT.c.reason,
+        )
+        .where(AUDIT.c.id > before)
+        .order_by(AUDIT.c.id)
+    )
+    return response.status_code, response.json(), [dict(r) for r in rows.mappings()], len(stmts)
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two answers differ (the first few paths), for a readable failure."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return [f"{path}: keys {list(a)} != {list(b)}"]
+        return [d for k in a for d in differences(a[k], b[k], f"{path}.{k}")][:5]
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items != {len(b)}: {a!r:.300} != {b!r:.300}"]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]")][:5]
+    return [] if a == b else [f"{path}: {a!r:.300} != {b!r:.300}"]
+
+
+def planned_count() -> float:
+    value: float = PLANNER_FIELDS.labels("planned")._value.get()
+    return value
+
+
+async def both(
+    conn: AsyncConnection, settings: Settings, body: dict[str, Any], token: str
+) -> tuple[tuple[int, Any, list[dict[str, Any]], int], tuple[int, Any, list[dict[str, Any]], int]]:
+    slow = await answer(conn, settings, False, body, token)
+    fast = await answer(conn, settings, True, body, token)
+    assert fast[:3] == slow[:3], differences(fast[:3], slow[:3])
+    return slow, fast
+
+
+async def test_shipped_emergency_overview(conn: AsyncConnection, settings: Settings) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    before = planned_count()
+    body = {
+        "operationName": "EmergencyOverview",
+        "variables": {"personnummer": w.patient.identifier},
+    }
+    slow, fast = await both(conn, settings, body, token)
+    assert slow[1]["data"]["patient"]["careContacts"]["nodes"]
+    assert planned_count() > before
+    assert fast[3] < slow[3]
+
+
+FREE_FORM = """
+query Free($pnr: String!, $n: Int) {
+  patient(personnummer: $pnr) {
+    __typename id personnummer givenName familyName sex address { city }
+    withheld { category reason }
+    c: careContacts(first: $n) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        cursor
+        node { id status careUnit { name hsaId } diagnoses(first: 2) { totalCount nodes { code } } }
+      }
+    }
+    none: diagnoses(first: 0) { totalCount pageInfo { hasNextPage } nodes { id } }
+    alerts { nodes { ...A } }
+    documents(first: 3) {
+      nodes { id accountable { name hsaId } legalAuthenticator { name } signed }
+    }
+  }
+}
+fragment A on Alert { id critical severity alertType careProvider { name } }
+"""
+
+
+async def test_free_form_and_a_second_page(conn: AsyncConnection, settings: Settings) -> None:
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    body = {"query": FREE_FORM, "variables": {"pnr": w.patient.identifier, "n": 3}}
+    before = planned_count()
+    slow, fast = await both(conn, settings, body, token)
+    assert planned_count() - before == 12  # every field of the patient
+    assert fast[3] < slow[3], (fast[3], slow[3])
+    page = slow[1]["data"]["patient"]["c"]
+    assert page["pageInfo"]["hasNextPage"]
+    after = page["pageInfo"]["endCursor"]
+    second = FREE_FORM.replace(
+        "careContacts(first: $n)", f'careContacts(first: $n, after: "{after}")'
+    )
+    slow2, _ = await both(conn, settings, {"query": second, "variables": body["variables"]}, token)
+    assert slow2[1]["data"]["patient"]["c"]["pageInfo"]["hasPreviousPage"]
+
+
+async def test_unknown_and_invisible_patients(conn: AsyncConnection, settings: Settings) -> None:
+    w: World = await build_world(conn)
+    token = clinician_token(settings, w)
+    for pnr in ("19121212-1212", "12", w.patient.identifier):
+        body = {"query": FREE_FORM, "variables": {"pnr": pnr, "n": 101}}
+        await both(conn, settings, body, token)
+
+
+def test_shipped_operations_exist() -> None:
+    assert "EmergencyOverview" in REGISTRY.by_name
