@@ -1,0 +1,379 @@
+"""Same answers, proven (issue 18): every request is sent through both paths, the planner
+(`planner=True`) and GraphQL execution alone (`planner=False`, the loader path), on the same
+data, and must get the same HTTP status, the same response JSON (data in the same key order,
+errors with their paths and extension codes) and the same audit entries.
+
+The cases: every shipped operation as each role it serves, and as roles it does not, for
+patients the role may see, may not see, blocked, with a protected identity, and nonexistent;
+then documents generated over the public schema (tests/integration/planner_queries.py) as
+every demo role. Both run over the demo data (app/seed/demo.py) with the roles' own tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit import HASHED_FIELDS
+from app.db import ConnectionDatabase, create_engine
+from app.graphql_http import GRAPHQL_RESPONSE
+from app.models.audit import AuditEntry
+from app.observability.metrics import REGISTRY as METRICS
+from app.settings import Settings
+from schema.ids import encode_id
+from tests.integration.demo_support import token_for
+from tests.integration.planner_queries import (
+    ROLES,
+    Case,
+    CursorWanted,
+    cases,
+)
+
+AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+# What an entry says (the hashed fields but its time); its id, time and place in the hash
+# chain differ between two writes.
+AUDITED = tuple(name for name in HASHED_FIELDS if name != "occurred_at")
+PLANNED = "vardkedja_planner_subtrees_total"
+EXAMPLES = 200
+T = TypeVar("T")
+
+# The demo people (docs/synthetic-data.md) by what they show.
+TOLVAN = "191212121212"  # home care, warfarin, penicillin allergy: most roles may see
+JOHAN = "197506023394"  # outer block on his private health centre
+MARIA = "199010304468"  # inner block on a psychiatric unit
+SOFIA = "198301193846"  # protected identity
+ELLA = "201908235623"  # a child: her guardian reads her record
+OSKAR = "201203152713"  # 13-15: neither guardian nor child reads by default
+KARIN = "198604092489"  # the guardian
+LARS = "195811041572"  # research consent
+EMIL = "199802112137"  # LSS decisions
+NOBODY = "194002129882"  # a valid personnummer nobody has
+PATIENTS = (TOLVAN, JOHAN, MARIA, SOFIA, ELLA, OSKAR, KARIN, LARS, EMIL, NOBODY)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request gave: status, body (key order kept) and the audit entries written."""
+
+    status: int
+    body: Any
+    audit: list[dict[str, Any]]
+    parsed: Any  # the body as plain dicts and lists, for reading
+
+
+def ordered(raw: str) -> Any:
+    """JSON with every object as its list of (key, value) pairs: equal only in the same order
+    (a response's fields follow the selection set, GraphQL spec 7.2.2). The errors are sorted:
+    their order means nothing."""
+    body = json.loads(raw, object_pairs_hook=lambda pairs: [(k, v) for k, v in pairs])
+    if isinstance(body, list):
+        body = [
+            (key, sorted(value, key=lambda e: json.dumps(e)) if key == "errors" else value)
+            for key, value in body
+        ]
+    return body
+
+
+@dataclass
+class Paths:
+    """Two apps over one connection: `planner` on and off (the compiled operations off in
+    both, so the shipped ones that have a compiled form take the paths compared here)."""
+
+    conn: AsyncConnection
+    settings: Settings
+    http: dict[bool, httpx.AsyncClient]
+    tokens: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def token(self, role: str) -> str:
+        if role not in self.tokens:
+            self.tokens[role] = token_for(self.settings, ROLES[role])
+        return self.tokens[role]
+
+    async def answer(
+        self, planner: bool, body: dict[str, Any], role: str, headers: dict[str, str]
+    ) -> Answer:
+        """One request in a savepoint rolled back after: the other path starts from the same
+        database (audit chain heads included)."""
+        savepoint = await self.conn.begin_nested()
+        try:
+            before = (
+                await self.conn.execute(select(func.coalesce(func.max(AUDIT.c.id), 0)))
+            ).scalar()
+            response = await self.http[planner].post(
+                "/graphql",
+                json=body,
+                headers={
+                    "authorization": f"Bearer {self.token(role)}",
+                    "accept": GRAPHQL_RESPONSE,
+                    **headers,
+                },
+            )
+            rows = await self.conn.execute(
+                select(*(AUDIT.c[name] for name in AUDITED))
+                .where(AUDIT.c.id > before)
+                .order_by(AUDIT.c.id)
+            )
+            audit = [dict(r) for r in rows.mappings()]
+        finally:
+            await savepoint.rollback()
+        self.requests += 1
+        return Answer(response.status_code, ordered(response.text), audit, response.json())
+
+    async def same(
+        self, body: dict[str, Any], role: str, headers: dict[str, str] | None = None
+    ) -> Answer:
+        """The request through both paths; they must agree. The loader path's answer."""
+        loader = await self.answer(False, body, role, headers or {})
+        planned = await self.answer(True, body, role, headers or {})
+        context = f"role={role} body={json.dumps(body)}"
+        assert planned.status == loader.status, context
+        assert planned.body == loader.body, (
+            f"{context}\nplanner: {json.dumps(planned.parsed)}\n"
+            f"loader:  {json.dumps(loader.parsed)}"
+        )
+        assert planned.audit == loader.audit, (
+            f"{context}\nplanner: {planned.audit}\nloader:  {loader.audit}"
+        )
+        return loader
+
+
+@asynccontextmanager
+async def open_paths(url: str, settings: Settings) -> AsyncIterator[Paths]:
+    """Both apps over one connection to `url`, in a transaction rolled back at the end."""
+    from app.main import create_app
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            outer = await conn.begin()
+            clients: dict[bool, httpx.AsyncClient] = {}
+            for planner in (False, True):
+                chosen = settings.model_copy(
+                    update={"planner": planner, "compiled_operations": False}
+                )
+                app = create_app(chosen, db=ConnectionDatabase(conn))
+                clients[planner] = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://test"
+                )
+            try:
+                yield Paths(conn, settings, clients)
+            finally:
+                for client in clients.values():
+                    await client.aclose()
+                if outer.is_active:
+                    await outer.rollback()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def paths(demo_url: str, settings: Settings) -> AsyncIterator[Paths]:
+    async with open_paths(demo_url, settings) as opened:
+        yield opened
+
+
+def planned_count() -> float | None:
+    """Subtrees the planner answered so far in this process; None before it counts them."""
+    return METRICS.get_sample_value(PLANNED, {"outcome": "planned"})
+
+
+def assert_planned_since(before: float | None) -> None:
+    """Once the planner counts what it does, the run must have used it: a differential test
+    in which every subtree fell back would compare the loader path with itself."""
+    after = planned_count()
+    if after is not None:
+        assert after > (before or 0.0), "the planner planned nothing in this run"
+
+
+# --- every shipped operation ------------------------------------------------------------
+
+# Each operation, the roles it serves (docs/care-situations.md) and roles it does not.
+SHIPPED_ROLES = {
+    "EmergencyOverview": ("er_doctor", "private_gp", "psych_doctor", "outsider", "pharmacist"),
+    "DentalVisit": ("dentist", "outsider"),
+    "HomeCareVisit": ("home_care_nurse", "municipal_nurse", "outsider"),
+    "PharmacyDispensing": ("pharmacist", "outsider"),
+    "MyRecord": ("patient", "guardian", "er_doctor"),
+    "DischargeHandover": ("home_care_nurse", "municipal_nurse", "outsider"),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(SHIPPED_ROLES))
+async def test_shipped_operation_same_on_both_paths(paths: Paths, operation: str) -> None:
+    before = planned_count()
+    seen = 0
+    for role in SHIPPED_ROLES[operation]:
+        for pnr in PATIENTS:
+            variables: dict[str, Any] = {"personnummer": pnr}
+            answer = await paths.same({"operationName": operation, "variables": variables}, role)
+            assert answer.status == 200
+            data = answer.parsed["data"]
+            seen += data is not None and data["patient"] is not None
+    assert seen > 0  # someone saw someone: the comparison is not of empty answers only
+    assert_planned_since(before)
+
+
+async def test_shipped_operations_with_their_other_variables(paths: Paths) -> None:
+    before = planned_count()
+    emergency = {"x-purpose-of-use": "ETREAT", "x-emergency-reason": "Medvetslos vid ankomst"}
+    for pnr in (TOLVAN, JOHAN, MARIA):
+        await paths.same(
+            {"operationName": "EmergencyOverview", "variables": {"personnummer": pnr}},
+            "er_doctor",
+            emergency,
+        )
+        for since in ("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "yesterday"):
+            await paths.same(
+                {
+                    "operationName": "EmergencyOverview",
+                    "variables": {"personnummer": pnr, "since": since},
+                },
+                "er_doctor",
+            )
+    # MyRecord a page at a time: each page's endCursor is the next page's `after`.
+    for role, pnr in (("patient", TOLVAN), ("guardian", ELLA)):
+        after: str | None = None
+        for _ in range(4):
+            variables = {"personnummer": pnr, "first": 3, "after": after}
+            answer = await paths.same({"operationName": "MyRecord", "variables": variables}, role)
+            timeline = answer.parsed["data"]["patient"]["timeline"]
+            assert len(timeline["nodes"]) <= 3
+            after = timeline["pageInfo"]["endCursor"]
+            if after is None:
+                break
+        for first in (0, 1, 100, 101, -1):
+            variables = {"personnummer": pnr, "first": first}
+            await paths.same({"operationName": "MyRecord", "variables": variables}, role)
+        for bad in ("not-a-cursor", ""):
+            variables = {"personnummer": pnr, "after": bad}
+            await paths.same({"operationName": "MyRecord", "variables": variables}, role)
+    # Wrong or missing variables: GraphQL's own errors, the same on both paths.
+    wrong: tuple[dict[str, Any], ...] = ({}, {"personnummer": "12"}, {"personnummer": None})
+    for variables in wrong:
+        await paths.same({"operationName": "DentalVisit", "variables": variables}, "dentist")
+    assert_planned_since(before)
+
+
+async def test_population_list_same_on_both_paths(paths: Paths) -> None:
+    before = planned_count()
+    providers = ("SE2321000016-RSTH", "SE5567012348-HRV1", "SE2120000142-STAD", "SE0000000000-NONE")
+    for role in ("er_doctor", "private_gp", "home_care_nurse", "dentist", "outsider"):
+        for provider in providers:
+            # (100, 100) is over the cost limit: refused alike, before any SQL.
+            for first, items in ((50, 5), (1, 0), (100, 10), (100, 100)):
+                variables = {"first": first, "items": items, "provider": provider}
+                answer = await paths.same(
+                    {"operationName": "PopulationList", "variables": variables}, role
+                )
+                assert answer.status == (400 if items == 100 else 200)
+    assert_planned_since(before)
+
+
+# --- generated documents ------------------------------------------------------------------
+
+
+async def patient_ids(conn: AsyncConnection) -> dict[str, str]:
+    """The demo people's global ids by personnummer, and one of nobody."""
+    rows = await conn.execute(
+        text("SELECT identifier, id FROM patient WHERE identifier = ANY(:p)"),
+        {"p": list(PATIENTS)},
+    )
+    ids = {pnr: encode_id("Patient", pid) for pnr, pid in rows}
+    ids[NOBODY] = encode_id("Patient", uuid.UUID(int=1))
+    return ids
+
+
+async def cursor_for(paths: Paths, wanted: CursorWanted, role: str) -> str | None:
+    """A cursor of a page read before (on the loader path): the `after` of a later page."""
+    body = {"query": wanted.query}
+    answer = await paths.answer(False, body, role, {})
+    node: Any = answer.parsed.get("data")
+    for key in ("root", "list", "edges"):
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, list) or not node:
+        return None
+    cursor: str = node[min(wanted.index, len(node) - 1)]["cursor"]
+    return cursor
+
+
+class LoopThread:
+    """An event loop of its own in a thread: hypothesis runs each example as a plain call,
+    which awaits its requests here (the test itself is not a coroutine)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@dataclass
+class Run:
+    """What the generated documents got, over all examples."""
+
+    examples: int = 0
+    data: int = 0
+    errors: int = 0
+
+
+async def same_for_case(paths: Paths, case: Case, ids: dict[str, str], run: Run) -> None:
+    case = case.with_patient_ids(ids)
+    variables = dict(case.variables)
+    for wanted in case.cursors:
+        variables[wanted.variable] = await cursor_for(paths, wanted, case.role)
+    answer = await paths.same({"query": case.document, "variables": variables}, case.role)
+    body = answer.parsed
+    run.examples += 1
+    data = body.get("data") if isinstance(body, dict) else None
+    run.data += isinstance(data, dict) and any(v is not None for v in data.values())
+    run.errors += isinstance(body, dict) and "errors" in body
+
+
+def test_generated_documents_same_on_both_paths(demo_url: str, settings: Settings) -> None:
+    loop = LoopThread()
+    stack = AsyncExitStack()
+    try:
+        paths = loop.run(stack.enter_async_context(open_paths(demo_url, settings)))
+        ids = loop.run(patient_ids(paths.conn))
+        run = Run()
+        before = planned_count()
+
+        @hypothesis_settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+        @given(case=cases())
+        def same(case: Case) -> None:
+            loop.run(same_for_case(paths, case, ids, run))
+
+        same()
+        # Most documents read a patient: the comparison is not of refusals only.
+        assert run.examples >= EXAMPLES and run.data > run.examples // 2, run
+        assert_planned_since(before)
+    finally:
+        loop.run(stack.aclose())
+        loop.close()
