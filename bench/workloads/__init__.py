@@ -15,7 +15,26 @@ from bench.workloads.base import Workload
 from bench.workloads.emergency import Emergency
 from bench.workloads.population import Population
 from bench.workloads.record_contact import RecordContact
+from bench.workloads.situations import (
+    DentalVisit,
+    DischargeHandover,
+    HomeCareVisit,
+    PatientOverview,
+    PharmacyDispensing,
+)
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (Emergency(), Population(), RecordContact())}
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Emergency(),
+        Population(),
+        DentalVisit(),
+        PharmacyDispensing(),
+        HomeCareVisit(),
+        DischargeHandover(),
+        PatientOverview(),
+        RecordContact(),
+    )
+}
 
 __all__ = ["WORKLOADS", "Workload"]

@@ -12,6 +12,9 @@ import asyncpg
 from bench.fixture import Fixture
 
 HERE = Path(__file__).resolve().parent
+# The systems that are vardkedja: as configured by default (the planner on) and with the
+# planner and the compiled operations off (every query through the loaders).
+OURS = ("vardkedja", "loader")
 
 
 def document(system: str, name: str) -> str:
@@ -42,6 +45,14 @@ class Workload:
 
     def ours_request(self, fx: Fixture, i: int) -> dict[str, Any]:
         raise NotImplementedError
+
+    def headers(self, fx: Fixture, i: int) -> dict[str, str]:
+        """vardkedja's headers for request i (the caller's token)."""
+        return fx.ours_headers
+
+    def cycle_length(self, fx: Fixture) -> int:
+        """How many different requests a read workload cycles through."""
+        return fx.cycle_length
 
     def postgraphile_request(self, fx: Fixture, i: int) -> dict[str, Any]:
         raise NotImplementedError
