@@ -10,6 +10,10 @@ append-only (trigger, and grants for the API role: migrations 0002 and 0003).
 There are CHAINS independent chains (the `chain` column, migration 0006), each with its own lock,
 so that concurrent requests do not queue behind one global lock: a request writes all its
 entries to one chain, and each chain is a strict sequence that verify checks on its own.
+
+Every write is under the chain's shared key: the INSERT carries the writer's key fingerprint
+and succeeds only when it is the one the database records (app/audit_key_guard.py), so a
+replica whose key differs refuses to write (AuditKeyMismatch, HTTP 503), not only at its start.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import logging
 import random
 import re
 import uuid
@@ -28,13 +33,18 @@ from typing import Any
 
 import orjson
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.principal import Principal
+from app.audit_key_guard import fingerprint
 from app.db import driver_fetch
+from app.errors import ServiceUnavailable
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
 from app.observability.metrics import AUDIT_ENTRIES
+
+log = logging.getLogger("vardkedja.audit")
 
 GENESIS = "0" * 64
 # A read answered 304 Not Modified (app/etags.py): the same rows, confirmed unchanged.
@@ -334,10 +344,23 @@ def _insert_sql() -> str:
     types = [re.sub(r"\(\d+\)", "", column.type.compile(dialect)) for column in columns]
     arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(types, 1))
     names = ", ".join(INSERTED)
-    return f"INSERT INTO audit_entry ({names}) SELECT * FROM unnest({arrays})"
+    # The writer's key fingerprint, last: audit_key_check raises (KEY_MISMATCH) unless it is
+    # the one the database records (migration 0021), in this statement, evaluated once.
+    key = f"${len(INSERTED) + 1}"
+    return (
+        f"INSERT INTO audit_entry ({names}) SELECT * FROM unnest({arrays})"
+        f" WHERE audit_key_check({key})"
+    )
 
 
 INSERT = _insert_sql()
+KEY_MISMATCH = "VKA01"  # the SQLSTATE of audit_key_check's refusal
+
+
+class AuditKeyMismatch(ServiceUnavailable):
+    """This process's audit key is not the one the trail is chained under (another replica
+    rotated it, or this one was started with another key): it writes no audit entry, so it
+    answers nothing (503) until it is restarted with the shared key."""
 
 
 def next_chain() -> int:
@@ -381,7 +404,14 @@ async def flush(
     # One statement on the server (an executemany would run one INSERT per entry).
     columns = [[row[name] for row in rows] for name in INSERTED]
     columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
-    await driver_fetch(conn, INSERT, columns)
+    try:
+        await driver_fetch(conn, INSERT, [*columns, fingerprint(buffer.chain_key)])
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != KEY_MISMATCH:
+            raise
+        message = str(exc.orig)
+        log.error("audit write refused: %s", message)
+        raise AuditKeyMismatch(message) from None
     AUDIT_ENTRIES.inc(len(rows))
     buffer.disclosed.clear()
     buffer.denied.clear()

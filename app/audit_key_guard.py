@@ -14,13 +14,15 @@
 
 And a replica set to a *different* key: the database keeps a fingerprint of the key the chain
 is written under (migration 0017); `serve` records it on the first start and refuses, in one
-line, to start under any other key. A key rotation (the new key, with the old one listed in
-VARDKEDJA_AUDIT_PREVIOUS_KEYS) moves the fingerprint to the new key.
+line, to start under any other key; every audit write checks it again (migration 0021: the
+INSERT itself fails under another key, app/audit.py). A key rotation (the new key, with the
+old one listed in VARDKEDJA_AUDIT_PREVIOUS_KEYS) moves the fingerprint to the new key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 
@@ -77,6 +79,7 @@ def require_shared_audit_key(settings: Settings, url: str, configured_key: str |
 FINGERPRINT_LABEL = b"vardkedja audit key fingerprint"
 
 
+@functools.lru_cache(maxsize=8)  # every audit flush sends its key's (app/audit.py)
 def fingerprint(key: bytes) -> str:
     return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 

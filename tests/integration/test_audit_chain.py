@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import audit
 from app.access.principal import Principal, PrincipalKind, Purpose
+from app.audit_key_guard import fingerprint
 from app.audit_verify import Head, verify_chain
 from app.cli import build_parser
 from app.db import DRIVER_LISTENERS, in_transaction
@@ -35,12 +36,17 @@ PRINCIPAL = Principal(
 
 
 async def write_entries(
-    conn: AsyncConnection, count: int = 3, *, gap_after: int = -1, chain: int | None = 0
+    conn: AsyncConnection,
+    count: int = 3,
+    *,
+    gap_after: int = -1,
+    chain: int | None = 0,
+    key: bytes = KEY,
 ) -> list[int]:
-    """`count` entries, one flush each, on `chain` (None: the chains in turn, as requests do);
-    with `gap_after`, an unused id after that entry."""
+    """`count` entries, one flush each, on `chain` (None: the chains in turn, as requests do)
+    under `key`; with `gap_after`, an unused id after that entry."""
     for i in range(count):
-        buffer = audit.AuditBuffer(chain_key=KEY)
+        buffer = audit.AuditBuffer(chain_key=key)
         buffer.disclose(uuid.uuid4(), "CareDocument", uuid.uuid4())
         await audit.flush(conn, buffer, PRINCIPAL, f"op{i}", chain=chain)
         if i == gap_after:
@@ -293,7 +299,9 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 1, "one INSERT, not one per patient"
     assert "unnest(" in inserts[0], "rows as column arrays: the same SQL text for any count"
-    assert {len(column) for column in parameters[inserts[0]]} == {30}, "30 rows in each array"
+    *columns, key_fingerprint = parameters[inserts[0]]
+    assert {len(column) for column in columns} == {30}, "30 rows in each array"
+    assert key_fingerprint == fingerprint(buffer.chain_key), "checked by the INSERT itself"
     assert len(statements) == 3  # chain lock, last hash of the chain, insert
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
     assert logged.scalar() == 30

@@ -17,14 +17,14 @@ from app.audit_key_guard import require_shared_audit_key
 from app.db import create_engine
 from app.settings import Settings, SettingsError
 from tests.integration.pgbouncer import _free_port
-from tests.integration.test_audit_chain import write_entries
+from tests.integration.test_audit_chain import KEY, write_entries
 
 
-async def _commit_entries(url: str) -> None:
+async def _commit_entries(url: str, key: bytes = KEY) -> None:
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
-            await write_entries(conn, 2)
+            await write_entries(conn, 2, key=key)
     finally:
         await engine.dispose()
 
