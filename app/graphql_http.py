@@ -558,8 +558,10 @@ class GraphQLEndpoint:
         """Answer a query with the planner (resolvers/planner/): the same data and audit
         entries as GraphQL execution; None when it declines, so that GraphQL execution
         answers (and reports its errors exactly as usual)."""
-        from resolvers.planner.run import run_planned
+        from resolvers.planner.run import may_plan, run_planned
 
+        if not may_plan(document.query, params.operation_name):
+            return None
         return await self.answer_fast(
             running,
             media,

@@ -16,7 +16,9 @@ from resolvers.loaders.medication import (
     PrescriptionsByChainLoader,
 )
 from resolvers.loaders.organizations import CareUnitByIdLoader
-from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from resolvers.planner.declare import Listed, Owned, Referenced
+from resolvers.tables import CARE_UNIT
+from schema.connections import After, Connection, First, IncludeNullified, Info, list_of, paged
 from schema.enums import AdministrationOutcome, PrescriptionKind, PrescriptionStatus
 from schema.events import CareEvent
 from schema.fields import field
@@ -58,7 +60,10 @@ class Prescription(CareEvent):
         description="Why it was discontinued (utsatt), if it was."
     )
 
-    @field(description="The prescription this one replaces, if any.")
+    @field(
+        description="The prescription this one replaces, if any.",
+        plan=Owned(PrescriptionByIdLoader, "replaces_id"),
+    )
     async def replaces(self, info: Info) -> Prescription | None:
         if self.replaces_id is None:
             return None
@@ -67,7 +72,14 @@ class Prescription(CareEvent):
         )
         return Prescription.from_optional(row)
 
-    @field(description="All prescriptions of this one's chain (itself included), newest first.")
+    @field(
+        description="All prescriptions of this one's chain (itself included), newest first.",
+        plan=Listed(
+            PrescriptionsByChainLoader,
+            ("patient_id", "chain_id"),
+            paged(PrescriptionsByChainLoader),
+        ),
+    )
     async def chain(
         self,
         info: Info,
@@ -96,7 +108,14 @@ class Prescription(CareEvent):
     async def remaining_amount(self, info: Info) -> Decimal:
         return self.amount * await _remaining(self, info)
 
-    @field(description="Dispensations (uttag) on this prescription, newest first.")
+    @field(
+        description="Dispensations (uttag) on this prescription, newest first.",
+        plan=Listed(
+            DispensationsByPrescriptionLoader,
+            ("patient_id", "id"),
+            paged(DispensationsByPrescriptionLoader),
+        ),
+    )
     async def dispensations(
         self,
         info: Info,
@@ -116,7 +135,12 @@ class Prescription(CareEvent):
 
     @field(
         description="Signatures on home-care signing lists for this prescription (given, not "
-        "given, self-administered), newest first."
+        "given, self-administered), newest first.",
+        plan=Listed(
+            MedicationAdministrationsByPrescriptionLoader,
+            ("patient_id", "id"),
+            paged(MedicationAdministrationsByPrescriptionLoader),
+        ),
     )
     async def administrations(
         self,
@@ -157,14 +181,20 @@ class Dispensation(CareEvent):
     )
     article_name: str = strawberry.field(description="Name of the article handed out.")
 
-    @field(description="The prescription dispensed.")
+    @field(
+        description="The prescription dispensed.",
+        plan=Owned(PrescriptionByIdLoader, "prescription_id"),
+    )
     async def prescription(self, info: Info) -> Prescription | None:
         row = await info.context.loader(PrescriptionByIdLoader).load(
             (self.patient_id, self.prescription_id)
         )
         return Prescription.from_optional(row)
 
-    @field(description="The dispensation this one reverses, if it is a reversal.")
+    @field(
+        description="The dispensation this one reverses, if it is a reversal.",
+        plan=Owned(DispensationByIdLoader, "reverses_id"),
+    )
     async def reverses(self, info: Info) -> Dispensation | None:
         if self.reverses_id is None:
             return None
@@ -173,7 +203,10 @@ class Dispensation(CareEvent):
         )
         return Dispensation.from_optional(row)
 
-    @field(description="The pharmacy: the care unit that dispensed.")
+    @field(
+        description="The pharmacy: the care unit that dispensed.",
+        plan=Referenced(CARE_UNIT, "care_unit_id"),
+    )
     async def pharmacy(self, info: Info) -> CareUnitRef:
         from schema.organizations import CareUnit
 
@@ -199,7 +232,10 @@ class MedicationAdministration(CareEvent):
         description="Why the dose was not given (NOT_GIVEN only)."
     )
 
-    @field(description="The prescription the dose belongs to (null if you may not see it).")
+    @field(
+        description="The prescription the dose belongs to (null if you may not see it).",
+        plan=Owned(PrescriptionByIdLoader, "prescription_id"),
+    )
     async def prescription(self, info: Info) -> Prescription | None:
         row = await info.context.loader(PrescriptionByIdLoader).load(
             (self.patient_id, self.prescription_id)

@@ -16,7 +16,9 @@ from resolvers.loaders.municipal import (
     PlanActivitiesByPlanLoader,
 )
 from resolvers.loaders.organizations import MunicipalityByCodeLoader
-from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
+from resolvers.planner.declare import Listed, Owned, Referenced
+from resolvers.tables import INSATS, LEGAL_BASIS, MUNICIPALITY
+from schema.connections import After, Connection, First, IncludeNullified, Info, list_of, paged
 from schema.enums import DecisionOutcome, Framework
 from schema.events import CareEvent
 from schema.fields import field
@@ -69,25 +71,41 @@ class MunicipalDecision(CareEvent):
     case_officer_name: str = strawberry.field(description="Handläggare: the case officer.")
     motivation: str | None = strawberry.field(description="Reasons for the decision.")
 
-    @field(description="The paragraph of law the decision rests on.")
+    @field(
+        description="The paragraph of law the decision rests on.",
+        plan=Referenced(LEGAL_BASIS, "legal_basis_code", key="code"),
+    )
     async def legal_basis(self, info: Info) -> LegalBasis | None:
         row = await info.context.loader(LegalBasisByCodeLoader).load(self.legal_basis_code)
         return LegalBasis.from_optional(row)
 
-    @field(description="The insats decided on.")
+    @field(
+        description="The insats decided on.",
+        plan=Referenced(INSATS, "insats_code", key="code"),
+    )
     async def insats(self, info: Info) -> Insats | None:
         return Insats.from_optional(
             await info.context.loader(InsatsByCodeLoader).load(self.insats_code)
         )
 
-    @field(description="The deciding municipality.")
+    @field(
+        description="The deciding municipality.",
+        plan=Referenced(MUNICIPALITY, "municipality_code", key="code"),
+    )
     async def municipality(self, info: Info) -> MunicipalityRef | None:
         from schema.organizations import Municipality
 
         row = await info.context.loader(MunicipalityByCodeLoader).load(self.municipality_code)
         return Municipality.from_optional(row)
 
-    @field(description="Implementation plans carrying out this decision.")
+    @field(
+        description="Implementation plans carrying out this decision.",
+        plan=Listed(
+            ImplementationPlansByDecisionLoader,
+            ("patient_id", "id"),
+            paged(ImplementationPlansByDecisionLoader),
+        ),
+    )
     async def implementation_plans(
         self,
         info: Info,
@@ -128,14 +146,22 @@ class ImplementationPlan(CareEvent):
     goals: str = strawberry.field(description="Goals of the plan.")
     follow_up_on: date | None = strawberry.field(description="When the plan is followed up.")
 
-    @field(description="The decision the plan carries out.")
+    @field(
+        description="The decision the plan carries out.",
+        plan=Owned(MunicipalDecisionByIdLoader, "decision_id"),
+    )
     async def decision(self, info: Info) -> MunicipalDecision | None:
         row = await info.context.loader(MunicipalDecisionByIdLoader).load(
             (self.patient_id, self.decision_id)
         )
         return MunicipalDecision.from_optional(row)
 
-    @field(description="The plan's activities, in order.")
+    @field(
+        description="The plan's activities, in order.",
+        plan=Listed(
+            PlanActivitiesByPlanLoader, ("patient_id", "id"), paged(PlanActivitiesByPlanLoader)
+        ),
+    )
     async def activities(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[PlanActivity]:

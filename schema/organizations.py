@@ -18,6 +18,8 @@ from resolvers.loaders.referrals import (
     OverdueDischargesToUnitLoader,
     ReferralsToUnitLoader,
 )
+from resolvers.planner.declare import Referenced
+from resolvers.tables import CARE_PROVIDER, MUNICIPALITY
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of
 from schema.enums import ProviderKind, UnitKind
 from schema.fields import field
@@ -55,7 +57,10 @@ class CareProvider(Node):
     )
     municipality_code: strawberry.Private[str | None]
 
-    @field(description="The municipality, for municipal providers.")
+    @field(
+        description="The municipality, for municipal providers.",
+        plan=Referenced(MUNICIPALITY, "municipality_code", key="code"),
+    )
     async def municipality(self, info: Info) -> Municipality | None:
         return await _municipality(info, self.municipality_code)
 
@@ -80,13 +85,19 @@ class CareUnit(Node):
     care_provider_id: strawberry.Private[uuid.UUID]
     municipality_code: strawberry.Private[str | None]
 
-    @field(description="The care provider the unit belongs to.")
+    @field(
+        description="The care provider the unit belongs to.",
+        plan=Referenced(CARE_PROVIDER, "care_provider_id"),
+    )
     async def care_provider(self, info: Info) -> CareProvider:
         row = await info.context.loader(CareProviderByIdLoader).load(self.care_provider_id)
         assert row is not None  # a foreign key
         return CareProvider.from_row(row)
 
-    @field(description="The municipality the unit is in, if recorded.")
+    @field(
+        description="The municipality the unit is in, if recorded.",
+        plan=Referenced(MUNICIPALITY, "municipality_code", key="code"),
+    )
     async def municipality(self, info: Info) -> Municipality | None:
         return await _municipality(info, self.municipality_code)
 

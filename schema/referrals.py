@@ -8,11 +8,20 @@ from datetime import UTC, date, datetime
 
 import strawberry
 
-from app.discharge import AGREED_DAYS, days_since_ready, is_overdue, today_in_sweden
+from app.discharge import (
+    AGREED_DAYS,
+    days_since_ready,
+    is_overdue,
+    sql_days_since_ready,
+    sql_overdue,
+    today_in_sweden,
+)
 from resolvers.loaders.care import ReferralOutcomeByIdLoader
 from resolvers.loaders.organizations import CareProviderByIdLoader, CareUnitByIdLoader
 from resolvers.loaders.referrals import ReferralEventsByReferralLoader
-from schema.connections import After, Connection, First, Info, list_of
+from resolvers.planner.declare import Computed, Listed, Owned, Referenced
+from resolvers.tables import CARE_PROVIDER, CARE_UNIT
+from schema.connections import After, Connection, First, Info, list_of, paged
 from schema.enums import DischargeStatus, ReferralPriority, ReferralStatus
 from schema.events import CareEvent
 from schema.fields import field
@@ -48,7 +57,10 @@ class ReferralEvent(Node):
 
     PATIENT_SCOPED = True
 
-    @field(description="The unit where the step was taken (the sender's or the recipient's).")
+    @field(
+        description="The unit where the step was taken (the sender's or the recipient's).",
+        plan=Referenced(CARE_UNIT, "care_unit_id"),
+    )
     async def care_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.care_unit_id)
 
@@ -69,17 +81,24 @@ class Referral(CareEvent):
     status: ReferralStatus = strawberry.field(description="Where the referral stands.")
     status_reason: str | None = strawberry.field(description="Why it was rejected or cancelled.")
 
-    @field(description="The unit the referral is sent to.")
+    @field(
+        description="The unit the referral is sent to.",
+        plan=Referenced(CARE_UNIT, "recipient_unit_id"),
+    )
     async def recipient_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.recipient_unit_id)
 
-    @field(description="The care provider the referral is sent to.")
+    @field(
+        description="The care provider the referral is sent to.",
+        plan=Referenced(CARE_PROVIDER, "recipient_provider_id"),
+    )
     async def recipient_provider(self, info: Info) -> CareProviderRef:
         return await _provider(info, self.recipient_provider_id)
 
     @field(
         description="The latest answer (remissvar: preliminary svar or final slutsvar); null "
-        "while unanswered. The sender reads it whatever provider answered."
+        "while unanswered. The sender reads it whatever provider answered.",
+        plan=Owned(ReferralOutcomeByIdLoader, "outcome_id"),
     )
     async def answer(self, info: Info) -> ReferralOutcomeRef | None:
         from schema.care import ReferralOutcome
@@ -90,7 +109,14 @@ class Referral(CareEvent):
         row = await info.context.loader(ReferralOutcomeByIdLoader).load(key)
         return ReferralOutcome.from_optional(row)
 
-    @field(description="The status history, oldest first.")
+    @field(
+        description="The status history, oldest first.",
+        plan=Listed(
+            ReferralEventsByReferralLoader,
+            ("patient_id", "id"),
+            paged(ReferralEventsByReferralLoader),
+        ),
+    )
     async def history(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[ReferralEvent]:
@@ -135,17 +161,24 @@ class DischargePlan(CareEvent):
     )
     discharged_at: datetime | None = strawberry.field(description="When the patient left.")
 
-    @field(description="The municipal unit that takes over (home care, special housing).")
+    @field(
+        description="The municipal unit that takes over (home care, special housing).",
+        plan=Referenced(CARE_UNIT, "municipal_unit_id"),
+    )
     async def municipal_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.municipal_unit_id)
 
-    @field(description="The primary care unit told of the admission, if any.")
+    @field(
+        description="The primary care unit told of the admission, if any.",
+        plan=Referenced(CARE_UNIT, "primary_care_unit_id"),
+    )
     async def primary_care_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.primary_care_unit_id)
 
     @field(
         description="Calendar days (Swedish time) from utskrivningsklar to the discharge, or "
-        "to today while the patient is still in hospital; null before utskrivningsklar."
+        "to today while the patient is still in hospital; null before utskrivningsklar.",
+        plan=Computed(lambda row, _: sql_days_since_ready(row)),
     )
     def days_since_ready(self) -> int | None:
         today = today_in_sweden(datetime.now(UTC))
@@ -154,7 +187,8 @@ class DischargePlan(CareEvent):
     @field(
         description=f"Past the agreed days after utskrivningsklar ({AGREED_DAYS} unless the "
         "region and municipality agreed otherwise) and not discharged: the municipality pays "
-        "for each further hospital day."
+        "for each further hospital day.",
+        plan=Computed(lambda row, _: sql_overdue(row)),
     )
     def overdue(self) -> bool:
         # Rows carry the stored value ("ready"), not the enum member.

@@ -12,7 +12,9 @@ from resolvers.loaders.sip import (
     SipGoalsByPlanLoader,
     SipParticipantsByPlanLoader,
 )
-from schema.connections import After, Connection, First, Info, list_of
+from resolvers.planner.declare import Listed, Referenced
+from resolvers.tables import CARE_PROVIDER, CARE_UNIT
+from schema.connections import After, Connection, First, Info, list_of, paged
 from schema.enums import SipActionStatus, SipStatus
 from schema.events import CareEvent
 from schema.fields import field
@@ -29,7 +31,10 @@ class SipWritten(Node):
     written_by_hsa_id: str | None = strawberry.field(description="HSA-id of who wrote it.")
     written_at: datetime = strawberry.field(description="When it was written.")
 
-    @field(description="The care unit it was written at (region or municipality).")
+    @field(
+        description="The care unit it was written at (region or municipality).",
+        plan=Referenced(CARE_UNIT, "written_by_unit_id"),
+    )
     async def written_by_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.written_by_unit_id)
 
@@ -45,7 +50,10 @@ class SipParticipant(SipWritten):
 
     PATIENT_SCOPED = True
 
-    @field(description="The unit taking part; null for a person without one.")
+    @field(
+        description="The unit taking part; null for a person without one.",
+        plan=Referenced(CARE_UNIT, "care_unit_id"),
+    )
     async def care_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.care_unit_id)
 
@@ -80,11 +88,17 @@ class SipAction(SipWritten):
 
     PATIENT_SCOPED = True
 
-    @field(description="The organisation (care provider) responsible for the action.")
+    @field(
+        description="The organisation (care provider) responsible for the action.",
+        plan=Referenced(CARE_PROVIDER, "responsible_provider_id"),
+    )
     async def responsible_provider(self, info: Info) -> CareProviderRef:
         return await _provider(info, self.responsible_provider_id)
 
-    @field(description="The unit responsible for the action.")
+    @field(
+        description="The unit responsible for the action.",
+        plan=Referenced(CARE_UNIT, "responsible_unit_id"),
+    )
     async def responsible_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.responsible_unit_id)
 
@@ -115,7 +129,12 @@ class SipPlan(CareEvent):
     status: SipStatus = strawberry.field(description="Active, completed or cancelled.")
     follow_up_on: date | None = strawberry.field(description="The next joint follow-up.")
 
-    @field(description="Who takes part, in the order they were added.")
+    @field(
+        description="Who takes part, in the order they were added.",
+        plan=Listed(
+            SipParticipantsByPlanLoader, ("patient_id", "id"), paged(SipParticipantsByPlanLoader)
+        ),
+    )
     async def participants(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[SipParticipant]:
@@ -129,7 +148,10 @@ class SipPlan(CareEvent):
             after=after,
         )
 
-    @field(description="The plan's goals, in order.")
+    @field(
+        description="The plan's goals, in order.",
+        plan=Listed(SipGoalsByPlanLoader, ("patient_id", "id"), paged(SipGoalsByPlanLoader)),
+    )
     async def goals(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[SipGoal]:
@@ -138,7 +160,10 @@ class SipPlan(CareEvent):
             info, SipGoalsByPlanLoader, key, SipGoal.from_row, first=first, after=after
         )
 
-    @field(description="The plan's actions, in the order they were written.")
+    @field(
+        description="The plan's actions, in the order they were written.",
+        plan=Listed(SipActionsByPlanLoader, ("patient_id", "id"), paged(SipActionsByPlanLoader)),
+    )
     async def actions(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[SipAction]:

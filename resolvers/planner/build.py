@@ -42,6 +42,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Table,
     Text,
     bindparam,
     case,
@@ -78,6 +79,7 @@ from resolvers.planner.declare import (
     Embedded,
     FirstOf,
     Listed,
+    Owned,
     Referenced,
     declaration_of,
 )
@@ -208,7 +210,7 @@ class Builder:
             return self.scalar(gfield.type, declared.value(row, self.decision), where)
         if isinstance(declared, Embedded):
             return self.embedded(gfield, declared, row, details, where, columns, part)
-        if isinstance(declared, Referenced):
+        if isinstance(declared, Referenced | Owned):
             return self.referenced(gfield, declared, row, details, where, columns, part)
         if isinstance(declared, Decided):
             self.check_plain(gfield.type, details, where)
@@ -278,21 +280,35 @@ class Builder:
     def referenced(
         self,
         gfield: GraphQLField,
-        declared: Referenced,
+        declared: Referenced | Owned,
         row: FromClause,
         details: FieldDetailsList,
         where: str,
         columns: Mapping[str, str] | None,
         part: Part,
     ) -> ColumnElement[Any]:
+        """A shared row by its key, or another row of the patient under the policy."""
         target = object_type(gfield.type, where)
         column = (columns or {}).get(declared.column, declared.column)
-        shared = declared.table.alias(self.name("ref"))
-        inner = self.row_object(target, shared, self.subfields(target, details), where)
+        if isinstance(declared, Owned):
+            table: Table = declared.loader.table
+            other = table.alias(self.name("o"))
+            match = [
+                other.c.patient_id == row.c.patient_id,
+                other.c.id == row.c[column],
+                self.decision.row_filter(other),
+            ]
+            disclose = declared.loader.disclose
+        else:
+            other = declared.table.alias(self.name("ref"))
+            match = [other.c[declared.key] == row.c[column]]
+            disclose = None
+        inner = self.row_object(target, other, self.subfields(target, details), where)
+        own = [disclosure(disclose, other)] if disclose else []
         found = (
-            select(inner.json.label("j"), disclosed_of(inner.disclosed).label("d"))
-            .select_from(joined(shared, inner.laterals))
-            .where(shared.c.id == row.c[column])
+            select(inner.json.label("j"), disclosed_of([*own, *inner.disclosed]).label("d"))
+            .select_from(joined(other, inner.laterals))
+            .where(*match)
             .correlate(row)
             .lateral(self.name("r"))
         )
@@ -587,13 +603,18 @@ def wrap_list(elements: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def own_disclosure(listing: Listing, page: FromClause) -> ColumnElement[Any]:
-    """ "patient|Type:id" of a page row, as `DataAccess.fetch(disclose=...)` records it."""
+    """The disclosure of a page row (none for lists that disclose nothing)."""
     if listing.disclose is None:
         return literal_column("NULL", Text)
+    return disclosure(listing.disclose, page)
+
+
+def disclosure(type_name: str, row: FromClause) -> ColumnElement[Any]:
+    """ "patient|Type:id" of a row, as `DataAccess.fetch(disclose=...)` records it."""
     return (
-        cast(page.c.patient_id, Text)
-        .concat(literal_column(f"'|{listing.disclose}:'", Text))
-        .concat(cast(page.c.id, Text))
+        cast(row.c.patient_id, Text)
+        .concat(literal_column(f"'|{type_name}:'", Text))
+        .concat(cast(row.c.id, Text))
     )
 
 
@@ -654,6 +675,7 @@ SCALARS: dict[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]] = {
     "DateTime": lambda v: text_plain(iso_datetime(v)),
     "Date": text_date,
     "Decimal": decimal_text,
+    "UUID": lambda v: text_plain(cast(v, Text)),
 }
 
 __all__ = ["Builder", "DecidedSlot", "Part", "Unplannable"]

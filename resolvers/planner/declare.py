@@ -51,10 +51,20 @@ class FirstOf:
 
 @dataclass(frozen=True)
 class Referenced:
-    """A shared row (a care unit, a provider) by the id in `column`: no policy, no audit,
-    as the reference loaders read them."""
+    """A shared row (a care unit, a provider, a code) whose `key` is the row's `column`: no
+    policy, no audit, as the reference loaders read them."""
 
     table: Table
+    column: str
+    key: str = "id"
+
+
+@dataclass(frozen=True)
+class Owned:
+    """Another row of the same patient, by the id in `column`, as a RowByKeyLoader reads it:
+    under the policy's predicate (null if hidden), disclosed as `loader.disclose`."""
+
+    loader: type[Any]
     column: str
 
 
@@ -82,7 +92,7 @@ class Decided:
     value: Callable[[Context, uuid.UUID], Awaitable[Any]]
 
 
-Declaration = Listed | FirstOf | Referenced | Embedded | Computed | Decided
+Declaration = Listed | FirstOf | Referenced | Owned | Embedded | Computed | Decided
 
 
 def planned(declaration: Declaration) -> dict[str, Any]:

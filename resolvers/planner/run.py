@@ -151,6 +151,18 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     return Document(text, operation, fragments, tuple(sorted(shaping)))
 
 
+def may_plan(text: str, operation_name: str | None) -> bool:
+    """Whether the planner may answer this document (a query whose root fields are
+    `patient`), decided before any SQL so that a declined request costs no transaction."""
+    doc = DOCUMENTS.get(text, operation_name)
+    if doc is None:
+        return False
+    return all(
+        isinstance(s, FieldNode) and s.name.value in ("patient", "__typename")
+        for s in doc.operation.selection_set.selections
+    )
+
+
 async def run_planned(
     ctx: Context,
     schema: Any,

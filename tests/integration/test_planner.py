@@ -158,3 +158,16 @@ async def test_unknown_and_invisible_patients(conn: AsyncConnection, settings: S
 
 def test_shipped_operations_exist() -> None:
     assert "EmergencyOverview" in REGISTRY.by_name
+
+
+async def test_every_shipped_operation(conn: AsyncConnection, settings: Settings) -> None:
+    """Every shipped operation rooted at `patient`, as the ER doctor of the world."""
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    for name, shipped in REGISTRY.by_name.items():
+        if "patient(personnummer" not in shipped.document:
+            continue
+        body = {"operationName": name, "variables": {"personnummer": w.patient.identifier}}
+        slow, _ = await both(conn, settings, body, token)
+        assert slow[0] == 200 and slow[1]["data"]["patient"] is not None, name
