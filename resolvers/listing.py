@@ -72,7 +72,9 @@ class Listing:
             filter=filter or RowFilter(),
         )
 
-    def conditions(self, args: PageArgs, table: FromClause | None = None) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, args: PageArgs, table: FromClause | None = None
+    ) -> list[ColumnElement[bool]]:
         """The rows a list holds regardless of paging: fixed, filter, and nullified (over
         `table`, an alias of the listing's table, if given)."""
         t: Any = self.table if table is None else table

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
+from resolvers.loaders.dispensed import sql_remaining
 from resolvers.loaders.medication import (
     DispensationByIdLoader,
     DispensationsByPrescriptionLoader,
@@ -16,7 +17,7 @@ from resolvers.loaders.medication import (
     PrescriptionsByChainLoader,
 )
 from resolvers.loaders.organizations import CareUnitByIdLoader
-from resolvers.planner.declare import Listed, Owned, Referenced
+from resolvers.planner.declare import Computed, Listed, Owned, Referenced
 from resolvers.tables import CARE_UNIT
 from schema.connections import After, Connection, First, IncludeNullified, Info, list_of, paged
 from schema.enums import AdministrationOutcome, PrescriptionKind, PrescriptionStatus
@@ -99,12 +100,16 @@ class Prescription(CareEvent):
 
     @field(
         description="Dispensations still allowed: dispensationsAllowed less those made "
-        "(reversals give one back), counted over the dispensations you may see; never below 0."
+        "(reversals give one back), counted over the dispensations you may see; never below 0.",
+        plan=Computed(sql_remaining),
     )
     async def remaining_dispensations(self, info: Info) -> int:
         return await _remaining(self, info)
 
-    @field(description="Packages still to dispense: remainingDispensations times `amount`.")
+    @field(
+        description="Packages still to dispense: remainingDispensations times `amount`.",
+        plan=Computed(lambda row, decision: row.c.amount * sql_remaining(row, decision)),
+    )
     async def remaining_amount(self, info: Info) -> Decimal:
         return self.amount * await _remaining(self, info)
 

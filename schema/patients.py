@@ -11,7 +11,7 @@ from sqlalchemy import false, true
 
 from app.context import Context
 from app.safety import BLOOD_GROUP_CODES
-from resolvers.filters import RowFilter
+from resolvers.filters import PageArgs, RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders import referrals as referral_loaders
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
@@ -26,6 +26,8 @@ from schema.connections import (
     IncludeNullified,
     Info,
     list_of,
+    page_of,
+    paged,
     since_filter,
 )
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
@@ -74,6 +76,18 @@ async def _withheld(ctx: Context, patient_id: uuid.UUID) -> list[WithheldInfo]:
     from resolvers.withheld import withheld_for
 
     return [WithheldInfo.of(item) for item in await withheld_for(ctx, patient_id)]
+
+
+def _representatives_page(
+    kinds: list[RepresentativeKind] | None = None, first: int | None = 20, after: str | None = None
+) -> PageArgs:
+    """Patient.representatives' page arguments (its resolver's and the planner's)."""
+    wanted = frozenset(str(k.value) for k in kinds or ())
+    return RepresentativesByPatientLoader.listing.args(
+        first=first,
+        after=after,
+        filter=RowFilter(values=(("kind", wanted),)) if wanted else None,
+    )
 
 
 # The lab results that are blood groups (app/safety.py).
@@ -316,7 +330,12 @@ class Patient(Node):
         "MUNICIPAL_HEALTH), newest first.",
     )
 
-    @field(description="The current tooth chart: the newest finding per FDI tooth, in tooth order.")
+    @field(
+        description="The current tooth chart: the newest finding per FDI tooth, in tooth order.",
+        plan=Listed(
+            dental.ToothChartByPatientLoader, ("id",), paged(dental.ToothChartByPatientLoader)
+        ),
+    )
     async def tooth_chart(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[ToothFindingRef]:
@@ -331,7 +350,12 @@ class Patient(Node):
             after=after,
         )
 
-    @field(description="Consents (samtycken) the patient has given, newest first.")
+    @field(
+        description="Consents (samtycken) the patient has given, newest first.",
+        plan=Listed(
+            consent.ConsentsByPatientLoader, ("id",), paged(consent.ConsentsByPatientLoader)
+        ),
+    )
     async def consents(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[ConsentRef]:
@@ -348,7 +372,10 @@ class Patient(Node):
 
     @field(
         description="Care relationships (vårdrelationer) of units the caller may know about "
-        "(a clinician: their provider's), newest first."
+        "(a clinician: their provider's), newest first.",
+        plan=Listed(
+            CareRelationshipsByPatientLoader, ("id",), paged(CareRelationshipsByPatientLoader)
+        ),
     )
     async def care_relationships(
         self, info: Info, first: First = 20, after: After = None
@@ -364,7 +391,10 @@ class Patient(Node):
             after=after,
         )
 
-    @field(description="Blocks (spärrar) the patient has placed, newest first.")
+    @field(
+        description="Blocks (spärrar) the patient has placed, newest first.",
+        plan=Listed(consent.BlocksByPatientLoader, ("id",), paged(consent.BlocksByPatientLoader)),
+    )
     async def blocks(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[BlockRef]:
@@ -381,7 +411,12 @@ class Patient(Node):
 
     @field(
         description="Exceptions to the patient app's age rules (A10) granted by heads of units, "
-        "newest first: a clinician sees their own unit's, the patient their own."
+        "newest first: a clinician sees their own unit's, the patient their own.",
+        plan=Listed(
+            consent.PortalExceptionsByPatientLoader,
+            ("id",),
+            paged(consent.PortalExceptionsByPatientLoader),
+        ),
     )
     async def portal_exceptions(
         self, info: Info, first: First = 20, after: After = None
@@ -399,7 +434,8 @@ class Patient(Node):
 
     @field(
         description="Who may act for the patient, newest first; `kinds: [GUARDIAN]` gives the "
-        "guardians (vårdnadshavare)."
+        "guardians (vårdnadshavare).",
+        plan=Listed(RepresentativesByPatientLoader, ("id",), _representatives_page),
     )
     async def representatives(
         self,
@@ -408,20 +444,14 @@ class Patient(Node):
         first: First = 20,
         after: After = None,
     ) -> Connection[Representative]:
-        wanted = frozenset(str(k.value) for k in kinds or ())
-        return await list_of(
-            info,
-            RepresentativesByPatientLoader,
-            (self.pk,),
-            Representative.from_row,
-            first=first,
-            after=after,
-            filter=RowFilter(values=(("kind", wanted),)) if wanted else None,
-        )
+        args = _representatives_page(kinds, first, after)
+        loader = RepresentativesByPatientLoader
+        return await page_of(info, loader, (self.pk,), Representative.from_row, args)
 
     @field(
         description="Whom the patient acts for (e.g. their children), newest first; only "
-        "representations the caller may see."
+        "representations the caller may see.",
+        plan=Listed(RepresentedByPatientLoader, ("id",), paged(RepresentedByPatientLoader)),
     )
     async def represents(
         self, info: Info, first: First = 20, after: After = None

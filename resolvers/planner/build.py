@@ -54,7 +54,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 from strawberry.types.arguments import convert_arguments
 
@@ -73,6 +73,7 @@ from resolvers.compiled.sqljson import (
 )
 from resolvers.filters import PageArgs
 from resolvers.listing import Listing
+from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
 from resolvers.planner.declare import (
     Computed,
     Decided,
@@ -84,6 +85,9 @@ from resolvers.planner.declare import (
     declaration_of,
 )
 
+# PatientListLoader methods whose override means the loader reads more narrowly than its
+# listing says (resolvers/loaders/base.py).
+CUSTOM_READS = ("where", "pages", "count", "load_batch")
 # Attributes named differently from their column (schema/rows.py).
 COLUMN_OF = {"pk": "id", "personnummer": "identifier"}
 NULL = literal_column("'null'", Text)
@@ -291,6 +295,8 @@ class Builder:
         target = object_type(gfield.type, where)
         column = (columns or {}).get(declared.column, declared.column)
         if isinstance(declared, Owned):
+            if declared.loader.load_batch is not RowByKeyLoader.load_batch:
+                raise Unplannable(f"{where}: {declared.loader.__name__} reads its own way")
             table: Table = declared.loader.table
             other = table.alias(self.name("o"))
             match = [
@@ -350,9 +356,14 @@ class Builder:
             args = listed.args(**self.arguments(gfield, details))
         except AppError as exc:  # the loader path reports it, with its path
             raise Unplannable(f"{where}: {exc}") from exc
+        custom = [
+            m
+            for m in CUSTOM_READS
+            if getattr(listed.loader, m) is not getattr(PatientListLoader, m)
+        ]
+        if custom:  # the loader reads its own way (a narrower scope): only it answers
+            raise Unplannable(f"{where}: {listed.loader.__name__} overrides {custom}")
         listing: Listing = listed.loader.listing
-        if listing.latest_per:
-            raise Unplannable(f"{where}: a list of the latest rows per key")
         table = listing.table.alias(self.name("t"))
         base = [
             table.c[mine] == row.c[theirs]
@@ -360,7 +371,19 @@ class Builder:
         ]
         base.append(self.decision.row_filter(table))
         base += listing.conditions(args, table)
-        lists = Lists(listing, table, row, base, args)
+        if listing.latest_per:  # page over the newest row per key (as Listing.source)
+            per = [table.c[n] for n in (*listing.partition, *listing.latest_per)]
+            newest = (
+                select(table)
+                .where(*base)
+                .correlate(row)
+                .ext(distinct_on(*per))
+                .order_by(*per, table.c.event_time.desc(), table.c.id.desc())
+                .lateral(self.name("latest"))
+            )
+            lists = Lists(listing, newest, row, [], args)
+        else:
+            lists = Lists(listing, table, row, base, args)
         if isinstance(declared, FirstOf):
             return self.first_of(gfield, lists, details, where, part)
         return self.connection(gfield, lists, details, where, part)
