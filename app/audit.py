@@ -317,20 +317,14 @@ def _entries(
 AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
-LOCK = "SELECT pg_advisory_xact_lock($1, $2)"
-# The head of a chain and its time. Within a chain `occurred_at` never decreases (flush), so if
-# the chain has an entry of the last 40 days its head is one of them: the first branch reads
-# the newest partitions only (pruned at execution). Then the whole table; then, when every
-# entry of the chain was archived, the cut it continues from (app/audit_archive.py). An Append
-# under LIMIT 1 runs a branch only when the ones before it found nothing.
-LAST_HASH = """
-(SELECT hash, occurred_at FROM audit_entry
-  WHERE chain = $1 AND occurred_at > now() - interval '40 days' ORDER BY id DESC LIMIT 1)
-UNION ALL
-(SELECT hash, occurred_at FROM audit_entry WHERE chain = $1 ORDER BY id DESC LIMIT 1)
-UNION ALL
-(SELECT hash, occurred_at FROM audit_cut WHERE chain = $1 ORDER BY entry_id DESC LIMIT 1)
-LIMIT 1"""
+# Take the chain's lock, then read its head, in one round trip: audit_chain_head (migration
+# 0022) runs the read as a statement of its own after the lock, so it sees the head that the
+# previous holder committed (one plain statement would read a snapshot from before the wait).
+# Within a chain `occurred_at` never decreases (flush), so if the chain has an entry of the
+# last 40 days its head is one of them: the function reads the newest partitions first, then
+# the whole table, then, when every entry of the chain was archived, the cut it continues from
+# (app/audit_archive.py).
+LOCK_AND_HEAD = "SELECT hash, occurred_at FROM audit_chain_head($1, $2)"
 INSERTED = (*HASHED_FIELDS, "chain", "prev_hash", "hash")
 
 
@@ -381,15 +375,14 @@ async def flush(
     action `revalidate` (app/etags.py).
 
     Everything but the links is computed before the chain's lock is taken: the lock covers
-    only the last-hash read, the INSERT and the commit that follows.
+    only the head's read, the INSERT and the commit that follows.
     """
     if buffer.empty or not buffer.enabled:
         return 0
     chain = next_chain() if chain is None else chain
     now = utcnow()
     made = _entries(buffer, principal, operation, now, revalidation)
-    await driver_fetch(conn, LOCK, (CHAIN_LOCK, chain))
-    head = await driver_fetch(conn, LAST_HASH, (chain,))
+    head = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
     prev = head[0]["hash"] if head else GENESIS
     if head and head[0]["occurred_at"] > now:
         # The head's writer took its time later but the lock first (or another clock runs

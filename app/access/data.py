@@ -131,6 +131,16 @@ class DataAccess:
         relationship or a consent was just recorded)."""
         self._decisions.pop(patient_id, None)
 
+    def decided(self, patient_id: uuid.UUID) -> PatientAccess | None:
+        """The decision this request holds on the patient (None before `access`, after
+        `forget`): a predicate built from it is still the one `visibility` would build."""
+        return self._decisions.get(patient_id)
+
+    def returned(self, rows: Sequence[RowMapping], disclose: str) -> Sequence[RowMapping]:
+        """Rows a write returned, already filtered by the visibility predicate of `decided`:
+        disclosed and scrubbed as `fetch` of the same rows would."""
+        return self._disclosed(rows, disclose)
+
     def deny(self, decision: PatientAccess) -> None:
         """Record that nothing of this patient was disclosed, and why."""
         # The reason is for the audit trail only; clients just see nothing (A12).

@@ -78,6 +78,7 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
                 reason=reason,
                 period_end=end,
             ),
+            payload=True,
         )
         if cmd.status not in NOT_YET:
             await imply_care_relationship(
@@ -148,6 +149,7 @@ async def write_care_document(ctx: Context, cmd: WriteCareDocument) -> Outcome:
         ref = await write.insert(
             models.CareDocument,
             header.row(when, document_type=kind, title=title, text=text, **signature),
+            payload=True,
         )
         return {"careDocument": ref}
 

@@ -31,4 +31,4 @@ async def insert_record(
     header = await resolve_header(ctx, checks, record, event_time=when, event_field=event_field)
     checks.done()
     assert when is not None  # checks.done() raised otherwise
-    return await write.insert(model, header.row(when, **content))
+    return await write.insert(model, header.row(when, **content), payload=True)

@@ -3,6 +3,12 @@
 A mutation body gets a `Writer`, validates, writes, and returns the rows of its payload as
 RowRefs. It runs inside a savepoint of the request transaction: if it raises, everything it
 wrote is rolled back while the request (and its audit entries) goes on.
+
+A row of the payload inserted with `payload=True` is not read back: its INSERT returns it,
+together with the policy's visibility predicate over the new row (the caller's decision on the
+patient, made before the insert), so the payload costs no statement of its own. When that
+decision no longer holds at the end (the body recorded a care relationship or a consent and
+called `ctx.data.forget`), or the row was updated after its insert, it is read back as before.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import RowMapping, Table, insert, select, update
@@ -18,6 +24,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
+from app.access.data import visibility_of
+from app.access.policy import PatientAccess
 from app.context import Context
 from app.models import IdempotencyKey
 from resolvers.mutations.checks import now
@@ -30,20 +38,64 @@ IDEMPOTENCY = IdempotencyKey.__table__  # type: ignore[attr-defined]
 KEY_LENGTH = 100
 
 
+# The column of a returned row that says whether the caller may see it (no table has it).
+VISIBLE = "vardkedja_visible"
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A row as its INSERT returned it, and whether `decision` lets the caller see it."""
+
+    row: RowMapping
+    visible: bool
+    decision: PatientAccess
+
+
+def row_values(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a new row: `values` and the model's defaults for the fields it leaves
+    out (what `model(**values).model_dump()` gives, without building the model)."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in values:
+            data[name] = values[name]
+        elif info.default_factory is not None:
+            data[name] = info.default_factory()  # type: ignore[call-arg]
+        elif not info.is_required():
+            data[name] = info.default
+    return data
+
+
 @dataclass
 class Writer:
     """Writes of one mutation; remembers what it wrote for the audit trail."""
 
     ctx: Context
     written: list[RowRef] = field(default_factory=list)
+    returned: dict[RowRef, Returned] = field(default_factory=dict)
 
-    async def insert(self, model: type[SQLModel], values: dict[str, Any]) -> RowRef:
-        """Insert one row (model defaults filled in) and return its reference."""
-        data = model(**values).model_dump(warnings=False)
+    async def insert(
+        self, model: type[SQLModel], values: dict[str, Any], *, payload: bool = False
+    ) -> RowRef:
+        """Insert one row (model defaults filled in) and return its reference.
+
+        `payload`: the row is part of the mutation's answer. The caller's decision on the
+        patient is made first (once per request), and the INSERT returns the row with its
+        visibility under that decision, so it need not be read back (module docstring).
+        """
+        data = row_values(model, values)
         table: Table = model.__table__  # type: ignore[attr-defined]
-        await self.ctx.conn.execute(insert(table).values(**data))
         patient_id = data.get("patient_id", data["id"])
         ref = RowRef(model.__name__, patient_id, data["id"])
+        statement = insert(table).values(**data)
+        if payload and "patient_id" in data:
+            decision = (await self.ctx.data.access([patient_id]))[patient_id]
+            visible = visibility_of(table, [decision]).label(VISIBLE)
+            result = await self.ctx.conn.execute(statement.returning(*table.c, visible))
+            row = dict(result.mappings().one())
+            shown = bool(row.pop(VISIBLE))
+            self.returned[ref] = Returned(cast(RowMapping, row), shown, decision)
+        else:
+            await self.ctx.conn.execute(statement)
         self.written.append(ref)
         return ref
 
@@ -78,6 +130,7 @@ class Writer:
                 f"the {ref.type_name} is at version {version}, not {expected_version}: "
                 "read it again and retry",
             )
+        self.returned.pop(ref, None)
         self.written.append(ref)
 
 
@@ -162,8 +215,19 @@ def _database_problem(exc: DBAPIError) -> Problem | None:
     return None
 
 
-async def read_back(ctx: Context, ref: RowRef) -> RowMapping | None:
-    """The row as the caller may see it (None if the policy hides it); disclosure audited."""
+async def read_back(
+    ctx: Context, ref: RowRef, returned: Returned | None = None
+) -> RowMapping | None:
+    """The row as the caller may see it (None if the policy hides it); disclosure audited.
+
+    `returned`: the row as its INSERT returned it, used when the decision it was filtered by
+    is still the request's decision on the patient (what `visibility` would use now)."""
+    if returned is not None and ctx.data.decided(ref.patient_id) is returned.decision:
+        if not returned.decision.may_see_patient:
+            ctx.data.deny(returned.decision)
+        if not returned.visible:
+            return None
+        return ctx.data.returned([returned.row], ref.type_name)[0]
     table = TABLES[ref.type_name]
     if ref.type_name == "Patient":
         if ref.id not in await ctx.data.visible_patients([ref.id]):
@@ -175,8 +239,14 @@ async def read_back(ctx: Context, ref: RowRef) -> RowMapping | None:
     return rows[0] if rows else None
 
 
-async def _outcome(ctx: Context, refs: Mapping[str, RowRef], replayed: bool) -> Outcome:
-    rows = {name: await read_back(ctx, ref) for name, ref in refs.items()}
+async def _outcome(
+    ctx: Context,
+    refs: Mapping[str, RowRef],
+    replayed: bool,
+    returned: Mapping[RowRef, Returned] | None = None,
+) -> Outcome:
+    known = returned or {}
+    rows = {name: await read_back(ctx, ref, known.get(ref)) for name, ref in refs.items()}
     return Outcome(rows=rows, replayed=replayed, refs=refs)
 
 
@@ -219,7 +289,7 @@ async def run_mutation(
         return Outcome(problems=[problem])
     for ref in writer.written:
         ctx.audit.write(ref.patient_id, ref.type_name, ref.id)
-    return await _outcome(ctx, refs, replayed=False)
+    return await _outcome(ctx, refs, replayed=False, returned=writer.returned)
 
 
 async def _replayed(ctx: Context, replay: _Replay, operation: str, print_: str) -> Outcome:

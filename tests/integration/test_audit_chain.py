@@ -302,6 +302,50 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
     *columns, key_fingerprint = parameters[inserts[0]]
     assert {len(column) for column in columns} == {30}, "30 rows in each array"
     assert key_fingerprint == fingerprint(buffer.chain_key), "checked by the INSERT itself"
-    assert len(statements) == 3  # chain lock, last hash of the chain, insert
+    assert len(statements) == 2  # chain lock and head (audit_chain_head), insert
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
     assert logged.scalar() == 30
+
+
+async def _racing_flushes(url: str) -> tuple[list[tuple[str, str]], bool]:
+    """A second writer asks for a chain while the first holds it with an uncommitted entry;
+    returns the chain's (prev_hash, hash) in id order and whether it verifies."""
+    from app.db import create_engine
+
+    engine = create_engine(url, pool_size=2)
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            await first.begin()
+            await write_entries(first, 1, chain=5)  # holds chain 5's lock until commit
+            await second.begin()
+            waiting = asyncio.create_task(write_entries(second, 1, chain=5))
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "the second writer waits for the chain's lock"
+            await first.commit()
+            await waiting
+            await second.commit()
+            rows = await second.execute(
+                text("SELECT prev_hash, hash FROM audit_entry WHERE chain = 5 ORDER BY id")
+            )
+            links = [(r.prev_hash, r.hash) for r in rows]
+            report = await verify_chain(second, KEY)
+            await second.rollback()
+            return links, report.ok
+    finally:
+        await engine.dispose()
+
+
+def test_a_waiting_writer_chains_onto_the_head_committed_while_it_waited(
+    fresh_database: Callable[[], str],
+) -> None:
+    """Lock and head are one statement (audit_chain_head): its read, after the wait, still
+    sees the entry the lock's previous holder committed, so the chain does not fork."""
+    from app import migrate
+
+    url = fresh_database()
+    migrate.upgrade(url)
+    links, ok = asyncio.run(_racing_flushes(url))
+    assert len(links) == 2
+    assert links[0][0] == audit.GENESIS
+    assert links[1][0] == links[0][1], "the second entry links to the first, committed meanwhile"
+    assert ok

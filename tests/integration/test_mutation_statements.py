@@ -1,0 +1,132 @@
+"""The statements of one create mutation, pinned (issue 18, writes): recordCareContact as the
+benchmark sends it (bench/workloads/record_contact.py), by the real clinician, over HTTP.
+
+Statement counts per request are deterministic. The payload's row comes back from its INSERT
+with the policy's visibility predicate (resolvers/mutations/runner.py), and the audit chain's
+lock and head are one statement (audit_chain_head, migration 0022).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.settings import Settings
+from tests.factories import create_patient
+from tests.integration.mutation_support import call, make_world, patient_gid
+from tests.sqlcount import count_statements
+
+DOCUMENT = Path(__file__).parents[2] / "bench/workloads/vardkedja/RecordCareContact.graphql"
+# What one request runs, in order, inside the test's transaction (the client fixture runs each
+# request in a savepoint and sets the statement timeout per transaction; in production the
+# request's BEGIN and COMMIT stand where the outer savepoint and its release are, and the
+# statement timeout is set when a connection is opened).
+RECORD_CARE_CONTACT = [
+    "SAVEPOINT",  # the request (production: BEGIN)
+    "SELECT set_config",  # statement timeout (production: none)
+    "SAVEPOINT",  # the mutation: all or nothing
+    "SELECT FROM care_unit",  # the unit (the token's)
+    "SELECT FROM practitioner",  # the accountable (the signed-in clinician)
+    "SELECT FROM assignment",  # write policy: the clinician's active assignment (A1)
+    "SELECT FROM patient",  # the patient exists; born before the contact
+    "SELECT FROM patient",  # the policy's decision on the patient (facts of one statement)
+    "INSERT INTO care_contact",  # the contact, returned with its visibility: no read back
+    "SELECT FROM care_relationship",  # a current care relationship at the unit (else one)
+    "RELEASE",
+    "SELECT FROM audit_chain_head",  # the audit chain's lock and head
+    "INSERT INTO audit_entry",  # the write entry (and the read of the answer)
+    "RELEASE",  # the request (production: COMMIT)
+]
+
+
+def kind(sql: str) -> str:
+    """A statement as `VERB [FROM|INTO] first table`."""
+    words = " ".join(sql.split())
+    verb = words.split(" ", 1)[0].upper()
+    if verb in ("SAVEPOINT", "RELEASE"):
+        return verb
+    if words.startswith("SELECT set_config"):
+        return "SELECT set_config"
+    for found in re.finditer(r"\b(FROM|INTO)\s+([a-z_]+)", words):
+        before = words[: found.start()]
+        if before.count("(") == before.count(")"):  # not in a subquery
+            return f"{verb} {found.group(1)} {found.group(2)}"
+    raise AssertionError(words)
+
+
+def contact_input(patient_id: str, n: int) -> dict[str, object]:
+    return {
+        "patientId": patient_id,
+        "contactType": "BESOK",
+        "status": "AVSLUTAD",
+        "periodStart": "2024-05-02T10:15:00+02:00",
+        "reason": "Uppföljning",
+        "documentId": f"statements-{n}",
+    }
+
+
+async def test_record_care_contact_statements(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    world = await make_world(conn)
+    token = world.clinician_token(settings)
+    query = DOCUMENT.read_text()
+    for n in range(2):  # the second request too: nothing is cached across requests
+        async with count_statements(conn) as statements:
+            body = await call(
+                client, query, {"input": contact_input(patient_gid(world.patient), n)}, token=token
+            )
+        payload = body["data"]["recordCareContact"]
+        assert payload["userErrors"] == []
+        assert payload["careContact"]["reason"] == "Uppföljning"
+        assert [kind(s) for s in statements] == RECORD_CARE_CONTACT
+    entries = await conn.execute(
+        text("SELECT action, resources FROM audit_entry WHERE patient_id = :p ORDER BY id"),
+        {"p": world.patient.id},
+    )
+    rows = entries.all()
+    # Each request: the contact written, and disclosed in the answer (the same entries as when
+    # the row was read back).
+    assert [action for action, _ in rows] == ["read", "write", "read", "write"]
+    assert all(
+        len(resources) == 1 and resources[0].startswith("CareContact:") for _, resources in rows
+    )
+
+
+async def test_a_contact_that_starts_a_care_relationship_is_read_back(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """The first contact at the unit records its care relationship, on which the decision
+    returned with the INSERT did not rest: the contact is read back under the new decision."""
+    world = await make_world(conn)
+    newcomer = await create_patient(conn)
+    async with count_statements(conn) as statements:
+        body = await call(
+            client,
+            DOCUMENT.read_text(),
+            {"input": contact_input(patient_gid(newcomer), 0)},
+            token=world.clinician_token(settings),
+        )
+    payload = body["data"]["recordCareContact"]
+    assert payload["userErrors"] == []
+    assert payload["careContact"]["status"] == "AVSLUTAD", "visible under the new relationship"
+    kinds = [kind(s) for s in statements]
+    assert kinds[9:15] == [
+        "SELECT FROM care_relationship",  # none current
+        "INSERT INTO care_relationship",
+        "RELEASE",
+        "SELECT FROM patient",  # the decision again, now with the relationship
+        "SELECT FROM care_contact",  # the contact read back
+        "SELECT FROM audit_chain_head",
+    ]
+    denied = await conn.execute(
+        text("SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'deny'"),
+        {"p": newcomer.id},
+    )
+    # The decision made before the insert (no relationship yet) disclosed nothing and is not
+    # what the answer rests on: no denial is logged.
+    assert denied.scalar() == 0
