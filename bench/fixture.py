@@ -317,6 +317,17 @@ async def _staff_situation(
         rows = await conn.fetch(PRESCRIBED, CANDIDATES)
     else:
         rows = await conn.fetch(UNIT_CANDIDATES, unit["id"], CANDIDATES)
+    return _situation(settings, unit, who, rows, kind)
+
+
+def _situation(
+    settings: Settings,
+    unit: asyncpg.Record,
+    who: asyncpg.Record,
+    rows: list[asyncpg.Record],
+    kind: str,
+) -> Situation:
+    """A staff member's situation: their token (purpose TREAT) and candidate patients."""
     token = mint(
         settings,
         kind="clinician",
@@ -337,6 +348,49 @@ async def _staff_situation(
     )
 
 
+# The municipal unit (with nurses) that most discharge plans are sent to, and its patients with
+# a plan sent there first.
+DISCHARGE_UNIT = """
+SELECT u.id, u.hsa_id, u.care_provider_id, cp.hsa_id AS provider_hsa_id
+FROM discharge_plan d JOIN care_unit u ON u.id = d.municipal_unit_id
+JOIN care_provider cp ON cp.id = u.care_provider_id
+WHERE NOT d.nullified AND EXISTS (
+    SELECT 1 FROM assignment a JOIN practitioner p ON p.id = a.practitioner_id
+    WHERE a.care_unit_id = u.id AND p.profession = ANY($1::text[])
+      AND a.valid_from <= current_date AND (a.valid_to IS NULL OR a.valid_to >= current_date))
+GROUP BY u.id, u.hsa_id, u.care_provider_id, cp.hsa_id
+ORDER BY count(*) DESC, u.hsa_id
+LIMIT 1
+"""
+
+DISCHARGED = f"""
+SELECT p.id, p.identifier, p.identifier_kind FROM patient p
+WHERE {ALIVE} AND {NO_BLOCK} AND (
+    EXISTS (SELECT 1 FROM discharge_plan d WHERE d.patient_id = p.id
+            AND d.municipal_unit_id = $1 AND NOT d.nullified)
+    OR EXISTS (SELECT 1 FROM care_relationship r WHERE r.patient_id = p.id
+               AND r.care_unit_id = $1 AND r.valid_from <= now()
+               AND (r.valid_to IS NULL OR r.valid_to > now()))
+    OR EXISTS (SELECT 1 FROM municipal_decision d WHERE d.patient_id = p.id
+               AND d.care_unit_id = $1 AND NOT d.nullified
+               AND (d.valid_to IS NULL OR d.valid_to >= current_date)))
+ORDER BY EXISTS (SELECT 1 FROM discharge_plan d WHERE d.patient_id = p.id
+                 AND d.municipal_unit_id = $1 AND NOT d.nullified) DESC,
+         md5(p.identifier)
+LIMIT $2
+"""
+
+
+async def _discharge_situation(conn: asyncpg.Connection, settings: Settings) -> Situation | None:
+    nurses = ["sjuksköterska"]
+    unit = await conn.fetchrow(DISCHARGE_UNIT, nurses)
+    if unit is None:
+        return None
+    who = await conn.fetchrow(STAFF, unit["id"], nurses)
+    rows = await conn.fetch(DISCHARGED, unit["id"], CANDIDATES)
+    return _situation(settings, unit, who, rows, "discharge")
+
+
 async def choose_situations(
     conn: asyncpg.Connection,
     settings: Settings,
@@ -352,7 +406,10 @@ async def choose_situations(
         found = await _staff_situation(conn, settings, kind, professions)
         if found is not None:
             out[name] = found
-    if "home_care" in out:  # the discharge handover is read by the same home-care nurse
+    discharge = await _discharge_situation(conn, settings)
+    if discharge is not None:
+        out["discharge"] = discharge
+    elif "home_care" in out:  # no discharge plan at all: the home-care nurse's patients
         out["discharge"] = replace(out["home_care"], patients=list(out["home_care"].patients))
     adults = _refs(await conn.fetch(ADULTS, CANDIDATES))
     out["my_record"] = Situation(

@@ -19,6 +19,7 @@ from bench.workloads.situations import (
     DentalVisit,
     DischargeHandover,
     HomeCareVisit,
+    MyRecord,
     PatientOverview,
     PharmacyDispensing,
 )
@@ -32,6 +33,7 @@ WORKLOADS: dict[str, Workload] = {
         PharmacyDispensing(),
         HomeCareVisit(),
         DischargeHandover(),
+        MyRecord(),
         PatientOverview(),
         RecordContact(),
     )

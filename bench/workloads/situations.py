@@ -30,6 +30,7 @@ from bench.workloads.spec import (
     Node,
     Ref,
     Root,
+    Timeline,
     floor_sql,
     parameters,
     postgraphile,
@@ -429,13 +430,24 @@ class HomeCareVisit(SituationWorkload):
     )
 
 
+def sent_to(*columns: str) -> str:
+    """The caller's provider's own rows and those sent to it (app/access/addressed.py)."""
+    return "(" + " OR ".join(f"t.{c} = {{provider}}" for c in ("care_provider_id", *columns)) + ")"
+
+
+def pg_sent_to(*fields: str) -> str:
+    either = ", ".join(f"{{ {f}: {{ equalTo: $provider }} }}" for f in ("careProviderId", *fields))
+    return f"or: [{either}]"
+
+
 class DischargeHandover(SituationWorkload):
-    """DischargeHandover as the same home-care nurse (samordnad utskrivning).
+    """DischargeHandover as a nurse of the municipal unit most discharge plans are sent to.
 
     Compared: the patient, discharge plans (with the hospital, municipal and primary-care
     units), referrals (with the recipient unit and the answer), SIPs with participants, goals
-    and actions (three levels), active medication, alerts and the latest vital signs, each of
-    the municipality's own records. Not compared: `withheld`, `address`, a plan's
+    and actions (three levels), the nurse's own prescriptions, alerts and the latest vital
+    signs: the municipality's own records, and the plans, referrals and SIPs sent to it or
+    shared with it. Not compared: `withheld`, `address`, a plan's
     `daysSinceReady` and `overdue` and an action's `goalPosition` (computed).
     """
 
@@ -466,7 +478,8 @@ class DischargeHandover(SituationWorkload):
                     unit("primaryCareUnit", "primary_care_unit_id", "careUnitByPrimaryCareUnitId"),
                 ),
                 5,
-                own_provider=True,
+                where=sent_to("municipal_provider_id", "primary_care_provider_id"),
+                filter=pg_sent_to("municipalProviderId", "primaryCareProviderId"),
             ),
             Many(
                 "referrals",
@@ -482,7 +495,8 @@ class DischargeHandover(SituationWorkload):
                     answer((*cols("outcome_type", "text"), WHEN, UNIT)),
                 ),
                 10,
-                own_provider=True,
+                where=sent_to("recipient_provider_id"),
+                filter=pg_sent_to("recipientProviderId"),
             ),
             Many(
                 "sipPlans",
@@ -540,7 +554,12 @@ class DischargeHandover(SituationWorkload):
                     ),
                 ),
                 5,
-                own_provider=True,
+                where="(t.care_provider_id = {provider} OR EXISTS (SELECT 1 FROM sip_participant"
+                " sp WHERE sp.patient_id = t.patient_id AND sp.plan_id = t.id"
+                " AND sp.care_provider_id = {provider}))",
+                filter="or: [{ careProviderId: { equalTo: $provider } }, "
+                "{ sipParticipantsByPatientIdAndPlanId: "
+                "{ some: { careProviderId: { equalTo: $provider } } } }]",
             ),
             active_prescriptions(MEDICATION),
             alerts("alert_type", "description", "severity", "agent_text"),
@@ -721,3 +740,91 @@ class PatientOverview(SituationWorkload):
             ),
         )
     )
+
+
+# Every CareEvent table (app.models.CLINICAL_TABLES): (GraphQL type, table, PostGraphile field).
+CARE_EVENTS = tuple(
+    (kind, table, f"{plural}ByPatientId")
+    for kind, table, plural in (
+        ("CareContact", "care_contact", "careContacts"),
+        ("CareDocument", "care_document", "careDocuments"),
+        ("Diagnosis", "diagnosis", "diagnoses"),
+        ("Alert", "alert", "alerts"),
+        ("FunctionalStatus", "functional_status", "functionalStatuses"),
+        ("LabResult", "lab_result", "labResults"),
+        ("ReferralOutcome", "referral_outcome", "referralOutcomes"),
+        ("Vaccination", "vaccination", "vaccinations"),
+        ("Prescription", "prescription", "prescriptions"),
+        ("Dispensation", "dispensation", "dispensations"),
+        ("DentalTreatment", "dental_treatment", "dentalTreatments"),
+        ("ToothFinding", "tooth_finding", "toothFindings"),
+        ("MunicipalDecision", "municipal_decision", "municipalDecisions"),
+        ("ImplementationPlan", "implementation_plan", "implementationPlans"),
+        ("VitalSigns", "vital_signs", "vitalSigns"),
+        ("Referral", "referral", "referrals"),
+        ("DischargePlan", "discharge_plan", "dischargePlans"),
+        ("MedicationAdministration", "medication_administration", "medicationAdministrations"),
+        ("SipPlan", "sip_plan", "sipPlans"),
+    )
+)
+APPROVED = "t.approved_for_patient"
+PAGE = 20
+
+
+class MyRecord(SituationWorkload):
+    """MyRecord as the patient themself (a patient token per patient, 16 or older: A10).
+
+    Compared: the patient, alerts and active prescriptions approved for the patient, and the
+    first page of the timeline (every CareEvent approved for the patient, newest first: type,
+    id, time, unit, provider) with its total. PostGraphile has no union of tables: its twin
+    asks each of the 19 tables for its newest 20 rows and the comparison merges them (the same
+    first page; the totals summed). Not compared: `withheld`, `address`, `pageInfo`, and the
+    fields of each type's inline fragment.
+    """
+
+    name = "my_record"
+    title = "MyRecord, the patient"
+    situation = "my_record"
+    operation = "MyRecord"
+    root = Root(
+        (
+            *PERSON,
+            alerts(
+                "alert_type",
+                "description",
+                "severity",
+                "agent_text",
+                own=False,
+                where=APPROVED,
+                condition="approvedForPatient: true",
+            ),
+            active_prescriptions(
+                (ID, *cols("drug_name", "strength", "dosage_text", "valid_until")),
+                mine=False,
+                where=" AND " + APPROVED,
+            ),
+            Timeline(
+                "timeline",
+                CARE_EVENTS,
+                (
+                    Col("__typename", "kind"),
+                    ID,
+                    WHEN,
+                    UNIT,
+                    Ref(
+                        "careProvider",
+                        "care_provider",
+                        "care_provider_id",
+                        "careProviderByCareProviderId",
+                        (Col("name", "name"),),
+                    ),
+                ),
+                PAGE,
+                where=APPROVED,
+                condition="approvedForPatient: true",
+            ),
+        )
+    )
+
+    def ours_variables(self, fx: Fixture, i: int) -> dict[str, Any]:
+        return {**super().ours_variables(fx, i), "first": PAGE}

@@ -74,7 +74,7 @@ class Many:
     fk: str = "patient_id"
     parent_key: str = "id"
     scoped: bool = False  # also patient_id = the parent's patient_id (composite keys)
-    where: str = ""  # extra SQL predicate on the row (alias `t`)
+    where: str = ""  # extra SQL predicate on the row (alias `t`; {provider}, {hsa})
     condition: str = ""  # the same for PostGraphile's `condition: {...}` (inner text)
     filter: str = ""  # or for its `filter: {...}` (inner text)
     order: tuple[tuple[str, str], ...] = NEWEST
@@ -85,7 +85,24 @@ class Many:
     latest_per: tuple[str, ...] = ()  # of the rows in `order`, the first per these fields
 
 
-Node = Col | Ref | Many
+@dataclass(frozen=True)
+class Timeline:
+    """Rows of several tables as one list, newest first (vardkedja's `timeline`): `fields`
+    are read from every table alike; `Col("__typename", "kind")` names each row's type.
+
+    PostGraphile has no such union: its twin asks each table for its newest `first` rows
+    (aliases `<name>_<Type>`) and `project` merges them, which gives the same first page
+    and, summed, the same total."""
+
+    name: str
+    kinds: tuple[tuple[str, str, str], ...]  # (GraphQL type, table, PostGraphile field)
+    fields: tuple[Node, ...]
+    first: int
+    where: str = ""  # SQL predicate on every table's row (alias `t`)
+    condition: str = ""  # the same for PostGraphile's `condition`
+
+
+Node = Col | Ref | Many | Timeline
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,26 @@ def _pg_fields(nodes: tuple[Node, ...], indent: str) -> list[str]:
             out.append(f"{indent}{n.name}: {n.pg} {{")
             out += _pg_fields(n.fields, indent + "  ")
             out.append(f"{indent}}}")
+        elif isinstance(n, Timeline):
+            out += _pg_timeline(n, indent)
         else:
             out += _pg_many(n, indent)
     return out
+
+
+def _pg_timeline(n: Timeline, indent: str) -> list[str]:
+    fields = tuple(f for f in n.fields if f.name != "__typename")
+    condition = ", ".join(c for c in ("nullified: false", n.condition) if c)
+    lines: list[str] = []
+    for kind, _, pg in n.kinds:
+        lines.append(
+            f"{indent}{n.name}_{kind}: {pg}(first: {n.first}, orderBy: [{_upper_snake(NEWEST)}],"
+            f" condition: {{ {condition} }}) {{"
+        )
+        lines += [f"{indent}  totalCount", f"{indent}  nodes {{"]
+        lines += _pg_fields(fields, indent + "    ")
+        lines += [f"{indent}  }}", f"{indent}}}"]
+    return lines
 
 
 def _pg_many(n: Many, indent: str) -> list[str]:
@@ -160,6 +194,9 @@ def parameters(nodes: tuple[Node, ...]) -> list[str]:
     def walk(nodes: tuple[Node, ...]) -> None:
         for n in nodes:
             if isinstance(n, Many):
+                for name in PARAMETERS:
+                    if "{" + name + "}" in n.where or f"${name}" in n.condition + n.filter:
+                        used.add(name)
                 if n.own_provider:
                     used.add("provider")
                 if n.mine:
@@ -195,9 +232,39 @@ def _sql_object(nodes: tuple[Node, ...], alias: str, names: _Aliases) -> str:
                 f"'{n.name}', (SELECT {_sql_object(n.fields, r, names)} FROM {n.table} {r} "
                 f"WHERE {r}.{n.key} = {alias}.{n.fk}{scope})"
             )
+        elif isinstance(n, Timeline):
+            parts.append(f"'{n.name}', {_sql_timeline(n, alias, names)}")
         else:
             parts.append(f"'{n.name}', {_sql_many(n, alias, names)}")
     return f"json_build_object({', '.join(parts)})"
+
+
+def _sql_timeline(n: Timeline, parent: str, names: _Aliases) -> str:
+    u = names.next("u")
+    arms = []
+    for kind, table, _ in n.kinds:
+        t = names.next("t")
+        where = " AND ".join(
+            w
+            for w in (
+                f"{t}.patient_id = {parent}.id",
+                f"NOT {t}.nullified",
+                n.where.replace("t.", f"{t}."),
+            )
+            if w
+        )
+        arms.append(
+            f"SELECT '{kind}'::text AS kind, {t}.id, {t}.event_time, {t}.care_unit_id, "
+            f"{t}.care_provider_id FROM {table} {t} WHERE {where}"
+        )
+    order = f"{u}.event_time DESC, {u}.id DESC"
+    return (
+        "(SELECT json_build_object('totalCount', coalesce(max(x.total), 0), "
+        "'nodes', coalesce(json_agg(x.j ORDER BY x.n), '[]'::json)) FROM ("
+        f"SELECT {_sql_object(n.fields, u, names)} AS j, row_number() OVER (ORDER BY {order}) AS n,"
+        f" count(*) OVER () AS total FROM ({' UNION ALL '.join(arms)}) {u} "
+        f"ORDER BY {order} LIMIT {n.first}) x)"
+    )
 
 
 def _sql_many(n: Many, parent: str, names: _Aliases) -> str:
@@ -272,11 +339,13 @@ def project(nodes: tuple[Node, ...], answer: Any) -> Any:
         return None
     out: dict[str, Any] = {}
     for n in nodes:
-        value = answer[n.name]
+        value = answer.get(n.name)
         if isinstance(n, Col):
             out[n.name] = scalar(n.kind, value)
         elif isinstance(n, Ref):
             out[n.name] = project(n.fields, value)
+        elif isinstance(n, Timeline):
+            out[n.name] = _project_timeline(n, answer)
         else:
             rows = [project(n.fields, row) for row in value["nodes"]]
             if n.latest_per:
@@ -293,3 +362,20 @@ def project(nodes: tuple[Node, ...], answer: Any) -> Any:
                 page["totalCount"] = value["totalCount"]
             out[n.name] = page
     return out
+
+
+def _project_timeline(n: Timeline, answer: dict[str, Any]) -> dict[str, Any]:
+    if n.name in answer:  # vardkedja's or the floor's: one list
+        page = answer[n.name]
+        return {
+            "totalCount": page["totalCount"],
+            "nodes": [project(n.fields, row) for row in page["nodes"]],
+        }
+    rows: list[dict[str, Any]] = []  # PostGraphile's: one list per table, merged
+    total = 0
+    for kind, _, _ in n.kinds:
+        page = answer[f"{n.name}_{kind}"]
+        total += page["totalCount"]
+        rows += [project(n.fields, {**row, "__typename": kind}) for row in page["nodes"]]
+    rows.sort(key=lambda r: (r["eventTime"], r["id"]), reverse=True)
+    return {"totalCount": total, "nodes": rows[: n.first]}

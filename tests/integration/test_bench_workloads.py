@@ -1,0 +1,89 @@
+"""The benchmark's situation workloads (bench/workloads/situations.py) on a small seeded
+population: each shipped operation, called as its role with the token the bench mints, gives
+for some of the bench's candidate patients exactly the data of the workload's floor SQL (so the
+runner has patients to time and compares real rows), and each PostGraphile twin is a valid
+GraphQL document. The comparison with PostGraphile itself needs Node and runs in bench.run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import graphql
+import httpx
+import pytest
+
+from app import migrate
+from app.db import ConnectionDatabase, create_engine
+from app.main import create_app
+from app.seed import seed_population
+from app.settings import Settings
+from bench.fixture import choose_fixture
+from bench.workloads import WORKLOADS
+from bench.workloads.situations import SituationWorkload
+from tests.conftest import TEST_SECRET
+
+PATIENTS = 40
+TRIED = 8  # candidates asked per workload
+
+
+@pytest.fixture(scope="module")
+def seeded_url(fresh_database: Callable[[], str]) -> str:
+    url = fresh_database()
+    migrate.upgrade(url)
+    asyncio.run(seed_population(url, patients=PATIENTS, seed=3))
+    return url
+
+
+def rows(answer: Any) -> int:
+    """How many list rows an answer holds, at any depth."""
+    if isinstance(answer, dict):
+        return len(answer.get("nodes", [])) + sum(rows(v) for v in answer.values())
+    if isinstance(answer, list):
+        return sum(rows(v) for v in answer)
+    return 0
+
+
+async def test_every_situation_workload_compares_real_rows(
+    seeded_url: str, settings: Settings
+) -> None:
+    situations = [w for w in WORKLOADS.values() if isinstance(w, SituationWorkload)]
+    assert {w.operation for w in situations} >= {
+        "DentalVisit",
+        "DischargeHandover",
+        "HomeCareVisit",
+        "MyRecord",
+        "PharmacyDispensing",
+        "PatientOverview",
+    }
+    fx = await choose_fixture(seeded_url, TEST_SECRET, "test")
+    engine = create_engine(seeded_url, pool_size=1)
+    floor = await asyncpg.connect(seeded_url)
+    agreed: dict[str, int] = {}
+    compared_rows: dict[str, int] = {}
+    try:
+        async with engine.connect() as conn:
+            app = create_app(settings, db=ConnectionDatabase(conn))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                for w in situations:
+                    graphql.parse(w.postgraphile_request(fx, 0)["query"])
+                    agreed[w.name] = compared_rows[w.name] = 0
+                    for i in range(min(TRIED, w.cycle_length(fx))):
+                        response = await http.post(
+                            "/graphql", json=w.ours_request(fx, i), headers=w.headers(fx, i)
+                        )
+                        body = response.json()
+                        assert response.status_code == 200 and "errors" not in body, body
+                        ours = w.canonical("vardkedja", body["data"])
+                        theirs = w.canonical("floor", await w.floor(floor, fx, i))
+                        if ours is not None and ours == theirs:
+                            agreed[w.name] += 1
+                            compared_rows[w.name] += rows(theirs)
+    finally:
+        await floor.close()
+        await engine.dispose()
+    assert all(agreed.values()), agreed
+    assert all(compared_rows.values()), compared_rows
