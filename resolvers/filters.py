@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, select
+from sqlalchemy import ColumnElement, FromClause, or_, select
 
 from resolvers.tables import CARE_PROVIDER as _PROVIDER
 from resolvers.tables import CARE_UNIT as _UNIT
@@ -34,7 +34,7 @@ class RowFilter:
     # Delta sync for lists: only rows written or changed at or after this time.
     changed_since: datetime | None = None
 
-    def conditions(self, table: Table) -> list[ColumnElement[bool]]:
+    def conditions(self, table: FromClause) -> list[ColumnElement[bool]]:
         c = table.c
         out: list[ColumnElement[bool]] = []
         if self.period_overlaps:

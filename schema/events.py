@@ -256,6 +256,26 @@ EventFilter = Annotated[
 ]
 
 
+def timeline_args(
+    kinds: list[CareEventKind] | None = None,
+    filter: CareEventFilter | None = None,
+    first: int | None = 20,
+    after: str | None = None,
+    include_nullified: bool = False,
+) -> TimelineArgs:
+    """The timeline's arguments, as its resolver and the planner both read them."""
+    from resolvers.tables import CARE_CONTACT
+
+    page_args = PageArgs(
+        first=page_size(first),
+        after=TIMELINE_SORT.decode(after, CARE_CONTACT) if after else None,
+        include_nullified=include_nullified,
+        filter=row_filter(filter),
+    )
+    wanted = frozenset(str(k.value) for k in kinds) if kinds else ALL_KINDS
+    return TimelineArgs(page_args, wanted)
+
+
 async def timeline(
     info: Info,
     patient_id: uuid.UUID,
@@ -267,17 +287,9 @@ async def timeline(
     include_nullified: bool,
 ) -> Connection[CareEvent]:
     """One page of the patient's care events of all (or the given) kinds, newest first."""
-    from resolvers.tables import CARE_CONTACT
     from schema.registry import EVENT_TYPES
 
-    page_args = PageArgs(
-        first=page_size(first),
-        after=TIMELINE_SORT.decode(after, CARE_CONTACT) if after else None,
-        include_nullified=include_nullified,
-        filter=row_filter(filter),
-    )
-    wanted = frozenset(str(k.value) for k in kinds) if kinds else ALL_KINDS
-    args = TimelineArgs(page_args, wanted)
+    args = timeline_args(kinds, filter, first, after, include_nullified)
     page = await info.context.loader(TimelineByPatientLoader).load((patient_id, args))
     by_kind: dict[str, list[int]] = {}
     for i, row in enumerate(page.rows):
@@ -300,4 +312,13 @@ async def timeline(
     return mixed_connection(page, TIMELINE_SORT, nodes)
 
 
-__all__ = ["After", "CareEvent", "First", "IncludeNullified", "Kinds", "clinical_list", "timeline"]
+__all__ = [
+    "After",
+    "CareEvent",
+    "First",
+    "IncludeNullified",
+    "Kinds",
+    "clinical_list",
+    "timeline",
+    "timeline_args",
+]

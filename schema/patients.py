@@ -14,10 +14,13 @@ from app.safety import BLOOD_GROUP_CODES
 from resolvers.filters import PageArgs, RowFilter
 from resolvers.loaders import care, consent, dental, medication, municipal
 from resolvers.loaders import referrals as referral_loaders
+from resolvers.loaders.base import RowByKeyLoader
+from resolvers.loaders.events import TIMELINE_SORT
 from resolvers.loaders.patients import RepresentativesByPatientLoader, RepresentedByPatientLoader
 from resolvers.loaders.relationships import CareRelationshipsByPatientLoader
 from resolvers.loaders.sip import SipPlansByPatientLoader
-from resolvers.planner.declare import Decided, Embedded, FirstOf, Listed
+from resolvers.planner.declare import Decided, Embedded, FirstOf, Interleaved, Listed
+from resolvers.tables import CLINICAL
 from schema.connections import (
     After,
     ChangedSince,
@@ -31,7 +34,14 @@ from schema.connections import (
     since_filter,
 )
 from schema.enums import IdentifierKind, RepresentativeKind, Sex
-from schema.events import CareEvent, EventFilter, Kinds, clinical_list, event_page
+from schema.events import (
+    CareEvent,
+    EventFilter,
+    Kinds,
+    clinical_list,
+    event_page,
+    timeline_args,
+)
 from schema.events import timeline as load_timeline
 from schema.fields import field
 from schema.inputs import CareContactFilter, PrescriptionFilter, row_filter
@@ -88,6 +98,13 @@ def _representatives_page(
         after=after,
         filter=RowFilter(values=(("kind", wanted),)) if wanted else None,
     )
+
+
+def _event_loaders() -> dict[str, type[RowByKeyLoader]]:
+    """Each kind of care event's RowByKeyLoader (the timeline's nodes)."""
+    from schema.registry import EVENT_TYPES
+
+    return {kind: loader for kind, (_, loader) in EVENT_TYPES.items()}
 
 
 # The lab results that are blood groups (app/safety.py).
@@ -467,7 +484,8 @@ class Patient(Node):
 
     @field(
         description="Every care event of the patient, of all kinds, newest first (by "
-        "`eventTime`), keyset-paginated."
+        "`eventTime`), keyset-paginated.",
+        plan=Interleaved(timeline_args, CLINICAL, TIMELINE_SORT, _event_loaders),
     )
     async def timeline(
         self,

@@ -49,10 +49,12 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    lateral,
     literal_column,
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
@@ -79,6 +81,7 @@ from resolvers.planner.declare import (
     Decided,
     Embedded,
     FirstOf,
+    Interleaved,
     Listed,
     Owned,
     Referenced,
@@ -91,6 +94,7 @@ CUSTOM_READS = ("where", "pages", "count", "load_batch")
 # Attributes named differently from their column (schema/rows.py).
 COLUMN_OF = {"pk": "id", "personnummer": "identifier"}
 NULL = literal_column("'null'", Text)
+NULL_TEXT = literal_column("NULL", Text)
 
 
 class Unplannable(Exception):
@@ -126,6 +130,20 @@ class Lists:
     table: FromClause
     parent: FromClause
     base: list[ColumnElement[bool]]
+    args: PageArgs
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A page of a connection, whatever it reads: the page (a LATERAL with `_rn` and `_c`),
+    its rows' cursor, their own disclosure, how a node's JSON is read from a page row, and the
+    whole list's size (for a page after a cursor)."""
+
+    page: FromClause
+    cursor: ColumnElement[Any]
+    own: ColumnElement[Any]
+    node: Callable[[GraphQLOutputType, FieldDetailsList, str], Part]
+    total: Callable[[], ColumnElement[Any]]
     args: PageArgs
 
 
@@ -221,6 +239,8 @@ class Builder:
             slot = self.name("decided")
             self.decided.append(DecidedSlot(slot, declared, gfield.type, details))
             return type_coerce(bindparam(slot, None, type_=Text), Text)
+        if isinstance(declared, Interleaved):
+            return self.interleaved(gfield, declared, row, details, where, part)
         if isinstance(declared, Listed | FirstOf):
             return self.listed(gfield, declared, row, details, where, part)
         raise Unplannable(f"{where}: unknown declaration {declared!r}")
@@ -445,21 +465,44 @@ class Builder:
     ) -> ColumnElement[Any]:
         conn_type = object_type(gfield.type, where)
         selected = self.subfields(conn_type, details)
-        args = lists.args
-        if args.first == 0:
+        if lists.args.first == 0:
             return self.counted(conn_type, lists, selected, where, part)
         page = self.page(lists)
+
+        def node(item: GraphQLOutputType, node_details: FieldDetailsList, path: str) -> Part:
+            node_type = object_type(item, path)
+            return self.row_object(node_type, page, self.subfields(node_type, node_details), path)
+
+        paged = Paged(
+            page,
+            cursor_of(lists.listing.sort.tag, lists.listing.sort.columns, page),
+            own_disclosure(lists.listing, page),
+            node,
+            lambda: self.count(lists),
+            lists.args,
+        )
+        return self.paged_connection(conn_type, selected, paged, where, part)
+
+    def paged_connection(
+        self,
+        conn_type: GraphQLObjectType,
+        selected: GroupedFieldSet,
+        paged: Paged,
+        where: str,
+        part: Part,
+    ) -> ColumnElement[Any]:
+        """A connection's JSON from its page: nodes and edges aggregated in page order, the
+        counts and cursors of pageInfo, as `Connection` and `pages_from_rows` make them."""
+        page, args, cursor = paged.page, paged.args, paged.cursor
         order = [page.c._rn]
         aggregates: dict[str, ColumnElement[Any]] = {}
-        disclosures: list[ColumnElement[Any]] = [own_disclosure(lists.listing, page)]
+        disclosures: list[ColumnElement[Any]] = [paged.own]
         laterals: list[Lateral] = []
-        cursor = cursor_of(lists.listing, page)
 
         def nodes_of(
             parent: GraphQLObjectType, node_details: FieldDetailsList, path: str
         ) -> ColumnElement[Any]:
-            node_type = object_type(list_item(parent, node_details), path)
-            node = self.row_object(node_type, page, self.subfields(node_type, node_details), path)
+            node = paged.node(list_item(parent, node_details), node_details, path)
             laterals.extend(node.laterals)
             disclosures.extend(node.disclosed)
             return node.json
@@ -501,7 +544,7 @@ class Builder:
             total: ColumnElement[Any] = remaining
             has_previous: ColumnElement[Any] = false()
         else:
-            total = self.count(lists)
+            total = paged.total()
             has_previous = (remaining == 0) | (total > remaining)
         info = {
             "hasNextPage": text_bool(remaining > args.first),
@@ -511,6 +554,98 @@ class Builder:
         }
         lists_json = {k: wrap_list(lateral.c[k]) for k in selected if k in aggregates}
         return self.connection_object(conn_type, selected, total, info, lists_json, where)
+
+    def interleaved(
+        self,
+        gfield: GraphQLField,
+        declared: Interleaved,
+        row: FromClause,
+        details: FieldDetailsList,
+        where: str,
+        part: Part,
+    ) -> ColumnElement[Any]:
+        """The timeline: a page over a UNION ALL of the kinds' (kind, patient, id, time), each
+        arm under its table's policy predicate, each node read from its kind's table."""
+        try:
+            targs = declared.args(**self.arguments(gfield, details))
+        except AppError as exc:
+            raise Unplannable(f"{where}: {exc}") from exc
+        args: PageArgs = targs.page
+        if args.first == 0 or not targs.kinds:
+            raise Unplannable(f"{where}: an empty timeline page")
+        arms = []
+        for kind in sorted(targs.kinds):
+            t = declared.tables[kind].alias(self.name("k"))
+            conditions = [
+                t.c.patient_id == row.c.id,
+                self.decision.row_filter(t),
+                *args.filter.conditions(t),
+            ]
+            if not args.include_nullified:
+                conditions.append(t.c.nullified.is_(False))
+            arms.append(
+                select(
+                    literal_column(f"'{kind}'", Text).label("kind"),
+                    t.c.patient_id,
+                    t.c.id,
+                    t.c.event_time,
+                )
+                .where(*conditions)
+                .correlate(row)
+            )
+        union = lateral(union_all(*arms), name=self.name("u"))
+        sort = declared.sort
+        order = sort.order(union)
+        after = [sort.after(union, args.after)] if args.after is not None else []
+        page = (
+            select(
+                union,
+                func.row_number().over(order_by=order).label("_rn"),
+                func.count().over().label("_c"),
+            )
+            .where(*after)
+            .order_by(*order)
+            .limit(args.first)
+            .lateral(self.name("p"))
+        )
+        loaders = declared.loaders()
+
+        def node(item: GraphQLOutputType, node_details: FieldDetailsList, path: str) -> Part:
+            whole = Part(NULL)
+            kinds: list[ColumnElement[Any]] = []
+            for kind in sorted(targs.kinds):
+                kind_type = self.schema.get_type(kind)
+                assert isinstance(kind_type, GraphQLObjectType)
+                table = loaders[kind].table.alias(self.name("e"))
+                inner = self.row_object(
+                    kind_type, table, self.subfields(kind_type, node_details), f"{path}<{kind}>"
+                )
+                own = disclosure(loaders[kind].disclose, table)
+                found = (
+                    select(inner.json.label("j"), disclosed_of([own, *inner.disclosed]).label("d"))
+                    .select_from(joined(table, inner.laterals))
+                    .where(
+                        page.c.kind == kind,
+                        table.c.patient_id == page.c.patient_id,
+                        table.c.id == page.c.id,
+                    )
+                    .correlate(page)
+                    .lateral(self.name("r"))
+                )
+                whole.laterals.append(found)
+                whole.disclosed.append(found.c.d)
+                kinds.append(found.c.j)
+            whole.json = func.coalesce(*kinds)
+            return whole
+
+        total = select(func.count()).select_from(union).scalar_subquery()
+        paged = Paged(
+            page, cursor_of(sort.tag, sort.columns, page), NULL_TEXT, node, lambda: total, args
+        )
+        conn_type = object_type(gfield.type, where)
+        return self.paged_connection(
+            conn_type, self.subfields(conn_type, details), paged, where, part
+        )
 
     def counted(
         self,
@@ -654,15 +789,15 @@ def disclosed_agg(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
 
 def joined(source: FromClause, laterals: Sequence[Lateral]) -> FromClause:
     out = source
-    for lateral in laterals:
-        out = out.outerjoin(lateral, true())
+    for each in laterals:
+        out = out.outerjoin(each, true())
     return out
 
 
-def cursor_of(listing: Listing, page: FromClause) -> ColumnElement[Any]:
+def cursor_of(tag: str, columns: Sequence[str], page: FromClause) -> ColumnElement[Any]:
     """SortKey.encode of a page row: base64url of the compact JSON [tag, *values]."""
-    text: ColumnElement[Any] = literal_column(f"""'["{listing.sort.tag}"'""", Text)
-    for name in listing.sort.columns:
+    text: ColumnElement[Any] = literal_column(f"""'["{tag}"'""", Text)
+    for name in columns:
         text = text.concat(literal_column("','", Text)).concat(json_value(page.c[name]))
     return base64url(text.concat(literal_column("']'", Text)))
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, FromClause, Table
 
 from resolvers.filters import PageArgs
+from resolvers.pagination import SortKey
 
 if TYPE_CHECKING:
     from app.access.policy import PatientAccess
@@ -40,6 +41,19 @@ class Listed:
     loader: type[Any]
     parent: tuple[str, ...]
     args: Callable[..., PageArgs]
+
+
+@dataclass(frozen=True)
+class Interleaved:
+    """A connection of an interface: one page over the rows of several tables (the timeline),
+    each node read from its own table as its `RowByKeyLoader` reads it. `args` gives the
+    TimelineArgs (page arguments and kinds) from the field's arguments."""
+
+    args: Callable[..., Any]
+    tables: Mapping[str, Table]
+    sort: SortKey
+    # Kind -> its RowByKeyLoader; a function, as the registry imports the schema's types.
+    loaders: Callable[[], Mapping[str, type[Any]]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ class Decided:
     value: Callable[[Context, uuid.UUID], Awaitable[Any]]
 
 
-Declaration = Listed | FirstOf | Referenced | Owned | Embedded | Computed | Decided
+Declaration = Listed | Interleaved | FirstOf | Referenced | Owned | Embedded | Computed | Decided
 
 
 def planned(declaration: Declaration) -> dict[str, Any]:
