@@ -7,14 +7,15 @@ from datetime import date, datetime
 
 import strawberry
 
+from resolvers.filters import PageArgs
 from resolvers.loaders.sip import (
     SipActionsByPlanLoader,
     SipGoalsByPlanLoader,
     SipParticipantsByPlanLoader,
 )
-from resolvers.planner.declare import Listed, Referenced
+from resolvers.planner.declare import Listed, Picked, Referenced
 from resolvers.tables import CARE_PROVIDER, CARE_UNIT
-from schema.connections import After, Connection, First, Info, list_of, paged
+from schema.connections import After, Connection, First, Info, list_of, page_of, paged
 from schema.enums import SipActionStatus, SipStatus
 from schema.events import CareEvent
 from schema.fields import field
@@ -37,6 +38,11 @@ class SipWritten(Node):
     )
     async def written_by_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.written_by_unit_id)
+
+
+def _goal_page() -> PageArgs:
+    """The goals SipAction.goalPosition looks in: the plan's first 100."""
+    return SipGoalsByPlanLoader.listing.args(first=100, after=None)
 
 
 @strawberry.type(
@@ -102,17 +108,23 @@ class SipAction(SipWritten):
     async def responsible_unit(self, info: Info) -> CareUnitRef | None:
         return await _unit(info, self.responsible_unit_id)
 
-    @field(description="Position of the goal the action serves, if any.")
+    @field(
+        description="Position of the goal the action serves, if any.",
+        plan=Picked(
+            Listed(SipGoalsByPlanLoader, ("patient_id", "plan_id"), _goal_page),
+            "goal_id",
+            "position",
+        ),
+    )
     async def goal_position(self, info: Info) -> int | None:
         if self.goal_id is None:
             return None
-        goals = await list_of(
+        goals = await page_of(
             info,
             SipGoalsByPlanLoader,
             (self.patient_id, self.plan_id),
             SipGoal.from_row,
-            first=100,
-            after=None,
+            _goal_page(),
         )
         return next((g.position for g in goals.nodes if g.pk == self.goal_id), None)
 

@@ -84,6 +84,7 @@ from resolvers.planner.declare import (
     Interleaved,
     Listed,
     Owned,
+    Picked,
     Referenced,
     declaration_of,
 )
@@ -239,6 +240,8 @@ class Builder:
             slot = self.name("decided")
             self.decided.append(DecidedSlot(slot, declared, gfield.type, details))
             return type_coerce(bindparam(slot, None, type_=Text), Text)
+        if isinstance(declared, Picked):
+            return self.picked(gfield, declared, row, where, part)
         if isinstance(declared, Interleaved):
             return self.interleaved(gfield, declared, row, details, where, part)
         if isinstance(declared, Listed | FirstOf):
@@ -407,6 +410,38 @@ class Builder:
         if isinstance(declared, FirstOf):
             return self.first_of(gfield, lists, details, where, part)
         return self.connection(gfield, lists, details, where, part)
+
+    def picked(
+        self, gfield: GraphQLField, declared: Picked, row: FromClause, where: str, part: Part
+    ) -> ColumnElement[Any]:
+        listed = declared.listed
+        listing: Listing = listed.loader.listing
+        table = listing.table.alias(self.name("t"))
+        args = listed.args()
+        base = [
+            table.c[mine] == row.c[theirs]
+            for mine, theirs in zip(listing.partition, listed.parent, strict=True)
+        ]
+        base += [
+            row.c[declared.key].isnot(None),
+            self.decision.row_filter(table),
+            *listing.conditions(args, table),
+        ]
+        page = self.page(Lists(listing, table, row, base, args))
+        chosen = func.max(case((page.c.id == row.c[declared.key], page.c[declared.column])))
+        found = (
+            select(
+                chosen.label("v"),
+                func.string_agg(own_disclosure(listing, page), literal_column("','", Text)).label(
+                    "d"
+                ),
+            )
+            .select_from(page)
+            .lateral(self.name("k"))
+        )
+        part.laterals.append(found)
+        part.disclosed.append(found.c.d)
+        return self.scalar(gfield.type, found.c.v, where)
 
     def page(self, lists: Lists) -> FromClause:
         """The page's rows, numbered, with how many rows lie after the cursor (`_c`): a

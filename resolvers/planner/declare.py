@@ -57,6 +57,17 @@ class Interleaved:
 
 
 @dataclass(frozen=True)
+class Picked:
+    """A value looked up in a list the resolver reads (and so discloses) whole: `column` of the
+    row of `listed`'s page whose id is this row's `key`; null, and nothing read, when `key`
+    is null."""
+
+    listed: Listed
+    key: str
+    column: str
+
+
+@dataclass(frozen=True)
 class FirstOf:
     """The first node of a list (e.g. the newest blood group), or null."""
 
@@ -106,7 +117,9 @@ class Decided:
     value: Callable[[Context, uuid.UUID], Awaitable[Any]]
 
 
-Declaration = Listed | Interleaved | FirstOf | Referenced | Owned | Embedded | Computed | Decided
+Declaration = (
+    Listed | Interleaved | Picked | FirstOf | Referenced | Owned | Embedded | Computed | Decided
+)
 
 
 def planned(declaration: Declaration) -> dict[str, Any]:
