@@ -20,13 +20,16 @@ from resolvers.mutations.outcome import Code
 from resolvers.mutations.policy import ensure_may_write
 from resolvers.mutations.references import (
     Unit,
-    care_unit,
+    birth_date_of,
     global_id,
-    patient_birth_date,
+    ones,
     patient_row,
-    practitioner,
+    practitioner_key,
+    practitioner_of,
+    unit_keys,
+    unit_of,
 )
-from resolvers.tables import CARE_CONTACT
+from resolvers.tables import CARE_CONTACT, PATIENT, PRACTITIONER
 
 # vardkedja's own source-system id, for rows written through the API without one.
 OWN_SOURCE_SYSTEM = "SE0000000000-vardkedja"
@@ -89,13 +92,25 @@ async def resolve_header(
     source = checks.identifier(
         "input.sourceSystemHsaId", validate_hsa_id, record.source_system_hsa_id, required=False
     )
-    unit = await care_unit(ctx, checks, record.care_unit_hsa_id, record.care_provider_hsa_id)
-    who = await practitioner(ctx, checks, record.accountable_hsa_id)
+    keys = unit_keys(ctx, checks, record.care_unit_hsa_id, record.care_provider_hsa_id)
+    who_hsa = practitioner_key(ctx, checks, record.accountable_hsa_id)
+    # Unit, provider, accountable and patient in one statement. The patient's row is read
+    # here but only looked at once the write policy allowed the write (below).
+    unit_row, provider_row, who_row, patient_found = await ones(
+        ctx,
+        [
+            *(keys.lookups() if keys is not None else [None, None]),
+            (PRACTITIONER, {"hsa_id": who_hsa}) if who_hsa is not None else None,
+            (PATIENT, {"id": patient.id}) if patient is not None else None,
+        ],
+    )
+    unit = unit_of(checks, keys, unit_row, provider_row) if keys is not None else None
+    who = practitioner_of(ctx, who_hsa, who_row) if who_hsa is not None else None
     checks.done()
     assert patient is not None and unit is not None
     await ensure_may_write(ctx, patient.id, unit.id, table)
 
-    born = await patient_birth_date(ctx, checks, "input.patientId", patient.id)
+    born = birth_date_of(checks, "input.patientId", patient_found)
     contact_row = await patient_row(
         ctx, checks, "input.careContactId", CARE_CONTACT, contact, patient.id
     )

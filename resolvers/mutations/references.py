@@ -6,9 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, select
+from sqlalchemy import RowMapping, Table, literal, select, true
 
+from app.access.categories import ADDRESS_COLUMNS
+from app.access.data import ORGANISATION_TABLES
 from app.access.principal import PrincipalKind
 from app.context import Context
 from app.errors import BadInput
@@ -65,11 +68,39 @@ async def one(ctx: Context, table: Table, **where: object) -> RowMapping | None:
     return rows[0] if rows else None
 
 
-async def patient_birth_date(
-    ctx: Context, checks: Checks, field: str, patient_id: uuid.UUID
-) -> date | None:
-    """The patient's birth date; NOT_FOUND if there is no such patient."""
-    row = await one(ctx, PATIENT, id=patient_id)
+Lookup = tuple[Table, dict[str, object]]
+
+
+async def ones(ctx: Context, lookups: list[Lookup | None]) -> list[RowMapping | None]:
+    """`one` of each lookup (None: nothing to look up), all in one statement: each is a
+    subquery of at most one row, left-joined to a single row. Address columns of a person's
+    row come back as None, as `one` gives them without a decision on the patient."""
+    wanted = [(i, lookup) for i, lookup in enumerate(lookups) if lookup is not None]
+    found: list[RowMapping | None] = [None] * len(lookups)
+    if not wanted:
+        return found
+    columns: list[Any] = []
+    joined: Any = select(literal(1).label("one")).subquery("lookup")
+    for i, (table, where) in wanted:
+        condition = [table.c[k] == v for k, v in where.items()]
+        row = select(*table.c, literal(True).label("found")).where(*condition).limit(1)
+        sub = row.subquery(f"l{i}")
+        joined = joined.outerjoin(sub, true())
+        columns.extend(c.label(f"l{i}_{c.name}") for c in sub.c)
+    rows = await ctx.data.fetch(select(*columns).select_from(joined))
+    result = rows[0]
+    for i, (table, _) in wanted:
+        if result[f"l{i}_found"] is None:
+            continue
+        values = {c.name: result[f"l{i}_{c.name}"] for c in table.c}
+        if table.name not in ORGANISATION_TABLES:
+            values |= {c: None for c in ADDRESS_COLUMNS if c in values}
+        found[i] = cast(RowMapping, values)
+    return found
+
+
+def birth_date_of(checks: Checks, field: str, row: RowMapping | None) -> date | None:
+    """The birth date of a looked-up patient row; NOT_FOUND if there is no such patient."""
     if row is None:
         checks.add(field, Code.NOT_FOUND, f"{field}: no such patient")
         return None
@@ -77,10 +108,33 @@ async def patient_birth_date(
     return born
 
 
-async def care_unit(
+async def patient_birth_date(
+    ctx: Context, checks: Checks, field: str, patient_id: uuid.UUID
+) -> date | None:
+    """The patient's birth date; NOT_FOUND if there is no such patient."""
+    return birth_date_of(checks, field, await one(ctx, PATIENT, id=patient_id))
+
+
+@dataclass(frozen=True)
+class UnitKeys:
+    """The HSA-ids a unit reference names (checked formats), before they are looked up."""
+
+    hsa_id: str
+    provider_hsa_id: str | None
+
+    def lookups(self) -> list[Lookup | None]:
+        provider = self.provider_hsa_id
+        return [
+            (CARE_UNIT, {"hsa_id": self.hsa_id}),
+            (CARE_PROVIDER, {"hsa_id": provider}) if provider is not None else None,
+        ]
+
+
+def unit_keys(
     ctx: Context, checks: Checks, unit_hsa_id: str | None, provider_hsa_id: str | None
-) -> Unit | None:
-    """The unit (by HSA-id; a clinician's own unit by default), checked against the provider."""
+) -> UnitKeys | None:
+    """The unit's HSA-id (a clinician's own unit by default) and the provider's, formats
+    checked; None when there is no valid unit HSA-id (a problem is added)."""
     unit_field, provider_field = "input.careUnitHsaId", "input.careProviderHsaId"
     if unit_hsa_id is None:
         unit_hsa_id = ctx.principal.care_unit_hsa_id
@@ -93,15 +147,31 @@ async def care_unit(
     provider_hsa = checks.identifier(
         provider_field, validate_hsa_id, provider_hsa_id, required=False
     )
-    if hsa is None:
+    return UnitKeys(hsa, provider_hsa) if hsa is not None else None
+
+
+async def care_unit(
+    ctx: Context, checks: Checks, unit_hsa_id: str | None, provider_hsa_id: str | None
+) -> Unit | None:
+    """The unit (by HSA-id; a clinician's own unit by default), checked against the provider."""
+    keys = unit_keys(ctx, checks, unit_hsa_id, provider_hsa_id)
+    if keys is None:
         return None
-    row = await one(ctx, CARE_UNIT, hsa_id=hsa)
+    unit_row, provider_row = await ones(ctx, keys.lookups())
+    return unit_of(checks, keys, unit_row, provider_row)
+
+
+def unit_of(
+    checks: Checks, keys: UnitKeys, row: RowMapping | None, provider: RowMapping | None
+) -> Unit | None:
+    """The looked-up unit of `keys`, checked against its looked-up provider."""
+    unit_field, provider_field = "input.careUnitHsaId", "input.careProviderHsaId"
+    hsa, provider_hsa = keys.hsa_id, keys.provider_hsa_id
     if row is None:
         checks.add(unit_field, Code.NOT_FOUND, f"{unit_field}: no care unit has HSA-id {hsa}")
         return None
     unit = Unit(row["id"], row["hsa_id"], row["kind"], row["care_provider_id"])
     if provider_hsa is not None:
-        provider = await one(ctx, CARE_PROVIDER, hsa_id=provider_hsa)
         if provider is None:
             checks.add(
                 provider_field,
@@ -119,20 +189,29 @@ async def care_unit(
     return unit
 
 
+def practitioner_key(ctx: Context, checks: Checks, accountable_hsa_id: str | None) -> str | None:
+    """The accountable professional's HSA-id: the signed-in clinician's, or for a system
+    integration the one it names (format checked); None when there is none."""
+    if ctx.principal.kind is PrincipalKind.CLINICIAN:
+        return ctx.principal.subject or None
+    field = "input.accountableHsaId"
+    return checks.identifier(field, validate_hsa_id, accountable_hsa_id, required=False) or None
+
+
 async def practitioner(
     ctx: Context, checks: Checks, accountable_hsa_id: str | None
 ) -> Practitioner | None:
     """The accountable professional: the signed-in clinician, or for a system integration the
     HSA-id it names (looked up in the directory when known)."""
-    principal = ctx.principal
-    field = "input.accountableHsaId"
-    if principal.kind is PrincipalKind.CLINICIAN:
-        hsa: str | None = principal.subject
-    else:
-        hsa = checks.identifier(field, validate_hsa_id, accountable_hsa_id, required=False)
-    if not hsa:
+    hsa = practitioner_key(ctx, checks, accountable_hsa_id)
+    if hsa is None:
         return None
-    row = await one(ctx, PRACTITIONER, hsa_id=hsa)
+    return practitioner_of(ctx, hsa, await one(ctx, PRACTITIONER, hsa_id=hsa))
+
+
+def practitioner_of(ctx: Context, hsa: str, row: RowMapping | None) -> Practitioner:
+    """The accountable professional of HSA-id `hsa`, with its directory row if it has one."""
+    principal = ctx.principal
     # Token claims are free text: cut them to the header's columns.
     role = (principal.role or (row["profession"] if row else None) or "")[:40] or None
     if row is None:
