@@ -13,7 +13,7 @@ from resolvers.mutations.checks import Checks, max_length, now
 from resolvers.mutations.header import RecordInput, resolve_header
 from resolvers.mutations.outcome import Code, Outcome, RowRef
 from resolvers.mutations.records import insert_record
-from resolvers.mutations.relationships import imply_care_relationship
+from resolvers.mutations.relationships import current_relationship, imply_care_relationship
 from resolvers.mutations.runner import Writer, run_mutation
 
 # A contact that has not happened (planned or cancelled) may lie in the future.
@@ -69,6 +69,10 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
         )
         checks.done()
         assert start is not None
+        implies = cmd.status not in NOT_YET
+        moment = now()
+        # Whether the unit's care relationship is current: asked by the contact's INSERT.
+        current = current_relationship(header.patient_id, header.unit, moment)
         ref = await write.insert(
             models.CareContact,
             header.row(
@@ -79,8 +83,9 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
                 period_end=end,
             ),
             payload=True,
+            also={"current": current} if implies else None,
         )
-        if cmd.status not in NOT_YET:
+        if implies:
             await imply_care_relationship(
                 ctx,
                 write,
@@ -89,6 +94,8 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
                 header.values["accountable_practitioner_id"],
                 start,
                 end,
+                current=bool(write.also[ref]["current"]),
+                moment=moment,
             )
         return {"careContact": ref}
 

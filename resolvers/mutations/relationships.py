@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from app import models
 from app.context import Context
@@ -90,6 +90,20 @@ async def start_care_relationship(ctx: Context, cmd: StartCareRelationship) -> O
     )
 
 
+def current_relationship(
+    patient_id: uuid.UUID, unit: Unit, moment: datetime
+) -> ColumnElement[bool]:
+    """Whether the unit has a care relationship with the patient that is current at `moment`
+    and runs at least half of IMPLIED_DAYS more (else a contact renews it)."""
+    t = CARE_RELATIONSHIP
+    return exists().where(
+        t.c.patient_id == patient_id,
+        t.c.care_unit_id == unit.id,
+        t.c.valid_from <= moment,
+        or_(t.c.valid_to.is_(None), t.c.valid_to > moment + IMPLIED_DAYS / 2),
+    )
+
+
 async def imply_care_relationship(
     ctx: Context,
     write: Writer,
@@ -98,20 +112,19 @@ async def imply_care_relationship(
     practitioner_id: uuid.UUID | None,
     start: datetime,
     end: datetime | None,
+    *,
+    current: bool | None = None,
+    moment: datetime | None = None,
 ) -> None:
     """Documenting a contact at a unit starts (or keeps) the unit's care relationship: if none
-    is current, one from the contact (or now) until IMPLIED_DAYS after it."""
-    moment = now()
-    t = CARE_RELATIONSHIP
-    current = await ctx.conn.execute(
-        select(t.c.id).where(
-            t.c.patient_id == patient_id,
-            t.c.care_unit_id == unit.id,
-            t.c.valid_from <= moment,
-            or_(t.c.valid_to.is_(None), t.c.valid_to > moment + IMPLIED_DAYS / 2),
+    is current, one from the contact (or now) until IMPLIED_DAYS after it. `current`: what
+    `current_relationship(patient_id, unit, moment)` already said (None: ask it here)."""
+    moment = moment or now()
+    if current is None:
+        current = bool(
+            await ctx.conn.scalar(select(current_relationship(patient_id, unit, moment)))
         )
-    )
-    if current.first() is not None:
+    if current:
         return
     last = max(end or start, start, moment)
     await write.insert(

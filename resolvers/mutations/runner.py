@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import RowMapping, Table, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
@@ -40,6 +40,8 @@ KEY_LENGTH = 100
 
 # The column of a returned row that says whether the caller may see it (no table has it).
 VISIBLE = "vardkedja_visible"
+# The prefix of the columns an INSERT computes for `also`.
+ALSO = "vardkedja_also_"
 
 
 @dataclass(frozen=True)
@@ -72,30 +74,45 @@ class Writer:
     ctx: Context
     written: list[RowRef] = field(default_factory=list)
     returned: dict[RowRef, Returned] = field(default_factory=dict)
+    also: dict[RowRef, dict[str, Any]] = field(default_factory=dict)
 
     async def insert(
-        self, model: type[SQLModel], values: dict[str, Any], *, payload: bool = False
+        self,
+        model: type[SQLModel],
+        values: dict[str, Any],
+        *,
+        payload: bool = False,
+        also: Mapping[str, ColumnElement[Any]] | None = None,
     ) -> RowRef:
         """Insert one row (model defaults filled in) and return its reference.
 
         `payload`: the row is part of the mutation's answer. The caller's decision on the
         patient is made first (once per request), and the INSERT returns the row with its
         visibility under that decision, so it need not be read back (module docstring).
+        `also`: expressions the INSERT computes besides (what the mutation would otherwise ask
+        in a statement of its own), over the database as it was before the insert; their
+        values are in `self.also[ref]`.
         """
         data = row_values(model, values)
         table: Table = model.__table__  # type: ignore[attr-defined]
         patient_id = data.get("patient_id", data["id"])
         ref = RowRef(model.__name__, patient_id, data["id"])
         statement = insert(table).values(**data)
+        extra = [expr.label(f"{ALSO}{name}") for name, expr in (also or {}).items()]
+        decision = None
+        returning: list[Any] = []
         if payload and "patient_id" in data:
             decision = (await self.ctx.data.access([patient_id]))[patient_id]
-            visible = visibility_of(table, [decision]).label(VISIBLE)
-            result = await self.ctx.conn.execute(statement.returning(*table.c, visible))
-            row = dict(result.mappings().one())
-            shown = bool(row.pop(VISIBLE))
-            self.returned[ref] = Returned(cast(RowMapping, row), shown, decision)
-        else:
+            returning = [*table.c, visibility_of(table, [decision]).label(VISIBLE)]
+        if not returning and not extra:
             await self.ctx.conn.execute(statement)
+        else:
+            result = await self.ctx.conn.execute(statement.returning(*returning, *extra))
+            row = dict(result.mappings().one())
+            self.also[ref] = {name: row.pop(f"{ALSO}{name}") for name in also or {}}
+            if decision is not None:
+                shown = bool(row.pop(VISIBLE))
+                self.returned[ref] = Returned(cast(RowMapping, row), shown, decision)
         self.written.append(ref)
         return ref
 

@@ -34,8 +34,9 @@ RECORD_CARE_CONTACT = [
     "SELECT lookups care_unit practitioner patient",
     "SELECT FROM assignment",  # write policy: the clinician's active assignment (A1)
     "SELECT FROM patient",  # the policy's decision on the patient (facts of one statement)
-    "INSERT INTO care_contact",  # the contact, returned with its visibility: no read back
-    "SELECT FROM care_relationship",  # a current care relationship at the unit (else one)
+    # The contact, returned with its visibility (no read back) and whether the unit's care
+    # relationship is current (else the contact records one).
+    "INSERT INTO care_contact",
     "RELEASE",
     "SELECT FROM audit_chain_head",  # the audit chain's lock and head
     "INSERT INTO audit_entry",  # the write entry (and the read of the answer)
@@ -91,6 +92,11 @@ async def test_record_care_contact_statements(
         {"p": world.patient.id},
     )
     rows = entries.all()
+    relationships = await conn.execute(
+        text("SELECT count(*) FROM care_relationship WHERE patient_id = :p"),
+        {"p": world.patient.id},
+    )
+    assert relationships.scalar() == 1, "the current one is kept, none added"
     # Each request: the contact written, and disclosed in the answer (the same entries as when
     # the row was read back).
     assert [action for action, _ in rows] == ["read", "write", "read", "write"]
@@ -117,14 +123,18 @@ async def test_a_contact_that_starts_a_care_relationship_is_read_back(
     assert payload["userErrors"] == []
     assert payload["careContact"]["status"] == "AVSLUTAD", "visible under the new relationship"
     kinds = [kind(s) for s in statements]
-    assert kinds[7:13] == [
-        "SELECT FROM care_relationship",  # none current
+    assert kinds[6:12] == [
+        "INSERT INTO care_contact",  # says that no relationship is current
         "INSERT INTO care_relationship",
         "RELEASE",
         "SELECT FROM patient",  # the decision again, now with the relationship
         "SELECT FROM care_contact",  # the contact read back
         "SELECT FROM audit_chain_head",
     ]
+    relationships = await conn.execute(
+        text("SELECT count(*) FROM care_relationship WHERE patient_id = :p"), {"p": newcomer.id}
+    )
+    assert relationships.scalar() == 1
     denied = await conn.execute(
         text("SELECT count(*) FROM audit_entry WHERE patient_id = :p AND action = 'deny'"),
         {"p": newcomer.id},
