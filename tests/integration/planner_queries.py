@@ -75,6 +75,7 @@ PEOPLE = (
     "199802112137",  # Emil: LSS
     "194002129882",  # nobody
 )
+NOT_PERSONNUMMER = ("12", "", None, "191212121213", "19121212-1212")
 PATIENT_ID = "@id:"  # a variable value "@id:<personnummer>": that patient's global id
 HSA_PROVIDERS = ("SE2321000016-RSTH", "SE5567012348-HRV1", "SE2120000142-STAD", "SE5561386532-APAB")
 HSA_UNITS = (
@@ -116,7 +117,6 @@ class Case:
     document: str
     variables: dict[str, Any] = field(default_factory=dict)
     cursors: tuple[CursorWanted, ...] = ()
-    root_variables: dict[str, Any] = field(default_factory=dict)
 
     def with_patient_ids(self, ids: dict[str, str]) -> Case:
         """The case with each "@id:<personnummer>" variable value replaced by the id."""
@@ -126,11 +126,7 @@ class Case:
                 return ids[value.removeprefix(PATIENT_ID)]
             return value
 
-        return replace(
-            self,
-            variables={k: swap(v) for k, v in self.variables.items()},
-            root_variables={k: swap(v) for k, v in self.root_variables.items()},
-        )
+        return replace(self, variables={k: swap(v) for k, v in self.variables.items()})
 
 
 def literal(value: Any) -> str:
@@ -459,7 +455,8 @@ def root(b: Builder, pnr: str, alias: bool = False) -> str:
     if how == "pnr-literal":
         return f"{head}patient(personnummer: {json.dumps(pnr)}) {{ {selection} }}"
     if how == "pnr":
-        return f"{head}patient(personnummer: {b.variable('String', pnr)}) {{ {selection} }}"
+        value = b.draw(st.sampled_from(NOT_PERSONNUMMER)) if b.maybe(5) else pnr
+        return f"{head}patient(personnummer: {b.variable('String', value)}) {{ {selection} }}"
     ref = b.variable("ID!", PATIENT_ID + pnr)
     if how == "id":
         return f"{head}patient(id: {ref}) {{ {selection} }}"
