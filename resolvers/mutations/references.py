@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, literal, select, true
+from sqlalchemy import RowMapping, Table, bindparam, literal, select, true
 
 from app.access.categories import ADDRESS_COLUMNS
 from app.access.data import ORGANISATION_TABLES
@@ -16,6 +16,7 @@ from app.access.principal import PrincipalKind
 from app.context import Context
 from app.errors import BadInput
 from app.identifiers import validate_hsa_id
+from app.sqlplan import PLANS, Plan, compile_plan
 from resolvers.mutations.checks import Checks
 from resolvers.mutations.outcome import Code
 from resolvers.tables import CARE_PROVIDER, CARE_UNIT, PATIENT, PRACTITIONER
@@ -73,30 +74,42 @@ Lookup = tuple[Table, dict[str, object]]
 
 async def ones(ctx: Context, lookups: list[Lookup | None]) -> list[RowMapping | None]:
     """`one` of each lookup (None: nothing to look up), all in one statement: each is a
-    subquery of at most one row, left-joined to a single row. Address columns of a person's
-    row come back as None, as `one` gives them without a decision on the patient."""
+    subquery of at most one row, left-joined to a single row. The statement is compiled once
+    per shape (which tables, by which columns: app/sqlplan.py), the values bound per run.
+    Address columns of a person's row come back as None, as `one` gives them without a
+    decision on the patient."""
     wanted = [(i, lookup) for i, lookup in enumerate(lookups) if lookup is not None]
     found: list[RowMapping | None] = [None] * len(lookups)
     if not wanted:
         return found
+    shape = tuple((i, table.name, tuple(where)) for i, (table, where) in wanted)
+    plan = PLANS.get(("mutation_lookups", shape), lambda: _lookup_plan(wanted))
+    values = {f"l{i}_{k}": v for i, (_, where) in wanted for k, v in where.items()}
+    result = (await ctx.data.fetch_plan(plan, values))[0]
+    for i, (table, _) in wanted:
+        if result[f"l{i}_found"] is None:
+            continue
+        row = {c.name: result[f"l{i}_{c.name}"] for c in table.c}
+        if table.name not in ORGANISATION_TABLES:
+            row |= {c: None for c in ADDRESS_COLUMNS if c in row}
+        found[i] = cast(RowMapping, row)
+    return found
+
+
+def _lookup_plan(wanted: list[tuple[int, Lookup]]) -> Plan:
     columns: list[Any] = []
     joined: Any = select(literal(1).label("one")).subquery("lookup")
+    names = []
     for i, (table, where) in wanted:
-        condition = [table.c[k] == v for k, v in where.items()]
+        condition = []
+        for k in where:
+            names.append(f"l{i}_{k}")
+            condition.append(table.c[k] == bindparam(names[-1], None, type_=table.c[k].type))
         row = select(*table.c, literal(True).label("found")).where(*condition).limit(1)
         sub = row.subquery(f"l{i}")
         joined = joined.outerjoin(sub, true())
         columns.extend(c.label(f"l{i}_{c.name}") for c in sub.c)
-    rows = await ctx.data.fetch(select(*columns).select_from(joined))
-    result = rows[0]
-    for i, (table, _) in wanted:
-        if result[f"l{i}_found"] is None:
-            continue
-        values = {c.name: result[f"l{i}_{c.name}"] for c in table.c}
-        if table.name not in ORGANISATION_TABLES:
-            values |= {c: None for c in ADDRESS_COLUMNS if c in values}
-        found[i] = cast(RowMapping, values)
-    return found
+    return compile_plan(select(*columns).select_from(joined), names=names)
 
 
 def birth_date_of(checks: Checks, field: str, row: RowMapping | None) -> date | None:
