@@ -32,6 +32,7 @@ import asyncpg
 from app import migrate
 from app.db import EmbeddedServer, create_engine, to_plain_url
 from app.fhir import jobs
+from app.fhir.importer import ImportOptions
 from app.fhir.mapping.registry import KINDS, REFERENCE
 from app.seed import seed_population
 from app.settings import Settings
@@ -42,18 +43,22 @@ README = BENCH_DIR / "README.md"
 SECTION = "## FHIR import"
 SECTION_TEXT = """
 `bench/fhir_import_benchmark.py` measures `vardkedja import-fhir` on the NDJSON export of a
-seeded population: parse, validate every resource with fhir.resources (R4), map, resolve
-references and upsert, in one transaction, as the system principal with the audit trail
-written. Validating each resource with fhir.resources is most of the time. The reference world
-(organisations, practitioners, roles: about 11,400 resources) is in every export. `load` is the
-1-minute load average when the import started: the machine was shared with other work.
-`again` is the re-import (every row already there); `CPU ms` is the importing process's CPU
-time per resource (PostgreSQL's is not in it), the number that does not depend on the load.
+seeded population: parse, validate every resource (the fast path of app/fhir/fastpath.py, else
+fhir.resources R4), map, resolve references and upsert, in one transaction, as the system
+principal with the audit trail written. The reference world (organisations, practitioners,
+roles: about 11,400 resources) is in every export. `load` is the 1-minute load average when the
+import started: the machine was shared with other work. `again` is the re-import (every row
+already there), `export` the export's res/s; `CPU ms` is the importing process's CPU time per
+resource (PostgreSQL's is not in it), the number that depends least on the load. `baseline` is
+the same import in the same run with every resource validated by fhir.resources alone
+(`ImportOptions(fast_path=False)`, the code before the fast path): its res/s, its CPU ms, and
+how many times the fast path's CPU time it takes (import and re-import together). Runs before
+2026-12-04 17:00 had no fast path: their figures are the baseline's.
 
     .venv/bin/python -m bench.fhir_import_benchmark --patients 200
 
-| date (UTC) | patients | resources | import s | res/s | again res/s | export res/s | CPU ms | load|
-|---|---|---|---|---|---|---|---|---|
+| date (UTC) | patients | resources | import s | res/s | again | export | CPU ms | baseline | load |
+|---|---|---|---|---|---|---|---|---|---|
 """
 REFERENCE_TYPES = {k.resource_type for k in KINDS if k.scope == REFERENCE}
 
@@ -105,13 +110,17 @@ async def export(url: str, directory: Path) -> tuple[dict[str, int], float, floa
         await engine.dispose()
 
 
-async def import_files(url: str, directory: Path) -> tuple[int, float, float]:
-    """(resources written, seconds, CPU seconds of this process: not PostgreSQL's)."""
+async def import_files(
+    url: str, directory: Path, *, fast_path: bool = True
+) -> tuple[int, float, float]:
+    """(resources written, seconds, CPU seconds of this process: not PostgreSQL's).
+    `fast_path=False`: every resource validated by fhir.resources alone (the baseline)."""
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
             start, cpu = time.perf_counter(), time.process_time()
-            result = await jobs.import_paths(conn, Settings(), [directory])
+            options = ImportOptions(fast_path=fast_path)
+            result = await jobs.import_paths(conn, Settings(), [directory], options=options)
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             assert result.ok, result.errors[:5]
             return sum(result.imported.values()), seconds, cpu
@@ -129,9 +138,17 @@ def run(patients: int) -> dict[str, Any]:
             counts, export_s, export_cpu = asyncio.run(export(source, Path(tmp)))
             name, target = fresh(url)
             created.append(name)
+            name, baseline = fresh(url)
+            created.append(name)
             load_before = os.getloadavg()[0]
+            # The import, then the baseline (fhir.resources alone) on the same files in the
+            # same run, then both again (the re-import): old and new code under one load.
             written, import_s, import_cpu = asyncio.run(import_files(target, Path(tmp)))
+            _, base_s, base_cpu = asyncio.run(import_files(baseline, Path(tmp), fast_path=False))
             rewritten, reimport_s, reimport_cpu = asyncio.run(import_files(target, Path(tmp)))
+            _, base_again_s, base_again_cpu = asyncio.run(
+                import_files(baseline, Path(tmp), fast_path=False)
+            )
             load_after = os.getloadavg()[0]
         finally:
             for name in created:
@@ -153,6 +170,13 @@ def run(patients: int) -> dict[str, Any]:
         "reimport_seconds": round(reimport_s, 2),
         "reimport_resources_per_second": round(rewritten / reimport_s),
         "reimport_cpu_ms_per_resource": round(reimport_cpu / rewritten * 1000, 3),
+        "baseline_import_resources_per_second": round(resources / base_s),
+        "baseline_import_cpu_ms_per_resource": round(base_cpu / resources * 1000, 3),
+        "baseline_reimport_resources_per_second": round(resources / base_again_s),
+        "baseline_reimport_cpu_ms_per_resource": round(base_again_cpu / resources * 1000, 3),
+        "baseline_over_fast_path_cpu": round(
+            (base_cpu + base_again_cpu) / (import_cpu + reimport_cpu), 2
+        ),
         "export_seconds": round(export_s, 2),
         "export_resources_per_second": round(resources / export_s),
         "export_cpu_ms_per_resource": round(export_cpu / resources * 1000, 3),
@@ -170,12 +194,20 @@ def record(result: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"fhir-import-{result['patients']}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
+    baseline = (
+        f"{result['baseline_import_resources_per_second']:,} res/s, "
+        f"{result['baseline_import_cpu_ms_per_resource']} ms "
+        f"(CPU x{result['baseline_over_fast_path_cpu']})"
+        if "baseline_import_resources_per_second" in result
+        else "–"
+    )
     line = (
         f"| {result['date']} | {result['patients']:,} | {result['resources']:,} | "
         f"{result['import_seconds']} | {result['import_resources_per_second']:,} | "
         f"{result['reimport_resources_per_second']:,} | "
         f"{result['export_resources_per_second']:,} | "
-        f"{result.get('import_cpu_ms_per_resource', '')} | {result['load_average']} |\n"
+        f"{result.get('import_cpu_ms_per_resource', '')} | {baseline} | "
+        f"{result['load_average']} |\n"
     )
     text = README.read_text() if README.exists() else "# Benchmarks\n"
     if SECTION not in text:

@@ -30,6 +30,7 @@ MISSING = "missing"
 CHANGED = "changed"
 OURS = ("id",)  # top-level elements the export always decides
 OUR_META = ("versionId", "lastUpdated")
+_PLAIN = (str, bool, int)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def _compare(
                 if resolve is not None and ours != theirs:
                     losses.append(Loss(f"{path}.{key}", CHANGED, theirs, kept=False))
                 continue  # resolved to our id
+            if type(value) is type(theirs) and type(value) in _PLAIN and value == theirs:
+                continue  # the same text, boolean or integer (what `_same` says first)
             rest, lost = _compare(value, theirs, f"{path}.{key}", resolve)
             if rest is not None:
                 remainder[key] = rest

@@ -19,6 +19,8 @@ import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from app.fhir import fastpath
+
 FhirJson = dict[str, Any]
 
 
@@ -72,7 +74,12 @@ def validate(data: FhirJson) -> Any:
 
 
 class Validator:
-    """`validate` for an import, with every distinct extension validated once.
+    """`validate` for an import: the fast path first, and every distinct extension validated
+    once when it declines.
+
+    `fastpath.build` gives the same model as fhir.resources for a plainly valid resource of a
+    class it takes, looking only at the elements that are there; anything else is left to
+    fhir.resources, so problems are always fhir.resources' own.
 
     Our own exports (and other systems' profiles) repeat the same extensions on thousands of
     resources (the care unit, the source system, the accountable clinician), and fhir.resources
@@ -82,11 +89,26 @@ class Validator:
     instances in place, which pydantic takes as already valid. An extension that is not valid
     on its own leaves the resource to plain `validate`, which reports it at its path."""
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 200_000, *, fast: bool = True) -> None:
         self.limit = limit
+        self.fast = fast
         self._extensions: dict[bytes, Any] = {}
+        self._classes: dict[str, Any] = {}
 
     def __call__(self, data: FhirJson) -> Any:
+        resource_type = data.get("resourceType")
+        if self.fast and isinstance(resource_type, str):
+            cls = self._classes.get(resource_type)
+            if cls is None and resource_type not in self._classes:
+                try:
+                    cls = model_class(resource_type)
+                except ValueError:
+                    cls = None
+                self._classes[resource_type] = cls
+            if cls is not None:
+                built = fastpath.build(cls, data)
+                if built is not None:
+                    return built
         extensions = data.get("extension")
         if isinstance(extensions, list) and extensions:
             with contextlib.suppress(ValidationError, TypeError):

@@ -1,5 +1,6 @@
-"""The import's validator validates each distinct extension once and gives the same models and
-the same problems, at the same paths, as plain `validate`."""
+"""The import's validator validates each distinct extension once (when the fast path leaves a
+resource to fhir.resources: `fast=False` here) and gives the same models and the same problems,
+at the same paths, as plain `validate`. The fast path itself: test_fhir_fastpath.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def observation(*extensions: Any, **more: Any) -> dict[str, Any]:
 
 
 def test_the_same_models_as_plain_validation() -> None:
-    check = Validator()
+    check = Validator(fast=False)
     weight = {"url": "urn:weight", "valueDecimal": Decimal("6.30")}
     for data in (observation(UNIT, weight), observation(UNIT, weight), observation(weight)):
         assert check(data) == validate(data)
@@ -46,7 +47,7 @@ def test_the_same_models_as_plain_validation() -> None:
     ],
 )
 def test_an_invalid_extension_is_reported_where_it_is(bad: Any) -> None:
-    check = Validator()
+    check = Validator(fast=False)
     check(observation(UNIT))  # the valid one is known already
     with pytest.raises(InvalidResource) as ours:
         check(observation(UNIT, bad))
@@ -57,8 +58,23 @@ def test_an_invalid_extension_is_reported_where_it_is(bad: Any) -> None:
 
 
 def test_a_known_extension_does_not_hide_other_problems() -> None:
-    check = Validator()
+    check = Validator(fast=False)
     check(observation(UNIT))
     with pytest.raises(InvalidResource) as found:
         check(observation(UNIT, issued="not an instant"))
     assert [p.path for p in found.value.problems] == ["Observation.issued"]
+
+
+def test_the_fast_path_gives_the_same_models_and_problems() -> None:
+    check = Validator()
+    weight = {"url": "urn:weight", "valueDecimal": Decimal("6.30")}
+    data = observation(UNIT, weight)
+    assert check(data) == validate(data)
+    assert str(check(data).extension[1].valueDecimal) == "6.30"
+    assert not check._extensions  # the fast path took it
+    bad = observation(UNIT, issued="not an instant")
+    with pytest.raises(InvalidResource) as ours:
+        check(bad)
+    with pytest.raises(InvalidResource) as plain:
+        validate(bad)
+    assert ours.value.problems == plain.value.problems
