@@ -400,8 +400,10 @@ async def measure(
             result, peak_kb, cpu = await http_segment(
                 system, workload, fx, by_system[system], opts, duration, offset
             )
-        counts = pgstats.delta(before, await pgstats.snapshot(stats))
         db_cpu = cpu_delta(db_cpu0, cpu_by_process(servers.db_pid))
+        counts = pgstats.delta(before, await pgstats.snapshot(stats))
+        # Where vardkedja's database time goes: its statements by execution time.
+        top = await pgstats.top_statements(stats, before, 8) if system in OURS else []
         if system == "floor":
             db_cpu = floor_db_cpu  # its connections end with its process: counted before that
         if system == "vardkedja":  # (the default configuration's)
@@ -417,6 +419,7 @@ async def measure(
             "server_cpu_seconds": cpu,
             "db_cpu_seconds": db_cpu,
             "loadavg_1m": os.getloadavg()[0],
+            "top_statements": top,
         }
         seg["_latencies"] = result.latencies_ms
         segments.append(seg)
