@@ -35,7 +35,9 @@ class Relation:
     uid: int
     name: str  # the table's (or CTE's) name, or "(subquery)"
     columns: Mapping[str, Node | None]  # column -> the node it is (derived: of its query)
-    key: Node | None  # the patient key when patient-scoped (None: not patient-scoped)
+    # Its patient key: a table's, a derived table's key column; else (a derived table that
+    # does not give its key, an aggregate say) the keys of the tables its rows come from.
+    keys: tuple[Node, ...]
     scoped: bool  # patient-scoped (a derived table of patient-scoped rows is too)
 
     def label(self) -> str:
@@ -44,12 +46,12 @@ class Relation:
 
 @dataclass
 class Output:
-    """What a query gives its user: columns, whether its rows are patient-scoped and which
-    column is their patient key, and the patient-scoped relations of its own FROM."""
+    """What a query gives its user: columns, whether its rows are patient-scoped and their
+    patient keys (Relation.keys), and the patient-scoped relations of its own FROM."""
 
     columns: dict[str, Node | None] = field(default_factory=dict)
     scoped: bool = False
-    key: Node | None = None
+    keys: tuple[Node, ...] = ()
     relations: list[Relation] = field(default_factory=list)
 
 
@@ -113,13 +115,11 @@ class _Analysis:
         uid = next(self.uids)
         columns: dict[str, Node | None] = {c: ("col", uid, c) for c in self.columns.get(name, ())}
         key_column = self.scoped.get(name)
-        key = ("col", uid, key_column) if key_column else None
-        return Relation(uid, name, columns, key, key is not None)
+        keys: tuple[Node, ...] = (("col", uid, key_column),) if key_column else ()
+        return Relation(uid, name, columns, keys, bool(keys))
 
-    def derived(
-        self, name: str, columns: dict[str, Node | None], scoped: bool, key: Node | None
-    ) -> Relation:
-        return Relation(next(self.uids), name, columns, key, scoped)
+    def derived(self, name: str, out: Output) -> Relation:
+        return Relation(next(self.uids), name, out.columns, out.keys, out.scoped)
 
     # -- statements ------------------------------------------------------------------------
 
@@ -166,13 +166,11 @@ class _Analysis:
         if stmt.op != 0:  # UNION / INTERSECT / EXCEPT: each side on its own
             left = self.select(stmt.larg, scope)
             right = self.select(stmt.rarg, scope)
-            # A key only when both sides give one in the same column.
-            names = {n for n, v in left.columns.items() if v == left.key and v is not None}
-            same = right.key is not None and any(right.columns.get(n) == right.key for n in names)
+            # A row comes from either side: the keys of both.
             return Output(
                 left.columns,
                 left.scoped or right.scoped,
-                left.key if same else None,
+                left.keys + right.keys,
                 left.relations + right.relations,
             )
         for item in stmt.fromClause or ():
@@ -200,9 +198,9 @@ class _Analysis:
             if name is not None:
                 columns[name] = self.node(value, scope)
         local = [r for r in scope.relations.values() if r.scoped]
-        keys = {r.key for r in local if r.key is not None}
-        key = next((n for n in columns.values() if n in keys), None)
-        return Output(columns, bool(local), key, local)
+        keys = tuple(k for r in local for k in r.keys)
+        given = next((n for n in columns.values() if n is not None and n in keys), None)
+        return Output(columns, bool(local), (given,) if given is not None else keys, local)
 
     def star(self, ref: ast.ColumnRef, scope: Scope) -> list[Relation]:
         if len(ref.fields) == 1:
@@ -214,7 +212,7 @@ class _Analysis:
         if isinstance(item, ast.RangeVar):
             cte = scope.cte(item.relname) if item.schemaname is None else None
             if cte is not None:
-                relation = self.derived(item.relname, cte.columns, cte.scoped, cte.key)
+                relation = self.derived(item.relname, cte)
             else:
                 relation = self.table(item.relname)
             scope.relations[_alias(item)] = relation
@@ -236,11 +234,11 @@ class _Analysis:
                 names = [n.sval for n in item.alias.colnames]
                 out.columns = dict(zip(names, out.columns.values(), strict=False))
             alias = item.alias.aliasname if item.alias is not None else f"(subquery {id(item)})"
-            scope.relations[alias] = self.derived("(subquery)", out.columns, out.scoped, out.key)
+            scope.relations[alias] = self.derived("(subquery)", out)
         elif isinstance(item, ast.RangeFunction):
             self.expressions(item.functions, scope)
             if item.alias is not None:
-                scope.relations[item.alias.aliasname] = self.derived("(function)", {}, False, None)
+                scope.relations[item.alias.aliasname] = self.derived("(function)", Output())
 
     def joined(self, scope: Scope) -> None:
         """Everything this query's rows combine: its FROM and the outer relations it uses."""
@@ -460,7 +458,8 @@ def violations(
         analysis = _Analysis(scoped, columns, args)
         analysis.statement(raw.stmt, None)
         for a, b in analysis.joins:
-            if a is not b and not analysis.same(a.key, b.key):
+            same = all(analysis.same(x, y) for x in a.keys for y in b.keys)
+            if a is not b and not (a.keys and b.keys and same):
                 found.append(Violation(a.label(), b.label(), " ".join(sql.split())))
     return found
 

@@ -49,6 +49,10 @@ PASSING: list[tuple[str, Any]] = [
     ("SELECT * FROM diagnosis d JOIN care_unit u ON u.id = d.care_contact_id", None),
     ("SELECT * FROM diagnosis d JOIN care_contact c ON (c.patient_id, c.id)"
      " = (d.patient_id, d.care_contact_id)", None),
+    ("SELECT * FROM diagnosis d, unnest($1::uuid[]) AS u(id) WHERE d.id = u.id", [["x"]]),
+    # An aggregate gives no patient_id, but its rows are the outer patient's.
+    ("SELECT p.id, l.n FROM patient p LEFT JOIN LATERAL (SELECT count(*) AS n FROM"
+     " (SELECT * FROM diagnosis WHERE diagnosis.patient_id = p.id) d) l ON true", None),
 ]  # fmt: skip
 
 FAILING: list[tuple[str, Any]] = [
@@ -70,6 +74,8 @@ FAILING: list[tuple[str, Any]] = [
      " WHERE c.id = diagnosis.care_contact_id", None),
     ("DELETE FROM diagnosis WHERE care_contact_id IN (SELECT id FROM care_contact"
      " WHERE reason = 'x')", None),
+    ("SELECT p.id, l.n FROM patient p LEFT JOIN LATERAL (SELECT count(*) AS n FROM"
+     " (SELECT * FROM diagnosis WHERE diagnosis.code = p.identifier) d) l ON true", None),
 ]  # fmt: skip
 
 
