@@ -101,7 +101,7 @@ async def record_medication_administration(
         checks.done()
         assert when is not None and prescription is not None
         row = header.row(when, prescription_id=prescription["id"], **content)
-        ref = await write.insert(models.MedicationAdministration, row)
+        ref = await write.insert(models.MedicationAdministration, row, payload=True)
         return {"medicationAdministration": ref}
 
     return await run_mutation(ctx, OPERATION, cmd, body, idempotency_key=cmd.idempotency_key)

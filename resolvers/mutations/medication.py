@@ -211,6 +211,7 @@ async def prescribe(ctx: Context, cmd: Prescribe) -> Outcome:
                 valid_until=valid_until,
                 status="aktiv",
             ),
+            payload=True,
         )
         refs = {"prescription": ref}
         if replaced is not None:
@@ -290,6 +291,7 @@ async def dispense(ctx: Context, cmd: Dispense) -> Outcome:
                 article_npl_pack_id=pack,
                 article_name=article,
             ),
+            payload=True,
         )
         return {"dispensation": ref}
 

@@ -128,7 +128,9 @@ async def record_municipal_decision(ctx: Context, cmd: RecordMunicipalDecision) 
         )
         await _check_codes(ctx, checks, cmd, municipality)
         checks.done()
-        ref = await write.insert(models.MunicipalDecision, header.row(when, **content))
+        ref = await write.insert(
+            models.MunicipalDecision, header.row(when, **content), payload=True
+        )
         return {"municipalDecision": ref}
 
     return await run_mutation(

@@ -88,7 +88,11 @@ class Writer:
 
         `payload`: the row is part of the mutation's answer. The caller's decision on the
         patient is made first (once per request), and the INSERT returns the row with its
-        visibility under that decision, so it need not be read back (module docstring).
+        visibility under that decision, so it need not be read back (module docstring). Only
+        for a row whose visibility nothing the mutation writes after it changes, except
+        through a new decision (`ctx.data.forget`): the predicate may read other tables (a
+        referral's answer is visible once the referral points to it, so answerReferral, which
+        sets that pointer after the insert, reads its answer back).
         `also`: expressions the INSERT computes besides (what the mutation would otherwise ask
         in a statement of its own), over the database as it was before the insert; their
         values are in `self.also[ref]`.

@@ -142,3 +142,36 @@ async def test_a_contact_that_starts_a_care_relationship_is_read_back(
     # The decision made before the insert (no relationship yet) disclosed nothing and is not
     # what the answer rests on: no denial is logged.
     assert denied.scalar() == 0
+
+
+async def test_a_row_the_writer_may_not_see_comes_back_hidden_and_the_denial_is_logged(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """A planned contact for a patient with no care relationship at the unit: written (the
+    write policy needs none), but the policy hides the patient from the writer, so the answer
+    has no contact, and the audit trail has the write and the denial, as when it was read back."""
+    world = await make_world(conn)
+    stranger = await create_patient(conn)
+    planned = contact_input(patient_gid(stranger), 0) | {
+        "status": "EJ_PABORJAD",
+        "periodStart": "2030-01-02T10:00:00+01:00",
+    }
+    async with count_statements(conn) as statements:
+        body = await call(
+            client, DOCUMENT.read_text(), {"input": planned}, token=world.clinician_token(settings)
+        )
+    payload = body["data"]["recordCareContact"]
+    assert payload["userErrors"] == []
+    assert payload["careContact"] is None
+    kinds = [kind(s) for s in statements]
+    assert "SELECT FROM care_contact" not in kinds, "not read back"
+    assert "INSERT INTO care_relationship" not in kinds, "a planned contact implies none"
+    entries = await conn.execute(
+        text("SELECT action FROM audit_entry WHERE patient_id = :p ORDER BY id"),
+        {"p": stranger.id},
+    )
+    assert [action for (action,) in entries] == ["write", "deny"]
+    written = await conn.execute(
+        text("SELECT count(*) FROM care_contact WHERE patient_id = :p"), {"p": stranger.id}
+    )
+    assert written.scalar() == 1
