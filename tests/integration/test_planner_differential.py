@@ -37,6 +37,7 @@ from app.settings import Settings
 from schema.ids import encode_id
 from tests.integration.demo_support import token_for
 from tests.integration.planner_queries import (
+    PATIENT_ID,
     ROLES,
     Case,
     CursorWanted,
@@ -139,7 +140,10 @@ class Paths:
         finally:
             await savepoint.rollback()
         self.requests += 1
-        return Answer(response.status_code, ordered(response.text), audit, response.json())
+        try:
+            return Answer(response.status_code, ordered(response.text), audit, response.json())
+        except ValueError:  # not JSON at all: compared (and shown) as its text
+            return Answer(response.status_code, response.text, audit, {"text": response.text})
 
     async def same(
         self, body: dict[str, Any], role: str, headers: dict[str, str] | None = None
@@ -422,6 +426,37 @@ FOUND = (
         '{ patient(personnummer: "191212121212") '
         "{ careContacts(first: 2) { nodes { careUnit { careProvider { hsaId } } } } } }",
     ),
+    # The same failure: a provider's municipality under a list's nodes, as the patient.
+    Case(
+        "patient",
+        '{ patient(personnummer: "191212121212") '
+        "{ toothFindings(first: 3) { nodes { careProvider { municipality { countyCode } } } } } }",
+    ),
+    # The same failure: the timeline without its nodes (totalCount or __typename only).
+    Case(
+        "er_doctor",
+        '{ patient(personnummer: "191212121212") { timeline(first: 5) { totalCount } } }',
+    ),
+    # The pharmacist is not shown the patient's municipality code (null on the loader path);
+    # the planner shows it ("0180").
+    Case("pharmacist", '{ patient(personnummer: "191212121212") { municipalityCode } }'),
+    # The timeline's count alone: the loader path's audit entry names a diagnosis (the first
+    # item of the page, which the response does not show); the planner's does not.
+    Case(
+        "guardian",
+        '{ patient(personnummer: "201908235623") '
+        "{ timeline(first: 1, includeNullified: false) { totalCount } } }",
+    ),
+    # Two patients, both refused: the same two denials, written in another order.
+    Case(
+        "guardian",
+        "query Two($a: String, $b: ID!) "
+        "{ p1: patient(personnummer: $a) { id } p2: patient(id: $b) { id } }",
+        {"a": "198301193846", "b": PATIENT_ID + "199010304468"},
+    ),
+    # An empty selection set (graphql-core accepts it): the planner's response is not JSON
+    # ({"data":{"patient":}}).
+    Case("pharmacist", 'query Empty { patient(personnummer: "191212121212") {} }'),
 )
 
 
