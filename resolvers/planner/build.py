@@ -40,6 +40,7 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     FromClause,
     Table,
@@ -57,6 +58,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
+from sqlalchemy.sql.elements import False_
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 from strawberry.types.arguments import convert_arguments
 
@@ -95,7 +97,6 @@ CUSTOM_READS = ("where", "pages", "count", "load_batch")
 # Attributes named differently from their column (schema/rows.py).
 COLUMN_OF = {"pk": "id", "personnummer": "identifier"}
 NULL = literal_column("'null'", Text)
-NULL_TEXT = literal_column("NULL", Text)
 
 
 class Unplannable(Exception):
@@ -160,6 +161,15 @@ class Builder:
     decision: PatientAccess
     decided: list[DecidedSlot] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=itertools.count)
+
+    def visible(self, table: FromClause) -> ColumnElement[bool]:
+        """The policy's predicate over `table`. A constant false stays a term of its own: SQL
+        would fold it into the WHERE and drop the patient_id equality the statement also
+        states (which tests/patient_joins.py reads)."""
+        predicate = self.decision.row_filter(table)
+        if isinstance(predicate, False_):
+            return literal_column("false", Boolean)
+        return predicate
 
     def name(self, prefix: str) -> str:
         return f"{prefix}{next(self._names)}"
@@ -325,7 +335,7 @@ class Builder:
             match = [
                 other.c.patient_id == row.c.patient_id,
                 other.c.id == row.c[column],
-                self.decision.row_filter(other),
+                self.visible(other),
             ]
             disclose = declared.loader.disclose
         else:
@@ -334,8 +344,9 @@ class Builder:
             disclose = None
         inner = self.row_object(target, other, self.subfields(target, details), where)
         own = [disclosure(disclose, other)] if disclose else []
+        keys = [other.c.patient_id] if "patient_id" in other.c else []
         found = (
-            select(inner.json.label("j"), disclosed_of([*own, *inner.disclosed]).label("d"))
+            select(*keys, inner.json.label("j"), disclosed_of([*own, *inner.disclosed]).label("d"))
             .select_from(joined(other, inner.laterals))
             .where(*match)
             .correlate(row)
@@ -379,6 +390,8 @@ class Builder:
             args = listed.args(**self.arguments(gfield, details))
         except AppError as exc:  # the loader path reports it, with its path
             raise Unplannable(f"{where}: {exc}") from exc
+        if not issubclass(listed.loader, PatientListLoader):
+            raise Unplannable(f"{where}: {listed.loader.__name__} is not a patient list")
         custom = [
             m
             for m in CUSTOM_READS
@@ -392,7 +405,7 @@ class Builder:
             table.c[mine] == row.c[theirs]
             for mine, theirs in zip(listing.partition, listed.parent, strict=True)
         ]
-        base.append(self.decision.row_filter(table))
+        base.append(self.visible(table))
         base += listing.conditions(args, table)
         if listing.latest_per:  # page over the newest row per key (as Listing.source)
             per = [table.c[n] for n in (*listing.partition, *listing.latest_per)]
@@ -424,19 +437,21 @@ class Builder:
         ]
         base += [
             row.c[declared.key].isnot(None),
-            self.decision.row_filter(table),
+            self.visible(table),
             *listing.conditions(args, table),
         ]
         page = self.page(Lists(listing, table, row, base, args))
         chosen = func.max(case((page.c.id == row.c[declared.key], page.c[declared.column])))
         found = (
             select(
+                page.c.patient_id,
                 chosen.label("v"),
                 func.string_agg(own_disclosure(listing, page), literal_column("','", Text)).label(
                     "d"
                 ),
             )
             .select_from(page)
+            .group_by(page.c.patient_id)
             .lateral(self.name("k"))
         )
         part.laterals.append(found)
@@ -480,6 +495,7 @@ class Builder:
         node = self.row_object(target, page, self.subfields(target, details), where)
         found = (
             select(
+                page.c.patient_id,
                 node.json.label("j"),
                 disclosed_of([own_disclosure(lists.listing, page), *node.disclosed]).label("d"),
             )
@@ -567,9 +583,13 @@ class Builder:
         aggregates["_end"] = (func.array_agg(aggregate_order_by(cursor, page.c._rn.desc())))[1]
         aggregates["_c"] = func.max(page.c._c)
         aggregates["_d"] = disclosed_agg(disclosures)
+        # Grouped by the patient (one group: the page is one list) so that the lateral says
+        # whose rows it holds (tests/patient_joins.py); an empty page gives no row, which the
+        # LEFT JOIN turns into NULLs, as the aggregates of no rows would be.
         lateral = (
-            select(*[value.label(k) for k, value in aggregates.items()])
+            select(page.c.patient_id, *[value.label(k) for k, value in aggregates.items()])
             .select_from(joined(page, laterals))
+            .group_by(page.c.patient_id)
             .lateral(self.name("l"))
         )
         part.laterals.append(lateral)
@@ -613,7 +633,7 @@ class Builder:
             t = declared.tables[kind].alias(self.name("k"))
             conditions = [
                 t.c.patient_id == row.c.id,
-                self.decision.row_filter(t),
+                self.visible(t),
                 *args.filter.conditions(t),
             ]
             if not args.include_nullified:
@@ -655,9 +675,12 @@ class Builder:
                 inner = self.row_object(
                     kind_type, table, self.subfields(kind_type, node_details), f"{path}<{kind}>"
                 )
-                own = disclosure(loaders[kind].disclose, table)
                 found = (
-                    select(inner.json.label("j"), disclosed_of([own, *inner.disclosed]).label("d"))
+                    select(
+                        table.c.patient_id,
+                        inner.json.label("j"),
+                        disclosed_of(inner.disclosed).label("d"),
+                    )
                     .select_from(joined(table, inner.laterals))
                     .where(
                         page.c.kind == kind,
@@ -674,9 +697,18 @@ class Builder:
             return whole
 
         total = select(func.count()).select_from(union).scalar_subquery()
-        paged = Paged(
-            page, cursor_of(sort.tag, sort.columns, page), NULL_TEXT, node, lambda: total, args
+        # The loader path loads (and discloses) every row of the page, whatever is selected.
+        if any(loaders[kind].disclose != kind for kind in targs.kinds):
+            raise Unplannable(f"{where}: a kind disclosed under another name")
+        own = (
+            cast(page.c.patient_id, Text)
+            .concat(literal_column("'|'", Text))
+            .concat(page.c.kind)
+            .concat(literal_column("':'", Text))
+            .concat(cast(page.c.id, Text))
         )
+        cursor = cursor_of(sort.tag, sort.columns, page)
+        paged = Paged(page, cursor, own, node, lambda: total, args)
         conn_type = object_type(gfield.type, where)
         return self.paged_connection(
             conn_type, self.subfields(conn_type, details), paged, where, part
@@ -696,18 +728,21 @@ class Builder:
         after = lists.listing.sort.after(table, args.after) if args.after is not None else true()
         counts = (
             select(
+                table.c.patient_id,
                 func.count().label("total"),
                 func.count().filter(after).label("remaining"),
             )
             .select_from(table)
             .where(*lists.base)
             .correlate(lists.parent)
+            .group_by(table.c.patient_id)  # as in `paged_connection`
             .lateral(self.name("n"))
         )
         part.laterals.append(counts)
+        total, remaining = func.coalesce(counts.c.total, 0), func.coalesce(counts.c.remaining, 0)
         info = {
-            "hasNextPage": text_bool(counts.c.remaining > 0),
-            "hasPreviousPage": text_bool(counts.c.total > counts.c.remaining),
+            "hasNextPage": text_bool(remaining > 0),
+            "hasPreviousPage": text_bool(total > remaining),
             "startCursor": NULL,
             "endCursor": NULL,
         }
@@ -715,7 +750,7 @@ class Builder:
         lists_json = {
             k: empty for k, sub in selected.items() if sub[0].node.name.value in ("nodes", "edges")
         }
-        return self.connection_object(conn_type, selected, counts.c.total, info, lists_json, where)
+        return self.connection_object(conn_type, selected, total, info, lists_json, where)
 
     def connection_object(
         self,
@@ -815,7 +850,8 @@ def disclosed_of(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
     """The disclosure lists of one row and what was read under it, comma-separated."""
     if not parts:
         return literal_column("NULL", Text)
-    return func.concat_ws(literal_column("','", Text), *parts)
+    # concat_ws of nothing but NULLs is '', which would add empty items to the list.
+    return func.nullif(func.concat_ws(literal_column("','", Text), *parts), "")
 
 
 def disclosed_agg(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:

@@ -262,7 +262,7 @@ def _record(ctx: Context, disclosed: str | None) -> None:
     if not disclosed:
         return
     by_patient: dict[uuid.UUID, list[str]] = {}
-    for item in disclosed.split(","):
+    for item in filter(None, disclosed.split(",")):
         patient, resource = item.split("|", 1)
         by_patient.setdefault(uuid.UUID(patient), []).append(resource)
     for patient_id, resources in by_patient.items():
