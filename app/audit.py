@@ -307,7 +307,10 @@ def _entries(
             event.reason or emergency,
             event.review_required or emergency is not None,
         )
-    for denied_pid, reason in buffer.denied.items():
+    # In patient order, as the disclosures: the order in which concurrent resolvers met the
+    # patients says nothing, and both read paths (GraphQL and the planner) write the same.
+    denials = sorted(buffer.denied.items(), key=lambda item: item[0].bytes if item[0] else b"")
+    for denied_pid, reason in denials:
         if denied_pid is not None and denied_pid in buffer.disclosed:
             continue
         entries.add(denied_pid, "deny", "denied", [], reason)
