@@ -75,6 +75,8 @@ def iso_datetime(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def text_obj(*pairs: tuple[str, ColumnElement[Any]]) -> ColumnElement[Any]:
     """The JSON object of (key, JSON text fragment) pairs, keys in the operation's order."""
+    if not pairs:
+        return literal_column("'{}'", Text)
     parts: list[ColumnElement[Any]] = []
     for n, (name, value) in enumerate(pairs):
         assert name.replace("_", "").isalnum(), name

@@ -158,7 +158,7 @@ def may_plan(text: str, operation_name: str | None) -> bool:
     if doc is None:
         return False
     return all(
-        isinstance(s, FieldNode) and s.name.value in ("patient", "__typename")
+        isinstance(s, FieldNode) and s.name.value in ("patient", "patients", "__typename")
         for s in doc.operation.selection_set.selections
     )
 
@@ -193,6 +193,13 @@ async def run_planned(
         elif name == "patient":
             found = await _patient(ctx, schema, doc, variables, raw_variables, query_type, details)
             pieces.append((key, found))
+        elif name == "patients":
+            from resolvers.planner.population import patients_json
+
+            listed = await patients_json(
+                ctx, schema, doc, variables, raw_variables, query_type, details
+            )
+            pieces.append((key, listed))
         else:
             raise Decline
     return JsonText(b"{" + b",".join(orjson.dumps(k) + b":" + v for k, v in pieces) + b"}")
@@ -252,12 +259,12 @@ async def _patient(
         ).decode()
     rows = await ctx.data.fetch_plan(plan, values)
     ctx.audit.disclose(patient_id, "Patient", patient_id)
-    _record(ctx, rows[0]["disclosed"])
+    record(ctx, rows[0]["disclosed"])
     data: str = rows[0]["data"]
     return data.encode()
 
 
-def _record(ctx: Context, disclosed: str | None) -> None:
+def record(ctx: Context, disclosed: str | None) -> None:
     """Record the statement's disclosures ("patient|Type:id,...") as `fetch` would."""
     if not disclosed:
         return

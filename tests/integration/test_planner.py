@@ -171,3 +171,48 @@ async def test_every_shipped_operation(conn: AsyncConnection, settings: Settings
         body = {"operationName": name, "variables": {"personnummer": w.patient.identifier}}
         slow, _ = await both(conn, settings, body, token)
         assert slow[0] == 200 and slow[1]["data"]["patient"] is not None, name
+
+
+POPULATION = """
+query Pop($first: Int!, $after: String, $provider: String!) {
+  patients(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges {
+      cursor
+      node {
+        id familyName
+        careContacts(first: 2, filter: { careProviderHsaIds: [$provider] }) {
+          totalCount nodes { id status careUnit { name } diagnoses(first: 1) { nodes { code } } }
+        }
+        alerts(first: 1) { nodes { id critical } }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_population(conn: AsyncConnection, settings: Settings) -> None:
+    """`patients` (the shipped PopulationList and a free-form page with cursors) as the ER
+    doctor: the search runs as on the loader path, the patients' fields in one statement."""
+    from tests.integration.test_compiled_population import population
+
+    w = await build_world(conn)
+    await population(conn, w)
+    token = clinician_token(settings, w)
+    shipped = {
+        "operationName": "PopulationList",
+        "variables": {"first": 50, "items": 5, "provider": w.a.hsa_id},
+    }
+    before = planned_count()
+    slow, fast = await both(conn, settings, shipped, token)
+    assert len(slow[1]["data"]["patients"]["nodes"]) == 5
+    assert planned_count() > before
+    assert fast[3] < slow[3], (fast[3], slow[3])
+    variables: dict[str, Any] = {"first": 2, "after": None, "provider": w.a.hsa_id}
+    first, _ = await both(conn, settings, {"query": POPULATION, "variables": variables}, token)
+    page = first[1]["data"]["patients"]
+    assert page["pageInfo"]["hasNextPage"] and len(page["edges"]) == 2
+    variables["after"] = page["pageInfo"]["endCursor"]
+    await both(conn, settings, {"query": POPULATION, "variables": variables}, token)
