@@ -100,7 +100,7 @@ async def record_care_contact(ctx: Context, cmd: RecordCareContact) -> Outcome:
         return {"careContact": ref}
 
     return await run_mutation(
-        ctx, "recordCareContact", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "recordCareContact", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )
 
 
@@ -123,7 +123,9 @@ async def add_diagnosis(ctx: Context, cmd: AddDiagnosis) -> Outcome:
         )
         return {"diagnosis": ref}
 
-    return await run_mutation(ctx, "addDiagnosis", cmd, body, idempotency_key=cmd.idempotency_key)
+    return await run_mutation(
+        ctx, "addDiagnosis", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
+    )
 
 
 async def write_care_document(ctx: Context, cmd: WriteCareDocument) -> Outcome:
@@ -161,5 +163,5 @@ async def write_care_document(ctx: Context, cmd: WriteCareDocument) -> Outcome:
         return {"careDocument": ref}
 
     return await run_mutation(
-        ctx, "writeCareDocument", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "writeCareDocument", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )

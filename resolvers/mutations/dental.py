@@ -88,7 +88,12 @@ async def record_dental_treatment(ctx: Context, cmd: RecordDentalTreatment) -> O
         return {"dentalTreatment": ref}
 
     return await run_mutation(
-        ctx, "recordDentalTreatment", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx,
+        "recordDentalTreatment",
+        cmd,
+        body,
+        idempotency_key=cmd.idempotency_key,
+        writes_last=True,
     )
 
 
@@ -123,5 +128,5 @@ async def record_tooth_finding(ctx: Context, cmd: RecordToothFinding) -> Outcome
         return {"toothFinding": ref}
 
     return await run_mutation(
-        ctx, "recordToothFinding", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "recordToothFinding", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )

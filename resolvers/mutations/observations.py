@@ -126,7 +126,9 @@ async def add_alert(ctx: Context, cmd: AddAlert) -> Outcome:
         )
         return {"alert": ref}
 
-    return await run_mutation(ctx, "addAlert", cmd, body, idempotency_key=cmd.idempotency_key)
+    return await run_mutation(
+        ctx, "addAlert", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
+    )
 
 
 def _lab_content(checks: Checks, cmd: RecordLabResult) -> dict[str, object]:
@@ -184,7 +186,7 @@ async def record_lab_result(ctx: Context, cmd: RecordLabResult) -> Outcome:
         return {"labResult": ref}
 
     return await run_mutation(
-        ctx, "recordLabResult", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "recordLabResult", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )
 
 
@@ -226,5 +228,5 @@ async def record_vaccination(ctx: Context, cmd: RecordVaccination) -> Outcome:
         return {"vaccination": ref}
 
     return await run_mutation(
-        ctx, "recordVaccination", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "recordVaccination", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )

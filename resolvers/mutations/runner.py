@@ -13,6 +13,7 @@ called `ctx.data.forget`), or the row was updated after its insert, it is read b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,18 @@ class Returned:
     decision: PatientAccess
 
 
+DUPLICATE_DOCUMENT = "the source system already has a document with this documentId for the patient"
+
+
+@functools.cache
+def document_key(table: Table) -> list[str] | None:
+    """The columns of the table's unique (patient, source system, documentId) index, if any."""
+    for index in table.indexes:
+        if index.unique and index.name == f"uq_{table.name}_patient_source_document":
+            return [column.name for column in index.columns]
+    return None
+
+
 def row_values(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """The values of a new row: `values` and the model's defaults for the fields it leaves
     out (what `model(**values).model_dump()` gives, without building the model)."""
@@ -75,6 +88,11 @@ class Writer:
     written: list[RowRef] = field(default_factory=list)
     returned: dict[RowRef, Returned] = field(default_factory=dict)
     also: dict[RowRef, dict[str, Any]] = field(default_factory=dict)
+    # No savepoint around the body (run_mutation's `writes_last`): the first insert turns a
+    # duplicate documentId into DUPLICATE without an error, and `wrote` says whether anything
+    # was written (after which nothing may be refused).
+    unguarded: bool = False
+    wrote: bool = False
 
     async def insert(
         self,
@@ -108,11 +126,23 @@ class Writer:
         if payload and "patient_id" in data:
             decision = (await self.ctx.data.access([patient_id]))[patient_id]
             returning = [*table.c, visibility_of(table, [decision]).label(VISIBLE)]
+        document = document_key(table) if self.unguarded and not self.wrote else None
+        if document is not None:
+            statement = (
+                pg_insert(table).values(**data).on_conflict_do_nothing(index_elements=document)
+            )
+            returning = returning or [table.c.id]
+        else:
+            self.wrote = True  # if it fails, the transaction fails with it
         if not returning and not extra:
             await self.ctx.conn.execute(statement)
         else:
             result = await self.ctx.conn.execute(statement.returning(*returning, *extra))
-            row = dict(result.mappings().one())
+            found = result.mappings().first()
+            if found is None:  # only ON CONFLICT DO NOTHING returns no row: nothing written
+                raise reject("input.documentId", Code.DUPLICATE, DUPLICATE_DOCUMENT)
+            self.wrote = True
+            row = dict(found)
             self.also[ref] = {name: row.pop(f"{ALSO}{name}") for name in also or {}}
             if decision is not None:
                 shown = bool(row.pop(VISIBLE))
@@ -151,6 +181,7 @@ class Writer:
                 f"the {ref.type_name} is at version {version}, not {expected_version}: "
                 "read it again and retry",
             )
+        self.wrote = True
         self.returned.pop(ref, None)
         self.written.append(ref)
 
@@ -223,11 +254,7 @@ def _database_problem(exc: DBAPIError) -> Problem | None:
     constraint = str(getattr(cause, "constraint_name", "") or "")
     if sqlstate == "23505":
         if constraint.endswith("_patient_source_document"):
-            return Problem(
-                "input.documentId",
-                Code.DUPLICATE,
-                "the source system already has a document with this documentId for the patient",
-            )
+            return Problem("input.documentId", Code.DUPLICATE, DUPLICATE_DOCUMENT)
         if constraint == "uq_patient_identifier":
             return Problem("input.identifier", Code.DUPLICATE, "a patient has this identifier")
         return Problem(None, Code.DUPLICATE, "this already exists")
@@ -285,12 +312,33 @@ def _check_key(key: str | None) -> str | None:
 
 
 async def run_mutation(
-    ctx: Context, operation: str, command: Any, body: Body, *, idempotency_key: str | None
+    ctx: Context,
+    operation: str,
+    command: Any,
+    body: Body,
+    *,
+    idempotency_key: str | None,
+    writes_last: bool = False,
 ) -> Outcome:
-    """Run `body` as one all-or-nothing step of the request transaction."""
+    """Run `body` as one all-or-nothing step of the request transaction.
+
+    `writes_last`: the body refuses (raises Rejected) only before its first write, and its
+    writes are inserts through the Writer that can fail only for a duplicate documentId, on
+    the first. Without an idempotency key it then runs without a savepoint (SAVEPOINT and
+    RELEASE are two round trips): the first insert answers a duplicate with DUPLICATE and
+    writes nothing (ON CONFLICT DO NOTHING), and anything that fails after a write fails the
+    whole request, whose transaction is rolled back (`_unguarded`).
+    """
     require_principal(ctx)
     print_ = fingerprint(command)
     writer = Writer(ctx)
+    if writes_last and idempotency_key is None:
+        writer.unguarded = True
+        try:
+            refs = await _unguarded(writer, body)
+        except Rejected as rejected:
+            return Outcome(problems=rejected.problems)
+        return await _written(ctx, writer, refs)
     try:
         key = _check_key(idempotency_key)
         async with ctx.conn.begin_nested():
@@ -308,9 +356,34 @@ async def run_mutation(
         if problem is None:
             raise
         return Outcome(problems=[problem])
+    return await _written(ctx, writer, refs)
+
+
+async def _written(ctx: Context, writer: Writer, refs: Mapping[str, RowRef]) -> Outcome:
     for ref in writer.written:
         ctx.audit.write(ref.patient_id, ref.type_name, ref.id)
     return await _outcome(ctx, refs, replayed=False, returned=writer.returned)
+
+
+class UnfinishedWrite(DBAPIError):
+    """A mutation without a savepoint failed after it wrote: the request's transaction must
+    not commit (the endpoint rolls back a request whose field failed with a DBAPIError)."""
+
+
+async def _unguarded(writer: Writer, body: Body) -> Mapping[str, RowRef]:
+    """`body` without a savepoint (run_mutation's `writes_last`). A database error leaves the
+    transaction failed (the request ends with it, nothing committed); anything raised after a
+    write is turned into one, so that what was written is rolled back, never committed."""
+    try:
+        return await body(writer)
+    except DBAPIError:
+        raise
+    except BaseException as exc:
+        if writer.wrote and isinstance(exc, Exception):
+            raise UnfinishedWrite(
+                "a mutation failed after its write", None, exc, hide_parameters=True
+            ) from exc
+        raise
 
 
 async def _replayed(ctx: Context, replay: _Replay, operation: str, print_: str) -> Outcome:

@@ -106,5 +106,5 @@ async def record_vital_signs(ctx: Context, cmd: RecordVitalSigns) -> Outcome:
         return {"vitalSigns": ref}
 
     return await run_mutation(
-        ctx, "recordVitalSigns", cmd, body, idempotency_key=cmd.idempotency_key
+        ctx, "recordVitalSigns", cmd, body, idempotency_key=cmd.idempotency_key, writes_last=True
     )

@@ -2,16 +2,19 @@
 benchmark sends it (bench/workloads/record_contact.py), by the real clinician, over HTTP.
 
 Statement counts per request are deterministic. The payload's row comes back from its INSERT
-with the policy's visibility predicate (resolvers/mutations/runner.py), and the audit chain's
-lock and head are one statement (audit_chain_head, migration 0022).
+with the policy's visibility predicate (resolvers/mutations/runner.py), the mutation runs
+without a savepoint (run_mutation's writes_last), and the audit chain's lock and head are one
+statement (audit_chain_head, migration 0022).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +31,6 @@ DOCUMENT = Path(__file__).parents[2] / "bench/workloads/vardkedja/RecordCareCont
 RECORD_CARE_CONTACT = [
     "SAVEPOINT",  # the request (production: BEGIN)
     "SELECT set_config",  # statement timeout (production: none)
-    "SAVEPOINT",  # the mutation: all or nothing
     # The unit (the token's), the accountable (the signed-in clinician), the patient (exists,
     # born before the contact): one statement.
     "SELECT lookups care_unit practitioner patient",
@@ -37,7 +39,6 @@ RECORD_CARE_CONTACT = [
     # The contact, returned with its visibility (no read back) and whether the unit's care
     # relationship is current (else the contact records one).
     "INSERT INTO care_contact",
-    "RELEASE",
     "SELECT FROM audit_chain_head",  # the audit chain's lock and head
     "INSERT INTO audit_entry",  # the write entry (and the read of the answer)
     "RELEASE",  # the request (production: COMMIT)
@@ -123,10 +124,9 @@ async def test_a_contact_that_starts_a_care_relationship_is_read_back(
     assert payload["userErrors"] == []
     assert payload["careContact"]["status"] == "AVSLUTAD", "visible under the new relationship"
     kinds = [kind(s) for s in statements]
-    assert kinds[6:12] == [
+    assert kinds[5:10] == [
         "INSERT INTO care_contact",  # says that no relationship is current
         "INSERT INTO care_relationship",
-        "RELEASE",
         "SELECT FROM patient",  # the decision again, now with the relationship
         "SELECT FROM care_contact",  # the contact read back
         "SELECT FROM audit_chain_head",
@@ -175,3 +175,80 @@ async def test_a_row_the_writer_may_not_see_comes_back_hidden_and_the_denial_is_
         text("SELECT count(*) FROM care_contact WHERE patient_id = :p"), {"p": stranger.id}
     )
     assert written.scalar() == 1
+
+
+async def test_a_duplicate_document_is_refused_without_a_savepoint_and_writes_nothing(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """The first contact of a newcomer with a documentId the source system already used for
+    the patient: DUPLICATE, no contact and no care relationship written, and the request (and
+    a second mutation in the same document) goes on."""
+    world = await make_world(conn)
+    newcomer = await create_patient(conn)
+    first = contact_input(patient_gid(world.patient), 0) | {"documentId": "twice"}
+    body = await call(
+        client, DOCUMENT.read_text(), {"input": first}, token=world.clinician_token(settings)
+    )
+    assert body["data"]["recordCareContact"]["userErrors"] == []
+    again = """
+    mutation Two($a: RecordCareContactInput!, $b: RecordCareContactInput!) {
+      a: recordCareContact(input: $a) { userErrors { field code } careContact { id } }
+      b: recordCareContact(input: $b) { userErrors { field code } careContact { status } }
+    }"""
+    duplicate = contact_input(patient_gid(world.patient), 0) | {"documentId": "twice"}
+    fresh = contact_input(patient_gid(newcomer), 1)
+    async with count_statements(conn) as statements:
+        body = await call(
+            client, again, {"a": duplicate, "b": fresh}, token=world.clinician_token(settings)
+        )
+    assert "SAVEPOINT" not in [kind(s) for s in statements[1:-1]], "no savepoint per mutation"
+    data = body["data"]
+    assert data["a"]["userErrors"] == [{"field": "input.documentId", "code": "DUPLICATE"}]
+    assert data["a"]["careContact"] is None
+    assert data["b"]["userErrors"] == [] and data["b"]["careContact"]["status"] == "AVSLUTAD"
+    counted = await conn.execute(
+        text(
+            "SELECT (SELECT count(*) FROM care_contact WHERE patient_id = :p"
+            " AND document_id = 'twice'), (SELECT count(*) FROM care_relationship"
+            " WHERE patient_id = :p)"
+        ),
+        {"p": world.patient.id},
+    )
+    assert tuple(counted.one()) == (1, 1)
+
+
+async def test_a_mutation_refused_after_it_wrote_fails_the_request_instead_of_committing(
+    conn: AsyncConnection,
+) -> None:
+    """Without a savepoint nothing can be undone, so a body that refuses after a write (a
+    broken `writes_last` promise) raises UnfinishedWrite, a DBAPIError: the endpoint rolls the
+    whole request back rather than commit half of the mutation."""
+    from app import models
+    from app.access.principal import Principal, PrincipalKind
+    from resolvers.mutations.outcome import Code, RowRef, reject
+    from resolvers.mutations.runner import UnfinishedWrite, Writer, run_mutation
+    from tests.sqlcount import context
+
+    world = await make_world(conn)
+    ctx = context(conn, Principal(kind=PrincipalKind.SYSTEM, subject="statements-test"))
+
+    async def body(write: Writer) -> dict[str, RowRef]:
+        await write.insert(
+            models.CareRelationship,
+            {
+                "patient_id": world.patient.id,
+                "care_unit_id": world.unit.id,
+                "care_provider_id": world.provider.id,
+                "valid_from": datetime.now(UTC),
+            },
+        )
+        raise reject(None, Code.INVALID_STATE, "refused too late")
+
+    with pytest.raises(UnfinishedWrite):
+        await run_mutation(ctx, "broken", {"n": 1}, body, idempotency_key=None, writes_last=True)
+    # With an idempotency key the savepoint is there, and the same body is a plain refusal.
+    async with conn.begin_nested():
+        refused = await run_mutation(
+            ctx, "broken", {"n": 2}, body, idempotency_key="k-1", writes_last=True
+        )
+    assert [p.code for p in refused.problems] == [Code.INVALID_STATE]
