@@ -268,12 +268,13 @@ def record(ctx: Context, disclosed: str | None) -> None:
     """Record the statement's disclosures ("patient|Type:id,...") as `fetch` would."""
     if not disclosed:
         return
-    by_patient: dict[uuid.UUID, list[str]] = {}
-    for item in filter(None, disclosed.split(",")):
-        patient, resource = item.split("|", 1)
-        by_patient.setdefault(uuid.UUID(patient), []).append(resource)
-    for patient_id, resources in by_patient.items():
-        ctx.audit.disclose_all(patient_id, resources)
+    by_patient: dict[str, list[str]] = {}
+    for item in disclosed.split(","):
+        if item:
+            patient, _, resource = item.partition("|")
+            by_patient.setdefault(patient, []).append(resource)
+    for patient, resources in by_patient.items():
+        ctx.audit.disclose_all(uuid.UUID(patient), resources)
 
 
 def _find_plan() -> Plan:

@@ -216,3 +216,24 @@ async def test_population(conn: AsyncConnection, settings: Settings) -> None:
     assert page["pageInfo"]["hasNextPage"] and len(page["edges"]) == 2
     variables["after"] = page["pageInfo"]["endCursor"]
     await both(conn, settings, {"query": POPULATION, "variables": variables}, token)
+
+
+async def test_statements_do_not_grow_with_depth(conn: AsyncConnection, settings: Settings) -> None:
+    """A planned request costs the same statements whatever the document selects: the find,
+    the policy's decision, one read and the audit write."""
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    shallow: dict[str, Any] = {
+        "query": "query($p: String!) { patient(personnummer: $p) { alerts { nodes { id } } } }"
+    }
+    deep: dict[str, Any] = {"query": FREE_FORM}
+    counts = []
+    shallow["variables"] = {"p": w.patient.identifier}
+    deep["variables"] = {"pnr": w.patient.identifier, "n": 3}
+    for body in (shallow, deep):
+        status, answer_body, _, statements = await answer(conn, settings, True, body, token)
+        assert status == 200 and answer_body["data"]["patient"] is not None
+        counts.append(statements)
+    slow = await answer(conn, settings, False, deep, token)
+    assert counts[0] == counts[1] < slow[3], (counts, slow[3])
