@@ -52,6 +52,7 @@ from sqlalchemy import (
     func,
     lateral,
     literal_column,
+    null,
     select,
     true,
     type_coerce,
@@ -62,6 +63,8 @@ from sqlalchemy.sql.elements import False_
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 from strawberry.types.arguments import convert_arguments
 
+from app.access.categories import ADDRESS_COLUMNS, base_table_name
+from app.access.data import ORGANISATION_TABLES
 from app.access.policy import PatientAccess
 from app.errors import AppError
 from resolvers.compiled.sqljson import (
@@ -275,7 +278,12 @@ class Builder:
         column = (columns or {}).get(python_name) or COLUMN_OF.get(python_name, python_name)
         if column not in row.c:
             raise Unplannable(f"{where}: no column {column}")
-        return self.scalar(gfield.type, row.c[column], where)
+        value: ColumnElement[Any] = row.c[column]
+        if column in ADDRESS_COLUMNS and base_table_name(row) not in ORGANISATION_TABLES:
+            # A16, as DataAccess scrubs every row it fetches: a person's address columns
+            # only for a caller who may see the address.
+            value = value if self.decision.may_see_address else null()
+        return self.scalar(gfield.type, value, where)
 
     def scalar(
         self, gql_type: GraphQLOutputType, value: ColumnElement[Any], where: str

@@ -238,7 +238,8 @@ async def _nodes(
     except Unplannable as exc:
         raise Decline from exc
     rows = await ctx.data.fetch_plan(plan, values)
-    PLANNER_FIELDS.labels("planned").inc(len(details[0].node.selection_set.selections))
+    selection = details[0].node.selection_set
+    PLANNER_FIELDS.labels("planned").inc(len(selection.selections) if selection else 0)
     found: dict[uuid.UUID, bytes] = {}
     for r in rows:
         found[r["id"]] = r["data"].encode()
