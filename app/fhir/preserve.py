@@ -108,7 +108,10 @@ def _compare_list(
 ) -> tuple[Any, list[Loss]]:
     remainder: list[Any] = []
     losses: list[Loss] = []
-    if not any(isinstance(item, dict | list) for item in original):
+    for item in original:
+        if isinstance(item, dict | list):
+            break
+    else:
         # Primitives (given names, lines of an address) correspond by position.
         for i, item in enumerate(original):
             theirs = exported[i] if i < len(exported) else None

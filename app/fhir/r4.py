@@ -148,9 +148,17 @@ def _path(resource_type: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(raw: str | bytes) -> Any:
-    """Parse FHIR JSON keeping decimals exact (orjson would read them as floats)."""
-    return json.loads(raw, parse_float=Decimal)
+    """Parse FHIR JSON keeping decimals exact (orjson would read them as floats). As
+    `json.loads(raw, parse_float=Decimal)`, with one decoder rather than one per call."""
+    if isinstance(raw, bytes | bytearray):
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    elif raw.startswith("\ufeff"):
+        return json.loads(raw, parse_float=Decimal)  # its error: "Unexpected UTF-8 BOM"
+    return _DECODER.decode(raw)
 
 
 def _default(value: Any) -> Any:

@@ -4,7 +4,7 @@ then rows already in the database (by our uuid, or by HSA-id for logical referen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +40,14 @@ def local_key(reference: str) -> str:
     return "/".join(parts[-2:])
 
 
-def references_in(data: Any) -> Iterator[tuple[str | None, str | None]]:
+def references_in(data: Any) -> list[tuple[str | None, str | None]]:
     """Every (reference, HSA-id of a logical reference) in a resource's JSON."""
+    found: list[tuple[str | None, str | None]] = []
+    _references(data, found)
+    return found
+
+
+def _references(data: Any, found: list[tuple[str | None, str | None]]) -> None:
     if isinstance(data, dict):
         ref = data.get("reference")
         ident = data.get("identifier")
@@ -49,12 +55,16 @@ def references_in(data: Any) -> Iterator[tuple[str | None, str | None]]:
         if isinstance(ident, dict) and ident.get("system") in (HSA_ID, HSA_ID_RIV):
             hsa = ident.get("value")
         if isinstance(ref, str) or isinstance(hsa, str):
-            yield (ref if isinstance(ref, str) else None, hsa if isinstance(hsa, str) else None)
+            found.append(
+                (ref if isinstance(ref, str) else None, hsa if isinstance(hsa, str) else None)
+            )
         for value in data.values():
-            yield from references_in(value)
+            if isinstance(value, dict | list):
+                _references(value, found)
     elif isinstance(data, list):
         for item in data:
-            yield from references_in(item)
+            if isinstance(item, dict | list):
+                _references(item, found)
 
 
 @dataclass
