@@ -125,6 +125,12 @@ class Part:
     laterals: list[Lateral] = field(default_factory=list)
     disclosed: list[ColumnElement[Any]] = field(default_factory=list)
 
+    def attach(self, lateral: Lateral) -> Lateral:
+        """Join `lateral` to the row, its disclosures (column `d`) to the row's."""
+        self.laterals.append(lateral)
+        self.disclosed.append(lateral.c.d)
+        return lateral
+
 
 @dataclass(frozen=True)
 class Lists:
@@ -360,9 +366,7 @@ class Builder:
             .correlate(row)
             .lateral(self.name("r"))
         )
-        part.laterals.append(found)
-        part.disclosed.append(found.c.d)
-        return text_or_null(found.c.j)
+        return text_or_null(part.attach(found).c.j)
 
     def check_plain(
         self, gql_type: GraphQLOutputType, details: FieldDetailsList, where: str
@@ -462,9 +466,7 @@ class Builder:
             .group_by(page.c.patient_id)
             .lateral(self.name("k"))
         )
-        part.laterals.append(found)
-        part.disclosed.append(found.c.d)
-        return self.scalar(gfield.type, found.c.v, where)
+        return self.scalar(gfield.type, part.attach(found).c.v, where)
 
     def page(self, lists: Lists) -> FromClause:
         """The page's rows, numbered, with how many rows lie after the cursor (`_c`): a
@@ -510,9 +512,7 @@ class Builder:
             .select_from(joined(page, node.laterals))
             .lateral(self.name("f"))
         )
-        part.laterals.append(found)
-        part.disclosed.append(found.c.d)
-        return text_or_null(found.c.j)
+        return text_or_null(part.attach(found).c.j)
 
     def connection(
         self,
@@ -570,7 +570,7 @@ class Builder:
             name = sub[0].node.name.value
             path = f"{where}.{key}"
             if name == "nodes":
-                aggregates[key] = agg_text(nodes_of(conn_type, sub, path), order)
+                aggregates[f"list {key}"] = agg_text(nodes_of(conn_type, sub, path), order)
             elif name == "edges":
                 edge_type = object_type(list_item(conn_type, sub), path)
                 pairs: list[tuple[str, ColumnElement[Any]]] = []
@@ -586,11 +586,11 @@ class Builder:
                         pairs.append((edge_key, typename(edge_type)))
                     else:
                         raise Unplannable(f"{path}.{edge_key}")
-                aggregates[key] = agg_text(text_obj(*pairs), order)
+                aggregates[f"list {key}"] = agg_text(text_obj(*pairs), order)
         aggregates["_start"] = func.min(case((page.c._rn == 1, cursor)))
         aggregates["_end"] = (func.array_agg(aggregate_order_by(cursor, page.c._rn.desc())))[1]
         aggregates["_c"] = func.max(page.c._c)
-        aggregates["_d"] = disclosed_agg(disclosures)
+        aggregates["d"] = disclosed_agg(disclosures)
         # Grouped by the patient (one group: the page is one list) so that the lateral says
         # whose rows it holds (tests/patient_joins.py); an empty page gives no row, which the
         # LEFT JOIN turns into NULLs, as the aggregates of no rows would be.
@@ -600,8 +600,7 @@ class Builder:
             .group_by(page.c.patient_id)
             .lateral(self.name("l"))
         )
-        part.laterals.append(lateral)
-        part.disclosed.append(lateral.c._d)
+        part.attach(lateral)
         remaining = func.coalesce(lateral.c._c, 0)
         if args.after is None:
             total: ColumnElement[Any] = remaining
@@ -615,7 +614,10 @@ class Builder:
             "startCursor": text_plain(lateral.c._start),
             "endCursor": text_plain(lateral.c._end),
         }
-        lists_json = {k: wrap_list(lateral.c[k]) for k in selected if k in aggregates}
+        # The lists' columns are named with a space: no response key (an alias) can collide.
+        lists_json = {
+            k: wrap_list(lateral.c[f"list {k}"]) for k in selected if f"list {k}" in aggregates
+        }
         return self.connection_object(conn_type, selected, total, info, lists_json, where)
 
     def interleaved(
@@ -698,9 +700,7 @@ class Builder:
                     .correlate(page)
                     .lateral(self.name("r"))
                 )
-                whole.laterals.append(found)
-                whole.disclosed.append(found.c.d)
-                kinds.append(found.c.j)
+                kinds.append(whole.attach(found).c.j)
             whole.json = func.coalesce(*kinds)
             return whole
 
