@@ -58,6 +58,7 @@ ROLES = {
     "outsider": "--as clinician --hsa-id SE2321000016-DR99 --unit SE2321000016-VCSO "
     "--provider SE2321000016-RSTH --name 'Olof Utanför' --role lakare",
 }
+EMERGENCY = {"x-purpose-of-use": "ETREAT", "x-emergency-reason": "Medvetslos vid ankomst"}
 # Whom each role reads most (the rest of the time: anyone, seen or not).
 OWN = {
     "patient": "191212121212",
@@ -117,6 +118,7 @@ class Case:
     document: str
     variables: dict[str, Any] = field(default_factory=dict)
     cursors: tuple[CursorWanted, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
 
     def with_patient_ids(self, ids: dict[str, str]) -> Case:
         """The case with each "@id:<personnummer>" variable value replaced by the id."""
@@ -443,7 +445,10 @@ def cases(draw: st.DrawFn) -> Case:
         roots.append(root(b, draw(st.sampled_from(PEOPLE)), alias=True))
     definitions = f"({', '.join(b.definitions)})" if b.definitions else ""
     document = "\n".join([f"query Generated{definitions} {{ {' '.join(roots)} }}", *b.fragments])
-    return Case(role, document, b.variables, tuple(b.cursors))
+    # Now and then a clinician opens the record in an emergency (A6: audited for review).
+    clinician = ROLES[role].startswith("--as clinician")
+    headers = EMERGENCY if clinician and b.maybe(10) else {}
+    return Case(role, document, b.variables, tuple(b.cursors), headers)
 
 
 def root(b: Builder, pnr: str, alias: bool = False) -> str:

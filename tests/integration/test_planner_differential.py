@@ -37,6 +37,7 @@ from app.settings import Settings
 from schema.ids import encode_id
 from tests.integration.demo_support import token_for
 from tests.integration.planner_queries import (
+    EMERGENCY,
     PATIENT_ID,
     ROLES,
     Case,
@@ -293,12 +294,11 @@ async def test_shipped_operation_same_on_both_paths(paths: Paths, operation: str
 
 async def test_shipped_operations_with_their_other_variables(paths: Paths) -> None:
     before = planned_count()
-    emergency = {"x-purpose-of-use": "ETREAT", "x-emergency-reason": "Medvetslos vid ankomst"}
     for pnr in (TOLVAN, JOHAN, MARIA):
         await paths.same(
             {"operationName": "EmergencyOverview", "variables": {"personnummer": pnr}},
             "er_doctor",
-            emergency,
+            EMERGENCY,
         )
         for since in ("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "yesterday"):
             await paths.same(
@@ -361,10 +361,11 @@ async def patient_ids(conn: AsyncConnection) -> dict[str, str]:
     return ids
 
 
-async def cursor_for(paths: Paths, wanted: CursorWanted, role: str) -> str | None:
+async def cursor_for(
+    paths: Paths, wanted: CursorWanted, role: str, headers: dict[str, str]
+) -> str | None:
     """A cursor of a page read before (on the loader path): the `after` of a later page."""
-    body = {"query": wanted.query}
-    answer = await paths.answer(False, body, role, {})
+    answer = await paths.answer(False, {"query": wanted.query}, role, headers)
     node: Any = answer.parsed.get("data")
     for key in ("root", "list", "edges"):
         node = node.get(key) if isinstance(node, dict) else None
@@ -406,9 +407,10 @@ async def same_for_case(paths: Paths, case: Case, ids: dict[str, str], run: Run)
     case = case.with_patient_ids(ids)
     variables = dict(case.variables)
     for wanted in case.cursors:
-        variables[wanted.variable] = await cursor_for(paths, wanted, case.role)
+        variables[wanted.variable] = await cursor_for(paths, wanted, case.role, case.headers)
     before = planned_count() or 0.0
-    answer = await paths.same({"query": case.document, "variables": variables}, case.role)
+    body = {"query": case.document, "variables": variables}
+    answer = await paths.same(body, case.role, case.headers)
     run.planned += (planned_count() or 0.0) > before
     body = answer.parsed
     run.examples += 1
