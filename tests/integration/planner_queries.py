@@ -94,6 +94,7 @@ TIMES = (
     "2030-01-01T00:00:00Z",
 )
 ATC = ("B01", "J01", "N06A", "M05", "C0", "R03")
+NAMES = {"familyName": ("Lindberg", "Tolvansson", "Ek", "Zz"), "givenName": ("Ella", "Emil")}
 TOP_PAGES = (5, 1, 2, 3, 0, 100)
 INVALID_PAGES = (101, -1)
 NESTED_PAGES = (0, 1, 2, 3)
@@ -202,6 +203,8 @@ class Builder:
                 "careProviderHsaIds": HSA_PROVIDERS,
                 "careUnitHsaIds": HSA_UNITS,
                 "atcPrefixes": ATC,
+                "municipalityCodes": ("0180", "0114"),
+                "personnummer": PEOPLE,
             }.get(name)
             if choices is None:
                 return None
@@ -219,6 +222,10 @@ class Builder:
             return out or None
         if t.name == "DateTime":
             return self.draw(st.sampled_from(TIMES))
+        if t.name == "Date":
+            return self.draw(st.sampled_from(("1950-01-01", "1990-01-01", "2015-01-01")))
+        if t.name == "String" and name in NAMES:
+            return self.draw(st.sampled_from(NAMES[name]))
         if t.name == "Boolean":
             return self.draw(st.booleans())
         if is_enum_type(t):
@@ -452,10 +459,17 @@ def cases(draw: st.DrawFn) -> Case:
 
 
 def root(b: Builder, pnr: str, alias: bool = False) -> str:
-    """`patient(personnummer:)`, `patient(id:)` or `node(id:)`, with a Patient selection."""
+    """`patient(personnummer:)`, `patient(id:)`, `node(id:)` with a Patient selection, or a
+    page of `patients(filter:, first:)`."""
     patient = SCHEMA.type_map["Patient"]
-    how = b.draw(st.sampled_from(("pnr", "pnr-literal", "id", "node")))
+    how = b.draw(st.sampled_from(("pnr", "pnr-literal", "id", "node", "patients")))
     head = f"{b.name('p')}: " if alias or b.maybe(30) else ""
+    if how == "patients":
+        query = SCHEMA.query_type
+        assert query is not None
+        text = b.field(query, "patients", 0)
+        assert text is not None
+        return text if ALIASED.match(text) else head + text
     selection = b.selection(patient, 0, 7)
     if how == "pnr-literal":
         return f"{head}patient(personnummer: {json.dumps(pnr)}) {{ {selection} }}"
