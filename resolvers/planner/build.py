@@ -288,7 +288,7 @@ class Builder:
         if column in ADDRESS_COLUMNS and base_table_name(row) not in ORGANISATION_TABLES:
             # A16, as DataAccess scrubs every row it fetches: a person's address columns
             # only for a caller who may see the address.
-            value = value if self.decision.may_see_address else null()
+            value = value if self.decision.may_see_address else cast(null(), value.type)
         return self.scalar(gfield.type, value, where)
 
     def scalar(

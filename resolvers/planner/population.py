@@ -200,7 +200,7 @@ async def _nodes(
     details: FieldDetailsList,
 ) -> dict[uuid.UUID, bytes]:
     """Every patient's JSON, by one statement under their decisions."""
-    from resolvers.planner.run import Decline, record
+    from resolvers.planner.run import Decline, fetch_planned, record
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)
@@ -237,7 +237,7 @@ async def _nodes(
         plan, values = plan_for_many(key, list(decisions.values()), build)
     except Unplannable as exc:
         raise Decline from exc
-    rows = await ctx.data.fetch_plan(plan, values)
+    rows = await fetch_planned(ctx, plan, values)
     selection = details[0].node.selection_set
     PLANNER_FIELDS.labels("planned").inc(len(selection.selections) if selection else 0)
     found: dict[uuid.UUID, bytes] = {}

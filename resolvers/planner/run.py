@@ -40,11 +40,13 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, 
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from app.access.grouping import shape
 from app.context import Context
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS
+from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.base import JsonText
 from resolvers.compiled.sqljson import text_obj
@@ -257,11 +259,24 @@ async def _patient(
         values[slot.slot] = orjson.dumps(
             serialize(schema._schema, value, slot.return_type, slot.fields, doc, variables)
         ).decode()
-    rows = await ctx.data.fetch_plan(plan, values)
+    rows = await fetch_planned(ctx, plan, values)
     ctx.audit.disclose(patient_id, "Patient", patient_id)
     record(ctx, rows[0]["disclosed"])
     data: str = rows[0]["data"]
     return data.encode()
+
+
+async def fetch_planned(ctx: Context, plan: Plan, values: Mapping[str, Any]) -> Any:
+    """The planned statement's rows. A statement PostgreSQL rejects is a planner bug: it is
+    logged and the request is answered by GraphQL execution (in a new transaction), never with
+    a 500; a statement cancelled by the timeout ends the request as on any other path."""
+    try:
+        return await ctx.data.fetch_plan(plan, values)
+    except DBAPIError as exc:
+        if is_statement_timeout(exc) or unavailable_reason(exc) is not None:
+            raise
+        log.exception("a planned statement failed; GraphQL execution answers the request")
+        raise Decline from exc
 
 
 def record(ctx: Context, disclosed: str | None) -> None:
