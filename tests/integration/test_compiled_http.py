@@ -32,7 +32,8 @@ async def app_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     from app.main import create_app
 
-    chosen = settings.model_copy(update={"compiled_operations": compiled})
+    # Without the compiled form, GraphQL execution (not the planner) is the other path.
+    chosen = settings.model_copy(update={"compiled_operations": compiled, "planner": compiled})
     app = create_app(chosen, db=ConnectionDatabase(conn))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
