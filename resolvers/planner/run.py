@@ -58,6 +58,8 @@ from schema.ids import encode_id
 log = logging.getLogger("vardkedja.planner")
 PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
 FALLBACK_PATIENT = "vardkedjaPlannerPatient"
+# Root fields the planner reads; any other is answered by GraphQL execution.
+PLANNED_ROOTS = frozenset({"patient", "patients", "__typename"})
 
 
 class Decline(Exception):
@@ -159,8 +161,8 @@ def may_plan(text: str, operation_name: str | None) -> bool:
     doc = DOCUMENTS.get(text, operation_name)
     if doc is None:
         return False
-    return all(
-        isinstance(s, FieldNode) and s.name.value in ("patient", "patients", "__typename")
+    return any(
+        isinstance(s, FieldNode) and s.name.value in ("patient", "patients")
         for s in doc.operation.selection_set.selections
     )
 
@@ -187,10 +189,18 @@ async def run_planned(
     roots = collect_fields(
         gql, doc.fragments, variables, query_type, doc.operation
     ).grouped_field_set
+    others = {
+        key: details
+        for key, details in roots.items()
+        if details[0].node.name.value not in PLANNED_ROOTS
+    }
+    answered = await _root_fallback(ctx, schema, doc, others, raw_variables) if others else {}
     pieces: list[tuple[str, bytes]] = []
     for key, details in roots.items():
         name = details[0].node.name.value
-        if name == "__typename":
+        if key in answered:
+            pieces.append((key, answered[key]))
+        elif name == "__typename":
             pieces.append((key, b'"Query"'))
         elif name == "patient":
             found = await _patient(ctx, schema, doc, variables, raw_variables, query_type, details)
@@ -373,8 +383,11 @@ def _statement(
     return statement, _fallback_document(doc, fallback) if fallback else None, planned
 
 
-def _fallback_document(doc: Document, fields: dict[str, FieldDetailsList]) -> Fallback:
-    """`node(id:)` of the patient with these fields, their fragments and variables."""
+def _fallback_document(
+    doc: Document, fields: Mapping[str, FieldDetailsList], *, of_patient: bool = True
+) -> Fallback:
+    """A sub-document with these fields, their fragments and variables: of the patient
+    (`node(id:)`), or of the root."""
     nodes = [d.node for details in fields.values() for d in details]
     used_fragments: dict[str, FragmentDefinitionNode] = {}
     used_variables: set[str] = set()
@@ -397,13 +410,35 @@ def _fallback_document(doc: Document, fields: dict[str, FieldDetailsList]) -> Fa
         for v in doc.operation.variable_definitions or ()
         if v.variable.name.value in used_variables
     ]
-    header = ", ".join([f"${FALLBACK_PATIENT}: ID!", *definitions])
     body = " ".join(print_ast(n) for n in nodes)
-    text = (
-        f"query PlannerFallback({header}) {{ node(id: ${FALLBACK_PATIENT}) {{ ... on Patient "
-        f"{{ {body} }} }} }}\n" + "\n".join(print_ast(f) for f in used_fragments.values())
+    if of_patient:
+        header = ", ".join([f"${FALLBACK_PATIENT}: ID!", *definitions])
+        selection = f"node(id: ${FALLBACK_PATIENT}) {{ ... on Patient {{ {body} }} }}"
+    else:
+        header = ", ".join(definitions)
+        selection = body
+    text = f"query PlannerFallback{f'({header})' if header else ''} {{ {selection} }}\n" + (
+        "\n".join(print_ast(f) for f in used_fragments.values())
     )
     return Fallback(tuple(fields), text, tuple(sorted(used_variables)))
+
+
+async def _root_fallback(
+    ctx: Context,
+    schema: Any,
+    doc: Document,
+    fields: Mapping[str, FieldDetailsList],
+    raw_variables: Mapping[str, Any] | None,
+) -> dict[str, bytes]:
+    """Root fields the planner does not read (`node`, `careUnit`, ...), answered by GraphQL
+    execution in the request's transaction; `Decline` on any error."""
+    fallback = _fallback_document(doc, fields, of_patient=False)
+    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
+    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
+    if result.errors or result.data is None:
+        raise Decline
+    PLANNER_FIELDS.labels("fallback").inc(len(fields))
+    return {k: orjson.dumps(result.data[k]) for k in fallback.keys}
 
 
 async def _fallback(

@@ -16,6 +16,7 @@ from app.graphql_http import GRAPHQL_RESPONSE
 from app.models.audit import AuditEntry
 from app.observability.metrics import PLANNER_FIELDS
 from app.settings import Settings
+from schema.ids import encode_id
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World, build_world
 from tests.integration.test_compiled_emergency import rich_record
@@ -238,3 +239,28 @@ async def test_statements_do_not_grow_with_depth(conn: AsyncConnection, settings
         counts.append(statements)
     slow = await answer(conn, settings, False, deep, token)
     assert counts[0] == counts[1] < slow[3], (counts, slow[3])
+
+
+async def test_roots_it_does_not_plan_are_answered_beside(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    """A document that also asks for roots the planner does not read (`careUnit`, `node`):
+    those are answered by GraphQL execution beside the planned patient, in document order."""
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    document = """
+    query Mixed($pnr: String!, $unit: String!, $id: ID!) {
+      unit: careUnit(hsaId: $unit) { name }
+      patient(personnummer: $pnr) { familyName alerts(first: 2) { totalCount } }
+      again: node(id: $id) { __typename id }
+      __typename
+    }
+    """
+    gid = encode_id("Patient", w.patient.id)
+    variables = {"pnr": w.patient.identifier, "unit": w.u.hsa_id, "id": gid}
+    before = PLANNER_FIELDS.labels("fallback")._value.get()
+    slow, _ = await both(conn, settings, {"query": document, "variables": variables}, token)
+    assert list(slow[1]["data"]) == ["unit", "patient", "again", "__typename"]
+    assert slow[1]["data"]["unit"]["name"] and slow[1]["data"]["again"]["id"] == gid
+    assert PLANNER_FIELDS.labels("fallback")._value.get() - before == 2
