@@ -15,10 +15,11 @@ that shape the statement, the shape of the decision); values are bound per run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,15 @@ from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.base import JsonText
 from resolvers.compiled.sqljson import text_obj
-from resolvers.planner.build import Builder, DecidedSlot, Part, Unplannable, disclosed_of, joined
+from resolvers.planner.build import (
+    Builder,
+    DecidedSlot,
+    Part,
+    Unplannable,
+    disclosed_of,
+    disclosure,
+    joined,
+)
 from resolvers.planner.serialize import serialize
 from resolvers.tables import PATIENT
 from schema.ids import encode_id
@@ -59,7 +68,7 @@ log = logging.getLogger("vardkedja.planner")
 PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
 FALLBACK_PATIENT = "vardkedjaPlannerPatient"
 # Root fields the planner reads; any other is answered by GraphQL execution.
-PLANNED_ROOTS = frozenset({"patient", "patients", "__typename"})
+PLANNED_ROOTS = frozenset({"patient", "patients", "node", "__typename"})
 
 
 class Decline(Exception):
@@ -156,13 +165,13 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
 
 
 def may_plan(text: str, operation_name: str | None) -> bool:
-    """Whether the planner may answer this document (a query whose root fields are
-    `patient`), decided before any SQL so that a declined request costs no transaction."""
+    """Whether the planner may answer this document (a query with a `patient`, `patients` or
+    `node` root), decided before any SQL so that a declined request costs no transaction."""
     doc = DOCUMENTS.get(text, operation_name)
     if doc is None:
         return False
     return any(
-        isinstance(s, FieldNode) and s.name.value in ("patient", "patients")
+        isinstance(s, FieldNode) and s.name.value in ("patient", "patients", "node")
         for s in doc.operation.selection_set.selections
     )
 
@@ -205,6 +214,9 @@ async def run_planned(
         elif name == "patient":
             found = await _patient(ctx, schema, doc, variables, raw_variables, query_type, details)
             pieces.append((key, found))
+        elif name == "node":
+            found = await _node(ctx, schema, doc, variables, raw_variables, query_type, details)
+            pieces.append((key, found))
         elif name == "patients":
             from resolvers.planner.population import patients_json
 
@@ -245,6 +257,108 @@ async def _patient(
             patient_id = expect_id(str(global_id), "Patient")
     except AppError as exc:
         raise Decline from exc
+    return await _patient_object(ctx, schema, doc, variables, raw_variables, details, patient_id)
+
+
+async def _node(
+    ctx: Context,
+    schema: Any,
+    doc: Document,
+    variables: VariableValues,
+    raw_variables: Mapping[str, Any] | None,
+    query_type: GraphQLObjectType,
+    details: FieldDetailsList,
+) -> bytes:
+    """One `node(id:)` field: a patient, or a row of a patient's record; anything else (a
+    shared row, a bad id) declines to GraphQL execution."""
+    from schema.ids import decode_id
+    from schema.registry import PATIENT_ROW_TYPES
+
+    args = get_argument_values(query_type.fields["node"], details[0].node, variables)
+    try:
+        gid = decode_id(str(args["id"]))
+    except AppError as exc:
+        raise Decline from exc
+    if gid.type_name == "Patient" and gid.patient_id is None:
+        return await _patient_object(ctx, schema, doc, variables, raw_variables, details, gid.id)
+    if gid.type_name in PATIENT_ROW_TYPES and gid.patient_id is not None:
+        loader = PATIENT_ROW_TYPES[gid.type_name][1]
+        return await _record_row(ctx, schema, doc, variables, raw_variables, details, loader, gid)
+    raise Decline
+
+
+async def _record_row(
+    ctx: Context,
+    schema: Any,
+    doc: Document,
+    variables: VariableValues,
+    raw_variables: Mapping[str, Any] | None,
+    details: FieldDetailsList,
+    loader: Any,
+    gid: Any,
+) -> bytes:
+    """A row of a patient's record by its key, as its RowByKeyLoader reads it: under the
+    policy (a patient the caller may not see is denied), nullified rows included, disclosed."""
+    from resolvers.loaders.base import RowByKeyLoader
+
+    if loader.load_batch is not RowByKeyLoader.load_batch:
+        raise Decline
+    patient_id: uuid.UUID = gid.patient_id
+    decision = (await ctx.data.access([patient_id]))[patient_id]
+    if not decision.may_see_patient:
+        ctx.data.deny(decision)
+        return b"null"
+    gql: GraphQLSchema = schema._schema
+    row_type = gql.get_type(gid.type_name)
+    assert isinstance(row_type, GraphQLObjectType)
+
+    def make(stand_in: Any, pid: uuid.UUID) -> Plan:
+        builder = Builder(gql, schema, doc.fragments, variables, doc.operation, stand_in)
+        row = loader.table.alias("row0")
+        rid = placeholder()
+        part = Part(text_obj())
+        try:
+            json = builder.row_object(row_type, row, builder.subfields(row_type, details), "node")
+        except Unplannable as exc:
+            raise Decline from exc
+        if builder.decided:
+            raise Decline
+        statement = (
+            select(
+                json.json.label("data"),
+                disclosed_of([disclosure(loader.disclose, row), *json.disclosed]).label(
+                    "disclosed"
+                ),
+            )
+            .select_from(joined(row, [*part.laterals, *json.laterals]))
+            .where(row.c.patient_id == pid, row.c.id == rid, builder.visible(row))
+        )
+        return compile_plan(statement, placeholders={pid: "pid", rid: "rid"})
+
+    shaping = orjson.dumps({n: raw_variables.get(n) for n in doc.shaping} if raw_variables else {})
+    alias = details[0].node.alias
+    key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
+    plan = _cached(key, decision, make)
+    rows = await fetch_planned(ctx, plan, {"pid": patient_id, "rid": gid.id})
+    if not rows:
+        return b"null"
+    record(ctx, rows[0]["disclosed"])
+    PLANNER_FIELDS.labels("planned").inc()
+    data: str = rows[0]["data"]
+    return data.encode()
+
+
+async def _patient_object(
+    ctx: Context,
+    schema: Any,
+    doc: Document,
+    variables: VariableValues,
+    raw_variables: Mapping[str, Any] | None,
+    details: FieldDetailsList,
+    patient_id: uuid.UUID,
+) -> bytes:
+    """The patient's JSON text (null if the caller may not see them), as PatientByIdLoader
+    and the patient's fields would give it."""
     if patient_id not in await ctx.data.visible_patients([patient_id]):
         return b"null"
     decision = (await ctx.data.access([patient_id]))[patient_id]
@@ -255,6 +369,7 @@ async def _patient(
         doc.operation.name and doc.operation.name.value,
         shaping,
         details[0].node.alias and details[0].node.alias.value,
+        details[0].node.name.value,
     )
     plan = _plan(key, schema, doc, variables, decision, details)
     tag = plan.tag
@@ -323,9 +438,6 @@ def _plan(
     details: FieldDetailsList,
 ) -> Plan:
     """The plan of the patient's statement, shared by decisions of the same shape."""
-    import dataclasses
-
-    blank = shape(decision)
 
     def make(stand_in: Any, marker: uuid.UUID) -> Plan:
         builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, stand_in)
@@ -336,6 +448,14 @@ def _plan(
         tag = Tag(tuple(builder.decided), fallback, planned)
         return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
 
+    return _cached(key, decision, make)
+
+
+def _cached(key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID], Plan]) -> Plan:
+    """`make(decision, patient id)` once per decision shape: built from a stand-in decision
+    whose patient id is a placeholder (bound per run as `pid`), as `plan_for` does."""
+    blank = shape(decision)
+
     def cached() -> Plan:
         marker = placeholder()
         return make(dataclasses.replace(decision, patient_id=marker), marker)
@@ -344,6 +464,8 @@ def _plan(
         if blank is None:
             return make(decision, decision.patient_id)
         return PLANS.get((*key, blank), cached)
+    except Decline:
+        raise
     except Exception as exc:  # a planner bug costs speed, never an answer
         log.exception("the planner failed to plan a document; GraphQL execution answers it")
         raise Decline from exc

@@ -264,3 +264,35 @@ async def test_roots_it_does_not_plan_are_answered_beside(
     assert list(slow[1]["data"]) == ["unit", "patient", "again", "__typename"]
     assert slow[1]["data"]["unit"]["name"] and slow[1]["data"]["again"]["id"] == gid
     assert PLANNER_FIELDS.labels("fallback")._value.get() - before == 2
+
+
+NODE = """
+query Node($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Patient { familyName alerts(first: 1) { totalCount } }
+    ... on CareContact { status careUnit { name } diagnoses(first: 2) { nodes { code } } }
+  }
+}
+"""
+
+
+async def test_node(conn: AsyncConnection, settings: Settings) -> None:
+    """`node(id:)` of the patient, of a row of the record and of a shared row (answered by
+    GraphQL execution): the same answers and audit entries either way."""
+    w = await build_world(conn)
+    await rich_record(conn, w)
+    token = clinician_token(settings, w)
+    page, _ = await both(
+        conn,
+        settings,
+        {"query": FREE_FORM, "variables": {"pnr": w.patient.identifier, "n": 3}},
+        token,
+    )
+    contact = page[1]["data"]["patient"]["c"]["edges"][0]["node"]["id"]
+    ids = [encode_id("Patient", w.patient.id), contact, encode_id("CareUnit", w.u.id)]
+    before = planned_count()
+    for gid in ids:
+        slow, _ = await both(conn, settings, {"query": NODE, "variables": {"id": gid}}, token)
+        assert slow[1]["data"]["node"]["id"] == gid
+    assert planned_count() - before == 5  # the patient's four fields, the contact
