@@ -442,6 +442,14 @@ FOUND = (
     # The pharmacist is not shown the patient's municipality code (null on the loader path);
     # the planner shows it ("0180").
     Case("pharmacist", '{ patient(personnummer: "191212121212") { municipalityCode } }'),
+    # An address the policy withholds (the pharmacist's; a protected identity's, A16): the
+    # planner's statement fails (500: to_json(NULL), "could not determine polymorphic type").
+    Case("pharmacist", '{ patient(personnummer: "191212121212") { address { city } } }'),
+    Case(
+        "dentist",
+        "query Protected($p: ID!) { patient(id: $p) { address { city } } }",
+        {"p": PATIENT_ID + "198301193846"},
+    ),
     # The timeline's count alone: the loader path's audit entry names a diagnosis (the first
     # item of the page, which the response does not show); the planner's does not.
     Case(
