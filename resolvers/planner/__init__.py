@@ -1,8 +1,13 @@
-"""The query planner: a query's patient answered with one SQL statement (issue 18).
+"""The query planner: a query's patients answered with one SQL statement each (issue 18).
 
-`run.run_planned` answers a query document, or raises `run.Decline` for GraphQL execution to
-answer it; `declare` holds the declarations the schema's fields carry (how each is read in
-SQL); `build` turns a selection into the statement. See docs/performance.md.
+- `run`: the request's path (find, decide, plan, one statement, audit); `Decline` hands the
+  request to GraphQL execution.
+- `build` (objects, scalars, references) and `lists` (connections, the timeline): the
+  selection turned into one statement; `sqltext`: its JSON, cursor and disclosure pieces.
+- `declare`: the declarations the schema's fields carry (how each is read in SQL).
+- `fallback`: what is left to GraphQL execution; `population`: the `patients` search;
+  `serialize`: Python values (a `Decided` field) as GraphQL writes them.
 
-Nothing is imported here: schema modules import `declare` while the schema is being built.
+See docs/planner.md. Nothing is imported here: schema modules import `declare` while the
+schema is being built.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from graphql import GraphQLObjectType
@@ -28,19 +28,10 @@ from app.observability.metrics import PLANNER_FIELDS
 from resolvers.compiled.base import plan_for_many
 from resolvers.compiled.sqljson import text_obj
 from resolvers.pagination import Page
-from resolvers.planner.build import (
-    Builder,
-    Part,
-    Unplannable,
-    disclosed_of,
-    joined,
-    list_item,
-    object_type,
-)
+from resolvers.planner.build import Builder
+from resolvers.planner.parts import Decline, Document, Part, Unplannable, list_item, object_type
+from resolvers.planner.sqltext import disclosed_of, joined
 from resolvers.tables import PATIENT
-
-if TYPE_CHECKING:
-    from resolvers.planner.run import Document
 
 
 class Many:
@@ -75,7 +66,6 @@ async def patients_json(
 ) -> bytes:
     """One `patients` field: its JSON text; `Decline` when GraphQL execution must answer."""
     from resolvers.patients import PATIENT_SORT, search_patients
-    from resolvers.planner.run import Decline
     from schema.inputs import patient_search
 
     gfield = query_type.fields["patients"]
@@ -124,7 +114,6 @@ def _edge(
     nodes: Mapping[uuid.UUID, bytes],
 ) -> bytes:
     from resolvers.patients import PATIENT_SORT
-    from resolvers.planner.run import Decline
 
     parts = []
     for key, sub in probe.subfields(edge_type, details).items():
@@ -146,7 +135,6 @@ def _node_selections(
 ) -> FieldDetailsList | None:
     """The field nodes that select a patient: `nodes` and `edges { node }` must ask for the
     same (one statement answers both)."""
-    from resolvers.planner.run import Decline
 
     found: list[FieldDetailsList] = []
     for sub in selected.values():
@@ -200,7 +188,7 @@ async def _nodes(
     details: FieldDetailsList,
 ) -> dict[uuid.UUID, bytes]:
     """Every patient's JSON, by one statement under their decisions."""
-    from resolvers.planner.run import Decline, fetch_planned, record
+    from resolvers.planner.run import fetch_planned, record
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)

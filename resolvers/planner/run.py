@@ -27,14 +27,12 @@ import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
     parse,
-    print_ast,
     visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields
@@ -51,49 +49,23 @@ from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.base import JsonText
 from resolvers.compiled.sqljson import text_obj
-from resolvers.planner.build import (
-    Builder,
-    DecidedSlot,
-    Part,
-    Unplannable,
-    disclosed_of,
-    disclosure,
-    joined,
+from resolvers.planner.build import Builder
+from resolvers.planner.fallback import (
+    Fallback,
+    fallback_document,
+    patient_fallback,
+    root_fallback,
+    slot_name,
 )
+from resolvers.planner.parts import DecidedSlot, Decline, Document, Part, Unplannable
 from resolvers.planner.serialize import serialize
+from resolvers.planner.sqltext import disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
-from schema.ids import encode_id
 
 log = logging.getLogger("vardkedja.planner")
 PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
-FALLBACK_PATIENT = "vardkedjaPlannerPatient"
 # Root fields the planner reads; any other is answered by GraphQL execution.
 PLANNED_ROOTS = frozenset({"patient", "patients", "node", "__typename"})
-
-
-class Decline(Exception):
-    """Answer this request through GraphQL execution."""
-
-
-@dataclass(frozen=True)
-class Document:
-    """What a document is, once per (text, operation): its query operation and fragments, and
-    the variables that shape a statement (those used anywhere but in the root arguments)."""
-
-    text: str
-    operation: OperationDefinitionNode
-    fragments: dict[str, FragmentDetails]
-    shaping: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Fallback:
-    """The patient's fields answered through GraphQL execution: their response keys and the
-    sub-document that answers them."""
-
-    keys: tuple[str, ...]
-    document: str
-    variables: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -203,7 +175,7 @@ async def run_planned(
         for key, details in roots.items()
         if details[0].node.name.value not in PLANNED_ROOTS
     }
-    answered = await _root_fallback(ctx, schema, doc, others, raw_variables) if others else {}
+    answered = await root_fallback(ctx, schema, doc, others, raw_variables) if others else {}
     pieces: list[tuple[str, bytes]] = []
     for key, details in roots.items():
         name = details[0].node.name.value
@@ -378,7 +350,7 @@ async def _patient_object(
     PLANNER_FIELDS.labels("planned").inc(tag.planned)
     if tag.fallback is not None:
         PLANNER_FIELDS.labels("fallback").inc(len(tag.fallback.keys))
-        values |= await _fallback(ctx, schema, tag.fallback, patient_id, raw_variables)
+        values |= await patient_fallback(ctx, schema, tag.fallback, patient_id, raw_variables)
     for slot in tag.decided:
         value = await slot.declaration.value(ctx, patient_id)
         values[slot.slot] = orjson.dumps(
@@ -444,7 +416,7 @@ def _plan(
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
-            names += [_slot(k) for k in fallback.keys]
+            names += [slot_name(k) for k in fallback.keys]
         tag = Tag(tuple(builder.decided), fallback, planned)
         return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
 
@@ -471,10 +443,6 @@ def _cached(key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID]
         raise Decline from exc
 
 
-def _slot(key: str) -> str:
-    return f"fallback_{key}"
-
-
 def _statement(
     builder: Builder, doc: Document, details: FieldDetailsList, pid: uuid.UUID
 ) -> tuple[ClauseElement, Fallback | None, int]:
@@ -491,7 +459,7 @@ def _statement(
             value = builder.value(patient_type, row, key, sub, "patient", None, attempt)
         except Unplannable:
             fallback[key] = sub
-            pairs.append((key, bindparam(_slot(key), None, type_=Text)))
+            pairs.append((key, bindparam(slot_name(key), None, type_=Text)))
             continue
         part.laterals += attempt.laterals
         part.disclosed += attempt.disclosed
@@ -502,83 +470,7 @@ def _statement(
         .where(row.c.id == pid)
     )
     planned = len(fields) - len(fallback)
-    return statement, _fallback_document(doc, fallback) if fallback else None, planned
-
-
-def _fallback_document(
-    doc: Document, fields: Mapping[str, FieldDetailsList], *, of_patient: bool = True
-) -> Fallback:
-    """A sub-document with these fields, their fragments and variables: of the patient
-    (`node(id:)`), or of the root."""
-    nodes = [d.node for details in fields.values() for d in details]
-    used_fragments: dict[str, FragmentDefinitionNode] = {}
-    used_variables: set[str] = set()
-
-    class Uses(Visitor):
-        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
-            name = node.name.value
-            if name not in used_fragments and name in doc.fragments:
-                definition = doc.fragments[name].definition
-                used_fragments[name] = definition
-                visit(definition, Uses())
-
-        def enter_variable(self, node: VariableNode, *_: Any) -> None:
-            used_variables.add(node.name.value)
-
-    for node in nodes:
-        visit(node, Uses())
-    definitions = [
-        print_ast(v)
-        for v in doc.operation.variable_definitions or ()
-        if v.variable.name.value in used_variables
-    ]
-    body = " ".join(print_ast(n) for n in nodes)
-    if of_patient:
-        header = ", ".join([f"${FALLBACK_PATIENT}: ID!", *definitions])
-        selection = f"node(id: ${FALLBACK_PATIENT}) {{ ... on Patient {{ {body} }} }}"
-    else:
-        header = ", ".join(definitions)
-        selection = body
-    text = f"query PlannerFallback{f'({header})' if header else ''} {{ {selection} }}\n" + (
-        "\n".join(print_ast(f) for f in used_fragments.values())
-    )
-    return Fallback(tuple(fields), text, tuple(sorted(used_variables)))
-
-
-async def _root_fallback(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    fields: Mapping[str, FieldDetailsList],
-    raw_variables: Mapping[str, Any] | None,
-) -> dict[str, bytes]:
-    """Root fields the planner does not read (`node`, `careUnit`, ...), answered by GraphQL
-    execution in the request's transaction; `Decline` on any error."""
-    fallback = _fallback_document(doc, fields, of_patient=False)
-    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
-    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
-    if result.errors or result.data is None:
-        raise Decline
-    PLANNER_FIELDS.labels("fallback").inc(len(fields))
-    return {k: orjson.dumps(result.data[k]) for k in fallback.keys}
-
-
-async def _fallback(
-    ctx: Context,
-    schema: Any,
-    fallback: Fallback,
-    patient_id: uuid.UUID,
-    raw_variables: Mapping[str, Any] | None,
-) -> dict[str, str]:
-    """The GraphQL part's values as JSON text per slot; `Decline` on any error, so that the
-    whole request is answered by GraphQL execution with its own errors."""
-    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
-    variables[FALLBACK_PATIENT] = encode_id("Patient", patient_id)
-    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
-    if result.errors or not result.data or result.data.get("node") is None:
-        raise Decline
-    node = result.data["node"]
-    return {_slot(k): orjson.dumps(node[k]).decode() for k in fallback.keys}
+    return statement, fallback_document(doc, fallback) if fallback else None, planned
 
 
 __all__ = ["Decline", "run_planned"]

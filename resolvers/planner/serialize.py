@@ -21,7 +21,7 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
 from graphql.execution.values import VariableValues
 
 if TYPE_CHECKING:
-    from resolvers.planner.run import Document
+    from resolvers.planner.parts import Document
 
 
 def serialize(

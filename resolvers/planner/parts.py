@@ -1,0 +1,83 @@
+"""What the planner's builders share: a field it cannot plan, the JSON of an object and what
+reading it needs, and the GraphQL types of a selection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    OperationDefinitionNode,
+)
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
+from sqlalchemy import ColumnElement
+from sqlalchemy.sql.selectable import LateralFromClause as Lateral
+
+from resolvers.planner.declare import Decided
+
+
+class Decline(Exception):
+    """Answer this request through GraphQL execution."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """What a document is, once per (text, operation): its query operation and fragments, and
+    the variables that shape a statement (those used anywhere but in the root arguments)."""
+
+    text: str
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDetails]
+    shaping: tuple[str, ...]
+
+
+class Unplannable(Exception):
+    """A field the planner cannot read in SQL (its path and why)."""
+
+
+@dataclass(frozen=True)
+class DecidedSlot:
+    """A `Decided` field: its value is computed per request and bound as JSON text."""
+
+    slot: str
+    declaration: Decided
+    return_type: GraphQLOutputType
+    fields: FieldDetailsList
+
+
+@dataclass
+class Part:
+    """The JSON text of an object and what reading it needs: LATERAL subqueries to join to its
+    row, and the disclosure lists of the patient rows they read."""
+
+    json: ColumnElement[Any]
+    laterals: list[Lateral] = field(default_factory=list)
+    disclosed: list[ColumnElement[Any]] = field(default_factory=list)
+
+    def attach(self, lateral: Lateral) -> Lateral:
+        """Join `lateral` to the row, its disclosures (column `d`) to the row's."""
+        self.laterals.append(lateral)
+        self.disclosed.append(lateral.c.d)
+        return lateral
+
+
+def object_type(gql_type: GraphQLOutputType, where: str) -> GraphQLObjectType:
+    named = gql_type.of_type if isinstance(gql_type, GraphQLNonNull) else gql_type
+    if isinstance(named, GraphQLObjectType):
+        return named
+    if isinstance(named, GraphQLInterfaceType):
+        raise Unplannable(f"{where}: an interface ({named.name})")
+    raise Unplannable(f"{where}: {named} is not an object type")
+
+
+def list_item(parent: GraphQLObjectType, details: FieldDetailsList) -> GraphQLOutputType:
+    """The item type of the list field `details` of `parent`."""
+    gql_type: GraphQLOutputType = parent.fields[details[0].node.name.value].type
+    while isinstance(gql_type, GraphQLNonNull | GraphQLList):
+        gql_type = gql_type.of_type
+    return gql_type
