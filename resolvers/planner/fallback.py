@@ -22,9 +22,8 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.language import Visitor
 
-from app.context import Context
 from app.observability.metrics import PLANNER_FIELDS
-from resolvers.planner.parts import Decline, Document
+from resolvers.planner.parts import Decline, Document, Request
 from schema.ids import encode_id
 
 FALLBACK_PATIENT = "vardkedjaPlannerPatient"
@@ -85,18 +84,14 @@ def fallback_document(
     return Fallback(tuple(fields), text, tuple(sorted(used_variables)))
 
 
-async def root_fallback(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    fields: Mapping[str, FieldDetailsList],
-    raw_variables: Mapping[str, Any] | None,
-) -> dict[str, bytes]:
+async def root_fallback(req: Request, fields: Mapping[str, FieldDetailsList]) -> dict[str, bytes]:
     """Root fields the planner does not read (`node`, `careUnit`, ...), answered by GraphQL
     execution in the request's transaction; `Decline` on any error."""
-    fallback = fallback_document(doc, fields, of_patient=False)
-    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
-    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
+    fallback = fallback_document(req.doc, fields, of_patient=False)
+    variables = {n: (req.raw or {}).get(n) for n in fallback.variables}
+    result = await req.schema.execute(
+        fallback.document, variable_values=variables, context_value=req.ctx
+    )
     if result.errors or result.data is None:
         raise Decline
     PLANNER_FIELDS.labels("fallback").inc(len(fields))
@@ -104,17 +99,15 @@ async def root_fallback(
 
 
 async def patient_fallback(
-    ctx: Context,
-    schema: Any,
-    fallback: Fallback,
-    patient_id: uuid.UUID,
-    raw_variables: Mapping[str, Any] | None,
+    req: Request, fallback: Fallback, patient_id: uuid.UUID
 ) -> dict[str, str]:
     """The GraphQL part's values as JSON text per slot; `Decline` on any error, so that the
     whole request is answered by GraphQL execution with its own errors."""
-    variables = {n: (raw_variables or {}).get(n) for n in fallback.variables}
+    variables = {n: (req.raw or {}).get(n) for n in fallback.variables}
     variables[FALLBACK_PATIENT] = encode_id("Patient", patient_id)
-    result = await schema.execute(fallback.document, variable_values=variables, context_value=ctx)
+    result = await req.schema.execute(
+        fallback.document, variable_values=variables, context_value=req.ctx
+    )
     if result.errors or not result.data or result.data.get("node") is None:
         raise Decline
     node = result.data["node"]

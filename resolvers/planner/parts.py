@@ -3,9 +3,11 @@ reading it needs, and the GraphQL types of a selection."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -15,9 +17,11 @@ from graphql import (
     OperationDefinitionNode,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
+from graphql.execution.values import VariableValues
 from sqlalchemy import ColumnElement
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
+from app.context import Context
 from resolvers.planner.declare import Decided
 
 
@@ -34,6 +38,23 @@ class Document:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     shaping: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the planner reads it: its context, the strawberry schema, its document,
+    and its variables coerced and as sent."""
+
+    ctx: Context
+    schema: Any
+    doc: Document
+    variables: VariableValues
+    raw: Mapping[str, Any] | None
+
+    def shaping(self) -> bytes:
+        """The values of the variables that shape a statement (a part of a plan's key)."""
+        raw = self.raw or {}
+        return orjson.dumps({n: raw.get(n) for n in self.doc.shaping})
 
 
 class Unplannable(Exception):

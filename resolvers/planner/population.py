@@ -18,18 +18,16 @@ from typing import Any
 import orjson
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.execution.values import VariableValues
 from sqlalchemy import ColumnElement, FromClause, select
 
 from app.access.policy import PatientAccess
-from app.context import Context
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS
 from resolvers.compiled.base import plan_for_many
 from resolvers.compiled.sqljson import text_obj
 from resolvers.pagination import Page
 from resolvers.planner.build import Builder
-from resolvers.planner.parts import Decline, Document, Part, Unplannable, list_item, object_type
+from resolvers.planner.parts import Decline, Part, Request, Unplannable, list_item, object_type
 from resolvers.planner.sqltext import disclosed_of, joined
 from resolvers.tables import PATIENT
 
@@ -56,15 +54,10 @@ class Many:
 
 
 async def patients_json(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    query_type: GraphQLObjectType,
-    details: FieldDetailsList,
+    req: Request, query_type: GraphQLObjectType, details: FieldDetailsList
 ) -> bytes:
     """One `patients` field: its JSON text; `Decline` when GraphQL execution must answer."""
+    ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
     from resolvers.patients import PATIENT_SORT, search_patients
     from schema.inputs import patient_search
 
@@ -83,7 +76,7 @@ async def patients_json(
     node_details = _node_selections(probe, conn_type, selected)
     nodes: dict[uuid.UUID, bytes] = {}
     if node_details is not None and page.rows:
-        nodes = await _nodes(ctx, schema, doc, variables, raw_variables, page, node_details)
+        nodes = await _nodes(req, page, node_details)
     pieces: list[bytes] = []
     for key, sub in selected.items():
         name = sub[0].node.name.value
@@ -178,21 +171,14 @@ def _page_info(
     }
 
 
-async def _nodes(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    page: Page,
-    details: FieldDetailsList,
-) -> dict[uuid.UUID, bytes]:
+async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uuid.UUID, bytes]:
     """Every patient's JSON, by one statement under their decisions."""
+    ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
     from resolvers.planner.run import fetch_planned, record
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)
-    shaping = orjson.dumps({n: (raw_variables or {}).get(n) for n in doc.shaping})
+    shaping = req.shaping()
     key = ("planner patients", doc.text, doc.operation.name and doc.operation.name.value, shaping)
 
     def build(visible: Callable[[Any], ColumnElement[bool]]) -> Any:

@@ -36,7 +36,7 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
 from sqlalchemy.exc import DBAPIError
@@ -57,7 +57,7 @@ from resolvers.planner.fallback import (
     root_fallback,
     slot_name,
 )
-from resolvers.planner.parts import DecidedSlot, Decline, Document, Part, Unplannable
+from resolvers.planner.parts import DecidedSlot, Decline, Document, Part, Request, Unplannable
 from resolvers.planner.serialize import serialize
 from resolvers.planner.sqltext import disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
@@ -167,6 +167,7 @@ async def run_planned(
         raise Decline
     query_type = gql.query_type
     assert query_type is not None
+    req = Request(ctx, schema, doc, variables, raw_variables)
     roots = collect_fields(
         gql, doc.fragments, variables, query_type, doc.operation
     ).grouped_field_set
@@ -175,7 +176,7 @@ async def run_planned(
         for key, details in roots.items()
         if details[0].node.name.value not in PLANNED_ROOTS
     }
-    answered = await root_fallback(ctx, schema, doc, others, raw_variables) if others else {}
+    answered = await root_fallback(req, others) if others else {}
     pieces: list[tuple[str, bytes]] = []
     for key, details in roots.items():
         name = details[0].node.name.value
@@ -184,33 +185,24 @@ async def run_planned(
         elif name == "__typename":
             pieces.append((key, b'"Query"'))
         elif name == "patient":
-            found = await _patient(ctx, schema, doc, variables, raw_variables, query_type, details)
+            found = await _patient(req, query_type, details)
             pieces.append((key, found))
         elif name == "node":
-            found = await _node(ctx, schema, doc, variables, raw_variables, query_type, details)
+            found = await _node(req, query_type, details)
             pieces.append((key, found))
         elif name == "patients":
             from resolvers.planner.population import patients_json
 
-            listed = await patients_json(
-                ctx, schema, doc, variables, raw_variables, query_type, details
-            )
+            listed = await patients_json(req, query_type, details)
             pieces.append((key, listed))
         else:
             raise Decline
     return JsonText(b"{" + b",".join(orjson.dumps(k) + b":" + v for k, v in pieces) + b"}")
 
 
-async def _patient(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    query_type: GraphQLObjectType,
-    details: FieldDetailsList,
-) -> bytes:
+async def _patient(req: Request, query_type: GraphQLObjectType, details: FieldDetailsList) -> bytes:
     """One `patient` field: its JSON text."""
+    ctx, variables = req.ctx, req.variables
     from resolvers.patients import normalized_identifier
     from schema.inputs import expect_id
 
@@ -229,20 +221,13 @@ async def _patient(
             patient_id = expect_id(str(global_id), "Patient")
     except AppError as exc:
         raise Decline from exc
-    return await _patient_object(ctx, schema, doc, variables, raw_variables, details, patient_id)
+    return await _patient_object(req, details, patient_id)
 
 
-async def _node(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    query_type: GraphQLObjectType,
-    details: FieldDetailsList,
-) -> bytes:
+async def _node(req: Request, query_type: GraphQLObjectType, details: FieldDetailsList) -> bytes:
     """One `node(id:)` field: a patient, or a row of a patient's record; anything else (a
     shared row, a bad id) declines to GraphQL execution."""
+    variables = req.variables
     from schema.ids import decode_id
     from schema.registry import PATIENT_ROW_TYPES
 
@@ -252,25 +237,17 @@ async def _node(
     except AppError as exc:
         raise Decline from exc
     if gid.type_name == "Patient" and gid.patient_id is None:
-        return await _patient_object(ctx, schema, doc, variables, raw_variables, details, gid.id)
+        return await _patient_object(req, details, gid.id)
     if gid.type_name in PATIENT_ROW_TYPES and gid.patient_id is not None:
         loader = PATIENT_ROW_TYPES[gid.type_name][1]
-        return await _record_row(ctx, schema, doc, variables, raw_variables, details, loader, gid)
+        return await _record_row(req, details, loader, gid)
     raise Decline
 
 
-async def _record_row(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    details: FieldDetailsList,
-    loader: Any,
-    gid: Any,
-) -> bytes:
+async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid: Any) -> bytes:
     """A row of a patient's record by its key, as its RowByKeyLoader reads it: under the
     policy (a patient the caller may not see is denied), nullified rows included, disclosed."""
+    ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
     from resolvers.loaders.base import RowByKeyLoader
 
     if loader.load_batch is not RowByKeyLoader.load_batch:
@@ -307,7 +284,7 @@ async def _record_row(
         )
         return compile_plan(statement, placeholders={pid: "pid", rid: "rid"})
 
-    shaping = orjson.dumps({n: raw_variables.get(n) for n in doc.shaping} if raw_variables else {})
+    shaping = req.shaping()
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
     plan = _cached(key, decision, make)
@@ -320,21 +297,14 @@ async def _record_row(
     return data.encode()
 
 
-async def _patient_object(
-    ctx: Context,
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    raw_variables: Mapping[str, Any] | None,
-    details: FieldDetailsList,
-    patient_id: uuid.UUID,
-) -> bytes:
+async def _patient_object(req: Request, details: FieldDetailsList, patient_id: uuid.UUID) -> bytes:
     """The patient's JSON text (null if the caller may not see them), as PatientByIdLoader
     and the patient's fields would give it."""
+    ctx, doc = req.ctx, req.doc
     if patient_id not in await ctx.data.visible_patients([patient_id]):
         return b"null"
     decision = (await ctx.data.access([patient_id]))[patient_id]
-    shaping = orjson.dumps({n: raw_variables.get(n) for n in doc.shaping} if raw_variables else {})
+    shaping = req.shaping()
     key = (
         "planner",
         doc.text,
@@ -343,18 +313,18 @@ async def _patient_object(
         details[0].node.alias and details[0].node.alias.value,
         details[0].node.name.value,
     )
-    plan = _plan(key, schema, doc, variables, decision, details)
+    plan = _plan(key, req, decision, details)
     tag = plan.tag
     assert isinstance(tag, Tag)
     values: dict[str, Any] = {"pid": patient_id}
     PLANNER_FIELDS.labels("planned").inc(tag.planned)
     if tag.fallback is not None:
         PLANNER_FIELDS.labels("fallback").inc(len(tag.fallback.keys))
-        values |= await patient_fallback(ctx, schema, tag.fallback, patient_id, raw_variables)
+        values |= await patient_fallback(req, tag.fallback, patient_id)
     for slot in tag.decided:
         value = await slot.declaration.value(ctx, patient_id)
         values[slot.slot] = orjson.dumps(
-            serialize(schema._schema, value, slot.return_type, slot.fields, doc, variables)
+            serialize(req.schema._schema, value, slot.return_type, slot.fields, doc, req.variables)
         ).decode()
     rows = await fetch_planned(ctx, plan, values)
     ctx.audit.disclose(patient_id, "Patient", patient_id)
@@ -401,18 +371,14 @@ def _find_plan() -> Plan:
     return PLANS.get(("planner", "find patient"), build)
 
 
-def _plan(
-    key: tuple[Any, ...],
-    schema: Any,
-    doc: Document,
-    variables: VariableValues,
-    decision: Any,
-    details: FieldDetailsList,
-) -> Plan:
+def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetailsList) -> Plan:
     """The plan of the patient's statement, shared by decisions of the same shape."""
+    schema, doc = req.schema, req.doc
 
     def make(stand_in: Any, marker: uuid.UUID) -> Plan:
-        builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, stand_in)
+        builder = Builder(
+            schema._schema, schema, doc.fragments, req.variables, doc.operation, stand_in
+        )
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
