@@ -11,7 +11,8 @@ of EmergencyOverview by the fixture's clinician (purpose TREAT), each patient as
 databases back to back in a rotating order. Measured per request: wall time (median of paired
 ratios) and the CPU time of the database backends serving each database (from /proc, so the
 server must run on this machine); and the audit hot path alone (`audit.flush` of one entry:
-chain lock, chain head, INSERT). Writes bench/results/audit-partitions.json.
+chain lock, chain head, INSERT). Writes bench/results/audit-partitions.json (for 1 M rows;
+audit-partitions-10m.json for --rows 10000000).
 """
 
 from __future__ import annotations
@@ -40,7 +41,17 @@ from app.seed import seed_population
 from app.settings import Settings
 from bench.fixture import choose_fixture
 
-RESULTS = Path(__file__).resolve().parent / "results" / "audit-partitions.json"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def results_file(rows: int) -> Path:
+    """audit-partitions.json for the default million rows, else one per size (-10m)."""
+    if rows == 1_000_000:
+        return RESULTS / "audit-partitions.json"
+    size = f"{rows // 1_000_000}m" if rows % 1_000_000 == 0 else str(rows)
+    return RESULTS / f"audit-partitions-{size}.json"
+
+
 OPERATION = Path(__file__).resolve().parent.parent / "schema" / "operations"
 SECRET = "audit-partitions-benchmark-secret-0123456789"
 KINDS = ("heap", "partitioned")
@@ -256,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": os.getloadavg()[0],
         **results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    out = results_file(args.rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0
 
