@@ -174,7 +174,7 @@ def _page_info(
 async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uuid.UUID, bytes]:
     """Every patient's JSON, by one statement under their decisions."""
     ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
-    from resolvers.planner.run import fetch_planned, record
+    from resolvers.planner.run import record
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)
@@ -211,7 +211,7 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
         plan, values = plan_for_many(key, list(decisions.values()), build)
     except Unplannable as exc:
         raise Decline from exc
-    rows = await fetch_planned(ctx, plan, values)
+    rows = await ctx.data.fetch_plan(plan, values)
     selection = details[0].node.selection_set
     PLANNER_FIELDS.labels("planned").inc(len(selection.selections) if selection else 0)
     found: dict[uuid.UUID, bytes] = {}

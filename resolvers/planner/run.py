@@ -39,7 +39,6 @@ from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, 
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
-from sqlalchemy.exc import DBAPIError
 
 from app.access.grouping import shape
 from app.context import Context
@@ -155,7 +154,29 @@ async def run_planned(
     operation_name: str | None,
     raw_variables: Mapping[str, Any] | None,
 ) -> JsonText:
-    """The `data` of a query, planned; `Decline` when GraphQL execution must answer it."""
+    """The `data` of a query, planned; `Decline` when GraphQL execution must answer it.
+
+    A failure of the planner itself (a bug, a statement PostgreSQL rejects) is logged and
+    declines too: it costs speed, never an answer. Timeouts, outages and coded errors end the
+    request as on any other path."""
+    try:
+        return await _run_planned(ctx, schema, text, operation_name, raw_variables)
+    except (Decline, AppError):
+        raise
+    except Exception as exc:
+        if is_statement_timeout(exc) or unavailable_reason(exc) is not None:
+            raise
+        log.exception("the planner failed; GraphQL execution answers the request")
+        raise Decline from exc
+
+
+async def _run_planned(
+    ctx: Context,
+    schema: Any,
+    text: str,
+    operation_name: str | None,
+    raw_variables: Mapping[str, Any] | None,
+) -> JsonText:
     doc = DOCUMENTS.get(text, operation_name)
     if doc is None:
         raise Decline
@@ -288,7 +309,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
     plan = _cached(key, decision, make)
-    rows = await fetch_planned(ctx, plan, {"pid": patient_id, "rid": gid.id})
+    rows = await ctx.data.fetch_plan(plan, {"pid": patient_id, "rid": gid.id})
     if not rows:
         return b"null"
     record(ctx, rows[0]["disclosed"])
@@ -326,24 +347,11 @@ async def _patient_object(req: Request, details: FieldDetailsList, patient_id: u
         values[slot.slot] = orjson.dumps(
             serialize(req.schema._schema, value, slot.return_type, slot.fields, doc, req.variables)
         ).decode()
-    rows = await fetch_planned(ctx, plan, values)
+    rows = await ctx.data.fetch_plan(plan, values)
     ctx.audit.disclose(patient_id, "Patient", patient_id)
     record(ctx, rows[0]["disclosed"])
     data: str = rows[0]["data"]
     return data.encode()
-
-
-async def fetch_planned(ctx: Context, plan: Plan, values: Mapping[str, Any]) -> Any:
-    """The planned statement's rows. A statement PostgreSQL rejects is a planner bug: it is
-    logged and the request is answered by GraphQL execution (in a new transaction), never with
-    a 500; a statement cancelled by the timeout ends the request as on any other path."""
-    try:
-        return await ctx.data.fetch_plan(plan, values)
-    except DBAPIError as exc:
-        if is_statement_timeout(exc) or unavailable_reason(exc) is not None:
-            raise
-        log.exception("a planned statement failed; GraphQL execution answers the request")
-        raise Decline from exc
 
 
 def record(ctx: Context, disclosed: str | None) -> None:
@@ -398,15 +406,9 @@ def _cached(key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID]
         marker = placeholder()
         return make(dataclasses.replace(decision, patient_id=marker), marker)
 
-    try:
-        if blank is None:
-            return make(decision, decision.patient_id)
-        return PLANS.get((*key, blank), cached)
-    except Decline:
-        raise
-    except Exception as exc:  # a planner bug costs speed, never an answer
-        log.exception("the planner failed to plan a document; GraphQL execution answers it")
-        raise Decline from exc
+    if blank is None:
+        return make(decision, decision.patient_id)
+    return PLANS.get((*key, blank), cached)
 
 
 def _statement(
