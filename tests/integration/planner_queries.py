@@ -458,12 +458,44 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(role, document, b.variables, tuple(b.cursors), headers)
 
 
+def record_row(b: Builder, pnr: str) -> str:
+    """`node(id:)` of a row of the patient's record: the id of item `index` of one of the
+    patient's lists, read before the request (as a cursor is: `edges` and `cursor` are
+    aliases of `nodes` and `id` there)."""
+    patient = SCHEMA.type_map["Patient"]
+    assert isinstance(patient, GraphQLObjectType)
+    lists = sorted(
+        name
+        for name, f in patient.fields.items()
+        if is_connection(get_named_type(f.type))
+        and isinstance(node_type(f), GraphQLObjectType)
+        and "id" in node_type(f).fields
+    )
+    name = b.draw(st.sampled_from(lists))
+    t = node_type(patient.fields[name])
+    ref = b.variable("ID!", None)
+    query = (
+        f"{{ root: patient(personnummer: {json.dumps(pnr)}) "
+        f"{{ list: {name}(first: 5) {{ edges: nodes {{ cursor: id }} }} }} }}"
+    )
+    b.cursors.append(CursorWanted(ref.removeprefix("$"), query, b.draw(st.integers(0, 5))))
+    return f"node(id: {ref}) {{ __typename id ... on {t.name} {{ {b.selection(t, 1, 5)} }} }}"
+
+
+def node_type(f: GraphQLField) -> Any:
+    """The item type of a connection field."""
+    connection: Any = get_named_type(f.type)
+    return get_named_type(connection.fields["nodes"].type)
+
+
 def root(b: Builder, pnr: str, alias: bool = False) -> str:
     """`patient(personnummer:)`, `patient(id:)`, `node(id:)` with a Patient selection, or a
     page of `patients(filter:, first:)`."""
     patient = SCHEMA.type_map["Patient"]
-    how = b.draw(st.sampled_from(("pnr", "pnr-literal", "id", "node", "patients")))
+    how = b.draw(st.sampled_from(("pnr", "pnr-literal", "id", "node", "patients", "row")))
     head = f"{b.name('p')}: " if alias or b.maybe(30) else ""
+    if how == "row":
+        return head + record_row(b, pnr)
     if how == "patients":
         query = SCHEMA.query_type
         assert query is not None
