@@ -62,7 +62,7 @@ from resolvers.compiled.sqljson import (
     text_string,
 )
 from resolvers.filters import RowFilter
-from resolvers.patients import normalized_identifier
+from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
 from resolvers.tables import (
     ALERT,
     CARE_CONTACT,
@@ -139,10 +139,16 @@ class Prepared:
 
 
 def _find_patient() -> Plan:
+    """As patient_by_identifier: a personnummer or samordningsnummer only (another system's
+    identifier may have the same digits), which is also what the unique index
+    (identifier_kind, identifier) can find."""
     return cached_plan(
         "find patient",
         lambda: compile_plan(
-            select(PATIENT.c.id).where(PATIENT.c.identifier == bindparam("identifier", None)),
+            select(PATIENT.c.id).where(
+                PATIENT.c.identifier == bindparam("identifier", None),
+                PATIENT.c.identifier_kind.in_(PERSON_NUMBER_KINDS),
+            ),
             names=["identifier"],
         ),
     )

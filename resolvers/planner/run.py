@@ -48,6 +48,7 @@ from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.base import JsonText
 from resolvers.compiled.sqljson import text_obj
+from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
 from resolvers.planner.build import Builder
 from resolvers.planner.fallback import (
     Fallback,
@@ -62,7 +63,6 @@ from resolvers.planner.sqltext import disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
 
 log = logging.getLogger("vardkedja.planner")
-PERSON_NUMBER_KINDS = ("personnummer", "samordningsnummer")
 # Root fields the planner reads; any other is answered by GraphQL execution.
 PLANNED_ROOTS = frozenset({"patient", "patients", "node", "__typename"})
 
@@ -224,7 +224,6 @@ async def _run_planned(
 async def _patient(req: Request, query_type: GraphQLObjectType, details: FieldDetailsList) -> bytes:
     """One `patient` field: its JSON text."""
     ctx, variables = req.ctx, req.variables
-    from resolvers.patients import normalized_identifier
     from schema.inputs import expect_id
 
     args = get_argument_values(query_type.fields["patient"], details[0].node, variables)
