@@ -285,7 +285,6 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
         builder = Builder(gql, schema, doc.fragments, variables, doc.operation, stand_in)
         row = loader.table.alias("row0")
         rid = placeholder()
-        part = Part(text_obj())
         try:
             json = builder.row_object(row_type, row, builder.subfields(row_type, details), "node")
         except Unplannable as exc:
@@ -299,7 +298,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
                     "disclosed"
                 ),
             )
-            .select_from(joined(row, [*part.laterals, *json.laterals]))
+            .select_from(joined(row, json.laterals))
             .where(row.c.patient_id == pid, row.c.id == rid, builder.visible(row))
         )
         return compile_plan(statement, placeholders={pid: "pid", rid: "rid"})
