@@ -28,12 +28,14 @@ SHIPPED = REGISTRY.by_name["EmergencyOverview"]
 
 @asynccontextmanager
 async def app_client(
-    conn: AsyncConnection, settings: Settings, compiled: bool
+    conn: AsyncConnection, settings: Settings, compiled: bool, planner: bool | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the test's connection. Without the compiled form, GraphQL execution (not the
+    planner) is the other path, unless `planner` says otherwise."""
     from app.main import create_app
 
-    # Without the compiled form, GraphQL execution (not the planner) is the other path.
-    chosen = settings.model_copy(update={"compiled_operations": compiled, "planner": compiled})
+    plan = compiled if planner is None else planner
+    chosen = settings.model_copy(update={"compiled_operations": compiled, "planner": plan})
     app = create_app(chosen, db=ConnectionDatabase(conn))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
@@ -53,12 +55,19 @@ def clinician_token(settings: Settings, w: World) -> str:
 
 
 async def request(
-    conn: AsyncConnection, settings: Settings, compiled: bool, body: dict[str, Any], token: str
+    conn: AsyncConnection,
+    settings: Settings,
+    compiled: bool,
+    body: dict[str, Any],
+    token: str,
+    *,
+    planner: bool | None = None,
 ) -> tuple[int, Any, list[dict[str, Any]], int]:
     """(status, body, audit entries written, statements) of one request."""
     before = (await conn.execute(select(func.coalesce(func.max(AUDIT.c.id), 0)))).scalar()
     headers = {"authorization": f"Bearer {token}", "accept": GRAPHQL_RESPONSE}
-    async with app_client(conn, settings, compiled) as http, count_statements(conn) as stmts:
+    app = app_client(conn, settings, compiled, planner)
+    async with app as http, count_statements(conn) as stmts:
         response = await http.post("/graphql", json=body, headers=headers)
     rows = await conn.execute(
         select(

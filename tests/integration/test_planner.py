@@ -3,64 +3,25 @@ audit entries for the shipped operations and free-form documents, in fewer state
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import ConnectionDatabase
-from app.graphql_http import GRAPHQL_RESPONSE
-from app.models.audit import AuditEntry
 from app.observability.metrics import PLANNER_FIELDS
 from app.settings import Settings
 from schema.ids import encode_id
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World, build_world
 from tests.integration.test_compiled_emergency import rich_record
-from tests.integration.test_compiled_http import clinician_token
-from tests.sqlcount import count_statements
-
-AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
-
-
-@asynccontextmanager
-async def client(
-    conn: AsyncConnection, settings: Settings, planner: bool
-) -> AsyncIterator[httpx.AsyncClient]:
-    from app.main import create_app
-
-    chosen = settings.model_copy(update={"planner": planner, "compiled_operations": False})
-    app = create_app(chosen, db=ConnectionDatabase(conn))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
+from tests.integration.test_compiled_http import clinician_token, request
 
 
 async def answer(
     conn: AsyncConnection, settings: Settings, planner: bool, body: dict[str, Any], token: str
 ) -> tuple[int, Any, list[dict[str, Any]], int]:
-    """(status, body, audit entries written, statements) of one request."""
-    before = (await conn.execute(select(func.coalesce(func.max(AUDIT.c.id), 0)))).scalar()
-    headers = {"authorization": f"Bearer {token}", "accept": GRAPHQL_RESPONSE}
-    async with client(conn, settings, planner) as http, count_statements(conn) as stmts:
-        response = await http.post("/graphql", json=body, headers=headers)
-    rows = await conn.execute(
-        select(
-            AUDIT.c.patient_id,
-            AUDIT.c.purpose,
-            AUDIT.c.action,
-            AUDIT.c.operation,
-            AUDIT.c.resources,
-            AUDIT.c.outcome,
-            AUDIT.c.reason,
-        )
-        .where(AUDIT.c.id > before)
-        .order_by(AUDIT.c.id)
-    )
-    return response.status_code, response.json(), [dict(r) for r in rows.mappings()], len(stmts)
+    """(status, body, audit entries written, statements) of one request, planned or through
+    GraphQL execution (compiled operations off either way)."""
+    return await request(conn, settings, False, body, token, planner=planner)
 
 
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
