@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from app import sql_watch
+from app import prepared, sql_watch
 from app.errors import ServiceUnavailable
 from app.outage import POOL_EXHAUSTED, OutageLog, unavailable_reason
 
@@ -239,7 +240,7 @@ def create_engine(
         if pgbouncer:
             raise ValueError("behind PgBouncer the statement timeout is set per transaction")
         connect_args["server_settings"] = {"statement_timeout": _milliseconds(statement_timeout)}
-    return create_async_engine(
+    engine = create_async_engine(
         to_asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -247,6 +248,13 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
+    if not pgbouncer:  # behind PgBouncer no prepared statement outlives its transaction
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _keeps_statements(_driver: Any, record: Any) -> None:
+            prepared.keep_large_statements(record.info)
+
+    return engine
 
 
 def pgbouncer_args() -> dict[str, Any]:
@@ -305,7 +313,7 @@ async def driver_fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> 
             listener(raw, sql, args)
         watched = sql_watch.started(sql)
         try:
-            rows: list[Any] = await raw.fetch(sql, *args)
+            rows = await prepared.fetch(raw, fairy.info, sql, args)
         except BaseException as exc:
             sql_watch.ended(watched, exc)
             if isinstance(exc, asyncpg.PostgresError):

@@ -1,0 +1,69 @@
+"""Large statements (the planner's) stay prepared per connection (app/prepared.py): PostgreSQL
+plans them a few times and then reuses a generic plan; a connection keeps a bounded number; an
+engine for PgBouncer keeps none."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import prepared
+from app.db import create_engine, driver_fetch
+
+
+def large(tag: int) -> str:
+    """A statement over asyncpg's own cache limit (a long comment), distinct per tag."""
+    padding = "x" * (prepared.LARGE + 100)
+    return f"SELECT $1::int + {tag} AS v /* {padding} */"
+
+
+async def kept(conn: AsyncConnection) -> list[tuple[str, int, int]]:
+    rows = await driver_fetch(
+        conn,
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        " WHERE length(statement) > $1",
+        (prepared.LARGE,),
+    )
+    return [(r["statement"], r["generic_plans"], r["custom_plans"]) for r in rows]
+
+
+async def test_a_large_statement_is_planned_once_then_reused(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            for n in range(8):
+                rows = await driver_fetch(conn, large(1), (n,))
+                assert rows[0]["v"] == n + 1
+            [(statement, generic, custom)] = await kept(conn)
+            assert statement == large(1)
+            # PostgreSQL's own choice (plan_cache_mode = auto): five custom plans, then generic.
+            assert custom == 5 and generic == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_keeps_a_bounded_number(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            for tag in range(prepared.LARGE_PER_CONNECTION + 8):
+                await driver_fetch(conn, large(tag), (0,))
+            # The least recently used are deallocated when asyncpg next talks to the server.
+            await driver_fetch(conn, large(0), (0,))
+            statements = [s for s, _, _ in await kept(conn)]
+            assert len(statements) == prepared.LARGE_PER_CONNECTION
+            assert large(0) in statements and large(1) not in statements
+    finally:
+        await engine.dispose()
+
+
+async def test_no_statement_is_kept_for_pgbouncer(database_url: str) -> None:
+    # Behind PgBouncer the next transaction may run on another server session: nothing named
+    # may outlive the transaction (tests/integration/test_pgbouncer.py runs the real thing).
+    engine = create_engine(database_url, pool_size=1, pgbouncer=True)
+    try:
+        async with engine.connect() as conn:
+            for n in range(3):
+                assert (await driver_fetch(conn, large(1), (n,)))[0]["v"] == n + 1
+            assert await kept(conn) == []
+    finally:
+        await engine.dispose()
