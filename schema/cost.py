@@ -71,9 +71,9 @@ class PageArg:
         if self.literal is not None:
             return _clamp(self.literal)
         if self.variable is not None:
-            given = variables.get(self.variable)
-            if isinstance(given, int) and not isinstance(given, bool):
-                return _clamp(given)
+            given = _page_size(variables.get(self.variable))
+            if given is not None:
+                return given
         return self.default
 
 
@@ -113,6 +113,11 @@ class Shape:
     # (argument, message) for string literals that cannot reach the database (NUL, surrogates).
     bad_strings: tuple[tuple[str, str], ...] = ()
     cycle: str | None = None
+    # The variables that give a page size: the only ones an estimate depends on.
+    page_variables: tuple[str, ...] = ()
+    # Estimates by those variables' values (a shipped operation is asked with the same page
+    # sizes for patient after patient: measured once, not per request).
+    estimates: dict[tuple[Any, ...], Cost] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,7 @@ class _Builder(Visitor):
         self.field_names: list[str] = []
         self.argument: str | None = None
         self.introspection = 0  # > 0 inside __schema / __type
+        self.page_variables: set[str] = set()
 
     def enter(self, node: Any, *_: Any) -> None:
         self.nodes += 1
@@ -217,6 +223,7 @@ class _Builder(Visitor):
                 if isinstance(argument.value, IntValueNode):
                     return PageArg(literal=int(argument.value.value), default=default)
                 if isinstance(argument.value, VariableNode):
+                    self.page_variables.add(argument.value.name.value)
                     return PageArg(variable=argument.value.name.value, default=default)
             return PageArg(default=default)
         parent: GraphQLNamedType | None = self.type_info.get_parent_type()
@@ -247,7 +254,14 @@ def shape_of_document(
     builder = _Builder(type_info, operation_name)
     visit(document, TypeInfoVisitor(type_info, builder))
     cycle = _find_cycle(builder.fragments)
-    return Shape(builder.operation, builder.fragments, builder.nodes, tuple(builder.bad), cycle)
+    return Shape(
+        builder.operation,
+        builder.fragments,
+        builder.nodes,
+        tuple(builder.bad),
+        cycle,
+        tuple(sorted(builder.page_variables)),
+    )
 
 
 def _find_cycle(fragments: Mapping[str, Selection]) -> str | None:
@@ -287,14 +301,34 @@ def _all_spreads(selection: Selection) -> list[str]:
     return found
 
 
+# Distinct page sizes remembered per shape; beyond, the memo starts again.
+ESTIMATES_PER_SHAPE = 64
+
+
 def estimate(shape: Shape, variables: Mapping[str, Any] | None) -> Cost:
-    """The measures of the shape with its variables bound: each selection measured once, after
-    the selections it contains (an explicit stack: a long chain of fragments must not exhaust
-    Python's recursion limit). The shape must have no fragment cycle."""
+    """The measures of the shape with its variables bound (remembered per page sizes)."""
+    values = variables or {}
+    key = tuple(_page_size(values.get(name)) for name in shape.page_variables)
+    found = shape.estimates.get(key)
+    if found is None:
+        if len(shape.estimates) >= ESTIMATES_PER_SHAPE:
+            shape.estimates.clear()
+        found = shape.estimates[key] = _estimate(shape, values)
+    return found
+
+
+def _page_size(given: Any) -> int | None:
+    """A page variable as `PageArg.value` reads it: an int (clamped), or None for its default."""
+    return _clamp(given) if isinstance(given, int) and not isinstance(given, bool) else None
+
+
+def _estimate(shape: Shape, values: Mapping[str, Any]) -> Cost:
+    """Each selection measured once, after the selections it contains (an explicit stack: a
+    long chain of fragments must not exhaust Python's recursion limit). The shape must have no
+    fragment cycle."""
     if shape.operation is None:
         return Cost(0, 0, 0, 0, 0)
     assert shape.cycle is None, "a shape with a fragment cycle has no cost"
-    values = variables or {}
     memo: dict[int, tuple[int, int, int, int]] = {}
     steps = 0
     pending: list[tuple[Selection, bool]] = [(shape.operation, False)]

@@ -142,3 +142,20 @@ def test_cost_analysis_work_is_linear_in_the_document(query: str) -> None:
     assert cost.steps <= 4 * shape.nodes + 4
     # The expansion may be exponential: the analysis never walks it.
     assert cost.fields >= 1
+
+
+def test_an_estimate_is_remembered_per_page_sizes() -> None:
+    query = """query Q($p: String!, $n: Int) { patient(personnummer: $p) {
+        careContacts(first: $n) { nodes { id } } } }"""
+    shape = shape_of_document(SCHEMA, parse(query), None)
+    assert shape.page_variables == ("n",)
+    first = estimate(shape, {"p": "191212121212", "n": 4})
+    # Another patient, the same page size: the same measurement, not measured again.
+    assert estimate(shape, {"p": "201212121212", "n": 4}) is first
+    assert len(shape.estimates) == 1
+    # A page of 1 is not the default page (nor are a missing and a wrong-typed value apart).
+    one, missing = estimate(shape, {"n": 1}), estimate(shape, {})
+    assert one.cost < missing.cost
+    assert estimate(shape, {"n": "4"}) == missing
+    assert estimate(shape, {"n": True}) == missing
+    assert first.cost > one.cost
