@@ -259,9 +259,12 @@ async def run_worker(
     audit_key: bytes = b"",
     interval: float = 1.0,
     wake: asyncio.Event | None = None,
+    settle: float = 0.1,
 ) -> None:
     """Enqueue and send forever, each step in its own transaction (`begin()` opens one): every
-    `interval` seconds, and at once when `wake` is set (new log entries, app/changes/notify.py)."""
+    `interval` seconds, and when `wake` is set (new log entries, app/changes/notify.py), at most
+    once per `settle` seconds: under a burst of writes one step serves many, instead of two
+    transactions of the worker per write in the serving process."""
     while True:
         try:
             async with begin() as conn:
@@ -275,6 +278,7 @@ async def run_worker(
         if wake is None:
             await asyncio.sleep(interval)
             continue
+        await asyncio.sleep(settle)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
         wake.clear()
