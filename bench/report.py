@@ -64,6 +64,18 @@ def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
                         "met": ratio >= goal,
                     }
                 )
+    for size in sizes:
+        for workload in workloads:
+            ours = by.get((size, workload, "vardkedja"))
+            planning = ours and ours.get("planning_cpu_us_per_planned_request")
+            if planning is not None and workload not in WRITES:
+                checks.append(
+                    {
+                        "target": f"{workload} @ {size:,}: planning CPU < 0.3 ms per request",
+                        "measured": f"{planning / 1000:.3f} ms",
+                        "met": planning < 300,
+                    }
+                )
     big = max(sizes) if sizes else None
     if big is not None:
         for workload in workloads:

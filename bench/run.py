@@ -394,14 +394,20 @@ async def measure(
         offset = rnd * 100_003 + SYSTEMS.index(system) * 20_000_000
         db_cpu0 = cpu_by_process(servers.db_pid)
         if system == "floor":
+            planning = [0.0, 0.0]
             result, peak_kb, cpu, before, floor_db_cpu = await floor_segment(
                 workload, fx_path, db.url, opts, duration, offset, stats, servers.db_pid
             )
         else:
             before = await pgstats.snapshot(stats)
+            planning0 = await planning_cpu(by_system[system].port)
             result, peak_kb, cpu = await http_segment(
                 system, workload, fx, by_system[system], opts, duration, offset
             )
+            planning = [
+                b - a
+                for a, b in zip(planning0, await planning_cpu(by_system[system].port), strict=True)
+            ]
         db_cpu = cpu_delta(db_cpu0, cpu_by_process(servers.db_pid))
         counts = pgstats.delta(before, await pgstats.snapshot(stats))
         # Where vardkedja's database time goes: its statements by execution time.
@@ -420,6 +426,8 @@ async def measure(
             "peak_rss_kb": peak_kb,
             "server_cpu_seconds": cpu,
             "db_cpu_seconds": db_cpu,
+            "planning_cpu_seconds": planning[1] if system != "floor" else 0.0,
+            "planned_requests": planning[0] if system != "floor" else 0.0,
             "loadavg_1m": os.getloadavg()[0],
             "top_statements": top,
         }
@@ -481,6 +489,24 @@ async def measure(
         "patients": narrowed,
         "rss_timeline": soak or rss_timeline,
     }
+
+
+PLANNING = "vardkedja_planner_planning_cpu_seconds"
+
+
+async def planning_cpu(port: int) -> tuple[float, float]:
+    """(planned requests, planning CPU seconds) so far, from a vardkedja server's /metrics
+    (zeros for any other server)."""
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"http://127.0.0.1:{port}/metrics")
+    found = {"count": 0.0, "sum": 0.0}
+    for line in answer.text.splitlines():
+        for part in found:
+            if line.startswith(f"{PLANNING}_{part} "):
+                found[part] = float(line.split()[1])
+    return found["count"], found["sum"]
 
 
 async def soak_ours(server: ServerProcess, fx: Fixture, opts: Options) -> list[tuple[float, int]]:
@@ -547,6 +573,12 @@ def summarize(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ),
                 "db_cpu_ms_per_request": (
                     sum(s["db_cpu_seconds"] for s in segs) * 1000 / requests if requests else 0.0
+                ),
+                # The planner's CPU before its SQL, per planned request (vardkedja only).
+                "planning_cpu_us_per_planned_request": (
+                    sum(s.get("planning_cpu_seconds", 0.0) for s in segs) * 1e6 / planned
+                    if (planned := sum(s.get("planned_requests", 0.0) for s in segs))
+                    else None
                 ),
             }
         )

@@ -99,6 +99,26 @@ PLANNER_FIELDS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+PLANNING_CPU = Histogram(
+    "vardkedja_planner_planning_cpu_seconds",
+    "CPU time the query planner spent on one request before its SQL: the document and its "
+    "variables, and the plan looked up (or built, on a first request of its shape).",
+    buckets=(
+        0.00001,
+        0.000025,
+        0.00005,
+        0.0001,
+        0.0002,
+        0.0003,
+        0.0005,
+        0.001,
+        0.0025,
+        0.01,
+        0.05,
+        0.25,
+    ),
+    registry=REGISTRY,
+)
 LIMIT_REFUSALS = Counter(
     "vardkedja_limit_refusals",
     "Documents refused by the query limits before any SQL, by error code (QUERY_TOO_COSTLY, "

@@ -3,6 +3,7 @@ reading it needs, and the GraphQL types of a selection."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,12 @@ class Request:
     doc: Document
     variables: VariableValues
     raw: Mapping[str, Any] | None
+    # CPU seconds spent planning (document, variables, plan lookup or build), not reading.
+    planning: list[float] = field(default_factory=lambda: [0.0])
+
+    def planned(self, started: float) -> None:
+        """Count the CPU time since `started` (time.thread_time) as planning."""
+        self.planning[0] += time.thread_time() - started
 
     def shaping(self) -> bytes:
         """The values of the variables that shape a statement (a part of a plan's key)."""

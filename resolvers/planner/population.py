@@ -11,6 +11,7 @@ cannot be planned declines the whole document to GraphQL execution.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -208,10 +209,12 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
             .where(visible(row))
         )
 
+    started = time.thread_time()
     try:
         plan, values = plan_for_many(key, list(decisions.values()), build)
     except Unplannable as exc:
         raise Decline from exc
+    req.planned(started)
     rows = await ctx.data.fetch_plan(plan, values)
     selection = details[0].node.selection_set
     PLANNER_FIELDS.labels("planned").inc(len(selection.selections) if selection else 0)

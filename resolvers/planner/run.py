@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -43,7 +44,7 @@ from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
 from app.access.grouping import shape
 from app.context import Context
 from app.errors import AppError
-from app.observability.metrics import PLANNER_FIELDS
+from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder
 from resolvers.compiled.base import JsonText
@@ -177,6 +178,7 @@ async def _run_planned(
     operation_name: str | None,
     raw_variables: Mapping[str, Any] | None,
 ) -> JsonText:
+    started = time.thread_time()
     doc = DOCUMENTS.get(text, operation_name)
     if doc is None:
         raise Decline
@@ -197,6 +199,7 @@ async def _run_planned(
         for key, details in roots.items()
         if details[0].node.name.value not in PLANNED_ROOTS
     }
+    req.planned(started)
     answered = await root_fallback(req, others) if others else {}
     pieces: list[tuple[str, bytes]] = []
     for key, details in roots.items():
@@ -218,6 +221,7 @@ async def _run_planned(
             pieces.append((key, listed))
         else:
             raise Decline
+    PLANNING_CPU.observe(req.planning[0])
     return JsonText(b"{" + b",".join(orjson.dumps(k) + b":" + v for k, v in pieces) + b"}")
 
 
@@ -303,10 +307,12 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
         )
         return compile_plan(statement, placeholders={pid: "pid", rid: "rid"})
 
+    started = time.thread_time()
     shaping = req.shaping()
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
     plan = _cached(key, decision, make)
+    req.planned(started)
     rows = await ctx.data.fetch_plan(plan, {"pid": patient_id, "rid": gid.id})
     if not rows:
         return b"null"
@@ -323,6 +329,7 @@ async def _patient_object(req: Request, details: FieldDetailsList, patient_id: u
     if patient_id not in await ctx.data.visible_patients([patient_id]):
         return b"null"
     decision = (await ctx.data.access([patient_id]))[patient_id]
+    started = time.thread_time()
     shaping = req.shaping()
     key = (
         "planner",
@@ -333,6 +340,7 @@ async def _patient_object(req: Request, details: FieldDetailsList, patient_id: u
         details[0].node.name.value,
     )
     plan = _plan(key, req, decision, details)
+    req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
     values: dict[str, Any] = {"pid": patient_id}

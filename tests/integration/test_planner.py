@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.observability.metrics import PLANNER_FIELDS
+from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
 from app.settings import Settings
 from schema.ids import encode_id
 from schema.persisted import REGISTRY
@@ -258,3 +258,33 @@ async def test_node(conn: AsyncConnection, settings: Settings) -> None:
         slow, _ = await both(conn, settings, {"query": NODE, "variables": {"id": gid}}, token)
         assert slow[1]["data"]["node"]["id"] == gid
     assert planned_count() - before == 5  # the patient's four fields, the contact
+
+
+def planning_observations() -> tuple[float, float]:
+    """(count, sum) of the planning-CPU histogram."""
+    samples = {s.name: s.value for m in PLANNING_CPU.collect() for s in m.samples}
+    return samples["vardkedja_planner_planning_cpu_seconds_count"], samples[
+        "vardkedja_planner_planning_cpu_seconds_sum"
+    ]
+
+
+async def test_planning_cpu_is_measured_per_planned_request(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    w = await build_world(conn)
+    token = clinician_token(settings, w)
+    # A document of its own (an alias nobody else uses): the first request builds its plan.
+    body = {
+        "query": FREE_FORM.replace("none:", "planning_cpu:"),
+        "variables": {"pnr": w.patient.identifier, "n": 2},
+    }
+    count, total = planning_observations()
+    await answer(conn, settings, False, body, token)
+    assert planning_observations()[0] == count  # GraphQL execution plans nothing
+    await answer(conn, settings, True, body, token)
+    count1, total1 = planning_observations()
+    assert count1 == count + 1 and total1 > total
+    await answer(conn, settings, True, body, token)  # the plan cached: looked up, not built
+    count2, total2 = planning_observations()
+    assert count2 == count1 + 1 and total2 > total1
+    assert total2 - total1 < total1 - total
