@@ -1,5 +1,9 @@
 """Compiled operations: shipped documents answered by one SQL statement each.
 
+Only PopulationList is left: the query planner (resolvers/planner/) answers every other
+document, EmergencyOverview included since it is as fast (docs/planner.md); PopulationList's
+compiled form still costs less CPU than the planner's population path.
+
 `compiled_for(persisted)` gives the compiled form of a persisted operation, keyed by the sha256
 of its exact text (a changed document is simply no longer compiled), or None.
 """
@@ -14,11 +18,10 @@ from schema.persisted import REGISTRY, PersistedOperation
 
 @cache
 def _by_hash() -> dict[str, CompiledOperation]:
-    from resolvers.compiled.emergency import EmergencyOverview
     from resolvers.compiled.population import PopulationList
 
     out: dict[str, CompiledOperation] = {}
-    kinds: tuple[type[CompiledOperation], ...] = (EmergencyOverview, PopulationList)
+    kinds: tuple[type[CompiledOperation], ...] = (PopulationList,)
     for kind in kinds:
         shipped = REGISTRY.by_name.get(kind.name)
         if shipped is not None:

@@ -19,7 +19,7 @@ from app.settings import Settings
 from app.tokens import mint
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_emergency import rich_record
+from tests.integration.test_planned_emergency import rich_record
 from tests.sqlcount import count_statements
 
 AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from schema import schema
 from schema.persisted import REGISTRY
 from tests import factories as f
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_emergency import T0, both_paths
+from tests.integration.test_planned_emergency import T0, both_paths
 from tests.sqlcount import context, count_statements
 
 SHIPPED = REGISTRY.by_name["PopulationList"]

@@ -24,8 +24,8 @@ from schema.enums import ContactStatus, ContactType
 from schema.ids import encode_id
 from tests import factories as f
 from tests.integration.privacy_world import build_world
-from tests.integration.test_compiled_emergency import T0
 from tests.integration.test_compiled_population import both, variables
+from tests.integration.test_planned_emergency import T0
 
 AWKWARD = [
     'citat " och \\ snedstreck',

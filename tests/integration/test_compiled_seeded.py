@@ -1,7 +1,8 @@
 """Differential check on the seeded synthetic population (app/seed): for every seeded patient
-and each demo clinician, EmergencyOverview compiled and through GraphQL give the same data and
-audit buffer; and each clinician's PopulationList. The factory tests pin the edge cases; this
-one covers the variety the generator produces (all record kinds, blocks, consents, dates)."""
+and each demo clinician, EmergencyOverview planned and through GraphQL give the same data and
+audit buffer; and each clinician's PopulationList (compiled). The factory tests pin the edge
+cases; this one covers the variety the generator produces (all record kinds, blocks, consents,
+dates)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from app.access.principal import Principal, PrincipalKind, Purpose
 from app.db import create_engine
 from app.seed import DEMO_CLINICIANS, seed_population
 from resolvers.tables import PATIENT
-from tests.integration import test_compiled_emergency as emergency
 from tests.integration import test_compiled_population as population
+from tests.integration import test_planned_emergency as emergency
 
 PATIENTS = 25
 

@@ -129,7 +129,7 @@ async def test_a_tag_never_works_for_another_caller(
 
 
 @pytest.mark.parametrize("compiled", [True, False])
-async def test_the_compiled_emergency_overview_is_tagged_alike(
+async def test_the_planned_emergency_overview_is_tagged_alike(
     conn: AsyncConnection, settings: Settings, compiled: bool
 ) -> None:
     w = await build_world(conn)

@@ -12,8 +12,8 @@ from app.settings import Settings
 from schema.ids import encode_id
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_emergency import rich_record
 from tests.integration.test_compiled_http import clinician_token, request
+from tests.integration.test_planned_emergency import rich_record
 
 
 async def answer(

@@ -1,4 +1,4 @@
-"""The compiled EmergencyOverview and the GraphQL path agree under every legal basis: each demo
+"""The planned EmergencyOverview and the GraphQL path agree under every legal basis: each demo
 clinician (care relationship, municipal units, NLL expedition at the pharmacy) on each demo
 patient, with the same data, `withheld` and audit buffer (bases included)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.access.principal import Principal, PrincipalKind, Purpose
 from app.seed import DEMO_CLINICIANS
 from app.seed.demo import DEMO_PATIENTS
-from tests.integration import test_compiled_emergency as emergency
+from tests.integration import test_planned_emergency as emergency
 from tests.integration.demo_support import Demo
 
 

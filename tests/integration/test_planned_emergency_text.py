@@ -1,6 +1,7 @@
-"""The compiled EmergencyOverview builds its `data` as compact JSON text: the HTTP response is
-byte for byte what orjson writes (no `"a" : 1` spacing of json_build_object), with awkward stored
-text escaped as the GraphQL path escapes it and keys in the order the document selects them."""
+"""The planned EmergencyOverview (resolvers/planner/) builds its `data` as compact JSON text:
+the HTTP response is byte for byte what orjson writes (no `"a" : 1` spacing of
+json_build_object), with awkward stored text escaped as the GraphQL path escapes it and keys in
+the order the document selects them."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from app.graphql_http import GRAPHQL_RESPONSE
 from app.settings import Settings
 from tests import factories as f
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_emergency import T0, both, rich_record
 from tests.integration.test_compiled_http import SHIPPED, app_client, clinician_token
 from tests.integration.test_compiled_population_sql import AWKWARD
+from tests.integration.test_planned_emergency import T0, both, rich_record
 
 
 async def awkward_record(conn: AsyncConnection, w: World) -> None:
