@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -691,6 +692,9 @@ def render(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
+    # Stopped with SIGTERM (kill, a CI timeout), still stop what was started: the `finally`
+    # blocks below run for SystemExit, not for the default action of the signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     install_uvloop()
     ensure_node_modules()
     started = datetime.now(UTC)
