@@ -92,30 +92,6 @@ def columns_of(table: Table, names: Sequence[str]) -> list[ColumnElement[Any]]:
     return [table.c[n] for n in dict.fromkeys((*KEY_COLUMNS, *names))]
 
 
-def page_of(
-    table: Table,
-    name: str,
-    where: Sequence[ColumnElement[bool]],
-    limit: int,
-    columns: Sequence[str],
-) -> CTE:
-    """The first `limit` rows of a newest-first list, each with the list's `_total`.
-
-    The count is a window over the filtered rows, computed before LIMIT cuts the page (as
-    resolvers/listing.py does with `count(*) over (partition by ...)`).
-    """
-    total = func.count().over().label("_total")
-    order = [table.c[n].desc() for n in NEWEST_FIRST]
-    chosen = columns_of(table, columns)
-    return select(*chosen, total).where(*where).order_by(*order).limit(limit).cte(name)
-
-
-def total_of(page: CTE) -> ColumnElement[Any]:
-    """totalCount of a page CTE: its rows' window total, 0 for an empty list."""
-    most = func.max(page.c._total)
-    return select(func.coalesce(most, 0)).select_from(page).scalar_subquery()
-
-
 def newest_first(page: Any) -> list[ColumnElement[Any]]:
     return [page.c[n].desc() for n in NEWEST_FIRST]
 
@@ -144,33 +120,6 @@ def disclosures(kinds: Sequence[Disclosed]) -> ColumnElement[Any]:
 def cached_plan(key: Hashable, build: Callable[[], Plan]) -> Plan:
     """A plan that depends on nothing but `key` (app/sqlplan.py)."""
     return PLANS.get(key, build)
-
-
-def plan_for(
-    key: Hashable,
-    decision: PatientAccess,
-    build: Callable[[PatientAccess, uuid.UUID], ClauseElement],
-    names: Sequence[str] = (),
-) -> Plan:
-    """The plan of a one-patient statement under the policy's `decision`, with its patient id
-    as the slot `pid`.
-
-    `build(decision, pid)` makes the statement. Decisions that differ only in the patient id
-    (`shape`, app/access/grouping.py: the same clinician, consents and blocks) share a plan,
-    built once from the decision with a placeholder for the id: so the policy's predicates and
-    everything else in the statement are constants of the plan, and the id is bound per run.
-    """
-    blank = shape(decision)
-    if blank is None:  # not comparable: compile for this decision alone
-        own = decision.patient_id
-        return compile_plan(build(decision, own), names=names, placeholders={own: "pid"})
-
-    def make() -> Plan:
-        marker = placeholder()
-        stand_in = dataclasses.replace(typing.cast(Any, decision), patient_id=marker)
-        return compile_plan(build(stand_in, marker), names=names, placeholders={marker: "pid"})
-
-    return PLANS.get((key, blank), make)
 
 
 Visibility = Callable[[Table], ColumnElement[bool]]
@@ -270,6 +219,4 @@ __all__ = [
     "as_value",
     "columns_of",
     "fetch_json",
-    "page_of",
-    "total_of",
 ]

@@ -405,7 +405,7 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
 
 def _cached(key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID], Plan]) -> Plan:
     """`make(decision, patient id)` once per decision shape: built from a stand-in decision
-    whose patient id is a placeholder (bound per run as `pid`), as `plan_for` does."""
+    whose patient id is a placeholder (bound per run as `pid`)."""
     blank = shape(decision)
 
     def cached() -> Plan:
