@@ -394,21 +394,21 @@ async def measure(
         # Apart per system (writes carry the request number in their document id).
         offset = rnd * 100_003 + SYSTEMS.index(system) * 20_000_000
         db_cpu0 = cpu_by_process(servers.db_pid)
+        planning = (0.0, 0.0)  # (planned requests, planning CPU seconds): vardkedja's only
         if system == "floor":
-            planning = [0.0, 0.0]
             result, peak_kb, cpu, before, floor_db_cpu = await floor_segment(
                 workload, fx_path, db.url, opts, duration, offset, stats, servers.db_pid
             )
         else:
             before = await pgstats.snapshot(stats)
-            planning0 = await planning_cpu(by_system[system].port)
+            server = by_system[system]
+            planning0 = await planning_cpu(server.port) if system in OURS else planning
             result, peak_kb, cpu = await http_segment(
-                system, workload, fx, by_system[system], opts, duration, offset
+                system, workload, fx, server, opts, duration, offset
             )
-            planning = [
-                b - a
-                for a, b in zip(planning0, await planning_cpu(by_system[system].port), strict=True)
-            ]
+            if system in OURS:
+                count, seconds = await planning_cpu(server.port)
+                planning = (count - planning0[0], seconds - planning0[1])
         db_cpu = cpu_delta(db_cpu0, cpu_by_process(servers.db_pid))
         counts = pgstats.delta(before, await pgstats.snapshot(stats))
         # Where vardkedja's database time goes: its statements by execution time.
@@ -427,8 +427,8 @@ async def measure(
             "peak_rss_kb": peak_kb,
             "server_cpu_seconds": cpu,
             "db_cpu_seconds": db_cpu,
-            "planning_cpu_seconds": planning[1] if system != "floor" else 0.0,
-            "planned_requests": planning[0] if system != "floor" else 0.0,
+            "planning_cpu_seconds": planning[1],
+            "planned_requests": planning[0],
             "loadavg_1m": os.getloadavg()[0],
             "top_statements": top,
         }
@@ -496,8 +496,7 @@ PLANNING = "vardkedja_planner_planning_cpu_seconds"
 
 
 async def planning_cpu(port: int) -> tuple[float, float]:
-    """(planned requests, planning CPU seconds) so far, from a vardkedja server's /metrics
-    (zeros for any other server)."""
+    """(planned requests, planning CPU seconds) so far, from a vardkedja server's /metrics."""
     import httpx
 
     async with httpx.AsyncClient() as client:
