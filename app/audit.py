@@ -26,7 +26,7 @@ import random
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -364,6 +364,19 @@ def next_chain() -> int:
     return next(_next_chain) % CHAINS
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One request's entries, not yet written: its buffer, who asked, and how."""
+
+    buffer: AuditBuffer
+    principal: Principal
+    operation: str | None
+    revalidation: bool = False
+
+    def entries(self, now: datetime) -> list[tuple[dict[str, Any], bytes]]:
+        return _entries(self.buffer, self.principal, self.operation, now, self.revalidation)
+
+
 async def flush(
     conn: AsyncConnection,
     buffer: AuditBuffer,
@@ -375,33 +388,46 @@ async def flush(
 ) -> int:
     """Write the buffer as chained entries (all on one chain); returns how many were written.
     `revalidation`: the answer was not sent, its ETag matched (304): its reads are entries of
-    action `revalidate` (app/etags.py).
+    action `revalidate` (app/etags.py)."""
+    return await flush_many(
+        conn, [Pending(buffer, principal, operation, revalidation)], chain=chain
+    )
+
+
+async def flush_many(
+    conn: AsyncConnection, pending: Sequence[Pending], *, chain: int | None = None
+) -> int:
+    """Write the entries of several requests, in the order given, on one chain and in one
+    statement (app/audit_group.py gathers the reads of concurrent requests so); returns how
+    many were written. All buffers share one key (the process's).
 
     Everything but the links is computed before the chain's lock is taken: the lock covers
     only the head's read, the INSERT and the commit that follows.
     """
-    if buffer.empty or not buffer.enabled:
+    pending = [p for p in pending if p.buffer.enabled and not p.buffer.empty]
+    if not pending:
         return 0
+    key = pending[0].buffer.chain_key
     chain = next_chain() if chain is None else chain
     now = utcnow()
-    made = _entries(buffer, principal, operation, now, revalidation)
+    made = [entry for p in pending for entry in p.entries(now)]
     head = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
     prev = head[0]["hash"] if head else GENESIS
     if head and head[0]["occurred_at"] > now:
         # The head's writer took its time later but the lock first (or another clock runs
         # ahead): take the head's time, so that a chain's times never decrease and archiving
         # whole months leaves each chain an unbroken tail (app/audit_archive.py).
-        made = _entries(buffer, principal, operation, head[0]["occurred_at"], revalidation)
+        made = [entry for p in pending for entry in p.entries(head[0]["occurred_at"])]
     rows = []
     for content, canonical_content in made:
-        digest = _link(prev, canonical_content, buffer.chain_key)
+        digest = _link(prev, canonical_content, key)
         rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
         prev = digest
     # One statement on the server (an executemany would run one INSERT per entry).
     columns = [[row[name] for row in rows] for name in INSERTED]
     columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
     try:
-        await driver_fetch(conn, INSERT, [*columns, fingerprint(buffer.chain_key)])
+        await driver_fetch(conn, INSERT, [*columns, fingerprint(key)])
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != KEY_MISMATCH:
             raise
@@ -409,10 +435,11 @@ async def flush(
         log.error("audit write refused: %s", message)
         raise AuditKeyMismatch(message) from None
     AUDIT_ENTRIES.inc(len(rows))
-    buffer.disclosed.clear()
-    buffer.denied.clear()
-    buffer.written.clear()
-    buffer.events.clear()
+    for p in pending:
+        p.buffer.disclosed.clear()
+        p.buffer.denied.clear()
+        p.buffer.written.clear()
+        p.buffer.events.clear()
     return len(rows)
 
 

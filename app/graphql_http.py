@@ -40,9 +40,10 @@ from strawberry.types.graphql import OperationType
 
 from app import audit, etags
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind
+from app.audit_group import AuditGroup
 from app.auth import authenticate
 from app.context import AnonymousContext, Context, build_context
-from app.db import Database, limit_statements
+from app.db import Database, limit_statements, reading
 from app.errors import (
     INTERNAL,
     AppError,
@@ -283,6 +284,8 @@ class GraphQLEndpoint:
         self.replicas = replicas
         # Called after a request that wrote has committed (wakes the change listeners).
         self.on_write = on_write
+        # Reads' audit entries, written on the primary in group commits.
+        self.audit_group = AuditGroup(self._audit_transaction)
 
     async def handle(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))
@@ -423,17 +426,19 @@ class GraphQLEndpoint:
 
     @contextlib.asynccontextmanager
     async def _transaction(
-        self, running: RunningRequest, db: Database | None = None
+        self, running: RunningRequest, db: Database | None = None, *, reads_only: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """The request's transaction (on the primary unless `db` is a replica), its statements
         bounded by the statement timeout; a failure that ends the request (outage, timeout)
-        comes out as its AppError."""
+        comes out as its AppError. `reads_only`: statements that write nothing (not even the
+        audit trail), which need no transaction around them (app/db.reading)."""
         db = db or self.db
         outer = running.conn
         try:
-            async with db.transaction() as conn:
+            timeout = self.settings.statement_timeout
+            async with reading(db, timeout) if reads_only else db.transaction() as conn:
                 running.conn = conn
-                await limit_statements(db, conn, self.settings.statement_timeout)
+                await limit_statements(db, conn, timeout)
                 yield conn
         except (AppError, InvalidOperationTypeError, CannotGetOperationTypeError):
             raise
@@ -444,6 +449,13 @@ class GraphQLEndpoint:
             raise ending from exc
         finally:
             running.conn = outer
+
+    @contextlib.asynccontextmanager
+    async def _audit_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A group commit's transaction on the primary, under the statement timeout."""
+        async with self.db.transaction() as conn:
+            await limit_statements(self.db, conn, self.settings.statement_timeout)
+            yield conn
 
     async def _reading_from(self, params: GraphQLRequest) -> Database:
         """Where the request runs: a query on a standby when replicas are set (app/replicas.py),
@@ -457,25 +469,19 @@ class GraphQLEndpoint:
             return self.db
         return await self.replicas.for_query(params.after_lsn)
 
-    async def _flush(
+    async def _audit_read(
         self,
-        running: RunningRequest,
-        db: Database,
-        conn: AsyncConnection,
         buffer: audit.AuditBuffer,
         principal: Principal,
         operation: str | None,
         *,
         revalidation: bool = False,
     ) -> None:
-        """Write the request's audit entries in its transaction; a standby's request writes
-        them on the primary, committed before the answer leaves (no answer without them).
-        `revalidation`: a 304's reads are written as revalidations (app/etags.py)."""
-        if db is self.db:
-            await audit.flush(conn, buffer, principal, operation, revalidation=revalidation)
-        elif not buffer.empty and buffer.enabled:
-            async with self._transaction(running) as primary:
-                await audit.flush(primary, buffer, principal, operation, revalidation=revalidation)
+        """A read's audit entries, committed on the primary before the answer leaves (no answer
+        without them), with those of concurrent reads (app/audit_group.py); called after the
+        read's own transaction ended. `revalidation`: a 304's reads are written as
+        revalidations (app/etags.py)."""
+        await self.audit_group.write(audit.Pending(buffer, principal, operation, revalidation))
 
     async def _write_position(self, params: GraphQLRequest) -> dict[str, str]:
         """After a mutation committed, with replicas: the header that lets its client read its
@@ -591,7 +597,7 @@ class GraphQLEndpoint:
 
         try:
             db = await self._reading_from(params)
-            async with self._transaction(running, db) as conn:
+            async with self._transaction(running, db, reads_only=True) as conn:
                 ctx = build_context(
                     conn, principal, self.settings, operation_name=params.operation_name
                 )
@@ -604,15 +610,12 @@ class GraphQLEndpoint:
                     body = orjson.dumps({"data": data, "extensions": extensions})
                 self._check_size(body)
                 tag = self._tag(conditional, principal, body)
-                await self._flush(
-                    running,
-                    db,
-                    conn,
-                    ctx.audit,
-                    principal,
-                    params.operation_name,
-                    revalidation=_not_modified(conditional, tag),
-                )
+            await self._audit_read(
+                ctx.audit,
+                principal,
+                params.operation_name,
+                revalidation=_not_modified(conditional, tag),
+            )
         except Decline:
             return None
         except AppError:
@@ -721,10 +724,12 @@ class GraphQLEndpoint:
                     if not result.errors:
                         tag = self._tag(conditional, principal, body)
                 wrote = bool(ctx.audit.written)
-                await self._flush(
-                    running,
-                    db,
-                    conn,
+                reading = _is_query(params.query, params.operation_name)
+                if not reading:
+                    # A mutation's entries commit with its writes, or neither does.
+                    await audit.flush(conn, ctx.audit, principal, params.operation_name)
+            if reading:
+                await self._audit_read(
                     ctx.audit,
                     principal,
                     params.operation_name,

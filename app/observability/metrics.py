@@ -74,6 +74,12 @@ AUDIT_ENTRIES = Counter(
     "Audit entries inserted (disclosures and denials; counted at the INSERT, before commit).",
     registry=REGISTRY,
 )
+AUDIT_GROUP_SIZE = Histogram(
+    "vardkedja_audit_group_requests",
+    "Read requests whose audit entries one group commit wrote (app/audit_group.py).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+    registry=REGISTRY,
+)
 
 # Per request: how many statements it ran and how long it waited on them (app/sql_watch.py).
 SQL_STATEMENTS = Histogram(

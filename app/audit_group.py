@@ -1,0 +1,82 @@
+"""Group commit of the audit trail for reads: the entries of concurrent read requests are
+written in one transaction (one chain lock, one INSERT, one commit), not one each.
+
+A read's entries need not share its read's transaction: nothing of the read is to be undone
+with them. What A12 asks is that no answer leaves before its entries are committed, and that
+holds: `write` returns only once the transaction holding them has committed, and raises
+whatever ended it (an outage, a refused audit key) so that the request answers with that
+error instead of its data. A request that writes the record still writes its entries in its
+own transaction (no record change without its entry).
+
+The request ends its read transaction before it waits here, so a request holds no pooled
+connection while its entries wait for the writer's (a pool of one connection still works).
+One batch is written at a time; what arrives meanwhile is the next batch, so the batch grows
+with the load and a lone request waits for nothing but its own write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit import Pending, flush_many
+from app.observability.metrics import AUDIT_GROUP_SIZE
+
+
+@dataclass
+class _Waiting:
+    pending: Pending
+    done: asyncio.Future[None]
+
+
+@dataclass
+class AuditGroup:
+    """The group writer of one app: `transaction` opens a transaction on the primary."""
+
+    transaction: Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
+    _queue: list[_Waiting] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+
+    async def write(self, pending: Pending) -> None:
+        """Return once `pending`'s entries are committed; raise what prevented it."""
+        if pending.buffer.empty or not pending.buffer.enabled:
+            return
+        waiting = _Waiting(pending, asyncio.get_running_loop().create_future())
+        # Read even when nobody awaits it any more (see below), so it is never "unretrieved".
+        waiting.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._queue.append(waiting)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        # Shielded: a request cancelled while it waits (its client left) leaves its entries
+        # to be written all the same; they record what was read.
+        await asyncio.shield(waiting.done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._commit(batch)
+        finally:
+            self._writer = None
+
+    async def _commit(self, batch: list[_Waiting]) -> None:
+        AUDIT_GROUP_SIZE.observe(len(batch))
+        try:
+            # One key per process; a batch of several keys (tests run apps side by side in
+            # one process) is written per key, each on its own chain.
+            async with self.transaction() as conn:
+                for key in dict.fromkeys(w.pending.buffer.chain_key for w in batch):
+                    same = [w.pending for w in batch if w.pending.buffer.chain_key == key]
+                    await flush_many(conn, same)
+        except Exception as exc:
+            for waiting in batch:
+                if not waiting.done.done():
+                    waiting.done.set_exception(exc)
+            return
+        for waiting in batch:
+            if not waiting.done.done():
+                waiting.done.set_result(None)
