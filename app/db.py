@@ -14,6 +14,7 @@ import subprocess
 import urllib.parse
 import uuid
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,6 +279,10 @@ def _milliseconds(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
+# Connections checked out by PooledDatabase.reading: their statements here run without a
+# transaction around them (one taken by SQLAlchemy for a statement of its own still holds).
+_READS_ONLY: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+
 # Observers of the statements sent straight to the driver (tests count statements with them, as
 # SQLAlchemy's before_cursor_execute event counts the statements that pass through it).
 DRIVER_LISTENERS: list[Callable[[asyncpg.Connection, str, Sequence[Any]], None]] = []
@@ -303,11 +308,20 @@ async def driver_fetch(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> 
     (SQLAlchemy's own routine), so that commit and rollback stay SQLAlchemy's. Statements of
     one connection never overlap: this takes the adapter's own statement lock.
     """
-    fairy = await conn.get_raw_connection()
+    # The checked-out connection, read without get_raw_connection's greenlet (a tenth of a
+    # short request's CPU over its statements); that routine only when it must revalidate.
+    sync = conn.sync_connection
+    fairy = sync._dbapi_connection if sync is not None else None
+    if fairy is None:
+        fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
     raw: asyncpg.Connection = fairy.driver_connection
     async with adapted._execute_mutex:
-        if adapted._transaction is None and adapted.isolation_level != "autocommit":
+        if (
+            adapted._transaction is None
+            and adapted.isolation_level != "autocommit"
+            and conn not in _READS_ONLY
+        ):
             await adapted._start_transaction()
         for listener in DRIVER_LISTENERS:
             listener(raw, sql, args)
@@ -389,24 +403,26 @@ class PooledDatabase:
             self.engine = None
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
-        return self._connection(autocommit=False)
+        return self._connection(reads_only=False)
 
     def reading(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads only, each statement in a transaction of its own: no BEGIN
         and no COMMIT, two round trips fewer. Under READ COMMITTED a transaction gives its
         statements no common snapshot anyway. Behind PgBouncer a transaction as usual (its
         statement timeout is per transaction there)."""
-        return self._connection(autocommit=not self.pgbouncer)
+        return self._connection(reads_only=not self.pgbouncer)
 
     @contextlib.asynccontextmanager
-    async def _connection(self, *, autocommit: bool) -> AsyncIterator[AsyncConnection]:
+    async def _connection(self, *, reads_only: bool) -> AsyncIterator[AsyncConnection]:
         if self.engine is None:
             raise DatabaseUnavailable("the database pool is not started")
         engine = self.engine
         try:
             async with engine.connect() as conn:
-                if autocommit:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if reads_only:
+                    # Marked, not set to AUTOCOMMIT: SQLAlchemy's isolation switch costs a
+                    # greenlet there and back per request (driver_fetch reads the mark).
+                    _READS_ONLY.add(conn)
                 try:
                     async with conn.begin():
                         yield conn
@@ -414,6 +430,8 @@ class PooledDatabase:
                     if isinstance(exc, ServiceUnavailable) or unavailable_reason(exc):
                         await _forget_connections(engine, conn, exc)
                     raise
+                finally:
+                    _READS_ONLY.discard(conn)
         except ServiceUnavailable as exc:
             self.outage.failed(exc.reason)
             raise

@@ -203,6 +203,34 @@ async def test_planned_reads_run_outside_a_transaction_and_are_audited_before_th
     assert 1 <= locks <= 4 and sum(1 for sql, _ in seen if sql == audit.INSERT) == locks
 
 
+async def test_a_planned_read_with_a_graphql_part_runs_on_a_reads_only_connection(
+    demo_pool_url: str, settings: Settings
+) -> None:
+    """A field the planner leaves to GraphQL execution (its statements through SQLAlchemy)
+    beside planned ones, over the pool: the same answer as on a request in a transaction."""
+    from app.observability.metrics import PLANNER_FIELDS
+
+    query = """query($p: String!) { patient(personnummer: $p) {
+        familyName
+        careRelationships(first: 5) { totalCount nodes { active careUnit { name } } }
+    } }"""
+    headers = {"authorization": f"Bearer {token_for(settings, ER_DOCTOR)}"}
+    body = {"query": query, "variables": {"p": TOLVAN}}
+    fallback = PLANNER_FIELDS.labels("fallback")._value.get()
+    async with served(demo_pool_url, settings) as http:
+        pooled = await http.post("/graphql", json=body, headers=headers)
+    assert PLANNER_FIELDS.labels("fallback")._value.get() > fallback
+    transactional = settings.model_copy(update={"planner": False})
+    async with served(demo_pool_url, transactional) as http:
+        executed = await http.post("/graphql", json=body, headers=headers)
+    assert pooled.status_code == executed.status_code == 200, pooled.text
+    assert "errors" not in pooled.json()
+    patient = pooled.json()["data"]["patient"]
+    assert patient["careRelationships"]["totalCount"] > 0
+    assert patient["careRelationships"]["nodes"][0]["careUnit"]["name"]
+    assert pooled.json() == executed.json()
+
+
 async def test_a_refused_audit_write_sends_no_data(demo_pool_url: str, settings: Settings) -> None:
     """The trail is chained under another key than this server's (a rotation it missed): the
     read ran, but its entries cannot be written, so every request of the batch answers 503,
