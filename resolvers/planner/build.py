@@ -22,7 +22,6 @@ from typing import Any
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
-    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -78,6 +77,7 @@ from resolvers.planner.declare import (
 )
 from resolvers.planner.lists import ListReads
 from resolvers.planner.parts import DecidedSlot, Part, Unplannable, object_type
+from resolvers.planner.serialize import serializer
 from resolvers.planner.sqltext import (
     NULL,
     SCALARS,
@@ -187,9 +187,9 @@ class Builder(ListReads):
         if isinstance(declared, Referenced | Owned):
             return self.referenced(gfield, declared, row, details, where, columns, part)
         if isinstance(declared, Decided):
-            self.check_plain(gfield.type, details, where)
+            dump = serializer(gfield.type, details, self.subfields, where)
             slot = self.name("decided")
-            self.decided.append(DecidedSlot(slot, declared, gfield.type, details))
+            self.decided.append(DecidedSlot(slot, declared, dump))
             return type_coerce(bindparam(slot, None, type_=Text), Text)
         if isinstance(declared, Picked):
             return self.picked(gfield, declared, row, where, part)
@@ -299,24 +299,6 @@ class Builder(ListReads):
             .lateral(self.name("r"))
         )
         return text_or_null(part.attach(found).c.j)
-
-    def check_plain(
-        self, gql_type: GraphQLOutputType, details: FieldDetailsList, where: str
-    ) -> None:
-        """A `Decided` value's selection must be attributes only (resolvers/planner/
-        serialize.py)."""
-        while isinstance(gql_type, GraphQLNonNull | GraphQLList):
-            gql_type = gql_type.of_type
-        if not isinstance(gql_type, GraphQLObjectType):
-            return
-        for key, sub in self.subfields(gql_type, details).items():
-            name = sub[0].node.name.value
-            if name == "__typename":
-                continue
-            definition = gql_type.fields[name].extensions.get("strawberry-definition")
-            if definition is None or definition.base_resolver is not None:
-                raise Unplannable(f"{where}.{key}: not a plain attribute")
-            self.check_plain(gql_type.fields[name].type, sub, f"{where}.{key}")
 
 
 __all__ = ["Builder"]

@@ -4,7 +4,7 @@ reading it needs, and the GraphQL types of a selection."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +74,8 @@ class DecidedSlot:
 
     slot: str
     declaration: Decided
-    return_type: GraphQLOutputType
-    fields: FieldDetailsList
+    # The value as GraphQL execution would serialise its selection (planner/serialize.py).
+    serialize: Callable[[Any], Any]
 
 
 @dataclass

@@ -59,7 +59,6 @@ from resolvers.planner.fallback import (
     slot_name,
 )
 from resolvers.planner.parts import DecidedSlot, Decline, Document, Part, Request, Unplannable
-from resolvers.planner.serialize import serialize
 from resolvers.planner.sqltext import disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
 
@@ -350,9 +349,7 @@ async def _patient_object(req: Request, details: FieldDetailsList, patient_id: u
         values |= await patient_fallback(req, tag.fallback, patient_id)
     for slot in tag.decided:
         value = await slot.declaration.value(ctx, patient_id)
-        values[slot.slot] = orjson.dumps(
-            serialize(req.schema._schema, value, slot.return_type, slot.fields, doc, req.variables)
-        ).decode()
+        values[slot.slot] = orjson.dumps(slot.serialize(value)).decode()
     rows = await ctx.data.fetch_plan(plan, values)
     ctx.audit.disclose(patient_id, "Patient", patient_id)
     record(ctx, rows[0]["disclosed"])

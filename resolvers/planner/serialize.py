@@ -1,12 +1,15 @@
-"""A Python value (a `Decided` field's) as GraphQL execution would serialise its selection.
+"""A Python value (a `Decided` field's) as GraphQL execution would serialise its selection,
+by a function built once with the plan: the selection is collected at plan time, so a request
+only reads attributes and serialises scalars.
 
-Only plain objects: every selected field is an attribute (the planner checks this when it
-plans the field), scalars and enums serialise as their GraphQL types do.
+Only plain objects: every selected field must be an attribute, else the field is Unplannable
+(GraphQL execution answers it); scalars and enums serialise as their GraphQL types do.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from graphql import (
     GraphQLEnumType,
@@ -15,42 +18,54 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    GraphQLSchema,
 )
-from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
-from graphql.execution.values import VariableValues
+from graphql.execution.collect_fields import FieldDetailsList
 
-if TYPE_CHECKING:
-    from resolvers.planner.parts import Document
+from resolvers.planner.parts import Unplannable
+
+Serializer = Callable[[Any], Any]
+Subfields = Callable[[GraphQLObjectType, FieldDetailsList], dict[str, FieldDetailsList]]
 
 
-def serialize(
-    schema: GraphQLSchema,
-    value: Any,
-    gql_type: GraphQLOutputType,
-    details: FieldDetailsList,
-    doc: Document,
-    variables: VariableValues,
-) -> Any:
+def serializer(
+    gql_type: GraphQLOutputType, details: FieldDetailsList, subfields: Subfields, where: str
+) -> Serializer:
+    """The serialiser of `gql_type` with this selection (`subfields` collects an object's
+    selected fields, as the planner's Builder does)."""
     if isinstance(gql_type, GraphQLNonNull):
-        gql_type = gql_type.of_type
-    if value is None:
-        return None
+        return serializer(gql_type.of_type, details, subfields, where)
     if isinstance(gql_type, GraphQLList):
-        return [serialize(schema, v, gql_type.of_type, details, doc, variables) for v in value]
+        item = serializer(gql_type.of_type, details, subfields, where)
+        return lambda value: None if value is None else [item(v) for v in value]
     if isinstance(gql_type, GraphQLEnumType | GraphQLScalarType):
-        return gql_type.serialize(value)
-    assert isinstance(gql_type, GraphQLObjectType)
-    fields = collect_subfields(
-        schema, doc.fragments, variables, doc.operation, gql_type, details
-    ).grouped_field_set
-    out: dict[str, Any] = {}
-    for key, sub in fields.items():
+        leaf = gql_type.serialize
+        return lambda value: None if value is None else leaf(value)
+    if not isinstance(gql_type, GraphQLObjectType):
+        raise Unplannable(f"{where}: an abstract type")
+    # Per selected key, what it reads from the object: its type's name, or an attribute.
+    parts: list[tuple[str, Serializer]] = []
+    for key, sub in subfields(gql_type, details).items():
         name = sub[0].node.name.value
         if name == "__typename":
-            out[key] = gql_type.name
+            parts.append((key, _constant(gql_type.name)))
             continue
-        gfield = gql_type.fields[name]
-        python_name = gfield.extensions["strawberry-definition"].python_name
-        out[key] = serialize(schema, getattr(value, python_name), gfield.type, sub, doc, variables)
-    return out
+        definition = gql_type.fields[name].extensions.get("strawberry-definition")
+        if definition is None or definition.base_resolver is not None:
+            raise Unplannable(f"{where}.{key}: not a plain attribute")
+        child = serializer(gql_type.fields[name].type, sub, subfields, f"{where}.{key}")
+        parts.append((key, _attribute(definition.python_name, child)))
+
+    def obj(value: Any) -> Any:
+        if value is None:
+            return None
+        return {key: read(value) for key, read in parts}
+
+    return obj
+
+
+def _constant(value: Any) -> Serializer:
+    return lambda _: value
+
+
+def _attribute(name: str, child: Serializer) -> Serializer:
+    return lambda value: child(getattr(value, name))
