@@ -20,6 +20,7 @@ depend on (`PlanCache`); the values of the slots are the only per-run inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from collections import OrderedDict
@@ -33,6 +34,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app.access.grouping import shape
 from app.db import driver_fetch
 
 DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -158,3 +160,20 @@ class PlanCache:
 
 # The process's plans: keys start with the name of what builds them, so they never collide.
 PLANS = PlanCache(size=1024)
+
+
+def plan_per_decision(
+    key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID], Plan]
+) -> Plan:
+    """`make(decision, patient id)` once per decision shape (app/access/grouping.shape): built
+    from a stand-in decision whose patient id is a placeholder, bound per run as `pid`. A
+    decision that cannot be compared gets a plan of its own, not kept."""
+    blank = shape(decision)
+
+    def cached() -> Plan:
+        marker = placeholder()
+        return make(dataclasses.replace(decision, patient_id=marker), marker)
+
+    if blank is None:
+        return make(decision, decision.patient_id)
+    return PLANS.get((*key, blank), cached)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, DateTime, Uuid, bindparam, exists, or_, select
 
 from app import models
 from app.context import Context
@@ -26,7 +26,7 @@ from resolvers.mutations.references import (
     patient_birth_date,
     practitioner,
 )
-from resolvers.mutations.runner import Writer, run_mutation
+from resolvers.mutations.runner import Also, Writer, run_mutation
 from resolvers.tables import CARE_RELATIONSHIP
 
 # A contact at a unit keeps the unit's care relationship current this long after the contact
@@ -90,17 +90,29 @@ async def start_care_relationship(ctx: Context, cmd: StartCareRelationship) -> O
     )
 
 
-def current_relationship(
-    patient_id: uuid.UUID, unit: Unit, moment: datetime
-) -> ColumnElement[bool]:
+def current_relationship(patient_id: uuid.UUID, unit: Unit, moment: datetime) -> Also:
     """Whether the unit has a care relationship with the patient that is current at `moment`
     and runs at least half of IMPLIED_DAYS more (else a contact renews it)."""
+    values = {
+        "current_patient": patient_id,
+        "current_unit": unit.id,
+        "current_at": moment,
+        "current_until": moment + IMPLIED_DAYS / 2,
+    }
+    return Also(_current_relationship, values)
+
+
+def _current_relationship() -> ColumnElement[bool]:
     t = CARE_RELATIONSHIP
+    at = bindparam("current_at", None, DateTime(timezone=True))
     return exists().where(
-        t.c.patient_id == patient_id,
-        t.c.care_unit_id == unit.id,
-        t.c.valid_from <= moment,
-        or_(t.c.valid_to.is_(None), t.c.valid_to > moment + IMPLIED_DAYS / 2),
+        t.c.patient_id == bindparam("current_patient", None, Uuid),
+        t.c.care_unit_id == bindparam("current_unit", None, Uuid),
+        t.c.valid_from <= at,
+        or_(
+            t.c.valid_to.is_(None),
+            t.c.valid_to > bindparam("current_until", None, DateTime(timezone=True)),
+        ),
     )
 
 
@@ -121,9 +133,8 @@ async def imply_care_relationship(
     `current_relationship(patient_id, unit, moment)` already said (None: ask it here)."""
     moment = moment or now()
     if current is None:
-        current = bool(
-            await ctx.conn.scalar(select(current_relationship(patient_id, unit, moment)))
-        )
+        asked = current_relationship(patient_id, unit, moment).expression()
+        current = bool(await ctx.conn.scalar(select(asked)))
     if current:
         return
     last = max(end or start, start, moment)

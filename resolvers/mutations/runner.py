@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, RowMapping, Table, insert, select, update
+from sqlalchemy import ColumnElement, RowMapping, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
@@ -29,6 +30,7 @@ from app.access.data import visibility_of
 from app.access.policy import PatientAccess
 from app.context import Context
 from app.models import IdempotencyKey
+from app.sqlplan import PLANS, Placeholder, Plan, compile_plan, plan_per_decision
 from resolvers.mutations.checks import now
 from resolvers.mutations.outcome import Code, Outcome, Problem, Rejected, RowRef, reject
 from resolvers.mutations.policy import require_principal
@@ -80,6 +82,66 @@ def row_values(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# The prefix of an INSERT's value slots (a column name may be any word, `pid` included).
+VALUE = "value_"
+
+
+@dataclass(frozen=True)
+class Also:
+    """An expression an INSERT computes besides its row (`Writer.insert`'s `also`): `build`
+    makes it from bind parameters named as the keys of `values`, once per plan."""
+
+    build: Callable[[], ColumnElement[Any]]
+    values: Mapping[str, Any]
+
+    def expression(self) -> ColumnElement[Any]:
+        """The expression with its values (for a statement of its own)."""
+        return self.build().params(**self.values)
+
+
+def _insert_plan(
+    table: Table,
+    names: tuple[str, ...],
+    decision: PatientAccess | None,
+    document: list[str] | None,
+    also: Mapping[str, Also],
+) -> Plan:
+    """The INSERT of these columns, ON CONFLICT DO NOTHING on `document` if given, returning
+    the row with its visibility under `decision` (if given) and the `also` expressions. Its
+    tag says whether it returns a row."""
+    key = (
+        "insert",
+        table.name,
+        names,
+        document is not None,
+        tuple((name, expression.build) for name, expression in also.items()),
+    )
+
+    def make(stand_in: PatientAccess | None, marker: uuid.UUID | None) -> Plan:
+        row = {name: bindparam(VALUE + name, None, type_=table.c[name].type) for name in names}
+        statement: Any = insert(table).values(**row)
+        returning: list[Any] = []
+        if stand_in is not None:
+            returning = [*table.c, visibility_of(table, [stand_in]).label(VISIBLE)]
+        if document is not None:
+            statement = (
+                pg_insert(table).values(**row).on_conflict_do_nothing(index_elements=document)
+            )
+            returning = returning or [table.c.id]
+        returning += [e.build().label(f"{ALSO}{name}") for name, e in also.items()]
+        if returning:
+            statement = statement.returning(*returning)
+        slots = [VALUE + name for name in names] + [n for e in also.values() for n in e.values]
+        marks: dict[Placeholder, str] = {marker: "pid"} if marker is not None else {}
+        return compile_plan(
+            statement, names=slots, placeholders=marks, optional=["pid"], tag=bool(returning)
+        )
+
+    if decision is None:
+        return PLANS.get((*key, None), lambda: make(None, None))
+    return plan_per_decision(key, decision, make)
+
+
 @dataclass
 class Writer:
     """Writes of one mutation; remembers what it wrote for the audit trail."""
@@ -100,7 +162,7 @@ class Writer:
         values: dict[str, Any],
         *,
         payload: bool = False,
-        also: Mapping[str, ColumnElement[Any]] | None = None,
+        also: Mapping[str, Also] | None = None,
     ) -> RowRef:
         """Insert one row (model defaults filled in) and return its reference.
 
@@ -114,36 +176,32 @@ class Writer:
         `also`: expressions the INSERT computes besides (what the mutation would otherwise ask
         in a statement of its own), over the database as it was before the insert; their
         values are in `self.also[ref]`.
+
+        The statement is built and compiled once per table, columns, decision shape and
+        `also`, and prepared on the connection (app/sqlplan.py): a write binds its values.
         """
         data = row_values(model, values)
         table: Table = model.__table__  # type: ignore[attr-defined]
         patient_id = data.get("patient_id", data["id"])
         ref = RowRef(model.__name__, patient_id, data["id"])
-        statement = insert(table).values(**data)
-        extra = [expr.label(f"{ALSO}{name}") for name, expr in (also or {}).items()]
+        also = also or {}
         decision = None
-        returning: list[Any] = []
         if payload and "patient_id" in data:
             decision = (await self.ctx.data.access([patient_id]))[patient_id]
-            returning = [*table.c, visibility_of(table, [decision]).label(VISIBLE)]
         document = document_key(table) if self.unguarded and not self.wrote else None
-        if document is not None:
-            statement = (
-                pg_insert(table).values(**data).on_conflict_do_nothing(index_elements=document)
-            )
-            returning = returning or [table.c.id]
-        else:
+        plan = _insert_plan(table, tuple(data), decision, document, also)
+        bound = {VALUE + name: value for name, value in data.items()} | {"pid": patient_id}
+        for expression in also.values():
+            bound |= expression.values
+        if document is None:
             self.wrote = True  # if it fails, the transaction fails with it
-        if not returning and not extra:
-            await self.ctx.conn.execute(statement)
-        else:
-            result = await self.ctx.conn.execute(statement.returning(*returning, *extra))
-            found = result.mappings().first()
-            if found is None:  # only ON CONFLICT DO NOTHING returns no row: nothing written
+        rows = await plan.rows(self.ctx.conn, **bound)
+        if plan.tag:  # the plan returns the row
+            if not rows:  # only ON CONFLICT DO NOTHING returns no row: nothing written
                 raise reject("input.documentId", Code.DUPLICATE, DUPLICATE_DOCUMENT)
             self.wrote = True
-            row = dict(found)
-            self.also[ref] = {name: row.pop(f"{ALSO}{name}") for name in also or {}}
+            row = dict(rows[0])
+            self.also[ref] = {name: row.pop(f"{ALSO}{name}") for name in also}
             if decision is not None:
                 shown = bool(row.pop(VISIBLE))
                 self.returned[ref] = Returned(cast(RowMapping, row), shown, decision)
@@ -249,7 +307,9 @@ async def _store_key(ctx: Context, key: str, refs: Mapping[str, RowRef], print_:
 
 def _database_problem(exc: DBAPIError) -> Problem | None:
     """Constraint and data errors the input caused, as user errors (the rest are bugs)."""
-    cause = getattr(exc.orig, "__cause__", None)
+    # Through SQLAlchemy the driver's error is the cause of exc.orig; straight from the
+    # driver (app/db.driver_fetch, the prepared INSERTs) it is exc.orig itself.
+    cause = getattr(exc.orig, "__cause__", None) or exc.orig
     sqlstate = str(getattr(cause, "sqlstate", "") or "")
     constraint = str(getattr(cause, "constraint_name", "") or "")
     if sqlstate == "23505":

@@ -15,12 +15,11 @@ that shape the statement, the shape of the decision); values are bound per run.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +40,11 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
 
-from app.access.grouping import shape
 from app.context import Context
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
-from app.sqlplan import PLANS, Plan, compile_plan, placeholder
+from app.sqlplan import PLANS, Plan, compile_plan, placeholder, plan_per_decision
 from resolvers.compiled.base import JsonText
 from resolvers.compiled.sqljson import text_obj
 from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
@@ -310,7 +308,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     shaping = req.shaping()
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
-    plan = _cached(key, decision, make)
+    plan = plan_per_decision(key, decision, make)
     req.planned(started)
     rows = await ctx.data.fetch_plan(plan, {"pid": patient_id, "rid": gid.id})
     if not rows:
@@ -397,21 +395,7 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
         tag = Tag(tuple(builder.decided), fallback, planned)
         return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
 
-    return _cached(key, decision, make)
-
-
-def _cached(key: tuple[Any, ...], decision: Any, make: Callable[[Any, uuid.UUID], Plan]) -> Plan:
-    """`make(decision, patient id)` once per decision shape: built from a stand-in decision
-    whose patient id is a placeholder (bound per run as `pid`)."""
-    blank = shape(decision)
-
-    def cached() -> Plan:
-        marker = placeholder()
-        return make(dataclasses.replace(decision, patient_id=marker), marker)
-
-    if blank is None:
-        return make(decision, decision.patient_id)
-    return PLANS.get((*key, blank), cached)
+    return plan_per_decision(key, decision, make)
 
 
 def _statement(

@@ -10,6 +10,7 @@ statement (audit_chain_head, migration 0022).
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.settings import Settings
-from tests.factories import create_patient
+from app.sqlplan import PLANS
+from tests.factories import create_care_relationship, create_patient
 from tests.integration.mutation_support import call, make_world, patient_gid
 from tests.sqlcount import count_statements
 
@@ -60,6 +62,11 @@ def kind(sql: str) -> str:
         if before.count("(") == before.count(")"):  # not in a subquery
             return f"{verb} {found.group(1)} {found.group(2)}"
     raise AssertionError(words)
+
+
+def contact_plans() -> set[Hashable]:
+    """The keys of the cached INSERT plans of care_contact (resolvers/mutations/runner.py)."""
+    return {k for k in PLANS._plans if isinstance(k, tuple) and k[:2] == ("insert", "care_contact")}
 
 
 def contact_input(patient_id: str, n: int) -> dict[str, object]:
@@ -104,6 +111,38 @@ async def test_record_care_contact_statements(
     assert all(
         len(resources) == 1 and resources[0].startswith("CareContact:") for _, resources in rows
     )
+
+
+async def test_the_insert_is_built_once_and_bound_per_patient(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+) -> None:
+    """Two patients whose decisions have the same shape: one INSERT text (prepared once on the
+    connection, none of the input in it), and each contact comes back visible under its own
+    patient's decision (the plan's patient id is a slot, not the first patient's)."""
+    world = await make_world(conn)
+    other = await create_patient(conn)
+    await create_care_relationship(conn, other, world.unit)
+    inserts: list[str] = []
+    before = contact_plans()
+    for n, patient in enumerate((world.patient, other)):
+        async with count_statements(conn) as statements:
+            body = await call(
+                client,
+                DOCUMENT.read_text(),
+                {"input": contact_input(patient_gid(patient), n) | {"reason": f"Besök {n}"}},
+                token=world.clinician_token(settings),
+            )
+        payload = body["data"]["recordCareContact"]
+        assert payload["userErrors"] == []
+        assert payload["careContact"]["reason"] == f"Besök {n}", "visible to its writer"
+        inserts += [s for s in statements if kind(s) == "INSERT INTO care_contact"]
+    assert len(inserts) == 2 and inserts[0] == inserts[1]
+    assert len(contact_plans() - before) == 1, "one plan for both patients"
+    assert "Besök" not in inserts[0] and "statements-" not in inserts[0]
+    written = await conn.execute(
+        text("SELECT patient_id, reason FROM care_contact WHERE document_id LIKE 'statements-%'")
+    )
+    assert sorted(written.all()) == sorted([(world.patient.id, "Besök 0"), (other.id, "Besök 1")])
 
 
 async def test_a_contact_that_starts_a_care_relationship_is_read_back(
