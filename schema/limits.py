@@ -25,10 +25,10 @@ cycles instead, and app/errors.py codes its error QUERY_TOO_DEEP.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextvars import ContextVar
-from functools import lru_cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
@@ -176,13 +176,32 @@ def variable_errors(variables: Mapping[str, Any] | None) -> list[GraphQLError]:
     return sorted(errors, key=lambda e: e.message)
 
 
-@lru_cache(maxsize=256)
+# Validation results by the identity of the parsed document (parse_document caches it, so a
+# repeated query is the same object): an lru_cache keyed by the document would hash its whole
+# syntax tree, node by node, at every request. Each entry holds its document, so its id is
+# not reused while the entry lives; a lock, since long documents validate in worker threads.
+_VALIDATED: OrderedDict[tuple[int, int, tuple[type[ASTValidationRule], ...]], Any] = OrderedDict()
+_VALIDATED_SIZE = 256
+_VALIDATED_LOCK = threading.Lock()
+
+
 def _validate(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
     from strawberry.schema.schema import validate_document
 
-    return validate_document(schema, document, rules)
+    key = (id(schema), id(document), rules)
+    with _VALIDATED_LOCK:
+        found = _VALIDATED.get(key)
+        if found is not None and found[0] is document and found[1] is schema:
+            _VALIDATED.move_to_end(key)
+            return found[2]  # type: ignore[no-any-return]
+    errors = validate_document(schema, document, rules)
+    with _VALIDATED_LOCK:
+        _VALIDATED[key] = (document, schema, errors)
+        if len(_VALIDATED) > _VALIDATED_SIZE:
+            _VALIDATED.popitem(last=False)
+    return errors
 
 
 def measure_request(

@@ -390,7 +390,8 @@ async def run_mutation(
     whole request, whose transaction is rolled back (`_unguarded`).
     """
     require_principal(ctx)
-    print_ = fingerprint(command)
+    # Only a key needs the input's fingerprint (a key reused with other input is refused).
+    print_ = fingerprint(command) if idempotency_key is not None else ""
     writer = Writer(ctx)
     if writes_last and idempotency_key is None:
         writer.unguarded = True
