@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement
+from sqlalchemy import BindParameter, Boolean, ClauseElement, Integer, String, TypeDecorator
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.access.grouping import shape
@@ -103,9 +104,13 @@ def compile_plan(
 ) -> Plan:
     """Compile `statement` for asyncpg, with the given named binds and placeholders as slots;
     every slot must occur in the statement, except those named in `optional`."""
-    compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
-    assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
     named, marks = set(names), dict(placeholders or {})
+    compiled = _compiled(_constants_inline(statement, named, marks))
+    if "__[POSTCOMPILE_" in compiled.string:
+        # SQLAlchemy leaves a written-in constant of an INSERT's RETURNING unrendered: such a
+        # statement keeps its constants bound.
+        compiled = _compiled(statement)
+    assert compiled.positiontup is not None
     processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
     values = compiled.params
     constants: list[Any] = []
@@ -122,6 +127,46 @@ def compile_plan(
     if missing:
         raise PlanError(f"slots not found in the statement: {sorted(missing)}")
     return Plan(compiled.string, tuple(constants), tuple(slots), tag)
+
+
+def _compiled(statement: ClauseElement) -> SQLCompiler:
+    compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
+    assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
+    return compiled
+
+
+def _constants_inline(
+    statement: ClauseElement, named: set[str], marks: Mapping[Placeholder, str]
+) -> ClauseElement:
+    """The statement with its plain constants (strings, numbers, booleans, and lists of them:
+    kinds, statuses, limits) written into the SQL text instead of bound.
+
+    PostgreSQL can then settle on a generic plan where it needs the values to choose an index:
+    a partial index (`uq_patient_identifier ... WHERE identifier_kind <> 'external'`) or an
+    IN list proves nothing about `$2`, so with the constants bound, every run of the
+    statement was planned anew (a custom plan, each time) instead of reusing one."""
+
+    def replace(element: Any, **kw: Any) -> Any:
+        if not isinstance(element, BindParameter) or element.key in named:
+            return None
+        if not _inlinable(element.value, element.type, marks):
+            return None
+        inline = element._clone()
+        inline.literal_execute = True
+        return inline
+
+    return cast(ClauseElement, visitors.replacement_traverse(statement, {}, replace))
+
+
+def _inlinable(value: Any, kind: Any, marks: Mapping[Placeholder, str]) -> bool:
+    if isinstance(kind, TypeDecorator):  # SQLModel's AutoString, say: what it stores as
+        kind = kind.impl_instance
+    if not isinstance(kind, String | Integer | Boolean):
+        return False
+    values = value if isinstance(value, list | tuple) else [value]
+    return bool(values) and all(
+        isinstance(v, str | int) and not isinstance(v, float) and v not in marks for v in values
+    )
 
 
 def _placeholder_name(value: Any, marks: Mapping[Placeholder, str]) -> str | None:

@@ -228,11 +228,18 @@ async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUI
     """The patient row of a logged-in person (patient or proxy), by personnummer."""
     if not identifier:
         return None
+    rows = await PLANS.get("load_person", _person_plan).rows(conn, identifier=identifier)
+    return rows[0]["id"] if rows else None
+
+
+def _person_plan() -> Plan:
     p = table(models.Patient)
-    found = await conn.execute(
-        select(p.c.id).where(p.c.identifier == identifier, p.c.identifier_kind != "external")
+    stmt = select(p.c.id).where(
+        p.c.identifier == bindparam("identifier", None, type_=String),
+        # Written into the SQL (app/sqlplan.py), as the partial unique index's predicate is.
+        p.c.identifier_kind != "external",
     )
-    return found.scalar()
+    return compile_plan(stmt, names=["identifier"])
 
 
 async def load_reference(conn: AsyncConnection) -> ReferenceFacts:
@@ -303,6 +310,7 @@ async def load_patients(
     decided = related and clinician is not None and municipal_unit(clinician.unit_kind)
     step1 = related and principal.purpose is Purpose.ETREAT and bool(principal.emergency_reason)
     shape = FactsShape(
+        single=len(patient_ids) == 1,
         related=related,
         decisions=decided,
         step1=step1,
@@ -315,6 +323,7 @@ async def load_patients(
     plan = PLANS.get(("load_patients", shape), lambda: _patients_plan(shape))
     values = {
         "ids": list(patient_ids),
+        "id": patient_ids[0] if patient_ids else None,
         "now": now,
         "today": now.date(),
         "unit_id": clinician.unit_id if clinician is not None else None,
@@ -348,6 +357,9 @@ async def load_patients(
 class FactsShape:
     """Which facts `load_patients` reads: the key of its plan."""
 
+    # One patient (most requests): `id = $1`, which PostgreSQL plans once for all runs; for
+    # `id = ANY($1)` it assumes ten ids and keeps planning each run with the one it is given.
+    single: bool
     related: bool
     step1: bool
     step1_unit_known: bool
@@ -415,8 +427,11 @@ def _patients_plan(shape: FactsShape) -> Plan:
             ).label("portal_exceptions")
         )
         names.append("now")
-    ids = bindparam("ids", None, type_=ARRAY(Uuid()))
-    stmt = select(*columns).where(p.c.id == any_(ids))
+    if shape.single:
+        names[names.index("ids")] = "id"
+        stmt = select(*columns).where(p.c.id == bindparam("id", None, type_=Uuid))
+    else:
+        stmt = select(*columns).where(p.c.id == any_(bindparam("ids", None, ARRAY(Uuid()))))
     return compile_plan(stmt, names=set(names))
 
 

@@ -67,3 +67,27 @@ async def test_no_statement_is_kept_for_pgbouncer(database_url: str) -> None:
             assert await kept(conn) == []
     finally:
         await engine.dispose()
+
+
+async def test_the_patient_lookup_settles_on_a_generic_plan(database_url: str) -> None:
+    """The personnummer lookup's kinds are written into its SQL (app/sqlplan.py), so the
+    partial unique index on (identifier_kind, identifier) serves a generic plan: PostgreSQL
+    stops planning it after its five custom plans. Bound as parameters, it planned every run."""
+    from resolvers.planner.run import _find_plan
+
+    plan = _find_plan()
+    assert "'personnummer'" in plan.sql
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            for _ in range(8):
+                await plan.rows(conn, identifier="191212121212")
+            rows = await driver_fetch(
+                conn,
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement = $1",
+                (plan.sql,),
+            )
+            assert [(r["custom_plans"], r["generic_plans"]) for r in rows] == [(5, 3)]
+    finally:
+        await engine.dispose()

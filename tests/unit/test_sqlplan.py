@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import ARRAY, Integer, Uuid, any_, bindparam, column, literal, select, table
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    column,
+    insert,
+    literal,
+    select,
+    table,
+)
 
-from app.sqlplan import PlanCache, PlanError, compile_plan, placeholder
+from app.sqlplan import PlanCache, PlanError, compile_plan, placeholder, text_placeholder
 
-T = table("t", column("id", Uuid()), column("patient_id", Uuid()), column("n", Integer()))
+T = table(
+    "t",
+    column("id", Uuid()),
+    column("patient_id", Uuid()),
+    column("n", Integer()),
+    column("kind", String()),
+    column("at", DateTime(timezone=True)),
+)
 
 
-def test_named_binds_and_placeholders_become_slots_constants_stay() -> None:
+def test_named_binds_and_placeholders_become_slots_plain_constants_are_written_in() -> None:
     marker = placeholder()
     stmt = select(T.c.id).where(
         T.c.patient_id == marker,
@@ -20,11 +41,30 @@ def test_named_binds_and_placeholders_become_slots_constants_stay() -> None:
         T.c.n < 7,
     )
     plan = compile_plan(stmt, names=["least"], placeholders={marker: "pid"})
-    assert "$1" in plan.sql and "$3" in plan.sql and "7" not in plan.sql
+    assert "$1" in plan.sql and "$2" in plan.sql and "$3" not in plan.sql
+    assert "< 7" in plan.sql  # in the text, so that PostgreSQL can plan with it
     pid = uuid.uuid4()
     params = plan.parameters({"pid": pid, "least": 2})
-    assert sorted(map(str, params)) == sorted(map(str, [pid, 2, 7]))
+    assert sorted(map(str, params)) == sorted(map(str, [pid, 2]))
     assert marker not in params
+
+
+def test_only_plain_constants_are_written_in() -> None:
+    """Strings (quoted), numbers and lists of them go into the text; ids, times and text
+    placeholders stay parameters."""
+    other = uuid.uuid4()
+    slot = text_placeholder()
+    stmt = select(T.c.id).where(
+        T.c.kind.in_(["personnummer", "it's"]),
+        T.c.id == other,
+        T.c.at < datetime(2020, 1, 1, tzinfo=UTC),
+        T.c.kind != slot,
+    )
+    plan = compile_plan(stmt, placeholders={slot: "kind"})
+    assert "IN ('personnummer', 'it''s')" in plan.sql
+    assert "2020" not in plan.sql and str(other) not in plan.sql and "slot:" not in plan.sql
+    params = plan.parameters({"kind": "x"})
+    assert other in params and "x" in params and len(params) == 3
 
 
 def test_a_placeholder_in_a_one_element_list_binds_the_whole_list() -> None:
@@ -94,3 +134,16 @@ def test_time_placeholders_optional_slots_and_tags() -> None:
     # A slot the statement may or may not use (a scope without a time, say).
     plain = compile_plan(select(stamped.c.id), placeholders={when: "now"}, optional=["now"])
     assert plain.parameters({"now": now}) == ()
+
+
+def test_an_insert_returning_a_constant_comparison_keeps_it_bound() -> None:
+    """SQLAlchemy leaves a written-in constant of RETURNING unrendered: such a statement keeps
+    its constants as parameters (and still compiles)."""
+    stmt = (
+        insert(T)
+        .values(id=bindparam("id", None, type_=Uuid()))
+        .returning(T.c.id, (T.c.kind == "personnummer").label("known"))
+    )
+    plan = compile_plan(stmt, names=["id"])
+    assert "POSTCOMPILE" not in plan.sql and "'personnummer'" not in plan.sql
+    assert "personnummer" in plan.parameters({"id": uuid.uuid4()})
