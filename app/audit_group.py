@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit import Pending, flush_many
+from app.errors import ServiceUnavailable
 from app.observability.metrics import AUDIT_GROUP_SIZE
 
 
@@ -66,16 +67,22 @@ class AuditGroup:
     async def _commit(self, batch: list[_Waiting]) -> None:
         AUDIT_GROUP_SIZE.observe(len(batch))
         try:
-            # One key per process; a batch of several keys (tests run apps side by side in
-            # one process) is written per key, each on its own chain.
+            # An app has one audit key; should a batch hold several, each key's entries
+            # are written on a chain of their own (a chain is under one key).
             async with self.transaction() as conn:
                 for key in dict.fromkeys(w.pending.buffer.chain_key for w in batch):
                     same = [w.pending for w in batch if w.pending.buffer.chain_key == key]
                     await flush_many(conn, same)
-        except Exception as exc:
+        except BaseException as exc:
+            # Every read of the batch answers with the failure, never with its data; a
+            # cancelled writer (the server stopping) fails them with a 503 rather than leave
+            # them waiting, and ends as cancelled.
+            failure = exc if isinstance(exc, Exception) else ServiceUnavailable("stopping")
             for waiting in batch:
                 if not waiting.done.done():
-                    waiting.done.set_exception(exc)
+                    waiting.done.set_exception(failure)
+            if failure is not exc:
+                raise
             return
         for waiting in batch:
             if not waiting.done.done():

@@ -21,6 +21,7 @@ from app import audit, migrate
 from app.access.principal import Principal, PrincipalKind
 from app.audit_group import AuditGroup
 from app.db import DRIVER_LISTENERS, PooledDatabase, to_plain_url
+from app.errors import ServiceUnavailable
 from app.seed import seed_population
 from app.settings import Settings
 from tests.integration.demo_support import token_for
@@ -106,6 +107,26 @@ async def test_a_failed_commit_fails_every_request_of_its_batch(conn: AsyncConne
     # The writer is not left stuck: the next request's entries are written.
     await group.write(pending("After"))
     assert len(await entries(conn, ["After"])) == 1
+
+
+async def test_a_writer_stopped_mid_commit_fails_its_batch_with_a_503() -> None:
+    """The server stops while a group is being written: its reads answer 503, none waits on."""
+    started, never = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def stuck() -> AsyncIterator[AsyncConnection]:
+        started.set()
+        await never.wait()
+        yield None  # type: ignore[misc]
+
+    group = AuditGroup(stuck)
+    waiting = [asyncio.ensure_future(group.write(pending(f"Stopped{i}"))) for i in range(2)]
+    await started.wait()
+    assert group._writer is not None
+    group._writer.cancel()
+    # Bounded: left waiting, the requests would hang, not fail.
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 10)
+    assert [type(r) for r in results] == [ServiceUnavailable, ServiceUnavailable]
 
 
 async def test_a_request_cancelled_while_waiting_still_has_its_entries_written(
