@@ -724,11 +724,11 @@ class GraphQLEndpoint:
                     if not result.errors:
                         tag = self._tag(conditional, principal, body)
                 wrote = bool(ctx.audit.written)
-                reading = _is_query(params.query, params.operation_name)
-                if not reading:
+                is_read = _is_query(params.query, params.operation_name)
+                if not is_read:
                     # A mutation's entries commit with its writes, or neither does.
                     await audit.flush(conn, ctx.audit, principal, params.operation_name)
-            if reading:
+            if is_read:
                 await self._audit_read(
                     ctx.audit,
                     principal,
