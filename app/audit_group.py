@@ -63,27 +63,31 @@ class AuditGroup:
                 await self._commit(batch)
         finally:
             self._writer = None
+            # Stopped (cancelled with the server): what arrived meanwhile is failed too.
+            _fail(self._queue, ServiceUnavailable("stopping"))
+            self._queue = []
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         AUDIT_GROUP_SIZE.observe(len(batch))
         try:
-            # An app has one audit key; should a batch hold several, each key's entries
-            # are written on a chain of their own (a chain is under one key).
+            # One app, one audit key: the whole batch on one chain.
             async with self.transaction() as conn:
-                for key in dict.fromkeys(w.pending.buffer.chain_key for w in batch):
-                    same = [w.pending for w in batch if w.pending.buffer.chain_key == key]
-                    await flush_many(conn, same)
+                await flush_many(conn, [w.pending for w in batch])
         except BaseException as exc:
             # Every read of the batch answers with the failure, never with its data; a
             # cancelled writer (the server stopping) fails them with a 503 rather than leave
             # them waiting, and ends as cancelled.
             failure = exc if isinstance(exc, Exception) else ServiceUnavailable("stopping")
-            for waiting in batch:
-                if not waiting.done.done():
-                    waiting.done.set_exception(failure)
+            _fail(batch, failure)
             if failure is not exc:
                 raise
             return
         for waiting in batch:
             if not waiting.done.done():
                 waiting.done.set_result(None)
+
+
+def _fail(waiting: list[_Waiting], failure: Exception) -> None:
+    for one in waiting:
+        if not one.done.done():
+            one.done.set_exception(failure)

@@ -361,7 +361,8 @@ def _needs_local_timeout(db: Database, seconds: float) -> bool:
 
 
 class PooledDatabase:
-    """Production: every request runs in its own transaction on a pooled connection.
+    """Production: every request on a pooled connection, in a transaction of its own (a read
+    that writes nothing, not even its audit entries, without one: `reading`).
 
     A database that cannot be reached, or a pool with no connection free within `pool_timeout`
     seconds, raises ServiceUnavailable (HTTP 503); the outage is logged when it begins and when

@@ -164,9 +164,7 @@ def _inlinable(value: Any, kind: Any, marks: Mapping[Placeholder, str]) -> bool:
     if not isinstance(kind, String | Integer | Boolean):
         return False
     values = value if isinstance(value, list | tuple) else [value]
-    return bool(values) and all(
-        isinstance(v, str | int) and not isinstance(v, float) and v not in marks for v in values
-    )
+    return bool(values) and all(isinstance(v, str | int) and v not in marks for v in values)
 
 
 def _placeholder_name(value: Any, marks: Mapping[Placeholder, str]) -> str | None:
