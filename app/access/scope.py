@@ -10,7 +10,21 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, exists, false, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Uuid,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 
 from app import models
 from app.access.facts import table
@@ -26,6 +40,12 @@ def _person(identifier: str | None) -> Any:
         .where(p.c.identifier == (identifier or ""), p.c.identifier_kind != "external")
         .scalar_subquery()
     )
+
+
+def _utc_date(now: datetime) -> ColumnElement[Any]:
+    """The (UTC) date of `now`, computed in SQL: `now` may be a plan's placeholder for the time
+    of each run (app/sqlplan.py), whose date in Python would be the placeholder's."""
+    return cast(func.timezone("UTC", literal(now, DateTime(timezone=True))), Date)
 
 
 def search_scope(
@@ -61,7 +81,7 @@ def search_scope(
         return own
     if kind is PrincipalKind.PROXY:
         rep = table(models.Representative)
-        today = now.date()
+        today = _utc_date(now)
         return exists().where(
             rep.c.patient_id == patient_id,
             rep.c.representative_patient_id == _person(principal.person_identifier),
@@ -79,7 +99,7 @@ def search_scope(
             rs.c.allows_record_access.is_(True),
             rs.c.client_id == client,
             rs.c.ethics_approval_ref != "",
-            rs.c.approved_on <= now.date(),
+            rs.c.approved_on <= _utc_date(now),
             c.c.revoked_at.is_(None),
             c.c.valid_from <= now,
             or_(c.c.valid_to.is_(None), c.c.valid_to > now),

@@ -58,3 +58,36 @@ async def test_every_search_is_logged(conn: AsyncConnection) -> None:
         ("clinician", "search", "nothing"),
         ("anonymous", "search", "denied"),
     ]
+
+
+async def test_the_scope_as_a_plan_finds_what_it_finds_at_once(conn: AsyncConnection) -> None:
+    # A plan's time is a placeholder bound per run (app/sqlplan.py): no part of the scope may
+    # be computed from it in Python (the date of a representation's or a study's approval was,
+    # and a proxy or research client found nobody through a planned search).
+    from app.models.base import utcnow
+    from app.sqlplan import compile_plan, time_placeholder
+
+    w = await build_world(conn)
+    parent = await f.create_patient(conn)
+    await f.create_representative(conn, w.patient, parent, "guardian")
+    study = await f.create_research_study(conn)
+    await f.create_consent(conn, w.patient, "research", research_study_id=study.id)
+    principals = [
+        w.clinician(),
+        Principal(kind=PrincipalKind.PATIENT, subject="p", person_identifier=w.patient.identifier),
+        Principal(kind=PrincipalKind.PROXY, subject="g", person_identifier=parent.identifier),
+        Principal(
+            kind=PrincipalKind.RESEARCH, subject="research-test", client_id="research-test",
+            study_id=study.id,
+        ),
+    ]  # fmt: skip
+    p = models.Patient.__table__  # type: ignore[attr-defined]
+    for principal in principals:
+        at_once = await findable(conn, principal)
+        assert at_once == {w.patient.id}, principal.kind
+        now = time_placeholder()
+        scope = data_access(conn, principal).scope_predicate(p.c.id, now=now)
+        plan = compile_plan(
+            select(p.c.id).where(scope), placeholders={now: "now"}, optional=["now"]
+        )
+        assert {r["id"] for r in await plan.rows(conn, now=utcnow())} == at_once, principal.kind
