@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, or_, select
+from sqlalchemy import ColumnElement, FromClause, Table, any_, func, or_, select
 
 from resolvers.tables import CARE_PROVIDER as _PROVIDER
 from resolvers.tables import CARE_UNIT as _UNIT
@@ -54,18 +54,25 @@ class RowFilter:
         if self.care_unit_ids:
             out.append(c.care_unit_id.in_(sorted(self.care_unit_ids)))
         if self.care_provider_hsa_ids:
-            by_hsa = select(_PROVIDER.c.id).where(
-                _PROVIDER.c.hsa_id.in_(sorted(self.care_provider_hsa_ids))
-            )
-            out.append(c.care_provider_id.in_(by_hsa))
+            out.append(_among(c.care_provider_id, _PROVIDER, self.care_provider_hsa_ids))
         if self.care_unit_hsa_ids:
-            by_hsa = select(_UNIT.c.id).where(_UNIT.c.hsa_id.in_(sorted(self.care_unit_hsa_ids)))
-            out.append(c.care_unit_id.in_(by_hsa))
+            out.append(_among(c.care_unit_id, _UNIT, self.care_unit_hsa_ids))
         for column, allowed in self.values:
             out.append(c[column].in_(sorted(allowed)))
         for column, starts in self.prefixes:
             out.append(or_(*[c[column].startswith(p, autoescape=True) for p in sorted(starts)]))
         return out
+
+
+def _among(
+    column: ColumnElement[Any], named: Table, hsa_ids: frozenset[str]
+) -> ColumnElement[bool]:
+    """`column` is one of the ids of these HSA-ids. As `= ANY(ARRAY(SELECT ...))` rather than
+    `IN (SELECT ...)`: PostgreSQL then looks the ids up once per statement (an InitPlan) and
+    filters the list's index scan with them, instead of joining every row of the list to the
+    named table, below its LIMIT."""
+    ids = select(named.c.id).where(named.c.hsa_id.in_(sorted(hsa_ids)))
+    return column == any_(func.array(ids.scalar_subquery()))
 
 
 NO_FILTER = RowFilter()
