@@ -88,9 +88,9 @@ class Lists:
 
 @dataclass(frozen=True)
 class Paged:
-    """A page of a connection, whatever it reads: the page (a LATERAL with `_rn` and `_c`),
-    its rows' cursor, their own disclosure, how a node's JSON is read from a page row, and the
-    whole list's size (for a page after a cursor)."""
+    """A page of a connection, whatever it reads: the page (a LATERAL with `_rn`, and `_c` if
+    counted), its rows' cursor, their own disclosure, how a node's JSON is read from a page
+    row, and the whole list's size (for a page after a cursor)."""
 
     page: FromClause
     cursor: ColumnElement[Any]
@@ -213,21 +213,17 @@ class ListReads:
         )
         return self.scalar(gfield.type, part.attach(found).c.v, where)
 
-    def page(self, lists: Lists) -> FromClause:
-        """The page's rows, numbered, with how many rows lie after the cursor (`_c`): a
-        LATERAL correlated to the row the list hangs from, cut by LIMIT before anything
-        nested is read."""
+    def page(self, lists: Lists, *, counted: bool = False) -> FromClause:
+        """The page's rows, numbered: a LATERAL correlated to the row the list hangs from, cut
+        by LIMIT before anything nested is read. `counted`: with how many rows lie after the
+        cursor (`_c`), which makes PostgreSQL read every row of the list, not just the page's."""
         table, sort, args = lists.table, lists.listing.sort, lists.args
         order = sort.order(table)
         conditions = list(lists.base)
         if args.after is not None:
             conditions.append(sort.after(table, args.after))
         return (
-            select(
-                table,
-                func.row_number().over(order_by=order).label("_rn"),
-                func.count().over().label("_c"),
-            )
+            select(table, *_numbered(order, counted))
             .where(*conditions)
             .correlate(lists.parent)
             .order_by(*order)
@@ -271,7 +267,7 @@ class ListReads:
         selected = self.subfields(conn_type, details)
         if lists.args.first == 0:
             return self.counted(conn_type, lists, selected, where, part)
-        page = self.page(lists)
+        page = self.page(lists, counted=self.counts_wanted(conn_type, selected))
 
         def node(item: GraphQLOutputType, node_details: FieldDetailsList, path: str) -> Part:
             node_type = object_type(item, path)
@@ -332,9 +328,12 @@ class ListReads:
                     else:
                         raise Unplannable(f"{path}.{edge_key}")
                 aggregates[f"list {key}"] = agg_text(text_obj(*pairs), order)
-        aggregates["_start"] = func.min(case((page.c._rn == 1, cursor)))
-        aggregates["_end"] = (func.array_agg(aggregate_order_by(cursor, page.c._rn.desc())))[1]
-        aggregates["_c"] = func.max(page.c._c)
+        wanted = self.page_info_wanted(conn_type, selected)
+        if wanted & {"startCursor", "endCursor"}:
+            aggregates["_start"] = func.min(case((page.c._rn == 1, cursor)))
+            aggregates["_end"] = (func.array_agg(aggregate_order_by(cursor, page.c._rn.desc())))[1]
+        if "_c" in page.c:
+            aggregates["_c"] = func.max(page.c._c)
         aggregates["d"] = disclosed_agg(disclosures)
         # Grouped by the patient (one group: the page is one list) so that the lateral says
         # whose rows it holds (tests/patient_joins.py); an empty page gives no row, which the
@@ -346,19 +345,21 @@ class ListReads:
             .lateral(self.name("l"))
         )
         part.attach(lateral)
-        remaining = func.coalesce(lateral.c._c, 0)
-        if args.after is None:
-            total: ColumnElement[Any] = remaining
-            has_previous: ColumnElement[Any] = false()
-        else:
-            total = paged.total()
-            has_previous = (remaining == 0) | (total > remaining)
-        info = {
-            "hasNextPage": text_bool(remaining > args.first),
-            "hasPreviousPage": text_bool(has_previous),
-            "startCursor": text_plain(lateral.c._start),
-            "endCursor": text_plain(lateral.c._end),
-        }
+        info: dict[str, ColumnElement[Any]] = {}
+        total: ColumnElement[Any] = NULL  # rendered only when selected, and then counted
+        if "_c" in aggregates:
+            remaining = func.coalesce(lateral.c._c, 0)
+            if args.after is None:
+                total = remaining
+                has_previous: ColumnElement[Any] = false()
+            else:
+                total = paged.total()
+                has_previous = (remaining == 0) | (total > remaining)
+            info["hasNextPage"] = text_bool(remaining > args.first)
+            info["hasPreviousPage"] = text_bool(has_previous)
+        if "_start" in aggregates:
+            info["startCursor"] = text_plain(lateral.c._start)
+            info["endCursor"] = text_plain(lateral.c._end)
         # The lists' columns are named with a space: no response key (an alias) can collide.
         lists_json = {
             k: wrap_list(lateral.c[f"list {k}"]) for k in selected if f"list {k}" in aggregates
@@ -407,12 +408,10 @@ class ListReads:
         sort = declared.sort
         order = sort.order(union)
         after = [sort.after(union, args.after)] if args.after is not None else []
+        conn_type = object_type(gfield.type, where)
+        selected = self.subfields(conn_type, details)
         page = (
-            select(
-                union,
-                func.row_number().over(order_by=order).label("_rn"),
-                func.count().over().label("_c"),
-            )
+            select(union, *_numbered(order, self.counts_wanted(conn_type, selected)))
             .where(*after)
             .order_by(*order)
             .limit(args.first)
@@ -462,10 +461,7 @@ class ListReads:
         )
         cursor = cursor_of(sort.tag, sort.columns, page)
         paged = Paged(page, cursor, own, node, lambda: total, args)
-        conn_type = object_type(gfield.type, where)
-        return self.paged_connection(
-            conn_type, self.subfields(conn_type, details), paged, where, part
-        )
+        return self.paged_connection(conn_type, selected, paged, where, part)
 
     def counted(
         self,
@@ -529,6 +525,21 @@ class ListReads:
                 raise Unplannable(f"{where}.{key}")
         return text_obj(*pairs)
 
+    def page_info_wanted(self, conn_type: GraphQLObjectType, selected: GroupedFieldSet) -> set[str]:
+        """The fields of pageInfo the selection reads (any of its pageInfo selections)."""
+        wanted: set[str] = set()
+        for key, sub in selected.items():
+            if sub[0].node.name.value == "pageInfo":
+                info_type = object_type(conn_type.fields["pageInfo"].type, key)
+                wanted |= {s[0].node.name.value for s in self.subfields(info_type, sub).values()}
+        return wanted
+
+    def counts_wanted(self, conn_type: GraphQLObjectType, selected: GroupedFieldSet) -> bool:
+        """Whether the selection reads the list's size: totalCount or where the page lies."""
+        if any(sub[0].node.name.value == "totalCount" for sub in selected.values()):
+            return True
+        return bool(self.page_info_wanted(conn_type, selected) & {"hasNextPage", "hasPreviousPage"})
+
     def count(self, lists: Lists) -> ColumnElement[Any]:
         """The whole list's size (after a cursor, the page only counts what follows it)."""
         statement = select(func.count()).select_from(lists.table).where(*lists.base)
@@ -547,3 +558,12 @@ class ListReads:
             name = sub[0].node.name.value
             pairs.append((key, typename(info_type) if name == "__typename" else values[name]))
         return text_obj(*pairs)
+
+
+def _numbered(order: list[ColumnElement[Any]], counted: bool) -> list[ColumnElement[Any]]:
+    """A page's row number (`_rn`) and, if `counted`, the size of the list after the cursor
+    (`_c`): a window over the whole list, which the row number alone is not."""
+    numbered: list[ColumnElement[Any]] = [func.row_number().over(order_by=order).label("_rn")]
+    if counted:
+        numbered.append(func.count().over().label("_c"))
+    return numbered
