@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, FromClause, RowMapping, literal, tuple_
+from sqlalchemy import ColumnElement, FromClause, RowMapping, bindparam, literal, tuple_
 
 from app.access.cursor_seal import opened
 from app.errors import AppError, BadInput
@@ -86,6 +86,20 @@ class SortKey:
         left = tuple_(*cols) if len(cols) > 1 else cols[0]
         right = tuple_(*values) if len(values) > 1 else values[0]
         return left < right if self.descending else left > right
+
+    def after_slots(self, source: FromClause) -> tuple[ColumnElement[bool], list[str]]:
+        """`after` with a slot per sort column (a plan's, app/sqlplan.py), and their names:
+        bind `slot_values` of the cursor's key to them."""
+        cols = [source.c[n] for n in self.columns]
+        names = [f"after_{n}" for n in self.columns]
+        binds = [bindparam(name, None, type_=c.type) for name, c in zip(names, cols, strict=True)]
+        left = tuple_(*cols) if len(cols) > 1 else cols[0]
+        right = tuple_(*binds) if len(binds) > 1 else binds[0]
+        return (left < right if self.descending else left > right), names
+
+    def slot_values(self, after: Sequence[Any]) -> dict[str, Any]:
+        """The values of `after_slots` for the sort key `after`."""
+        return {f"after_{n}": v for n, v in zip(self.columns, after, strict=True)}
 
     def values(self, row: RowMapping) -> tuple[Any, ...]:
         return tuple(row[c] for c in self.columns)

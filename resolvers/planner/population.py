@@ -1,12 +1,13 @@
 """`patients(filter:, first:, after:)` planned: the search as the loader path runs it, then one
 statement for the fields of every patient on the page.
 
-The search (`search_patients`: candidates under the search scope, the policy's decisions,
-the allowed patients read and disclosed) is the loader path's own code, so it finds, audits
-and pages exactly alike; the connection's counts and cursors come from its Page. The patients'
-fields are then read by one statement under every patient's decision: decisions that differ
-only in the patient share one predicate over their ids (`plan_for_many`). A patient field that
-cannot be planned declines the whole document to GraphQL execution.
+The search (`search_candidates`: candidates under the search scope, the policy's decisions)
+is the loader path's own code, so it finds, audits and pages exactly alike; the connection's
+counts and cursors come from its Page. The patients it allows are disclosed as
+`search_patients` discloses them, and their fields read by one statement under every
+patient's decision: decisions that differ only in the patient share one predicate over their
+ids (`plan_for_many`). A patient field that cannot be planned declines the whole document to
+GraphQL execution.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList
-from sqlalchemy import ColumnElement, FromClause, select
+from sqlalchemy import ARRAY, ColumnElement, FromClause, Uuid, any_, bindparam, select
 
 from app.access.policy import PatientAccess
 from app.errors import AppError
@@ -59,7 +60,7 @@ async def patients_json(
 ) -> bytes:
     """One `patients` field: its JSON text; `Decline` when GraphQL execution must answer."""
     ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
-    from resolvers.patients import PATIENT_SORT, search_patients
+    from resolvers.patients import PATIENT_SORT, search_candidates
     from schema.inputs import patient_search
 
     gfield = query_type.fields["patients"]
@@ -67,11 +68,14 @@ async def patients_json(
     try:
         kwargs = probe.arguments(gfield, details)
         search = patient_search(kwargs.get("filter"))
-        page = await search_patients(
+        page = await search_candidates(
             ctx, search, first=kwargs.get("first"), after=kwargs.get("after")
         )
     except AppError as exc:
         raise Decline from exc
+    # As search_patients, which reads these patients' rows to show them: disclosed.
+    for row in page.rows:
+        ctx.audit.disclose(row["id"], "Patient", row["id"])
     conn_type = object_type(gfield.type, "patients")
     selected = probe.subfields(conn_type, details)
     node_details = _node_selections(probe, conn_type, selected)
@@ -206,14 +210,17 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
                 disclosed_of(part.disclosed).label("disclosed"),
             )
             .select_from(joined(row, part.laterals))
-            .where(visible(row))
+            # The page's ids on their own too: the policy's predicate is an OR of groups,
+            # which the patients' primary key cannot serve.
+            .where(row.c.id == any_(bindparam("ids", None, ARRAY(Uuid()))), visible(row))
         )
 
     started = time.thread_time()
     try:
-        plan, values = plan_for_many(key, list(decisions.values()), build)
+        plan, values = plan_for_many(key, list(decisions.values()), build, names=["ids"])
     except Unplannable as exc:
         raise Decline from exc
+    values["ids"] = ids
     req.planned(started)
     rows = await ctx.data.fetch_plan(plan, values)
     selection = details[0].node.selection_set
