@@ -222,7 +222,7 @@ def _response(payload: dict[str, Any], media: str, status: int = 200, **headers:
 
 
 def _raw_response(body: bytes, media: str, status: int = 200, **headers: str) -> Response:
-    """A response of JSON text already written (a compiled operation's, or `_response`'s)."""
+    """A response of JSON text already written (the planner's, or `_response`'s)."""
     return Response(
         body, status_code=status, media_type=f"{media}; charset=utf-8", headers=NO_STORE | headers
     )
@@ -410,12 +410,6 @@ class GraphQLEndpoint:
         conditional: Conditional | None = None,
     ) -> Response:
         # A research answer is rewritten after GraphQL execution (schema/research_view.py).
-        if self.settings.compiled_operations and principal.kind is not PrincipalKind.RESEARCH:
-            compiled = await self.execute_compiled(
-                running, media, params, principal, document, extensions, conditional
-            )
-            if compiled is not None:
-                return compiled
         if self.settings.planner and principal.kind is not PrincipalKind.RESEARCH:
             planned = await self.execute_planned(
                 running, media, params, principal, document, extensions, conditional
@@ -519,38 +513,6 @@ class GraphQLEndpoint:
             body["extensions"] = extensions
         return extensions, _response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
 
-    async def execute_compiled(
-        self,
-        running: RunningRequest,
-        media: str,
-        params: GraphQLRequest,
-        principal: Principal,
-        document: ResolvedDocument,
-        extensions: dict[str, Any],
-        conditional: Conditional | None = None,
-    ) -> Response | None:
-        """Run a persisted operation in its compiled form (one SQL statement, the same data and
-        audit entries as GraphQL execution); None when it has none or its variables do not
-        validate, so that GraphQL execution runs and reports exactly its usual errors."""
-        from resolvers.compiled import compiled_for
-
-        compiled = compiled_for(document.persisted)
-        if compiled is None or params.operation_name not in (None, compiled.name):
-            return None
-        variables = compiled.coerce(self.schema._schema, params.variables)
-        prepared = None if variables is None else compiled.prepare(variables)
-        if prepared is None:
-            return None
-        return await self.answer_fast(
-            running,
-            media,
-            params,
-            principal,
-            extensions,
-            conditional,
-            lambda ctx: compiled.run(ctx, prepared),
-        )
-
     async def execute_planned(
         self,
         running: RunningRequest,
@@ -590,9 +552,9 @@ class GraphQLEndpoint:
         conditional: Conditional | None,
         run: Callable[[Context], Awaitable[Any]],
     ) -> Response | None:
-        """The answer of `run(ctx)` (the `data` of a compiled or planned operation) in the
+        """The answer of `run(ctx)` (the `data` of a planned operation) in the
         request's transaction, with its audit entries; None when it declines."""
-        from resolvers.compiled.base import JsonText
+        from resolvers.planner.parts import JsonText
         from resolvers.planner.run import Decline
 
         try:
@@ -621,7 +583,7 @@ class GraphQLEndpoint:
         except AppError:
             raise
         except Exception:
-            log.exception("compiled or planned operation failed")
+            log.exception("planned operation failed")
             return _response(
                 request_error("Internal server error", "INTERNAL_SERVER_ERROR"), media, 500
             )

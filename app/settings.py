@@ -183,12 +183,6 @@ class Settings(BaseSettings):
         default=True,
         description="Run the webhook worker inside `serve` (False: run `vardkedja worker`).",
     )
-    compiled_operations: bool = Field(
-        default=True,
-        description="Answer the persisted operations that have a compiled form "
-        "(resolvers/compiled/) with one SQL statement; False runs every operation through "
-        "GraphQL execution.",
-    )
     planner: bool = Field(
         default=True,
         description="Answer queries with the planner (resolvers/planner/): the parts of a "

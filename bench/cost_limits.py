@@ -73,7 +73,6 @@ from bench.procs import (
     tree_hwm_kb,
     tree_rss_kb,
 )
-from resolvers.compiled import compiled_for
 from schema.cost import Cost, parse_document
 from schema.persisted import REGISTRY
 
@@ -287,14 +286,12 @@ def check_request_times(fx: Fixture, settings: Settings, n: int) -> dict[str, di
             )
 
         check()
-        compiled = compiled_for(REGISTRY.by_name[call.operation]) is not None
         cached, cached_min = time_calls(check, nothing, n)
-        guard_us, guard_min = time_calls(guard, nothing, n) if not compiled else (0.0, 0.0)
+        guard_us, guard_min = time_calls(guard, nothing, n)
         shape, shape_min = time_calls(check, forget_shape, n)
         uncached, uncached_min = time_calls(check, forget_all, n)
         out[call.operation] = {
             "document_chars": len(query),
-            "compiled": compiled,
             "guard_cached_us": guard_us,
             "cached_us": cached,
             "shape_uncached_us": shape,
@@ -627,15 +624,14 @@ def summary_markdown(report: dict[str, Any]) -> str:
         "and the ratio it predicts over the off latency. Last three columns: check_request "
         "alone, median µs.",
         "",
-        "| operation | caller | compiled | estimated cost | pairs | on ms | off ms | on/off "
+        "| operation | caller | estimated cost | pairs | on ms | off ms | on/off "
         "| on-off µs | direct µs | direct ratio | cached | shape uncached | uncached |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, o in over.items():
         t = times[name]
         lines.append(
-            f"| {name} | {o['caller']} | {'yes' if t['compiled'] else 'no'} "
-            f"| {o['estimated_cost']:,} | {o['requests_per_mode']} "
+            f"| {name} | {o['caller']} | {o['estimated_cost']:,} | {o['requests_per_mode']} "
             f"| {o['on_median_ms']} | {o['off_median_ms']} | {o['paired_ratio_median']} "
             f"| {o['paired_difference_median_us']} | {o['direct_us']} | {o['direct_ratio']} "
             f"| {t['cached_us']} | {t['shape_uncached_us']} | {t['uncached_us']} |"

@@ -57,11 +57,11 @@ from bench.workloads.base import OURS
 
 DATA_DIR = BENCH_DIR / ".data"
 RESULTS_DIR = BENCH_DIR / "results"
-# vardkedja twice: as configured by default (the planner on, the compiled operations on) and as
-# "loader", with VARDKEDJA_PLANNER=false and VARDKEDJA_COMPILED_OPERATIONS=false (every query
-# through strawberry's execution and the loaders), so that one run shows what the planner buys.
+# vardkedja twice: as configured by default (the planner on) and as "loader", with
+# VARDKEDJA_PLANNER=false (every query through strawberry's execution and the loaders), so that
+# one run shows what the planner buys.
 SYSTEMS = ("vardkedja", "loader", "postgraphile", "floor")
-LOADER_ENV = {"VARDKEDJA_PLANNER": "false", "VARDKEDJA_COMPILED_OPERATIONS": "false"}
+LOADER_ENV = {"VARDKEDJA_PLANNER": "false"}
 BENCH_SECRET = "bench-secret-not-for-production-0123456789"
 BENCH_AUDIT_KEY = "bench-audit-key-not-for-production-0123456789"
 # Same for every system: PostgreSQL as the embedded server starts it, plus the statistics

@@ -56,12 +56,6 @@ from strawberry.types.arguments import convert_arguments
 from app.access.categories import ADDRESS_COLUMNS, base_table_name
 from app.access.data import ORGANISATION_TABLES
 from app.access.policy import PatientAccess
-from resolvers.compiled.sqljson import (
-    global_id,
-    text_obj,
-    text_or_null,
-    text_plain,
-)
 from resolvers.loaders.base import RowByKeyLoader
 from resolvers.planner.declare import (
     Computed,
@@ -78,6 +72,12 @@ from resolvers.planner.declare import (
 from resolvers.planner.lists import ListReads
 from resolvers.planner.parts import DecidedSlot, Part, Unplannable, object_type
 from resolvers.planner.serialize import serializer
+from resolvers.planner.sqljson import (
+    global_id,
+    text_obj,
+    text_or_null,
+    text_plain,
+)
 from resolvers.planner.sqltext import (
     NULL,
     SCALARS,

@@ -40,12 +40,6 @@ from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.access.policy import PatientAccess
 from app.errors import AppError
-from resolvers.compiled.sqljson import (
-    text_obj,
-    text_or_null,
-    text_plain,
-    text_scalar,
-)
 from resolvers.filters import PageArgs
 from resolvers.listing import Listing
 from resolvers.loaders.base import PatientListLoader
@@ -56,6 +50,12 @@ from resolvers.planner.declare import (
     Picked,
 )
 from resolvers.planner.parts import Part, Unplannable, list_item, object_type
+from resolvers.planner.sqljson import (
+    text_obj,
+    text_or_null,
+    text_plain,
+    text_scalar,
+)
 from resolvers.planner.sqltext import (
     NULL,
     agg_text,

@@ -109,3 +109,16 @@ def list_item(parent: GraphQLObjectType, details: FieldDetailsList) -> GraphQLOu
     while isinstance(gql_type, GraphQLNonNull | GraphQLList):
         gql_type = gql_type.of_type
     return gql_type
+
+
+class JsonText(bytes):
+    """The JSON text of `data` as PostgreSQL built it: the response carries it as it is,
+    without parsing and serialising it again (the differential tests parse it strictly)."""
+
+
+def as_value(data: dict[str, Any] | JsonText) -> dict[str, Any]:
+    """`data` as a Python value, whichever form the planner or GraphQL execution gave."""
+    if isinstance(data, JsonText):
+        parsed: dict[str, Any] = orjson.loads(memoryview(data))  # orjson takes no subclass
+        return parsed
+    return data

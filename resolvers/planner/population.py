@@ -25,11 +25,11 @@ from sqlalchemy import ARRAY, ColumnElement, FromClause, Uuid, any_, bindparam, 
 from app.access.policy import PatientAccess
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS
-from resolvers.compiled.base import plan_for_many
-from resolvers.compiled.sqljson import text_obj
 from resolvers.pagination import Page
 from resolvers.planner.build import Builder
+from resolvers.planner.many import plan_for_many
 from resolvers.planner.parts import Decline, Part, Request, Unplannable, list_item, object_type
+from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import disclosed_of, joined
 from resolvers.tables import PATIENT
 

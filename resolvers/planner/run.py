@@ -45,8 +45,6 @@ from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import PLANS, Plan, compile_plan, placeholder, plan_per_decision
-from resolvers.compiled.base import JsonText
-from resolvers.compiled.sqljson import text_obj
 from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
 from resolvers.planner.build import Builder
 from resolvers.planner.fallback import (
@@ -56,7 +54,16 @@ from resolvers.planner.fallback import (
     root_fallback,
     slot_name,
 )
-from resolvers.planner.parts import DecidedSlot, Decline, Document, Part, Request, Unplannable
+from resolvers.planner.parts import (
+    DecidedSlot,
+    Decline,
+    Document,
+    JsonText,
+    Part,
+    Request,
+    Unplannable,
+)
+from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
 

@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
-from resolvers.compiled.sqljson import (
+from resolvers.listing import Listing
+from resolvers.planner.sqljson import (
     base64url,
     iso_datetime,
     text_date,
@@ -29,7 +30,6 @@ from resolvers.compiled.sqljson import (
     text_scalar,
     text_string,
 )
-from resolvers.listing import Listing
 
 NULL = literal_column("'null'", Text)
 

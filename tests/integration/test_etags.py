@@ -21,9 +21,9 @@ from schema.persisted import REGISTRY
 from tests import factories as f
 from tests.integration.mutation_support import patient_token
 from tests.integration.privacy_world import build_world
-from tests.integration.test_compiled_http import app_client
-from tests.integration.test_compiled_http import clinician_token as emergency_token
 from tests.integration.test_persisted import make_record
+from tests.integration.test_planned_http import app_client
+from tests.integration.test_planned_http import clinician_token as emergency_token
 from tests.integration.test_privacy_queries import clinician_token
 
 AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -128,14 +128,14 @@ async def test_a_tag_never_works_for_another_caller(
     assert (await get(client, params, mine, tag=tag)).status_code == 304
 
 
-@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("planner", [True, False])
 async def test_the_planned_emergency_overview_is_tagged_alike(
-    conn: AsyncConnection, settings: Settings, compiled: bool
+    conn: AsyncConnection, settings: Settings, planner: bool
 ) -> None:
     w = await build_world(conn)
     token = emergency_token(settings, w)
     params = shipped(EMERGENCY, {"personnummer": w.patient.identifier})
-    async with app_client(conn, settings, compiled) as http:
+    async with app_client(conn, settings, planner) as http:
         first = await get(http, params, token)
         assert first.status_code == 200 and first.json()["data"]["patient"]
         before = await last_audit_id(conn)

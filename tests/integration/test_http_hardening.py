@@ -672,8 +672,8 @@ async def test_a_planned_answer_over_the_size_ceiling_is_refused_and_not_audited
     conn: AsyncConnection, settings: Settings
 ) -> None:
     from tests.integration.privacy_world import build_world
-    from tests.integration.test_compiled_http import clinician_token
     from tests.integration.test_planned_emergency import rich_record
+    from tests.integration.test_planned_http import clinician_token
 
     w = await build_world(conn)
     await rich_record(conn, w)

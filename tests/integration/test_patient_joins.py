@@ -3,7 +3,7 @@ what citus/distribute.sql needs, so that a join of two tables distributed by pat
 one node. The statements are those of a representative workload, the other tests of this
 suite rerun here with every statement collected (through SQLAlchemy and app.db.driver_fetch,
 with its parameters): each shipped operation as the roles it serves on the demo data
-(test_situation_matrix), the planned emergency and compiled population paths, the FHIR
+(test_situation_matrix), the planned emergency and population paths, the FHIR
 Patient/$everything, $summary, search and bulk export, every mutation (test_mutations_all and
 the SIP, discharge and medication-administration flows), the changes feed, the research export
 and the policy's queries. tests/patient_joins.py says what a join is and when it passes.
@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import DRIVER_LISTENERS
 from tests.integration import (
     test_changes_feed,
-    test_compiled_population,
     test_discharge,
     test_fhir_export,
     test_fhir_rest,
@@ -33,6 +32,7 @@ from tests.integration import (
     test_medication_administration,
     test_mutations_all,
     test_planned_emergency,
+    test_planned_population,
     test_privacy_queries,
     test_research_export,
     test_sip,
@@ -45,7 +45,7 @@ from tests.patient_joins import Violation, patient_keys, unique, violations
 MODULES = (
     test_situation_matrix,
     test_planned_emergency,
-    test_compiled_population,
+    test_planned_population,
     test_fhir_export,
     test_fhir_rest,
     test_fhir_summary,
@@ -63,7 +63,6 @@ FIXTURES = {"client", "conn", "settings", "tmp_path"}
 EXCEPTIONS: dict[tuple[str, str], str] = {}
 # Tests of the modules above that are refused before any statement: nothing to check.
 WITHOUT_SQL = {
-    "test_compiled_population.test_page_sizes_outside_the_limits_go_to_the_graphql_path",
     "test_fhir_export.test_bad_token_is_unauthorized",
     "test_fhir_rest.test_metadata_is_a_capability_statement",
     "test_fhir_rest.test_xml_is_refused_with_406",

@@ -1,6 +1,6 @@
 """Behind a real PgBouncer in transaction pooling mode (four server sessions shared by every
 client connection): with VARDKEDJA_PGBOUNCER=true a few hundred concurrent GraphQL requests
-(compiled persisted operations, GraphQL execution, a mutation) all succeed and the audit chain
+(planned persisted operations, GraphQL execution, a mutation) all succeed and the audit chain
 verifies; with the driver's default statement cache the same load fails."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ async def _world(url: str) -> World:
 
 
 def _bodies(w: World) -> list[dict[str, Any]]:
-    """A mix: the compiled persisted operation, the same by name, plain GraphQL, a write."""
+    """A mix: the planned persisted operation, the same by name, plain GraphQL, a write."""
     patient_id = encode_id("Patient", w.patient.id)
     emergency = {"personnummer": w.patient.identifier}
     bodies: list[dict[str, Any]] = []

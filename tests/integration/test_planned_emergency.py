@@ -4,8 +4,6 @@ GraphQL loader path.
 Each case runs the shipped document through strawberry and through the planner
 (resolvers/planner/) with the same principal on the same data, and requires the same `data` JSON
 and the same audit buffer (disclosed rows, denials, events), hence the same audit entries.
-`both_paths` runs a shipped operation that still has a compiled form (PopulationList) through
-that form instead (resolvers/compiled/).
 """
 
 from __future__ import annotations
@@ -20,9 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
 from app.audit import AuditBuffer
-from resolvers.compiled import compiled_for
-from resolvers.compiled.base import as_value
-from resolvers.planner.parts import Decline
+from resolvers.planner.parts import Decline, as_value
 from resolvers.planner.run import run_planned
 from schema import schema
 from schema.persisted import REGISTRY, PersistedOperation
@@ -55,25 +51,16 @@ async def both_paths(
     principal: Principal,
     variables: dict[str, Any],
 ) -> tuple[Any, Any, dict[str, Any], int]:
-    """A shipped operation through GraphQL and its fast path (compiled, else planned): (graphql
-    data, fast data, audit of the fast run, statements of the fast run); asserts that both
-    audits are the same."""
+    """A shipped operation through GraphQL and through the planner: (graphql data, planned
+    data, audit of the planned run, statements of the planned run); asserts that both audits
+    are the same."""
     slow = context(conn, principal)
     result = await schema.execute(shipped.document, variable_values=variables, context_value=slow)
     assert result.errors is None, result.errors
-    compiled = compiled_for(shipped)
     fast = context(conn, principal)
-    if compiled is None:
-        async with count_statements(conn) as statements:
-            answer = await run_planned(fast, schema, shipped.document, shipped.name, variables)
-        data = as_value(answer)
-    else:
-        coerced = compiled.coerce(schema._schema, variables)
-        assert coerced is not None
-        prepared = compiled.prepare(coerced)
-        assert prepared is not None
-        async with count_statements(conn) as statements:
-            data = as_value(await compiled.run(fast, prepared))
+    async with count_statements(conn) as statements:
+        answer = await run_planned(fast, schema, shipped.document, shipped.name, variables)
+    data = as_value(answer)
     assert audit_of(fast.audit) == audit_of(slow.audit)
     # Round-trip through JSON: what the client receives from each path.
     return orjson.loads(orjson.dumps(result.data)), data, audit_of(fast.audit), len(statements)
@@ -290,15 +277,6 @@ async def test_bad_variables_go_to_the_graphql_path(conn: AsyncConnection) -> No
             await run_planned(
                 context(conn, w.clinician()), schema, SHIPPED.document, SHIPPED.name, variables
             )
-
-
-def test_only_the_population_list_keeps_a_compiled_form() -> None:
-    assert compiled_for(SHIPPED) is None  # the planner answers it
-    population = REGISTRY.by_name["PopulationList"]
-    assert compiled_for(population) is not None
-    changed = type(population)(population.name, population.document + " ", "0" * 64, "query")
-    assert compiled_for(changed) is None
-    assert compiled_for(None) is None
 
 
 async def test_patients_with_the_same_decision_share_one_plan(conn: AsyncConnection) -> None:

@@ -15,9 +15,9 @@ from app.graphql_http import GRAPHQL_RESPONSE
 from app.settings import Settings
 from tests import factories as f
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_http import SHIPPED, app_client, clinician_token
-from tests.integration.test_compiled_population_sql import AWKWARD
 from tests.integration.test_planned_emergency import T0, both, rich_record
+from tests.integration.test_planned_http import SHIPPED, app_client, clinician_token
+from tests.integration.test_planner_sqljson import AWKWARD
 
 
 async def awkward_record(conn: AsyncConnection, w: World) -> None:
@@ -53,13 +53,11 @@ def key_orders(value: Any, path: str = "") -> list[tuple[str, list[str]]]:
     return []
 
 
-async def raw_response(
-    conn: AsyncConnection, settings: Settings, compiled: bool, w: World
-) -> bytes:
+async def raw_response(conn: AsyncConnection, settings: Settings, planner: bool, w: World) -> bytes:
     token = clinician_token(settings, w)
     headers = {"authorization": f"Bearer {token}", "accept": GRAPHQL_RESPONSE}
     body = {"documentId": SHIPPED.document_id, "variables": {"personnummer": w.patient.identifier}}
-    async with app_client(conn, settings, compiled) as http:
+    async with app_client(conn, settings, planner) as http:
         response = await http.post("/graphql", json=body, headers=headers)
     assert response.status_code == 200
     return response.content

@@ -12,16 +12,16 @@ from app.settings import Settings
 from schema.ids import encode_id
 from schema.persisted import REGISTRY
 from tests.integration.privacy_world import World, build_world
-from tests.integration.test_compiled_http import clinician_token, request
 from tests.integration.test_planned_emergency import rich_record
+from tests.integration.test_planned_http import clinician_token, request
 
 
 async def answer(
     conn: AsyncConnection, settings: Settings, planner: bool, body: dict[str, Any], token: str
 ) -> tuple[int, Any, list[dict[str, Any]], int]:
     """(status, body, audit entries written, statements) of one request, planned or through
-    GraphQL execution (compiled operations off either way)."""
-    return await request(conn, settings, False, body, token, planner=planner)
+    GraphQL execution."""
+    return await request(conn, settings, planner, body, token)
 
 
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
@@ -159,7 +159,7 @@ query Pop($first: Int!, $after: String, $provider: String!) {
 async def test_population(conn: AsyncConnection, settings: Settings) -> None:
     """`patients` (the shipped PopulationList and a free-form page with cursors) as the ER
     doctor: the search runs as on the loader path, the patients' fields in one statement."""
-    from tests.integration.test_compiled_population import population
+    from tests.integration.test_planned_population import population
 
     w = await build_world(conn)
     await population(conn, w)

@@ -98,8 +98,7 @@ def ordered(raw: str) -> Any:
 
 @dataclass
 class Paths:
-    """Two apps over one connection: `planner` on and off (the compiled operations off in
-    both, so the shipped ones that have a compiled form take the paths compared here)."""
+    """Two apps over one connection: `planner` on and off."""
 
     conn: AsyncConnection
     settings: Settings
@@ -191,9 +190,7 @@ async def open_paths(url: str, settings: Settings) -> AsyncIterator[Paths]:
             outer = await conn.begin()
             clients: dict[bool, httpx.AsyncClient] = {}
             for planner in (False, True):
-                chosen = settings.model_copy(
-                    update={"planner": planner, "compiled_operations": False}
-                )
+                chosen = settings.model_copy(update={"planner": planner})
                 app = create_app(chosen, db=ConnectionDatabase(conn))
                 clients[planner] = httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://test"

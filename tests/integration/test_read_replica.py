@@ -130,7 +130,7 @@ def test_queries_read_the_standby_and_read_their_own_writes(
         started = time.monotonic()
         assert "Medan standbyn står still" in _titles(server, world, first)
         assert time.monotonic() - started >= WAIT * 0.9
-        # A compiled persisted operation runs on the standby as well, audited on the primary.
+        # A planned persisted operation runs on the standby as well, audited on the primary.
         emergency = REGISTRY.by_name["EmergencyOverview"]
         overview_before = _audited(pair.primary_url)
         variables = {"personnummer": world.patient.identifier}

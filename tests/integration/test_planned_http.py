@@ -1,5 +1,5 @@
-"""The compiled EmergencyOverview over HTTP: the same response and the same audit entries as
-GraphQL execution (VARDKEDJA_COMPILED_OPERATIONS=false), in fewer statements; bad variables
+"""Planned EmergencyOverview and PopulationList over HTTP: the same response and the same audit
+entries as GraphQL execution (VARDKEDJA_PLANNER=false), in fewer statements; bad variables
 still get GraphQL's errors."""
 
 from __future__ import annotations
@@ -28,14 +28,12 @@ SHIPPED = REGISTRY.by_name["EmergencyOverview"]
 
 @asynccontextmanager
 async def app_client(
-    conn: AsyncConnection, settings: Settings, compiled: bool, planner: bool | None = None
+    conn: AsyncConnection, settings: Settings, planner: bool
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the test's connection. Without the compiled form, GraphQL execution (not the
-    planner) is the other path, unless `planner` says otherwise."""
+    """The app on the test's connection, with the planner on or off (GraphQL execution)."""
     from app.main import create_app
 
-    plan = compiled if planner is None else planner
-    chosen = settings.model_copy(update={"compiled_operations": compiled, "planner": plan})
+    chosen = settings.model_copy(update={"planner": planner})
     app = create_app(chosen, db=ConnectionDatabase(conn))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
@@ -57,16 +55,14 @@ def clinician_token(settings: Settings, w: World) -> str:
 async def request(
     conn: AsyncConnection,
     settings: Settings,
-    compiled: bool,
+    planner: bool,
     body: dict[str, Any],
     token: str,
-    *,
-    planner: bool | None = None,
 ) -> tuple[int, Any, list[dict[str, Any]], int]:
     """(status, body, audit entries written, statements) of one request."""
     before = (await conn.execute(select(func.coalesce(func.max(AUDIT.c.id), 0)))).scalar()
     headers = {"authorization": f"Bearer {token}", "accept": GRAPHQL_RESPONSE}
-    app = app_client(conn, settings, compiled, planner)
+    app = app_client(conn, settings, planner)
     async with app as http, count_statements(conn) as stmts:
         response = await http.post("/graphql", json=body, headers=headers)
     rows = await conn.execute(
@@ -128,7 +124,7 @@ async def test_bad_variables_get_the_graphql_errors(
 async def test_population_list_same_response_and_audit(
     conn: AsyncConnection, settings: Settings
 ) -> None:
-    from tests.integration.test_compiled_population import population
+    from tests.integration.test_planned_population import population
 
     w = await build_world(conn)
     await population(conn, w)

@@ -1,7 +1,7 @@
 """SQL expressions that produce exactly what the GraphQL layer would serialise.
 
-The compiled operations build their whole `data` object in PostgreSQL, so every scalar must come
-out as strawberry writes it: global ids as in schema/ids.py, enums by NAME (the stored value is
+The planner builds the whole `data` object in PostgreSQL, so every scalar must come out as
+strawberry writes it: global ids as in schema/ids.py, enums by NAME (the stored value is
 the enum's value), datetimes as Python's `isoformat()` of the UTC datetime asyncpg returns,
 dates as ISO dates (what `to_json` writes for a date). The JSON is built as compact text (see
 the text builders below), as orjson writes it: the response carries it as it is.

@@ -1,6 +1,6 @@
 """Differential check on the seeded synthetic population (app/seed): for every seeded patient
 and each demo clinician, EmergencyOverview planned and through GraphQL give the same data and
-audit buffer; and each clinician's PopulationList (compiled). The factory tests pin the edge
+audit buffer; and so does each clinician's PopulationList. The factory tests pin the edge
 cases; this one covers the variety the generator produces (all record kinds, blocks, consents,
 dates)."""
 
@@ -17,8 +17,8 @@ from app.access.principal import Principal, PrincipalKind, Purpose
 from app.db import create_engine
 from app.seed import DEMO_CLINICIANS, seed_population
 from resolvers.tables import PATIENT
-from tests.integration import test_compiled_population as population
 from tests.integration import test_planned_emergency as emergency
+from tests.integration import test_planned_population as population
 
 PATIENTS = 25
 

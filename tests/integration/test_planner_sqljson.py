@@ -1,6 +1,6 @@
-"""The SQL pieces of the compiled PopulationList: JSON built as text and global ids must come
-out exactly as the GraphQL path writes them, for any stored text (escapes, control characters,
-non-ASCII) and every enum value."""
+"""The planner's SQL pieces (resolvers/planner/sqljson.py): JSON built as text and global ids
+must come out exactly as the GraphQL path writes them, for any stored text (escapes, control
+characters, non-ASCII) and every enum value."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, Uuid, cast, literal, null, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resolvers.compiled.sqljson import (
+from resolvers.planner.sqljson import (
     global_id,
     text_enum,
     text_obj,
@@ -24,8 +24,8 @@ from schema.enums import ContactStatus, ContactType
 from schema.ids import encode_id
 from tests import factories as f
 from tests.integration.privacy_world import build_world
-from tests.integration.test_compiled_population import both, variables
 from tests.integration.test_planned_emergency import T0
+from tests.integration.test_planned_population import both, variables
 
 AWKWARD = [
     'citat " och \\ snedstreck',

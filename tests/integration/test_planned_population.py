@@ -1,4 +1,4 @@
-"""Differential tests: PopulationList compiled (one statement after the search and the policy's
+"""Differential tests: PopulationList planned (one statement after the search and the policy's
 decisions) vs the GraphQL loader path, same data and same audit buffer."""
 
 from __future__ import annotations
@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind, Purpose
-from resolvers.compiled import compiled_for
+from resolvers.planner.parts import Decline
+from resolvers.planner.run import run_planned
 from schema import schema
 from schema.persisted import REGISTRY
 from tests import factories as f
@@ -94,17 +96,23 @@ async def test_small_pages_and_other_principals(conn: AsyncConnection) -> None:
     assert fast == slow
 
 
-async def test_page_sizes_outside_the_limits_go_to_the_graphql_path() -> None:
-    compiled = compiled_for(SHIPPED)
-    assert compiled is not None
-    for first, items in ((101, 5), (5, -1), (0, 5), (5, 0)):
-        coerced = compiled.coerce(schema._schema, {"first": first, "items": items, "provider": "x"})
-        assert coerced is not None and compiled.prepare(coerced) is None
+async def test_page_sizes_outside_the_limits_go_to_the_graphql_path(conn: AsyncConnection) -> None:
+    # GraphQL execution reports them (BAD_USER_INPUT on `first`); the planner declines.
+    w = await build_world(conn)
+    for first, items in ((101, 5), (5, -1)):
+        asked = {"first": first, "items": items, "provider": "x"}
+        with pytest.raises(Decline):
+            await run_planned(
+                context(conn, w.clinician()), schema, SHIPPED.document, SHIPPED.name, asked
+            )
 
 
-async def test_other_pages_and_providers_reuse_the_plan(conn: AsyncConnection) -> None:
-    """The plan depends on the groups' decisions, not on which patients or which provider:
-    another provider and another page of patients bind new values into the same plan."""
+async def test_a_request_again_reuses_the_plan_and_each_provider_has_its_own(
+    conn: AsyncConnection,
+) -> None:
+    """The plan depends on the groups' decisions, the page sizes and the filter, not on which
+    patients (their ids are bound per run); another provider is another filter, a plan of its
+    own (its HSA-id written into the SQL, as every plain constant is)."""
     from app.sqlplan import PLANS
 
     w = await build_world(conn)
@@ -112,9 +120,11 @@ async def test_other_pages_and_providers_reuse_the_plan(conn: AsyncConnection) -
     slow, fast, _, _ = await both(conn, w.clinician(), variables(w))
     assert fast == slow
     size = len(PLANS)
-    for asked in ({**variables(w), "provider": w.b.hsa_id}, variables(w)):
-        slow, fast, _, _ = await both(conn, w.clinician(), asked)
-        assert fast == slow
-    assert len(PLANS) == size
+    slow, fast, _, _ = await both(conn, w.clinician(), variables(w))
+    assert fast == slow and len(PLANS) == size
+    slow, fast, _, _ = await both(conn, w.clinician(), {**variables(w), "provider": w.b.hsa_id})
+    assert fast == slow and len(PLANS) == size + 1
+    slow, fast, _, _ = await both(conn, w.clinician(), variables(w))
+    assert fast == slow and len(PLANS) == size + 1
     contacts = [c for n in slow["patients"]["nodes"] for c in n["careContacts"]["nodes"]]
     assert contacts, "provider A's contacts come back after provider B's request"
