@@ -35,17 +35,14 @@ def normalized_identifier(value: str, *, field: str = "personnummer") -> str:
 
 async def patient_by_identifier(ctx: Context, value: str) -> RowMapping | None:
     """The patient with this personnummer/samordningsnummer, if the caller may see them."""
+    # Checked first: a bad personnummer is a BAD_USER_INPUT whoever asks (an anonymous caller
+    # is refused as soon as `ctx.data` is touched).
     identifier = normalized_identifier(value)
-    found = await ctx.data.fetch(
-        select(PATIENT.c.id).where(
-            PATIENT.c.identifier == identifier,
-            # An external identifier (another system's) may have the same digits.
-            PATIENT.c.identifier_kind.in_(PERSON_NUMBER_KINDS),
-        )
-    )
-    if not found:
+    # An external identifier (another system's) may have the same digits: not these kinds.
+    found = await ctx.data.find_person(identifier, PERSON_NUMBER_KINDS)
+    if found is None:
         return None
-    return await ctx.loader(PatientByIdLoader).load(found[0]["id"])
+    return await ctx.loader(PatientByIdLoader).load(found)
 
 
 @dataclass(frozen=True)

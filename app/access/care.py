@@ -25,9 +25,13 @@ from app.access.facts import (
     ClinicianFacts,
     PatientFacts,
     ReferenceFacts,
+    Whom,
+    find_patient,
     load_clinician,
+    load_clinician_patients,
     load_patients,
     load_person,
+    load_person_patient,
     load_reference,
     load_research_studies,
 )
@@ -44,6 +48,11 @@ from app.access.scope import search_scope
 from app.models.base import utcnow
 
 _UNSET = object()
+# What a clinician's decision reads of each patient besides the care relationship.
+_CLINICIAN_FACTS: dict[str, Any] = {
+    "consent_kinds": ("svod_access", "nll_access", "block_lift"),
+    "with_blocks": True,
+}
 
 
 class CarePolicy:
@@ -146,19 +155,78 @@ class CarePolicy:
             return {
                 pid: Denied(pid, f"purpose {purpose} does not allow reading records") for pid in ids
             }
-        clinician = await self.clinician(conn, principal)
+        now = self.now()
+        facts: dict[uuid.UUID, PatientFacts] | None = None
+        if self._clinician is None:
+            # The assignment and the patients' facts in one round trip.
+            self._clinician, facts = await load_clinician_patients(
+                conn, principal, Whom(ids=ids), now=now, **_CLINICIAN_FACTS
+            )
+        clinician = self._clinician
         if not clinician.assignment_active:
             return {pid: Denied(pid, "no active assignment at the unit (A1)") for pid in ids}
+        if facts is None:
+            facts = await load_patients(
+                conn, principal, ids, now=now, clinician=clinician, **_CLINICIAN_FACTS
+            )
+        return await self._clinician_decisions(conn, principal, clinician, facts, now)
+
+    async def decide_identified(
+        self, conn: AsyncConnection, principal: Principal, identifier: str, kinds: tuple[str, ...]
+    ) -> tuple[uuid.UUID | None, Mapping[uuid.UUID, PatientAccess]] | None:
+        """The patient with this person number and the decision on them, in one round trip:
+        with the clinician's assignment (their first decision of the request), or with a
+        patient's own row. None where that does not apply (a proxy, a research client, a
+        clinician already resolved): the caller then finds the patient and asks `decide`."""
+        if principal.kind is PrincipalKind.PATIENT and self._person is _UNSET:
+            return await self._own_identified(conn, principal, identifier, kinds)
+        if (
+            principal.kind is not PrincipalKind.CLINICIAN
+            or self._clinician is not None
+            or is_admin_request(principal)
+            or not rules.a1_purpose_allows_care(principal.purpose)
+        ):
+            return None
         now = self.now()
-        facts = await load_patients(
-            conn,
-            principal,
-            ids,
-            now=now,
-            clinician=clinician,
-            consent_kinds=("svod_access", "nll_access", "block_lift"),
-            with_blocks=True,
+        self._clinician, facts = await load_clinician_patients(
+            conn, principal, Whom(identifier=identifier, kinds=kinds), now=now, **_CLINICIAN_FACTS
         )
+        clinician = self._clinician
+        if not clinician.assignment_active:
+            # Nothing was read of the patients: who it is, and then the denial.
+            found = await find_patient(conn, identifier, kinds)
+            return found, ({} if found is None else await self.decide(conn, principal, [found]))
+        if not facts:
+            return None, {}
+        decided = await self._clinician_decisions(conn, principal, clinician, facts, now)
+        return next(iter(facts)), decided
+
+    async def _own_identified(
+        self, conn: AsyncConnection, principal: Principal, identifier: str, kinds: tuple[str, ...]
+    ) -> tuple[uuid.UUID | None, Mapping[uuid.UUID, PatientAccess]]:
+        """`decide_identified` for a patient: their own row and the one asked for, with its
+        facts, in one statement; the decision is `decide`'s."""
+        now = self.now()
+        person, facts = await load_person_patient(conn, principal, identifier, kinds, now=now)
+        self._person = person
+        if not facts:
+            return None, {}
+        [found] = facts
+        own = (
+            self._person_decisions(principal, person, facts, now)
+            if person is not None and found == person
+            else {}
+        )
+        return found, {found: own.get(found) or Denied(found, "no access to patient")}
+
+    async def _clinician_decisions(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        clinician: ClinicianFacts,
+        facts: Mapping[uuid.UUID, PatientFacts],
+        now: datetime,
+    ) -> dict[uuid.UUID, PatientAccess]:
         emergency = rules.a6_emergency(principal)
         sharing = {
             pid: rules.a4_may_share(principal, patient.consents, clinician, now)
@@ -215,6 +283,16 @@ class CarePolicy:
                 representative_of=person,
                 with_portal_exceptions=True,
             )
+        return self._person_decisions(principal, person, facts, now)
+
+    def _person_decisions(
+        self,
+        principal: Principal,
+        person: uuid.UUID,
+        facts: Mapping[uuid.UUID, PatientFacts],
+        now: datetime,
+    ) -> dict[uuid.UUID, PatientAccess]:
+        """A patient's or a proxy's decisions on these patients, from their facts (A10, A16)."""
         decided: dict[uuid.UUID, PatientAccess] = {}
         for pid, patient in facts.items():
             modes = rules.proxy_modes(patient, person)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.bases import audit_reason
 from app.access.categories import ADDRESS_COLUMNS
-from app.access.facts import ClinicianFacts
+from app.access.facts import ClinicianFacts, find_patient
 from app.access.grouping import for_group, shape
 from app.access.policy import PatientAccess, Policy
 from app.access.principal import Principal, PrincipalKind
@@ -50,6 +50,15 @@ class ClinicianUnit(Protocol):
     """A policy that resolves a clinician's assignment (once per request)."""
 
     async def clinician(self, conn: AsyncConnection, principal: Principal) -> ClinicianFacts: ...
+
+
+@runtime_checkable
+class IdentifiedDecisions(Protocol):
+    """A policy that can find a patient by person number and decide on them in one go."""
+
+    async def decide_identified(
+        self, conn: AsyncConnection, principal: Principal, identifier: str, kinds: tuple[str, ...]
+    ) -> tuple[uuid.UUID | None, Mapping[uuid.UUID, PatientAccess]] | None: ...
 
 
 def visibility_of(table: Table, decisions: Iterable[PatientAccess]) -> ColumnElement[bool]:
@@ -119,12 +128,30 @@ class DataAccess:
             decided = await self._uncancellable(
                 self.policy.decide(self.conn, self.principal, missing)
             )
-            self._decisions.update(decided)
-            note = await self._study_note()
-            for pid, decision in decided.items():
-                if decision.basis is not None:
-                    self.audit.bases[pid] = (audit_reason(decision.basis) or "") + note
+            await self._remember(decided)
         return {pid: self._decisions[pid] for pid in wanted}
+
+    async def find_person(self, identifier: str, kinds: tuple[str, ...]) -> uuid.UUID | None:
+        """The patient with this person number (an identifier of one of `kinds`), if any. A
+        policy that can (`IdentifiedDecisions`) decides on them in the same round trip, so that
+        `access` then costs no statement; nothing is disclosed or denied here."""
+        if isinstance(self.policy, IdentifiedDecisions):
+            found = await self._uncancellable(
+                self.policy.decide_identified(self.conn, self.principal, identifier, kinds)
+            )
+            if found is not None:
+                patient_id, decided = found
+                await self._remember(decided)
+                return patient_id
+        return await self._uncancellable(find_patient(self.conn, identifier, kinds))
+
+    async def _remember(self, decided: Mapping[uuid.UUID, PatientAccess]) -> None:
+        """Keep the policy's decisions for the request, and their legal bases for its audit."""
+        self._decisions.update(decided)
+        note = await self._study_note()
+        for pid, decision in decided.items():
+            if decision.basis is not None:
+                self.audit.bases[pid] = (audit_reason(decision.basis) or "") + note
 
     def forget(self, patient_id: uuid.UUID) -> None:
         """Decide on this patient again: a write changed a fact the decision rests on (a care

@@ -22,17 +22,21 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
+    Select,
     String,
     Table,
     Uuid,
     any_,
     bindparam,
+    case,
     exists,
+    false,
     func,
     literal,
     literal_column,
     or_,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -170,27 +174,43 @@ async def load_clinician(
     if named and wanted is None:
         return ClinicianFacts(principal.subject, None, None, None)
     plan = PLANS.get(("load_clinician", named), lambda: _clinician_plan(named))
-    values = {
+    rows = await plan.rows(conn, **_clinician_values(principal, today, wanted))
+    return _clinician_facts(principal, rows[0] if rows else None, "id")
+
+
+def _clinician_values(
+    principal: Principal, today: date, assignment_id: uuid.UUID | None
+) -> dict[str, Any]:
+    return {
         "subject": principal.subject,
         "unit_hsa_id": principal.care_unit_hsa_id or "",
         "provider_hsa_id": principal.care_provider_hsa_id or "",
         "today": today,
-        "assignment_id": wanted,
+        "assignment_id": assignment_id,
     }
-    row = (await plan.rows(conn, **values))[:1]
-    if not row:
+
+
+def _clinician_facts(principal: Principal, found: Any, provider: str) -> ClinicianFacts:
+    """The facts of an assignment row (None or a row without one: not found)."""
+    if found is None or found["practitioner_id"] is None:
         return ClinicianFacts(principal.subject, None, None, None)
-    found = row[0]
     return ClinicianFacts(
         principal.subject,
         found["practitioner_id"],
         found["unit_id"],
-        found["id"],
+        found[provider],
         found["unit_kind"],
     )
 
 
 def _clinician_plan(named_assignment: bool) -> Plan:
+    stmt, names = _clinician_select(named_assignment)
+    return compile_plan(stmt, names=names)
+
+
+def _clinician_select(named_assignment: bool) -> tuple[Select[Any], list[str]]:
+    """The clinician's active assignment (one row: practitioner_id, unit_id, id of the
+    provider, unit_kind) and the names of its slots."""
     a, pr = table(models.Assignment), table(models.Practitioner)
     cu, cp = table(models.CareUnit), table(models.CareProvider)
     today = bindparam("today", None, type_=Date)
@@ -221,7 +241,7 @@ def _clinician_plan(named_assignment: bool) -> Plan:
         .where(*conditions)
         .limit(1)
     )
-    return compile_plan(stmt, names=names)
+    return stmt, names
 
 
 async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUID | None:
@@ -230,6 +250,25 @@ async def load_person(conn: AsyncConnection, identifier: str | None) -> uuid.UUI
         return None
     rows = await PLANS.get("load_person", _person_plan).rows(conn, identifier=identifier)
     return rows[0]["id"] if rows else None
+
+
+async def find_patient(
+    conn: AsyncConnection, identifier: str, kinds: tuple[str, ...]
+) -> uuid.UUID | None:
+    """The patient with this identifier of one of `kinds` (the first found), if any."""
+    plan = PLANS.get(("find_patient", kinds), lambda: _find_plan(kinds))
+    rows = await plan.rows(conn, identifier=identifier)
+    return rows[0]["id"] if rows else None
+
+
+def _find_plan(kinds: tuple[str, ...]) -> Plan:
+    p = table(models.Patient)
+    stmt = select(p.c.id).where(
+        p.c.identifier == bindparam("identifier", None, type_=String),
+        # An external identifier (another system's) may have the same digits.
+        p.c.identifier_kind.in_(kinds),
+    )
+    return compile_plan(stmt, names=["identifier"])
 
 
 def _person_plan() -> Plan:
@@ -321,36 +360,191 @@ async def load_patients(
         portal_exceptions=with_portal_exceptions,
     )
     plan = PLANS.get(("load_patients", shape), lambda: _patients_plan(shape))
-    values = {
+    values = _patients_values(principal, patient_ids, now, representative_of)
+    values["unit_id"] = clinician.unit_id if clinician is not None else None
+    return {row["id"]: _patient_facts(row) for row in await plan.rows(conn, **values)}
+
+
+def _patients_values(
+    principal: Principal,
+    patient_ids: Sequence[uuid.UUID],
+    now: datetime,
+    representative_of: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
         "ids": list(patient_ids),
         "id": patient_ids[0] if patient_ids else None,
         "now": now,
         "today": now.date(),
-        "unit_id": clinician.unit_id if clinician is not None else None,
         "subject": principal.subject,
         "unit_hsa_id": principal.care_unit_hsa_id,
         "step1_since": now - EMERGENCY_STEP_WINDOW,
         "representative_of": representative_of,
     }
-    return {
-        row["id"]: PatientFacts(
-            patient_id=row["id"],
-            birth_date=row["birth_date"],
-            protected_identity=row["protected_identity"],
-            care_relationship=bool(row.get("related", False)),
-            municipal_decision=bool(row.get("decided", False)),
-            emergency_step1_done=bool(row.get("step1", False)),
-            consents=tuple(_consent(r) for r in row.get("consents") or ()),
-            blocks=tuple(_block(r) for r in row.get("blocks") or ()),
-            representatives=tuple(
-                RepresentativeFact(uuid.UUID(r[0]), r[1]) for r in row.get("reps") or ()
-            ),
-            portal_exceptions=tuple(
-                _portal_exception(r) for r in row.get("portal_exceptions") or ()
-            ),
+
+
+def _patient_facts(row: Any) -> PatientFacts:
+    return PatientFacts(
+        patient_id=row["id"],
+        birth_date=row["birth_date"],
+        protected_identity=row["protected_identity"],
+        care_relationship=bool(row.get("related", False)),
+        municipal_decision=bool(row.get("decided", False)),
+        emergency_step1_done=bool(row.get("step1", False)),
+        consents=tuple(_consent(r) for r in row.get("consents") or ()),
+        blocks=tuple(_block(r) for r in row.get("blocks") or ()),
+        representatives=tuple(
+            RepresentativeFact(uuid.UUID(r[0]), r[1]) for r in row.get("reps") or ()
+        ),
+        portal_exceptions=tuple(_portal_exception(r) for r in row.get("portal_exceptions") or ()),
+    )
+
+
+async def load_clinician_patients(
+    conn: AsyncConnection,
+    principal: Principal,
+    whom: Whom,
+    *,
+    now: datetime,
+    consent_kinds: Sequence[str],
+    with_blocks: bool,
+) -> tuple[ClinicianFacts, dict[uuid.UUID, PatientFacts]]:
+    """`load_clinician` and then `load_patients` for that clinician, in one statement: the
+    assignment is a derived table of one row, the patients' facts a LATERAL correlated to its
+    unit (none without an assignment). `whom`: the patients by id, or the one with a person
+    number (a search by personnummer, decided in the same round trip)."""
+    named = bool(principal.assignment_id)
+    wanted = _parse_uuid(principal.assignment_id) if named else None
+    if named and wanted is None:
+        return ClinicianFacts(principal.subject, None, None, None), {}
+    shape = FactsShape(
+        single=whom.identifier is None and len(whom.ids) == 1,
+        related=True,
+        decisions=True,
+        step1=principal.purpose is Purpose.ETREAT and bool(principal.emergency_reason),
+        step1_unit_known=principal.care_unit_hsa_id is not None,
+        consent_kinds=tuple(consent_kinds),
+        blocks=with_blocks,
+        representatives=False,
+        portal_exceptions=False,
+        identifier_kinds=whom.kinds if whom.identifier is not None else (),
+    )
+    key = ("load_clinician_patients", named, shape)
+    plan = PLANS.get(key, lambda: _clinician_patients_plan(named, shape))
+    values = _patients_values(principal, whom.ids, now) | _clinician_values(
+        principal, now.date(), wanted
+    )
+    values["identifier"] = whom.identifier
+    rows = await plan.rows(conn, **values)
+    clinician = _clinician_facts(principal, rows[0] if rows else None, "provider_id")
+    facts = {row["id"]: _patient_facts(row) for row in rows if row["id"] is not None}
+    return clinician, facts
+
+
+async def load_person_patient(
+    conn: AsyncConnection,
+    principal: Principal,
+    identifier: str,
+    kinds: tuple[str, ...],
+    *,
+    now: datetime,
+) -> tuple[uuid.UUID | None, dict[uuid.UUID, PatientFacts]]:
+    """`load_person` (the logged-in patient's own row) and the facts of the patient with this
+    person number (the first found of `kinds`, with the A10 exceptions), in one statement."""
+    shape = FactsShape(
+        single=False,
+        related=False,
+        step1=False,
+        step1_unit_known=False,
+        consent_kinds=(),
+        blocks=False,
+        representatives=False,
+        portal_exceptions=True,
+        identifier_kinds=kinds,
+    )
+    plan = PLANS.get(("load_person_patient", shape), lambda: _person_patient_plan(shape))
+    values = _patients_values(principal, (), now)
+    values |= {"identifier": identifier, "person": principal.person_identifier or ""}
+    rows = await plan.rows(conn, **values)
+    person = rows[0]["person_id"] if rows else None
+    return person, {row["id"]: _patient_facts(row) for row in rows if row["id"] is not None}
+
+
+def _person_patient_plan(shape: FactsShape) -> Plan:
+    p, me = table(models.Patient), table(models.Patient).alias("me")
+    now = bindparam("now", None, type_=DateTime(timezone=True))
+    columns, names = _facts_columns(p, shape, now, literal_column("NULL"), None)
+    names.remove("ids")
+    facts = (
+        select(*columns)
+        .where(
+            p.c.identifier == bindparam("identifier", None, type_=String),
+            p.c.identifier_kind.in_(shape.identifier_kinds),
         )
-        for row in await plan.rows(conn, **values)
-    }
+        .limit(1)  # as the search by personnummer: the first one found
+        .lateral("facts")
+    )
+    person = (
+        select(me.c.id)
+        .where(
+            me.c.identifier == bindparam("person", None, type_=String),
+            me.c.identifier_kind != "external",  # as load_person
+        )
+        .scalar_subquery()
+    )
+    one = select(literal_column("1").label("one")).subquery("one")
+    stmt = select(person.label("person_id"), *[facts.c[str(c.key)] for c in columns]).select_from(
+        one.outerjoin(facts, true())
+    )
+    return compile_plan(stmt, names={*names, "identifier", "person"})
+
+
+@dataclass(frozen=True)
+class Whom:
+    """The patients of `load_clinician_patients`: by id, or the one with this person number
+    (an identifier of one of `kinds`)."""
+
+    ids: Sequence[uuid.UUID] = ()
+    identifier: str | None = None
+    kinds: tuple[str, ...] = ()
+
+
+def _clinician_patients_plan(named: bool, shape: FactsShape) -> Plan:
+    assignment_select, clinician_names = _clinician_select(named)
+    a = assignment_select.subquery("assignment")
+    p = table(models.Patient)
+    now = bindparam("now", None, type_=DateTime(timezone=True))
+    columns, names = _facts_columns(p, shape, now, a.c.unit_id, a.c.unit_kind)
+    where: list[ColumnElement[bool]] = [a.c.unit_id.isnot(None)]
+    if shape.identifier_kinds:
+        where += [
+            p.c.identifier == bindparam("identifier", None, type_=String),
+            p.c.identifier_kind.in_(shape.identifier_kinds),
+        ]
+        names.remove("ids")
+        names.append("identifier")
+        # As the search by personnummer (resolvers/patients.py): the first one found.
+        chosen = select(*columns).where(*where).limit(1)
+    else:
+        chosen = select(*columns).where(*where, _whom(p, shape, names))
+    facts = chosen.correlate(a).lateral("facts")
+    one = select(literal_column("1").label("one")).subquery("one")
+    stmt = select(
+        a.c.practitioner_id,
+        a.c.unit_id,
+        a.c.id.label("provider_id"),
+        a.c.unit_kind,
+        *[facts.c[str(c.key)] for c in columns],
+    ).select_from(one.outerjoin(a, true()).outerjoin(facts, true()))
+    return compile_plan(stmt, names=set(names) | set(clinician_names))
+
+
+def _whom(p: Table, shape: FactsShape, names: list[str]) -> ColumnElement[bool]:
+    """The patients by id: `id = $1` for one (renaming the slot), else `= ANY($1)`."""
+    if shape.single:
+        names[names.index("ids")] = "id"
+        return p.c.id == bindparam("id", None, type_=Uuid)
+    return p.c.id == any_(bindparam("ids", None, ARRAY(Uuid())))
 
 
 @dataclass(frozen=True)
@@ -368,19 +562,44 @@ class FactsShape:
     representatives: bool
     portal_exceptions: bool
     decisions: bool = False
+    # load_clinician_patients by person number: the identifier's kinds (empty: by id).
+    identifier_kinds: tuple[str, ...] = ()
 
 
 def _patients_plan(shape: FactsShape) -> Plan:
     """The facts statement of one shape; its slots are named as `load_patients` binds them."""
     p = table(models.Patient)
     now = bindparam("now", None, type_=DateTime(timezone=True))
+    unit = bindparam("unit_id", None, type_=Uuid)
+    columns, names = _facts_columns(p, shape, now, unit, None)
+    if shape.related:
+        names.append("unit_id")
+    stmt = select(*columns).where(_whom(p, shape, names))
+    return compile_plan(stmt, names=set(names))
+
+
+def _facts_columns(
+    p: Table,
+    shape: FactsShape,
+    now: ColumnElement[Any],
+    unit: ColumnElement[Any],
+    unit_kind: ColumnElement[Any] | None,
+) -> tuple[list[ColumnElement[Any]], list[str]]:
+    """The facts' columns of one shape over the patients `p` and the names of their slots.
+    `unit`: the clinician's unit (a slot, or the assignment's column); `unit_kind`, when the
+    kind is only known in the statement: the municipal decision column is computed only for
+    a municipal unit's clinician, as `load_patients` asks for it."""
     columns: list[ColumnElement[Any]] = [p.c.id, p.c.birth_date, p.c.protected_identity]
     names = ["ids"]
     if shape.related:
-        columns.extend(_clinician_columns(p, shape, now))
-        names += ["unit_id", "now"]
+        columns.extend(_clinician_columns(p, shape, now, unit))
+        names += ["now"]
         if shape.decisions:
-            columns.append(_decision_column(p))
+            decided = _decision_column(p, unit)
+            if unit_kind is not None:
+                municipal = unit_kind.in_(sorted(MUNICIPAL_CARE_UNIT_KINDS))
+                decided = case((municipal, decided), else_=false())
+            columns.append(decided.label("decided"))
             names.append("today")
         if shape.step1:
             names += ["subject", "step1_since"] + (
@@ -427,12 +646,7 @@ def _patients_plan(shape: FactsShape) -> Plan:
             ).label("portal_exceptions")
         )
         names.append("now")
-    if shape.single:
-        names[names.index("ids")] = "id"
-        stmt = select(*columns).where(p.c.id == bindparam("id", None, type_=Uuid))
-    else:
-        stmt = select(*columns).where(p.c.id == any_(bindparam("ids", None, ARRAY(Uuid()))))
-    return compile_plan(stmt, names=set(names))
+    return columns, names
 
 
 CONSENT_COLUMNS = (
@@ -462,17 +676,18 @@ BLOCK_COLUMNS = (
 
 
 def _clinician_columns(
-    p: Table, shape: FactsShape, now: ColumnElement[Any]
+    p: Table, shape: FactsShape, now: ColumnElement[Any], unit: ColumnElement[Any]
 ) -> list[ColumnElement[Any]]:
     cr = table(models.CareRelationship)
     columns: list[ColumnElement[Any]] = [
         exists()
         .where(
             cr.c.patient_id == p.c.id,
-            cr.c.care_unit_id == bindparam("unit_id", None, type_=Uuid),
+            cr.c.care_unit_id == unit,
             cr.c.valid_from <= now,
             or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
         )
+        .correlate_except(cr)  # the patient, and the assignment where it is in the statement
         .label("related")
     ]
     if shape.step1:
@@ -494,22 +709,19 @@ def _clinician_columns(
     return columns
 
 
-def _decision_column(p: Table) -> ColumnElement[Any]:
+def _decision_column(p: Table, unit: ColumnElement[Any]) -> ColumnElement[Any]:
     """A14: the clinician's unit carries out a granted SoL/LSS decision in force today."""
     md = table(models.MunicipalDecision)
     today = bindparam("today", None, type_=Date)
-    return (
-        exists()
-        .where(
-            md.c.patient_id == p.c.id,
-            md.c.care_unit_id == bindparam("unit_id", None, type_=Uuid),
-            md.c.outcome.in_(GRANTED_OUTCOMES),
-            md.c.nullified.is_(False),
-            or_(md.c.valid_from.is_(None), md.c.valid_from <= today),
-            or_(md.c.valid_to.is_(None), md.c.valid_to >= today),
-        )
-        .label("decided")
+    decided = exists().where(
+        md.c.patient_id == p.c.id,
+        md.c.care_unit_id == unit,
+        md.c.outcome.in_(GRANTED_OUTCOMES),
+        md.c.nullified.is_(False),
+        or_(md.c.valid_from.is_(None), md.c.valid_from <= today),
+        or_(md.c.valid_to.is_(None), md.c.valid_to >= today),
     )
+    return decided.correlate_except(md)
 
 
 def _json_rows(t: Table, names: Sequence[str], *where: ColumnElement[bool]) -> Any:

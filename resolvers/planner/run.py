@@ -44,7 +44,7 @@ from app.context import Context
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
-from app.sqlplan import PLANS, Plan, compile_plan, placeholder, plan_per_decision
+from app.sqlplan import Plan, compile_plan, placeholder, plan_per_decision
 from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
 from resolvers.planner.build import Builder
 from resolvers.planner.fallback import (
@@ -241,10 +241,10 @@ async def _patient(req: Request, query_type: GraphQLObjectType, details: FieldDe
     try:
         if personnummer is not None:
             identifier = normalized_identifier(personnummer)
-            found = await ctx.data.fetch_plan(_find_plan(), {"identifier": identifier})
-            if not found:
+            found = await ctx.data.find_person(identifier, PERSON_NUMBER_KINDS)
+            if found is None:
                 return b"null"
-            patient_id: uuid.UUID = found[0]["id"]
+            patient_id = found
         else:
             patient_id = expect_id(str(global_id), "Patient")
     except AppError as exc:
@@ -373,18 +373,6 @@ def record(ctx: Context, disclosed: str | None) -> None:
             by_patient.setdefault(patient, []).append(resource)
     for patient, resources in by_patient.items():
         ctx.audit.disclose_all(uuid.UUID(patient), resources)
-
-
-def _find_plan() -> Plan:
-    def build() -> Plan:
-        statement = select(PATIENT.c.id).where(
-            PATIENT.c.identifier == bindparam("identifier", None),
-            # An external identifier (another system's) may have the same digits.
-            PATIENT.c.identifier_kind.in_(PERSON_NUMBER_KINDS),
-        )
-        return compile_plan(statement, names=["identifier"])
-
-    return PLANS.get(("planner", "find patient"), build)
 
 
 def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetailsList) -> Plan:

@@ -71,8 +71,12 @@ async def test_clinician_sees_the_same(conn: AsyncConnection) -> None:
     assert len(audit["disclosed"]) == len(people)
     async with count_statements(conn) as decision:
         await context(conn, w.clinician()).data.access([p.id for p in people])
-    # The candidates, the policy's decisions, then the one statement.
-    assert statements == 2 + len(decision)
+    # Decided at once: the clinician's assignment with the patients' facts (no patient shares
+    # with other providers here: no reference data).
+    assert len(decision) == 1
+    # The search first needs the clinician's unit (one statement), then the candidates, the
+    # patients' facts, then the one read statement.
+    assert statements == 4
 
 
 async def test_small_pages_and_other_principals(conn: AsyncConnection) -> None:

@@ -4,10 +4,13 @@ engine for PgBouncer keeps none."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import prepared
 from app.db import create_engine, driver_fetch
+from app.sqlplan import Plan
 
 
 def large(tag: int) -> str:
@@ -72,16 +75,35 @@ async def test_no_statement_is_kept_for_pgbouncer(database_url: str) -> None:
 async def test_the_patient_lookup_settles_on_a_generic_plan(database_url: str) -> None:
     """The personnummer lookup's kinds are written into its SQL (app/sqlplan.py), so the
     partial unique index on (identifier_kind, identifier) serves a generic plan: PostgreSQL
-    stops planning it after its five custom plans. Bound as parameters, it planned every run."""
-    from resolvers.planner.run import _find_plan
+    stops planning it after its five custom plans. Bound as parameters, it planned every run.
+    So does a clinician's lookup, made with the assignment and the facts in one statement."""
+    from datetime import UTC, datetime
 
-    plan = _find_plan()
-    assert "'personnummer'" in plan.sql
+    from app.access.facts import FactsShape, _clinician_patients_plan, _find_plan
+    from resolvers.patients import PERSON_NUMBER_KINDS
+
+    shape = FactsShape(
+        single=False, related=True, decisions=True, step1=False, step1_unit_known=True,
+        consent_kinds=("svod_access",), blocks=True, representatives=False,
+        portal_exceptions=False, identifier_kinds=PERSON_NUMBER_KINDS,
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    clinician = {"subject": "x", "unit_hsa_id": "u", "provider_hsa_id": "p", "today": now.date()}
+    cases = [
+        (_find_plan(PERSON_NUMBER_KINDS), {}),
+        (_clinician_patients_plan(False, shape), clinician | {"now": now}),
+    ]
+    for plan, values in cases:
+        assert "'personnummer'" in plan.sql
+        await _settles(database_url, plan, values | {"identifier": "191212121212"})
+
+
+async def _settles(database_url: str, plan: Plan, values: dict[str, Any]) -> None:
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
             for _ in range(8):
-                await plan.rows(conn, identifier="191212121212")
+                await plan.rows(conn, **values)
             rows = await driver_fetch(
                 conn,
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
