@@ -32,16 +32,31 @@ def uuid_array(ids: Sequence[uuid.UUID]) -> ColumnElement[Any]:
 
 
 def shape(decision: object) -> object | None:
-    """The decision with its patient id blanked (patients with equal shapes may be grouped);
-    None when the decision cannot be compared (not a dataclass, or unhashable facts)."""
-    if not dataclasses.is_dataclass(decision) or isinstance(decision, type):
-        return None
+    """The decision but for its patient id, as a hashable key (patients with equal shapes may
+    be grouped): its class and its other compared fields, as the dataclass's own `==` compares
+    them. None when the decision cannot be compared (not a dataclass, or unhashable facts)."""
+    cls = type(decision)
+    names = _COMPARED.get(cls)
+    if names is None:
+        if not dataclasses.is_dataclass(decision) or isinstance(decision, type):
+            return None
+        fields = dataclasses.fields(decision)
+        if not any(f.name == "patient_id" for f in fields):
+            return None
+        names = _COMPARED[cls] = tuple(
+            f.name for f in fields if f.compare and f.name != "patient_id"
+        )
+    key = (cls, *[getattr(decision, name) for name in names])
     try:
-        blank = dataclasses.replace(decision, patient_id=NO_PATIENT)
-        hash(blank)
-    except (TypeError, ValueError):
+        hash(key)
+    except TypeError:
         return None
-    return blank
+    return key
+
+
+# Per decision class: the fields its `==` compares, but the patient id. (A tuple of them is a
+# third of the cost of `dataclasses.replace` and hashing the copy, per patient of a page.)
+_COMPARED: dict[type, tuple[str, ...]] = {}
 
 
 def for_group(
