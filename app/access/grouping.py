@@ -23,8 +23,6 @@ from typing import Any
 from sqlalchemy import ARRAY, BinaryExpression, BindParameter, ColumnElement, Uuid, any_, literal
 from sqlalchemy.sql import operators, visitors
 
-NO_PATIENT = uuid.UUID(int=0)
-
 
 def uuid_array(ids: Sequence[uuid.UUID]) -> ColumnElement[Any]:
     """One bind parameter holding all ids (constant SQL text, unlike an expanding IN)."""
