@@ -6,6 +6,10 @@ patients in one statement, never one per patient: the patients themselves with t
 relationship and emergency step-1 flags as EXISTS columns and their consents, active blocks,
 (for proxies) representatives and (for patients and proxies) the exceptions to A10's age rules
 as JSON arrays.
+
+The request's first decision saves round trips: `load_clinician_patients` reads a clinician's
+assignment and the patients' facts in one statement (finding a patient by personnummer on the
+way), and `load_person_patient` a patient's own row with the facts of the record asked for.
 """
 
 from __future__ import annotations
