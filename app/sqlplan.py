@@ -29,7 +29,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Boolean, ClauseElement, Integer, String, TypeDecorator
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ClauseElement,
+    ColumnElement,
+    Integer,
+    String,
+    TypeDecorator,
+    literal,
+)
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
@@ -129,6 +138,20 @@ def compile_plan(
     return Plan(compiled.string, tuple(constants), tuple(slots), tag)
 
 
+class Personal(TypeDecorator[str]):
+    """A string that may identify a person (a personnummer, a name searched for): a plan keeps
+    it bound, never written into its SQL text, which error reports and the server's own logs
+    can show. (Bound as constants of their plan, such values still key it.)"""
+
+    impl = String
+    cache_ok = True
+
+
+def personal(value: str) -> ColumnElement[str]:
+    """`value` as a bound `Personal` string."""
+    return literal(value, Personal())
+
+
 def _compiled(statement: ClauseElement) -> SQLCompiler:
     compiled = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
     assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
@@ -159,6 +182,8 @@ def _constants_inline(
 
 
 def _inlinable(value: Any, kind: Any, marks: Mapping[Placeholder, str]) -> bool:
+    if isinstance(kind, Personal):
+        return False
     if isinstance(kind, TypeDecorator):  # SQLModel's AutoString, say: what it stores as
         kind = kind.impl_instance
     if not isinstance(kind, String | Integer | Boolean):

@@ -15,7 +15,7 @@ from app.identifiers import (
     detect_person_identifier_kind,
     normalize_person_identifier,
 )
-from app.sqlplan import Plan, PlanCache, compile_plan, time_placeholder
+from app.sqlplan import Plan, PlanCache, compile_plan, personal, time_placeholder
 from resolvers.loaders.patients import PatientByIdLoader
 from resolvers.pagination import Page, SortKey, page_size
 from resolvers.tables import PATIENT
@@ -58,12 +58,13 @@ class PatientSearch:
     identifiers: frozenset[str] = frozenset()
 
     def conditions(self) -> list[ColumnElement[bool]]:
+        # Names and person numbers stay bound (`personal`), never in a plan's SQL text.
         c = PATIENT.c
         out: list[ColumnElement[bool]] = []
         if self.family_name:
-            out.append(func.lower(c.family_name).startswith(self.family_name.lower()))
+            out.append(func.lower(c.family_name).startswith(personal(self.family_name.lower())))
         if self.given_name:
-            out.append(func.lower(c.given_name).startswith(self.given_name.lower()))
+            out.append(func.lower(c.given_name).startswith(personal(self.given_name.lower())))
         if self.born_from is not None:
             out.append(c.birth_date >= self.born_from)
         if self.born_to is not None:
@@ -73,7 +74,7 @@ class PatientSearch:
         if self.municipality_codes:
             out.append(c.municipality_code.in_(sorted(self.municipality_codes)))
         if self.identifiers:
-            out.append(c.identifier.in_(sorted(self.identifiers)))
+            out.append(c.identifier.in_([personal(i) for i in sorted(self.identifiers)]))
             out.append(c.identifier_kind.in_(PERSON_NUMBER_KINDS))
         return out
 

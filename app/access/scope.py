@@ -30,6 +30,7 @@ from app import models
 from app.access.facts import table
 from app.access.principal import Principal, PrincipalKind
 from app.access.rules import a1_purpose_allows_care
+from app.sqlplan import personal
 
 
 def _person(identifier: str | None) -> Any:
@@ -37,7 +38,7 @@ def _person(identifier: str | None) -> Any:
     # A logged-in person is named by a Swedish identifier, never by another system's.
     return (
         select(p.c.id)
-        .where(p.c.identifier == (identifier or ""), p.c.identifier_kind != "external")
+        .where(p.c.identifier == personal(identifier or ""), p.c.identifier_kind != "external")
         .scalar_subquery()
     )
 

@@ -91,3 +91,5 @@ async def test_the_scope_as_a_plan_finds_what_it_finds_at_once(conn: AsyncConnec
             select(p.c.id).where(scope), placeholders={now: "now"}, optional=["now"]
         )
         assert {r["id"] for r in await plan.rows(conn, now=utcnow())} == at_once, principal.kind
+        # A person number in the token is bound, never written into the plan's SQL text.
+        assert w.patient.identifier not in plan.sql and parent.identifier not in plan.sql

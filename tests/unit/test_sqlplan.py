@@ -21,7 +21,14 @@ from sqlalchemy import (
     table,
 )
 
-from app.sqlplan import PlanCache, PlanError, compile_plan, placeholder, text_placeholder
+from app.sqlplan import (
+    PlanCache,
+    PlanError,
+    compile_plan,
+    personal,
+    placeholder,
+    text_placeholder,
+)
 
 T = table(
     "t",
@@ -65,6 +72,32 @@ def test_only_plain_constants_are_written_in() -> None:
     assert "2020" not in plan.sql and str(other) not in plan.sql and "slot:" not in plan.sql
     params = plan.parameters({"kind": "x"})
     assert other in params and "x" in params and len(params) == 3
+
+
+def test_a_personal_string_stays_bound() -> None:
+    """A personnummer or a name (`personal`) is never written into the SQL text, which error
+    reports and the server's logs show; the plain constant beside it is."""
+    stmt = select(T.c.id).where(
+        T.c.kind == personal("191212121212"),
+        T.c.kind.in_([personal("tolvan"), personal("o'brien")]),
+        T.c.kind != "external",
+    )
+    plan = compile_plan(stmt)
+    assert "191212121212" not in plan.sql and "tolvan" not in plan.sql and "brien" not in plan.sql
+    assert "!= 'external'" in plan.sql
+    assert plan.parameters({}) == ("191212121212", "tolvan", "o'brien")
+
+
+def test_a_patient_search_keeps_names_and_person_numbers_bound() -> None:
+    from resolvers.patients import PatientSearch
+    from resolvers.tables import PATIENT
+
+    search = PatientSearch(
+        family_name="Tolvansson", given_name="Tolvan", identifiers=frozenset({"191212121212"})
+    )
+    plan = compile_plan(select(PATIENT.c.id).where(*search.conditions()))
+    assert "tolvan" not in plan.sql.lower() and "191212121212" not in plan.sql
+    assert "'personnummer'" in plan.sql  # the kinds are plain constants, written in
 
 
 def test_a_placeholder_in_a_one_element_list_binds_the_whole_list() -> None:
