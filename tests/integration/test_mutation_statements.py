@@ -36,8 +36,9 @@ RECORD_CARE_CONTACT = [
     # The unit (the token's), the accountable (the signed-in clinician), the patient (exists,
     # born before the contact): one statement.
     "SELECT lookups care_unit practitioner patient",
-    "SELECT FROM assignment",  # write policy: the clinician's active assignment (A1)
-    "SELECT FROM patient",  # the policy's decision on the patient (facts of one statement)
+    # The policy's decision on the patient: the clinician's active assignment (A1), which the
+    # write policy then asks for, with the patient's facts (app/access/facts.py).
+    "SELECT assignment with facts",
     # The contact, returned with its visibility (no read back) and whether the unit's care
     # relationship is current (else the contact records one).
     "INSERT INTO care_contact",
@@ -55,6 +56,8 @@ def kind(sql: str) -> str:
         return verb
     if words.startswith("SELECT set_config"):
         return "SELECT set_config"
+    if " AS assignment ON true LEFT OUTER JOIN LATERAL " in words:  # load_clinician_patients
+        return "SELECT assignment with facts"
     if " AS lookup LEFT OUTER JOIN " in words:  # resolvers/mutations/references.py: ones
         return "SELECT lookups " + " ".join(re.findall(r"\bFROM ([a-z_]+) WHERE", words))
     for found in re.finditer(r"\b(FROM|INTO)\s+([a-z_]+)", words):
@@ -163,7 +166,13 @@ async def test_a_contact_that_starts_a_care_relationship_is_read_back(
     assert payload["userErrors"] == []
     assert payload["careContact"]["status"] == "AVSLUTAD", "visible under the new relationship"
     kinds = [kind(s) for s in statements]
-    assert kinds[5:10] == [
+    assert kinds[:4] == [
+        "SAVEPOINT",
+        "SELECT set_config",
+        "SELECT lookups care_unit practitioner patient",
+        "SELECT assignment with facts",  # the decision before the insert
+    ]
+    assert kinds[4:9] == [
         "INSERT INTO care_contact",  # says that no relationship is current
         "INSERT INTO care_relationship",
         "SELECT FROM patient",  # the decision again, now with the relationship
