@@ -398,49 +398,121 @@ async def flush_many(
     conn: AsyncConnection, pending: Sequence[Pending], *, chain: int | None = None
 ) -> int:
     """Write the entries of several requests, in the order given, on one chain and in one
-    statement (app/audit_group.py gathers the reads of concurrent requests so); returns how
-    many were written. All buffers share one key (the process's).
+    statement; returns how many were written. All buffers share one key (the process's).
 
     Everything but the links is computed before the chain's lock is taken: the lock covers
     only the head's read, the INSERT and the commit that follows.
     """
-    pending = [p for p in pending if p.buffer.enabled and not p.buffer.empty]
+    pending = _unwritten(pending)
     if not pending:
         return 0
-    key = pending[0].buffer.chain_key
     chain = next_chain() if chain is None else chain
     now = utcnow()
-    made = [entry for p in pending for entry in p.entries(now)]
-    head = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
-    prev = head[0]["hash"] if head else GENESIS
-    if head and head[0]["occurred_at"] > now:
-        # The head's writer took its time later but the lock first (or another clock runs
-        # ahead): take the head's time, so that a chain's times never decrease and archiving
-        # whole months leaves each chain an unbroken tail (app/audit_archive.py).
-        made = [entry for p in pending for entry in p.entries(head[0]["occurred_at"])]
-    rows = []
-    for content, canonical_content in made:
-        digest = _link(prev, canonical_content, key)
-        rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
-        prev = digest
-    # One statement on the server (an executemany would run one INSERT per entry).
-    columns = [[row[name] for row in rows] for name in INSERTED]
-    columns[INSERTED.index("resources")] = [orjson.dumps(r["resources"]).decode() for r in rows]
+    found = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
+    head = Head(found[0]["hash"], found[0]["occurred_at"]) if found else EMPTY
+    linked = _Linked(pending, chain, head, now)
+    await _write(conn, INSERT, [*linked.columns, fingerprint(linked.key)])
+    return linked.written()
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain's last entry: its hash (None: the chain is empty) and time."""
+
+    hash: str | None
+    occurred_at: datetime | None
+
+
+EMPTY = Head(None, None)
+# audit_append's `expected` when the writer does not know the head: no head has this hash.
+UNKNOWN = "unknown"
+APPEND = (
+    "SELECT written, head_hash, head_occurred_at FROM audit_append($1, $2, $3, $4, "
+    + ", ".join(f"${n}" for n in range(5, 5 + len(INSERTED)))
+    + ")"
+)
+# How often append_many links again when another writer moved the head meanwhile.
+APPEND_ATTEMPTS = 8
+
+
+async def append_many(
+    conn: AsyncConnection, pending: Sequence[Pending], *, chain: int, head: Head | None
+) -> Head | None:
+    """`flush_many` in one statement per attempt, for a writer that knows the chain's head
+    (`head`, None: unknown): audit_append (migration 0023) takes the chain's lock and writes
+    the entries, linked to `head`, only if the head is still `head`; otherwise it returns the
+    head, and the entries are linked to it and sent again. One statement, so it needs no
+    transaction of its own (the audit group's writer). Returns the chain's new head (what to
+    pass next time), or `head` when there was nothing to write."""
+    pending = _unwritten(pending)
+    if not pending:
+        return head
+    now = utcnow()
+    expected = head
+    for _ in range(APPEND_ATTEMPTS):
+        linked = _Linked(pending, chain, expected or EMPTY, now)
+        sent = expected.hash if expected is not None else UNKNOWN
+        result = await _write(
+            conn, APPEND, [CHAIN_LOCK, chain, sent, fingerprint(linked.key), *linked.columns]
+        )
+        if result[0]["written"]:
+            linked.written()
+            return linked.last
+        expected = Head(result[0]["head_hash"], result[0]["head_occurred_at"])
+    raise RuntimeError(f"audit chain {chain}: its head kept moving ({APPEND_ATTEMPTS} attempts)")
+
+
+def _unwritten(pending: Sequence[Pending]) -> list[Pending]:
+    return [p for p in pending if p.buffer.enabled and not p.buffer.empty]
+
+
+class _Linked:
+    """The entries of `pending`, chained after `head` under their shared key: the columns of
+    the INSERT (one array per column) and the chain's new head."""
+
+    def __init__(self, pending: list[Pending], chain: int, head: Head, now: datetime) -> None:
+        self.pending, self.key = pending, pending[0].buffer.chain_key
+        if head.occurred_at is not None and head.occurred_at > now:
+            # The head's writer took its time later but the lock first (or another clock runs
+            # ahead): take the head's time, so that a chain's times never decrease and
+            # archiving whole months leaves each chain an unbroken tail (app/audit_archive.py).
+            now = head.occurred_at
+        prev = head.hash or GENESIS
+        rows = []
+        for p in pending:
+            for content, canonical_content in p.entries(now):
+                digest = _link(prev, canonical_content, self.key)
+                rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
+                prev = digest
+        self.rows = rows
+        self.last = Head(prev, rows[-1]["occurred_at"])
+        # One statement on the server (an executemany would run one INSERT per entry).
+        self.columns = [[row[name] for row in rows] for name in INSERTED]
+        self.columns[INSERTED.index("resources")] = [
+            orjson.dumps(r["resources"]).decode() for r in rows
+        ]
+
+    def written(self) -> int:
+        """Count the rows as written and empty the buffers."""
+        AUDIT_ENTRIES.inc(len(self.rows))
+        for p in self.pending:
+            p.buffer.disclosed.clear()
+            p.buffer.denied.clear()
+            p.buffer.written.clear()
+            p.buffer.events.clear()
+        return len(self.rows)
+
+
+async def _write(conn: AsyncConnection, sql: str, args: list[Any]) -> list[Any]:
+    """Run an audit write; a refused key is AuditKeyMismatch (503), logged."""
     try:
-        await driver_fetch(conn, INSERT, [*columns, fingerprint(key)])
+        return await driver_fetch(conn, sql, args)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != KEY_MISMATCH:
             raise
         message = str(exc.orig)
         log.error("audit write refused: %s", message)
         raise AuditKeyMismatch(message) from None
-    AUDIT_ENTRIES.inc(len(rows))
-    for p in pending:
-        p.buffer.disclosed.clear()
-        p.buffer.denied.clear()
-        p.buffer.written.clear()
-        p.buffer.events.clear()
-    return len(rows)
 
 
 def cut_mac(

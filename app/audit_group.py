@@ -1,5 +1,5 @@
 """Group commit of the audit trail for reads: the entries of concurrent read requests are
-written in one transaction (one chain lock, one INSERT, one commit), not one each.
+written together, in one statement (audit_append, migration 0023), not one transaction each.
 
 A read's entries need not share its read's transaction: nothing of the read is to be undone
 with them. What A12 asks is that no answer leaves before its entries are committed, and that
@@ -12,6 +12,12 @@ The request ends its read transaction before it waits here, so a request holds n
 connection while its entries wait for the writer's (a pool of one connection still works).
 One batch is written at a time; what arrives meanwhile is the next batch, so the batch grows
 with the load and a lone request waits for nothing but its own write.
+
+The writer keeps a chain of its own (chosen at random, as every flush's) and remembers its
+head from its last write, so a batch is one statement that commits on its own: the chain's
+lock, the check that the head is still the remembered one, and the INSERT. When another writer
+extended the chain meanwhile, the statement writes nothing and returns the head, and the batch
+is linked to it and sent again (`append_many`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import Pending, flush_many
+from app.audit import Head, Pending, append_many, next_chain
 from app.errors import ServiceUnavailable
 from app.observability.metrics import AUDIT_GROUP_SIZE
 
@@ -36,11 +42,15 @@ class _Waiting:
 
 @dataclass
 class AuditGroup:
-    """The group writer of one app: `transaction` opens a transaction on the primary."""
+    """The group writer of one app: `connection` opens a connection on the primary whose
+    statements commit on their own (or a transaction, where the pool cannot: app/db.reading)."""
 
-    transaction: Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
+    connection: Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
+    chain: int = field(default_factory=next_chain)
     _queue: list[_Waiting] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
+    # The chain's head after this writer's last batch (None: not known).
+    _head: Head | None = None
 
     async def write(self, pending: Pending) -> None:
         """Return once `pending`'s entries are committed; raise what prevented it."""
@@ -71,9 +81,13 @@ class AuditGroup:
         AUDIT_GROUP_SIZE.observe(len(batch))
         try:
             # One app, one audit key: the whole batch on one chain.
-            async with self.transaction() as conn:
-                await flush_many(conn, [w.pending for w in batch])
+            async with self.connection() as conn:
+                head = await append_many(
+                    conn, [w.pending for w in batch], chain=self.chain, head=self._head
+                )
+            self._head = head
         except BaseException as exc:
+            self._head = None  # whatever was written or not, ask the database next time
             # Every read of the batch answers with the failure, never with its data; a
             # cancelled writer (the server stopping) fails them with a 503 rather than leave
             # them waiting, and ends as cancelled.

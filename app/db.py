@@ -348,9 +348,10 @@ class Database(Protocol):
 def reading(
     db: Database, statement_timeout: float
 ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
-    """Where a request that only reads runs: a pool's autocommit connection
-    (PooledDatabase.reading) when its connections carry the statement timeout, else a
-    transaction (its timeout is SET LOCAL: limit_statements)."""
+    """Where a request that only reads runs, and the audit group's one-statement append
+    (app/audit_group.py): a pool's autocommit connection (PooledDatabase.reading) when its
+    connections carry the statement timeout, else a transaction (its timeout is SET LOCAL:
+    limit_statements)."""
     if isinstance(db, PooledDatabase) and not _needs_local_timeout(db, statement_timeout):
         return db.reading()
     return db.transaction()

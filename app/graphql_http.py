@@ -285,7 +285,7 @@ class GraphQLEndpoint:
         # Called after a request that wrote has committed (wakes the change listeners).
         self.on_write = on_write
         # Reads' audit entries, written on the primary in group commits.
-        self.audit_group = AuditGroup(self._audit_transaction)
+        self.audit_group = AuditGroup(self._audit_connection)
 
     async def handle(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))
@@ -445,10 +445,13 @@ class GraphQLEndpoint:
             running.conn = outer
 
     @contextlib.asynccontextmanager
-    async def _audit_transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A group commit's transaction on the primary, under the statement timeout."""
-        async with self.db.transaction() as conn:
-            await limit_statements(self.db, conn, self.settings.statement_timeout)
+    async def _audit_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A group commit's connection on the primary, under the statement timeout: its one
+        statement commits on its own where the pool allows (app/db.reading), else in a
+        transaction."""
+        timeout = self.settings.statement_timeout
+        async with reading(self.db, timeout) as conn:
+            await limit_statements(self.db, conn, timeout)
             yield conn
 
     async def _reading_from(self, params: GraphQLRequest) -> Database:
