@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import audit
 from app.db import ConnectionDatabase
 from app.main import create_app
 from app.settings import Settings
@@ -116,12 +117,12 @@ async def test_each_sql_statement_is_a_child_span_with_only_its_operation(
     [server] = [span for span in found if span["kind"] == "SpanKind.SERVER"]
     sql = [span for span in found if span["kind"] == "SpanKind.CLIENT"]
     # One span per statement sent (through SQLAlchemy or straight to asyncpg), all under the
-    # request's span; the audit INSERT is one of them.
+    # request's span; the audit group's append (audit_append) is one of them.
     assert len(sql) == len(statements) > 0
     assert len(found) == len(sql) + 1
     names = [span["name"] for span in sql]
     assert names == [operation_name(statement) for statement in statements]
-    assert "SELECT" in names and "INSERT" in names
+    assert "SELECT" in names and audit.APPEND in statements
     for span in sql:
         assert span["parent_id"] == server["context"]["span_id"]
         assert span["context"]["trace_id"] == server["context"]["trace_id"]
