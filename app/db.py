@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import ssl
 import subprocess
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError, MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from app import prepared, sql_watch
 from app.errors import ServiceUnavailable
@@ -420,13 +422,13 @@ class PooledDatabase:
             raise DatabaseUnavailable("the database pool is not started")
         engine = self.engine
         try:
-            async with engine.connect() as conn:
+            async with _checked_out(engine) as conn:
                 if reads_only:
                     # Marked, not set to AUTOCOMMIT: SQLAlchemy's isolation switch costs a
                     # greenlet there and back per request (driver_fetch reads the mark).
                     _READS_ONLY.add(conn)
                 try:
-                    async with conn.begin():
+                    async with _begun(conn):
                         yield conn
                 except Exception as exc:
                     if isinstance(exc, ServiceUnavailable) or unavailable_reason(exc):
@@ -444,6 +446,81 @@ class PooledDatabase:
             self.outage.failed(reason)
             raise ServiceUnavailable(reason, retry_after=self.retry_after) from exc
         self.outage.succeeded()
+
+
+# SQLAlchemy's AsyncConnection runs every step of a connection's life (checkout, begin, commit,
+# close) in a greenlet, there and back, also when the step sends nothing to the server: 4 of
+# them cost about 115 µs of CPU per request, against 40 µs for a statement (measured with
+# uvloop). These two do the steps that send nothing directly on the sync Connection, and leave
+# the rest to SQLAlchemy's greenlet as before: the checkout of a connection the pool has ready
+# (opening one is I/O), the begin (the driver sends BEGIN lazily, with the first statement:
+# driver_fetch), and the commit or rollback and the close of a connection on which the driver
+# holds no transaction (a request that only read, on a `reading` connection, or that sent no
+# statement).
+
+
+@contextlib.asynccontextmanager
+async def _checked_out(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`engine.connect()`, without a greenlet where no I/O is needed."""
+    sync = _ready(engine)
+    if sync is None:
+        async with engine.connect() as conn:
+            yield conn
+        return
+    try:
+        yield AsyncConnection(engine, sync)
+    finally:
+        if _quiet(sync):
+            sync.close()
+        else:
+            await greenlet_spawn(sync.close)
+
+
+def _ready(engine: AsyncEngine) -> Connection | None:
+    """A connection from the pool, if one is ready there (checked out without I/O)."""
+    if engine.sync_engine.pool.checkedin() == 0:  # type: ignore[attr-defined]
+        return None
+    with warnings.catch_warnings():
+        # A connection that had to be opened anew leaves the driver's connect() unawaited.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return engine.sync_engine.connect()
+        except MissingGreenlet:
+            # The pooled connection had been invalidated: the pool took it back, and
+            # SQLAlchemy's own way opens one, in its greenlet.
+            pass
+        gc.collect()  # the unawaited coroutine may sit in a cycle with the exception
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _begun(conn: AsyncConnection) -> AsyncIterator[None]:
+    """`conn.begin()`: committed at the end, rolled back on an exception."""
+    sync = conn.sync_connection
+    assert sync is not None
+    transaction = sync.begin()  # sends nothing (the driver's BEGIN comes with a statement)
+    try:
+        yield
+    except BaseException:
+        if _quiet(sync):
+            transaction.rollback()
+        else:
+            await greenlet_spawn(transaction.rollback)
+        raise
+    if _quiet(sync):
+        transaction.commit()
+    else:
+        await greenlet_spawn(transaction.commit)
+
+
+def _quiet(sync: Connection) -> bool:
+    """Whether ending this connection's transaction, or closing it, sends nothing: the driver
+    has no transaction open on it (so commit, rollback and the pool's reset are no-ops)."""
+    if sync.invalidated or sync.closed:
+        return False
+    fairy = sync._dbapi_connection
+    adapted = getattr(fairy, "dbapi_connection", None)
+    return adapted is not None and getattr(adapted, "_transaction", True) is None
 
 
 async def _forget_connections(engine: AsyncEngine, conn: AsyncConnection, exc: Exception) -> None:

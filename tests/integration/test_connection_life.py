@@ -1,0 +1,82 @@
+"""A pooled connection's life without SQLAlchemy's greenlets where nothing is sent
+(app/db.py `_checked_out`, `_begun`): a read checks out, begins, commits and gives back its
+connection with no greenlet; a write only commits in one; an invalidated pool still serves,
+and leaves no unawaited coroutine behind."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy.ext.asyncio.engine as async_engine
+
+from app import db as app_db
+from app.db import PooledDatabase, driver_fetch
+
+
+@pytest.fixture
+def greenlets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The greenlets app/db.py and SQLAlchemy's AsyncConnection start, by function name."""
+    started: list[str] = []
+
+    def counting(original: Any) -> Any:
+        async def spawn(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            started.append(getattr(fn, "__name__", repr(fn)))
+            return await original(fn, *args, **kwargs)
+
+        return spawn
+
+    for module in (app_db, async_engine):
+        monkeypatch.setattr(module, "greenlet_spawn", counting(vars(module)["greenlet_spawn"]))
+    yield started
+
+
+async def one(database: PooledDatabase, *, read: bool) -> int:
+    opened = database.reading() if read else database.transaction()
+    async with opened as conn:
+        rows = await driver_fetch(conn, "SELECT 7 AS seven", [])
+    return int(rows[0]["seven"])
+
+
+async def test_a_read_starts_no_greenlet_and_a_write_one_to_commit(
+    database_url: str, greenlets: list[str]
+) -> None:
+    database = PooledDatabase(database_url, pool_size=1)
+    database.start()
+    try:
+        assert await one(database, read=True) == 7  # opens the connection: SQLAlchemy's way
+        assert greenlets, "opening a connection is I/O, in SQLAlchemy's greenlet"
+        greenlets.clear()
+        assert await one(database, read=True) == 7
+        assert greenlets == []
+        assert await one(database, read=False) == 7
+        assert greenlets == ["commit"]  # COMMIT is I/O; checkout, begin, close are not
+        greenlets.clear()
+        async with database.transaction():
+            pass  # nothing sent: nothing to commit either
+        assert greenlets == []
+    finally:
+        await database.stop()
+
+
+async def test_an_invalidated_pool_still_serves_and_leaves_nothing_unawaited(
+    database_url: str,
+) -> None:
+    database = PooledDatabase(database_url, pool_size=2)
+    database.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                assert await one(database, read=True) == 7
+            assert database.engine is not None
+            database.engine.sync_engine.pool._invalidate(None)  # type: ignore[arg-type]
+            for read in (True, False, True, True, False):
+                assert await one(database, read=read) == 7
+            gc.collect()
+        assert [str(w.message) for w in caught] == []
+    finally:
+        await database.stop()
