@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Transaction, event
 from sqlalchemy.exc import DBAPIError, MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
@@ -495,22 +495,26 @@ def _ready(engine: AsyncEngine) -> Connection | None:
 
 @contextlib.asynccontextmanager
 async def _begun(conn: AsyncConnection) -> AsyncIterator[None]:
-    """`conn.begin()`: committed at the end, rolled back on an exception."""
+    """`async with conn.begin()`: its transaction's own exit (commit, or rollback on an
+    exception, as SQLAlchemy's AsyncTransaction ends it), in a greenlet only when it sends."""
     sync = conn.sync_connection
     assert sync is not None
     transaction = sync.begin()  # sends nothing (the driver's BEGIN comes with a statement)
+    transaction.__enter__()
     try:
         yield
-    except BaseException:
-        if _quiet(sync):
-            transaction.rollback()
-        else:
-            await greenlet_spawn(transaction.rollback)
+    except BaseException as exc:
+        await _ended(sync, transaction, exc)
         raise
+    await _ended(sync, transaction, None)
+
+
+async def _ended(sync: Connection, transaction: Transaction, exc: BaseException | None) -> None:
+    raised = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
     if _quiet(sync):
-        transaction.commit()
+        transaction.__exit__(*raised)
     else:
-        await greenlet_spawn(transaction.commit)
+        await greenlet_spawn(transaction.__exit__, *raised)
 
 
 def _quiet(sync: Connection) -> bool:

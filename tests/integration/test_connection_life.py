@@ -53,7 +53,7 @@ async def test_a_read_starts_no_greenlet_and_a_write_one_to_commit(
         assert await one(database, read=True) == 7
         assert greenlets == []
         assert await one(database, read=False) == 7
-        assert greenlets == ["commit"]  # COMMIT is I/O; checkout, begin, close are not
+        assert greenlets == ["__exit__"]  # its COMMIT is I/O; checkout, begin, close are not
         greenlets.clear()
         async with database.transaction():
             pass  # nothing sent: nothing to commit either
@@ -78,5 +78,32 @@ async def test_an_invalidated_pool_still_serves_and_leaves_nothing_unawaited(
                 assert await one(database, read=read) == 7
             gc.collect()
         assert [str(w.message) for w in caught] == []
+    finally:
+        await database.stop()
+
+
+async def test_an_exception_rolls_back_what_was_sent_and_the_connection_comes_back_clean(
+    database_url: str,
+) -> None:
+    database = PooledDatabase(database_url, pool_size=1)  # the same connection every time
+    database.start()
+    setting = "SELECT current_setting('vardkedja.life', true) AS value"
+    try:
+        assert await one(database, read=True) == 7
+        with pytest.raises(KeyError):
+            async with database.transaction() as conn:
+                await driver_fetch(conn, "SELECT set_config('vardkedja.life', 'sent', false)", [])
+                raise KeyError("the request failed after a statement")
+        with pytest.raises(KeyError):
+            async with database.reading():
+                raise KeyError("the request failed before any statement")
+        async with database.transaction() as conn:
+            rows = await driver_fetch(conn, setting, [])
+            assert rows[0]["value"] in ("", None), "rolled back, not committed"
+            assert conn.sync_connection is not None
+            assert conn.sync_connection.in_transaction()
+        async with database.reading() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None and not raw.is_in_transaction()
     finally:
         await database.stop()
