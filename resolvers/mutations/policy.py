@@ -35,11 +35,12 @@ async def ensure_may_write(
     if ctx.principal.kind not in WRITERS:
         ctx.audit.deny(patient_id, f"a {ctx.principal.kind.value} may not write")
         raise Forbidden(f"a {ctx.principal.kind.value} may not write to the record")
-    if patient_id is not None:
-        # The decision on the patient first: the policy reads the clinician's assignment with
+    if patient_id is not None and ctx.principal.kind is PrincipalKind.CLINICIAN:
+        # A clinician's decision on the patient first: the policy reads their assignment with
         # the patient's facts in one round trip, the write rules below then ask no statement
         # of their own, and the written row's read-back needs this decision anyway. Nothing
-        # is disclosed by deciding (no answer depends on it before the write is allowed).
+        # is disclosed by deciding (no answer depends on it before the write is allowed). A
+        # system integration's write rules read nothing: its decision waits until needed.
         await ctx.data.access([patient_id])
     # The access policy's write rules (assignment at the unit, own unit: app/access/care.py).
     reason = await ctx.data.write_denial(patient_id, care_unit_id, record)

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.settings import Settings
 from app.sqlplan import PLANS
+from resolvers.mutations.policy import ensure_may_write
 from tests.factories import create_care_relationship, create_patient
 from tests.integration.mutation_support import call, make_world, patient_gid
-from tests.sqlcount import count_statements
+from tests.sqlcount import context, count_statements
 
 DOCUMENT = Path(__file__).parents[2] / "bench/workloads/vardkedja/RecordCareContact.graphql"
 # What one request runs, in order, inside the test's transaction (the client fixture runs each
@@ -300,3 +301,12 @@ async def test_a_mutation_refused_after_it_wrote_fails_the_request_instead_of_co
             ctx, "broken", {"n": 2}, body, idempotency_key="k-1", writes_last=True
         )
     assert [p.code for p in refused.problems] == [Code.INVALID_STATE]
+
+
+async def test_the_write_rules_of_a_system_integration_read_nothing(conn: AsyncConnection) -> None:
+    """Only a clinician's write asks for the decision up front (it comes with their
+    assignment); a system integration's write rules need no statement, so none is sent."""
+    patient = await create_patient(conn)
+    async with count_statements(conn) as statements:
+        await ensure_may_write(context(conn), patient.id, None, "care_contact")
+    assert statements == []
