@@ -407,10 +407,10 @@ async def flush_many(
     if not pending:
         return 0
     chain = next_chain() if chain is None else chain
-    now = utcnow()
+    made = _Made(pending, utcnow())
     found = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
     head = Head(found[0]["hash"], found[0]["occurred_at"]) if found else EMPTY
-    linked = _Linked(pending, chain, head, now)
+    linked = _Linked(made, chain, head)
     await _write(conn, INSERT, [*linked.columns, fingerprint(linked.key)])
     return linked.written()
 
@@ -447,10 +447,10 @@ async def append_many(
     pending = _unwritten(pending)
     if not pending:
         return head
-    now = utcnow()
+    made = _Made(pending, utcnow())
     expected = head
     for _ in range(APPEND_ATTEMPTS):
-        linked = _Linked(pending, chain, expected or EMPTY, now)
+        linked = _Linked(made, chain, expected or EMPTY)
         sent = expected.hash if expected is not None else UNKNOWN
         result = await _write(
             conn, APPEND, [CHAIN_LOCK, chain, sent, fingerprint(linked.key), *linked.columns]
@@ -466,24 +466,36 @@ def _unwritten(pending: Sequence[Pending]) -> list[Pending]:
     return [p for p in pending if p.buffer.enabled and not p.buffer.empty]
 
 
+class _Made:
+    """The entries of `pending` (content, canonical JSON), made before the chain's lock is
+    taken, at `now`."""
+
+    def __init__(self, pending: list[Pending], now: datetime) -> None:
+        self.pending, self.now = pending, now
+        self.entries = [entry for p in pending for entry in p.entries(now)]
+
+    def at(self, head_time: datetime | None) -> list[tuple[dict[str, Any], bytes]]:
+        """The entries to link after a head of this time."""
+        if head_time is None or head_time <= self.now:
+            return self.entries
+        # The head's writer took its time later but the lock first (or another clock runs
+        # ahead): take the head's time, so that a chain's times never decrease and archiving
+        # whole months leaves each chain an unbroken tail (app/audit_archive.py).
+        return [entry for p in self.pending for entry in p.entries(head_time)]
+
+
 class _Linked:
     """The entries of `pending`, chained after `head` under their shared key: the columns of
     the INSERT (one array per column) and the chain's new head."""
 
-    def __init__(self, pending: list[Pending], chain: int, head: Head, now: datetime) -> None:
-        self.pending, self.key = pending, pending[0].buffer.chain_key
-        if head.occurred_at is not None and head.occurred_at > now:
-            # The head's writer took its time later but the lock first (or another clock runs
-            # ahead): take the head's time, so that a chain's times never decrease and
-            # archiving whole months leaves each chain an unbroken tail (app/audit_archive.py).
-            now = head.occurred_at
+    def __init__(self, made: _Made, chain: int, head: Head) -> None:
+        self.pending, self.key = made.pending, made.pending[0].buffer.chain_key
         prev = head.hash or GENESIS
         rows = []
-        for p in pending:
-            for content, canonical_content in p.entries(now):
-                digest = _link(prev, canonical_content, self.key)
-                rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
-                prev = digest
+        for content, canonical_content in made.at(head.occurred_at):
+            digest = _link(prev, canonical_content, self.key)
+            rows.append(content | {"chain": chain, "prev_hash": prev, "hash": digest})
+            prev = digest
         self.rows = rows
         self.last = Head(prev, rows[-1]["occurred_at"])
         # One statement on the server (an executemany would run one INSERT per entry).
