@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.access.data import DataAccess
 from app.access.policy import ClosedPolicy, OpenPolicy, Policy
 from app.access.principal import Principal
+from app.access.rider import Predictions
 from app.audit import AuditBuffer
 from app.errors import NotAuthenticated
 from app.settings import Settings
@@ -28,6 +29,8 @@ class Context:
     audit: AuditBuffer
     settings: Settings
     operation_name: str | None = None
+    # The endpoint's predictions of planned reads (app/access/rider.py); None: none ride.
+    predictions: Predictions | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, factory: Callable[[Context], T]) -> T:
@@ -91,6 +94,7 @@ def build_context(
     *,
     policy: Policy | None = None,
     operation_name: str | None = None,
+    predictions: Predictions | None = None,
 ) -> Context:
     # Benchmarks switch policy and audit off together (settings.access_policy = False).
     audit = AuditBuffer(
@@ -100,4 +104,4 @@ def build_context(
     data = DataAccess(
         conn, principal, chosen, audit, pseudonym_key=(settings.pseudonym_key or "").encode()
     )
-    return Context(principal, conn, data, audit, settings, operation_name)
+    return Context(principal, conn, data, audit, settings, operation_name, predictions)

@@ -40,6 +40,7 @@ from strawberry.types.graphql import OperationType
 
 from app import audit, etags
 from app.access.principal import ANONYMOUS, Principal, PrincipalKind
+from app.access.rider import Predictions
 from app.audit_group import AuditGroup
 from app.auth import authenticate
 from app.context import AnonymousContext, Context, build_context
@@ -286,6 +287,8 @@ class GraphQLEndpoint:
         self.on_write = on_write
         # Reads' audit entries, written on the primary in group commits.
         self.audit_group = AuditGroup(self._audit_connection)
+        # Which plan each caller's next read of a patient will likely take (app/access/rider.py).
+        self.predictions = Predictions() if settings.fused_reads else None
 
     async def handle(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))
@@ -564,7 +567,11 @@ class GraphQLEndpoint:
             db = await self._reading_from(params)
             async with self._transaction(running, db, reads_only=True) as conn:
                 ctx = build_context(
-                    conn, principal, self.settings, operation_name=params.operation_name
+                    conn,
+                    principal,
+                    self.settings,
+                    operation_name=params.operation_name,
+                    predictions=self.predictions,
                 )
                 async with _settled_when_cancelled(ctx):
                     data = await run(ctx)

@@ -189,6 +189,13 @@ class Settings(BaseSettings):
         "document it can plan are read with one SQL statement, the rest through GraphQL "
         "execution; False runs every query through GraphQL execution (docs/performance.md).",
     )
+    fused_reads: bool = Field(
+        default=True,
+        description="Send a planned read of one patient with the policy's facts statement, "
+        "as the plan the last such request of the same caller and document chose (used only "
+        "if the decision made from those facts chooses it again: docs/planner.md); False: "
+        "the facts and the read are two statements.",
+    )
 
     # Operations (app/observability/, app/cors.py); see docs/operations.md.
     cors_origins: Annotated[list[str], NoDecode] = Field(

@@ -50,6 +50,7 @@ from app import models
 from app.access.bases import GRANTED_OUTCOMES, municipal_unit
 from app.access.categories import MUNICIPAL_CARE_UNIT_KINDS
 from app.access.principal import Principal, Purpose
+from app.access.rider import facts_rows
 from app.sqlplan import PLANS, Plan, compile_plan
 
 # A6: step 2 (content) must follow step 1 (which providers) by the same user within this time.
@@ -439,7 +440,8 @@ async def load_clinician_patients(
         principal, now.date(), wanted
     )
     values["identifier"] = whom.identifier
-    rows = await plan.rows(conn, **values)
+    one = shape.single or whom.identifier is not None
+    rows = await (facts_rows(plan, conn, values) if one else plan.rows(conn, **values))
     clinician = _clinician_facts(principal, rows[0] if rows else None, "provider_id")
     facts = {row["id"]: _patient_facts(row) for row in rows if row["id"] is not None}
     return clinician, facts
@@ -469,7 +471,7 @@ async def load_person_patient(
     plan = PLANS.get(("load_person_patient", shape), lambda: _person_patient_plan(shape))
     values = _patients_values(principal, (), now)
     values |= {"identifier": identifier, "person": principal.person_identifier or ""}
-    rows = await plan.rows(conn, **values)
+    rows = await facts_rows(plan, conn, values)
     person = rows[0]["person_id"] if rows else None
     return person, {row["id"]: _patient_facts(row) for row in rows if row["id"] is not None}
 

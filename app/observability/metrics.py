@@ -105,6 +105,14 @@ PLANNER_FIELDS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+PLANNER_RIDES = Counter(
+    "vardkedja_planner_rides",
+    "Planned reads sent with the policy's facts statement (app/access/rider.py): `used` when "
+    "the decision chose the predicted plan, `dropped` when it did not (the read then ran "
+    "alone).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 PLANNING_CPU = Histogram(
     "vardkedja_planner_planning_cpu_seconds",
     "CPU time the query planner spent on one request before its SQL: the document and its "

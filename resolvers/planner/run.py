@@ -40,9 +40,11 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
 
+from app.access.grouping import shape
+from app.access.rider import DATA, DISCLOSED, Rider, riding, spliced
 from app.context import Context
 from app.errors import AppError
-from app.observability.metrics import PLANNER_FIELDS, PLANNING_CPU
+from app.observability.metrics import PLANNER_FIELDS, PLANNER_RIDES, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
 from app.sqlplan import Plan, compile_plan, placeholder, plan_per_decision
 from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
@@ -238,18 +240,20 @@ async def _patient(req: Request, query_type: GraphQLObjectType, details: FieldDe
     personnummer, global_id = args.get("personnummer"), args.get("id")
     if (personnummer is None) == (global_id is None):
         raise Decline
+    key = _key(req, details)
     try:
         if personnummer is not None:
             identifier = normalized_identifier(personnummer)
-            found = await ctx.data.find_person(identifier, PERSON_NUMBER_KINDS)
+            rider = _rider(req, key, identifier)
+            with riding(rider):
+                found = await ctx.data.find_person(identifier, PERSON_NUMBER_KINDS)
             if found is None:
                 return b"null"
-            patient_id = found
-        else:
-            patient_id = expect_id(str(global_id), "Patient")
+            return await _patient_object(req, details, found, key, rider, identifier)
+        patient_id = expect_id(str(global_id), "Patient")
     except AppError as exc:
         raise Decline from exc
-    return await _patient_object(req, details, patient_id)
+    return await _patient_object(req, details, patient_id, key)
 
 
 async def _node(req: Request, query_type: GraphQLObjectType, details: FieldDetailsList) -> bytes:
@@ -265,7 +269,7 @@ async def _node(req: Request, query_type: GraphQLObjectType, details: FieldDetai
     except AppError as exc:
         raise Decline from exc
     if gid.type_name == "Patient" and gid.patient_id is None:
-        return await _patient_object(req, details, gid.id)
+        return await _patient_object(req, details, gid.id, _key(req, details))
     if gid.type_name in PATIENT_ROW_TYPES and gid.patient_id is not None:
         loader = PATIENT_ROW_TYPES[gid.type_name][1]
         return await _record_row(req, details, loader, gid)
@@ -326,23 +330,28 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     return data.encode()
 
 
-async def _patient_object(req: Request, details: FieldDetailsList, patient_id: uuid.UUID) -> bytes:
+async def _patient_object(
+    req: Request,
+    details: FieldDetailsList,
+    patient_id: uuid.UUID,
+    key: tuple[Any, ...],
+    rider: Rider | None = None,
+    identifier: str | None = None,
+) -> bytes:
     """The patient's JSON text (null if the caller may not see them), as PatientByIdLoader
-    and the patient's fields would give it."""
-    ctx, doc = req.ctx, req.doc
-    if patient_id not in await ctx.data.visible_patients([patient_id]):
+    and the patient's fields would give it. `rider`: the read predicted for the request, if
+    it already went with the facts of the patient found by `identifier`; else one is
+    predicted here, to go with the facts the decision reads now."""
+    ctx = req.ctx
+    if rider is None:
+        rider = _rider(req, key, patient_id)
+    with riding(rider):
+        visible = patient_id in await ctx.data.visible_patients([patient_id])
+    if not visible:
+        _ridden(rider, None, patient_id)
         return b"null"
     decision = (await ctx.data.access([patient_id]))[patient_id]
     started = time.thread_time()
-    shaping = req.shaping()
-    key = (
-        "planner",
-        doc.text,
-        doc.operation.name and doc.operation.name.value,
-        shaping,
-        details[0].node.alias and details[0].node.alias.value,
-        details[0].node.name.value,
-    )
     plan = _plan(key, req, decision, details)
     req.planned(started)
     tag = plan.tag
@@ -355,11 +364,50 @@ async def _patient_object(req: Request, details: FieldDetailsList, patient_id: u
     for slot in tag.decided:
         value = await slot.declaration.value(ctx, patient_id)
         values[slot.slot] = orjson.dumps(slot.serialize(value)).decode()
-    rows = await ctx.data.fetch_plan(plan, values)
+    if ctx.predictions is not None and shape(decision) is not None:
+        # (A decision without a shape gets a plan of its own each time: nothing to predict.)
+        ctx.predictions.keep((ctx.principal, key), (patient_id, identifier), plan)
+    ridden = _ridden(rider, plan, patient_id)
+    if ridden is not None:
+        data, disclosed = spliced(ridden[DATA], values), ridden[DISCLOSED]
+    else:
+        [row] = await ctx.data.fetch_plan(plan, values)
+        data, disclosed = row["data"], row["disclosed"]
     ctx.audit.disclose(patient_id, "Patient", patient_id)
-    record(ctx, rows[0]["disclosed"])
-    data: str = rows[0]["data"]
-    return data.encode()
+    record(ctx, disclosed)
+    return str(data).encode()
+
+
+def _ridden(rider: Rider | None, plan: Plan | None, patient_id: uuid.UUID) -> Any:
+    """The row of the read that rode on the facts, if it is `plan`'s for this patient (None:
+    none rode, or the decision chose another plan or nothing); counted."""
+    if rider is None or not rider.taken:
+        return None
+    row = rider.answer(plan, patient_id) if plan is not None else None
+    PLANNER_RIDES.labels("used" if row is not None else "dropped").inc()
+    return row
+
+
+def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:
+    """The key of a patient's plans (with the decision's shape) and predictions."""
+    started = time.thread_time()
+    doc, node = req.doc, details[0].node
+    key = (
+        "planner",
+        doc.text,
+        doc.operation.name and doc.operation.name.value,
+        req.shaping(),
+        node.alias and node.alias.value,
+        node.name.value,
+    )
+    req.planned(started)
+    return key
+
+
+def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
+    """The read predicted for this caller, document and patient (a person number or an id)."""
+    predictions = req.ctx.predictions
+    return predictions.rider((req.ctx.principal, key), patient) if predictions else None
 
 
 def record(ctx: Context, disclosed: str | None) -> None:
