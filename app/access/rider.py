@@ -2,7 +2,7 @@
 
 A planned read needs the policy's decision (its plan is chosen by the decision's shape), and
 the decision needs the patient's facts, read by a statement of their own. The planner predicts
-the plan from the last request of the same principal for the same document (the decision's
+the plan from the caller's earlier reads with the same document (`Predictions`: the decision's
 shape rarely changes between two requests) and hands it over as a `Rider`. The facts statement
 of a single patient then carries the predicted read as a LATERAL on the facts row, with the
 row's patient id as the read's `pid`: both are read in one statement, in one snapshot.
@@ -11,7 +11,8 @@ The decision is still made in Python, from the facts read in that statement, exa
 without a rider. Its data is used only if the plan that decision selects is the predicted plan
 (the same object: the same SQL and constants) for the same patient; otherwise it is dropped
 unread, nothing of it is disclosed, and the read runs on its own as before. A wrong prediction
-costs one statement more than no prediction; a right one saves a round trip.
+costs the wasted read (its statements are as many as without a prediction); a right one saves
+a round trip.
 """
 
 from __future__ import annotations
@@ -156,23 +157,36 @@ def fuse(facts: Plan, read: Plan) -> Plan:
 
 
 class Predictions:
-    """The plan each (principal, document, patient) was last read with, and per (principal,
-    document) the last of any patient: the prediction for the next request (least recently
-    used dropped beyond `size`)."""
+    """What the next request of a (principal, document) will likely be read with.
+
+    Per patient: the plan they were last read with. Per (principal, document), for a patient
+    not read yet: the plan of the last read, but only if the read before it had the same plan.
+    A dropped read is read twice (inside the facts statement, then alone), so a caller whose
+    patients' decisions differ (a home-care nurse's, some without a care relationship) wastes
+    at most one read after each change of plan, while one whose patients share a plan (a
+    pharmacist's queue) rides from their third patient on. Least recently used entries are
+    dropped beyond `size`."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._plans: OrderedDict[Hashable, Plan] = OrderedDict()
+        # (key, patient) -> plan; key -> (plan, whether the last two patients shared it)
+        self._plans: OrderedDict[Hashable, tuple[Plan, bool]] = OrderedDict()
 
     def rider(self, key: Hashable, patient: Hashable) -> Rider | None:
-        """A rider for the plan predicted for this patient (else for any patient)."""
-        plan = self._plans.get((key, patient)) or self._plans.get(key)
-        return Rider(plan) if plan is not None else None
+        """A rider for the plan predicted for this patient, if there is one."""
+        found = self._plans.get((key, patient))
+        if found is None:
+            found = self._plans.get(key)
+            if found is None or not found[1]:
+                return None
+        return Rider(found[0])
 
     def keep(self, key: Hashable, patients: Sequence[Hashable], plan: Plan) -> None:
         """`plan` was chosen for these references to one patient (its id, its person number)."""
+        last = self._plans.get(key)
+        shared = last is not None and last[0] is plan
         for k in (key, *((key, p) for p in patients if p is not None)):
-            self._plans[k] = plan
+            self._plans[k] = (plan, shared)
             self._plans.move_to_end(k)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)

@@ -151,36 +151,61 @@ async def dropped(
     demo: Demo,
     as_: str,
     operation: str,
-    pnrs: tuple[str, str],
+    pnrs: tuple[str, ...],
     between: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Answer, Answer]:
-    """The second of two reads (of `pnrs`, with `between` run between them), whose ridden
+    """The last of reads of `pnrs` in one app (with `between` run before it), whose ridden
     read is dropped, and that read's answer from an app that predicts nothing."""
     bodies = [shipped(operation, pnr) for pnr in pnrs]
     async with client(demo.conn, demo.settings) as http:
-        await ask(http, demo, as_, bodies[0])
+        for body in bodies[:-1]:
+            await ask(http, demo, as_, body)
         if between is not None:
             await between()
         before = rides("dropped")
-        answer = await ask(http, demo, as_, bodies[1])
+        answer = await ask(http, demo, as_, bodies[-1])
     assert rides("dropped") == before + 1
-    unfused = await cold(demo, as_, bodies[1], bodies[0])
+    unfused = await cold(demo, as_, bodies[-1], *bodies[:-1])
     assert (answer.body, answer.audit) == (unfused.body, unfused.audit)
     assert answer.statements == unfused.statements
     return answer, unfused
 
 
 async def test_another_patients_decision_drops_the_ridden_read(demo: Demo) -> None:
-    # Johan blocked a provider and gave no NLL consent: the plan Tolvan's read chose is not his.
-    johan, _ = await dropped(demo, ER_DOCTOR, "EmergencyOverview", (TOLVAN, JOHAN))
+    # Two reads with one plan predict it for the next patient; Johan blocked a provider and
+    # gave no NLL consent: the plan of Tolvan's reads is not his.
+    johan, _ = await dropped(demo, ER_DOCTOR, "EmergencyOverview", (TOLVAN, TOLVAN, JOHAN))
     assert johan.body["data"]["patient"]["withheld"]  # the blocked provider is withheld
 
 
 async def test_a_patient_not_seen_gets_nothing_of_the_ridden_read(demo: Demo) -> None:
-    ella, _ = await dropped(demo, HOME_CARE_NURSE, "HomeCareVisit", (TOLVAN, ELLA))
+    ella, _ = await dropped(demo, HOME_CARE_NURSE, "HomeCareVisit", (TOLVAN, TOLVAN, ELLA))
     assert ella.body["data"] == {"patient": None}
     assert [e["outcome"] for e in ella.audit] == ["denied"]
     assert not any(e["resources"] for e in ella.audit)
+
+
+async def test_after_a_dropped_read_a_new_patient_is_not_predicted(demo: Demo) -> None:
+    async with client(demo.conn, demo.settings) as http:
+        for pnr in (TOLVAN, TOLVAN, JOHAN):  # Johan's read is dropped (above)
+            await ask(http, demo, ER_DOCTOR, shipped("EmergencyOverview", pnr))
+        before = {outcome: rides(outcome) for outcome in ("used", "dropped")}
+        await ask(http, demo, ER_DOCTOR, shipped("EmergencyOverview", OSKAR))
+    assert {outcome: rides(outcome) for outcome in before} == before  # nothing rode
+
+
+async def test_a_queue_of_patients_with_one_plan_rides_from_the_third(demo: Demo) -> None:
+    queue = [shipped("PharmacyDispensing", pnr) for pnr in (TOLVAN, JOHAN, OSKAR)]
+    async with client(demo.conn, demo.settings) as http:
+        for body in queue[:2]:
+            await ask(http, demo, PHARMACIST, body)
+        used = rides("used")
+        third = await ask(http, demo, PHARMACIST, queue[2])
+    assert rides("used") == used + 1
+    assert third.body["data"]["patient"] is not None
+    unfused = await cold(demo, PHARMACIST, queue[2], *queue[:2])
+    assert (third.body, third.audit) == (unfused.body, unfused.audit)
+    assert third.statements == unfused.statements - 1
 
 
 async def test_a_fact_changed_since_the_prediction(demo: Demo) -> None:
