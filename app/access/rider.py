@@ -39,10 +39,10 @@ class Rider:
     rows (the facts' columns with `DATA`, `DISCLOSED`).
 
     The read's `pid` is the facts row's id. Its other slots (values computed in Python from the
-    decision, or answered by GraphQL execution) are not known before the
-    decision: they are bound as markers and replaced in the read's JSON text afterwards
-    (`spliced`). A marker is its slot's name between two U+0001 characters, which JSON text
-    written from data never holds raw (it escapes control characters)."""
+    decision, or answered by GraphQL execution) are not known before the decision: they are
+    bound as markers and replaced in the read's JSON text afterwards (`spliced`). A marker is
+    its slot's name between two U+0001 characters, which JSON text written from data never
+    holds raw (it escapes control characters)."""
 
     plan: Plan
     taken: bool = False
@@ -63,11 +63,16 @@ class Rider:
         return None
 
 
-def spliced(data: str, values: Mapping[str, str]) -> str:
-    """The ridden read's JSON text with each slot's marker replaced by its value."""
+def spliced(data: str, values: Mapping[str, str]) -> str | None:
+    """The ridden read's JSON text with each slot's marker replaced by its value; None if a
+    marker is not in it (a slot used other than as JSON text put in place: run the read
+    alone)."""
     for name, value in values.items():
         if name != "pid":
-            data = data.replace(_marker(name), value)
+            marker = _marker(name)
+            if marker not in data:
+                return None
+            data = data.replace(marker, value)
     return data
 
 

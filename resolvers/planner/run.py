@@ -367,9 +367,9 @@ async def _patient_object(
     if ctx.predictions is not None and shape(decision) is not None:
         # (A decision without a shape gets a plan of its own each time: nothing to predict.)
         ctx.predictions.keep((ctx.principal, key), (patient_id, identifier), plan)
-    ridden = _ridden(rider, plan, patient_id)
+    ridden = _ridden(rider, plan, patient_id, values)
     if ridden is not None:
-        data, disclosed = spliced(ridden[DATA], values), ridden[DISCLOSED]
+        data, disclosed = ridden
     else:
         [row] = await ctx.data.fetch_plan(plan, values)
         data, disclosed = row["data"], row["disclosed"]
@@ -378,14 +378,21 @@ async def _patient_object(
     return str(data).encode()
 
 
-def _ridden(rider: Rider | None, plan: Plan | None, patient_id: uuid.UUID) -> Any:
-    """The row of the read that rode on the facts, if it is `plan`'s for this patient (None:
-    none rode, or the decision chose another plan or nothing); counted."""
+def _ridden(
+    rider: Rider | None,
+    plan: Plan | None,
+    patient_id: uuid.UUID,
+    values: Mapping[str, Any] | None = None,
+) -> tuple[str, str | None] | None:
+    """The JSON and disclosures of the read that rode on the facts, if it is `plan`'s for
+    this patient with `values` put in (None: none rode, or the decision chose another plan
+    or nothing); counted."""
     if rider is None or not rider.taken:
         return None
     row = rider.answer(plan, patient_id) if plan is not None else None
-    PLANNER_RIDES.labels("used" if row is not None else "dropped").inc()
-    return row
+    data = spliced(row[DATA], values or {}) if row is not None else None
+    PLANNER_RIDES.labels("used" if data is not None else "dropped").inc()
+    return None if data is None or row is None else (data, row[DISCLOSED])
 
 
 def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:

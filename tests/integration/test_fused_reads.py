@@ -260,6 +260,8 @@ def test_fuse_numbers_the_read_after_the_facts_and_leaves_literals_alone() -> No
     rider = Rider(read)
     assert rider.markers() == {"ride:decided_0": "\x01decided_0\x01"}
     assert spliced('{"w":\x01decided_0\x01}', {"pid": "x", "decided_0": "[]"}) == '{"w":[]}'
+    # A slot whose marker is not in the JSON was not put in place: the read runs alone.
+    assert spliced('{"w":[]}', {"pid": "x", "decided_0": "[]"}) is None
 
 
 def test_a_read_whose_pid_is_not_a_plain_uuid_does_not_ride() -> None:
