@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     fused_reads: bool = Field(
         default=True,
         description="Send a planned read of one patient with the policy's facts statement, "
-        "as the plan the last such request of the same caller and document chose (used only "
+        "as the plan predicted from the caller's earlier reads with the document (used only "
         "if the decision made from those facts chooses it again: docs/planner.md); False: "
         "the facts and the read are two statements.",
     )
