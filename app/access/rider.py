@@ -174,7 +174,7 @@ class Predictions:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        # (key, patient) -> plan; key -> (plan, whether the last two patients shared it)
+        # (key, patient) and key -> (plan, whether the read before it had the same plan)
         self._plans: OrderedDict[Hashable, tuple[Plan, bool]] = OrderedDict()
 
     def rider(self, key: Hashable, patient: Hashable) -> Rider | None:

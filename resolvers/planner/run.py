@@ -392,7 +392,7 @@ def _ridden(
     row = rider.answer(plan, patient_id) if plan is not None else None
     data = spliced(row[DATA], values or {}) if row is not None else None
     PLANNER_RIDES.labels("used" if data is not None else "dropped").inc()
-    return None if data is None or row is None else (data, row[DISCLOSED])
+    return (data, row[DISCLOSED]) if data is not None and row is not None else None
 
 
 def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:
