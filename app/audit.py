@@ -23,7 +23,6 @@ import hmac
 import itertools
 import logging
 import random
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -320,37 +318,9 @@ def _entries(
 AUDIT_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
-# Take the chain's lock, then read its head, in one round trip: audit_chain_head (migration
-# 0022) runs the read as a statement of its own after the lock, so it sees the head that the
-# previous holder committed (one plain statement would read a snapshot from before the wait).
-# Within a chain `occurred_at` never decreases (flush), so if the chain has an entry of the
-# last 40 days its head is one of them: the function reads the newest partitions first, then
-# the whole table, then, when every entry of the chain was archived, the cut it continues from
-# (app/audit_archive.py).
-LOCK_AND_HEAD = "SELECT hash, occurred_at FROM audit_chain_head($1, $2)"
 INSERTED = (*HASHED_FIELDS, "chain", "prev_hash", "hash")
 
 
-def _insert_sql() -> str:
-    """One INSERT for any number of entries, with one array parameter per column: the same SQL
-    text every time (so it is prepared once per connection), where a multi-row VALUES list
-    would change with the number of rows."""
-    dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
-    columns = [AUDIT_TABLE.c[name] for name in INSERTED]
-    # Types without their lengths: a value too long fails the INSERT, not silently cut.
-    types = [re.sub(r"\(\d+\)", "", column.type.compile(dialect)) for column in columns]
-    arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(types, 1))
-    names = ", ".join(INSERTED)
-    # The writer's key fingerprint, last: audit_key_check raises (KEY_MISMATCH) unless it is
-    # the one the database records (migration 0021), in this statement, evaluated once.
-    key = f"${len(INSERTED) + 1}"
-    return (
-        f"INSERT INTO audit_entry ({names}) SELECT * FROM unnest({arrays})"
-        f" WHERE audit_key_check({key})"
-    )
-
-
-INSERT = _insert_sql()
 KEY_MISMATCH = "VKA01"  # the SQLSTATE of audit_key_check's refusal
 
 
@@ -398,20 +368,18 @@ async def flush_many(
     conn: AsyncConnection, pending: Sequence[Pending], *, chain: int | None = None
 ) -> int:
     """Write the entries of several requests, in the order given, on one chain and in one
-    statement; returns how many were written. All buffers share one key (the process's).
+    statement when this process knows the chain's head; returns how many were written. All
+    buffers share one key (the process's).
 
     Everything but the links is computed before the chain's lock is taken: the lock covers
-    only the head's read, the INSERT and the commit that follows.
+    only the head's check, the INSERT and the commit that follows. Inside a transaction the
+    lock is held until it ends, so the entries commit with the request's writes or not at all.
     """
     pending = _unwritten(pending)
     if not pending:
         return 0
     chain = next_chain() if chain is None else chain
-    made = _Made(pending, utcnow())
-    found = await driver_fetch(conn, LOCK_AND_HEAD, (CHAIN_LOCK, chain))
-    head = Head(found[0]["hash"], found[0]["occurred_at"]) if found else EMPTY
-    linked = _Linked(made, chain, head)
-    await _write(conn, INSERT, [*linked.columns, fingerprint(linked.key)])
+    linked = await _append(conn, _Made(pending, utcnow()), chain)
     return linked.written()
 
 
@@ -426,29 +394,35 @@ class Head:
 EMPTY = Head(None, None)
 # audit_append's `expected` when the writer does not know the head: no head has this hash.
 UNKNOWN = "unknown"
+# audit_append takes the chain's lock, then reads its head with audit_chain_head (migration
+# 0022), a statement of its own after the lock, so it sees the head that the previous holder
+# committed. Within a chain `occurred_at` never decreases (flush), so if the chain has an
+# entry of the last 40 days its head is one of them: the newest partitions are read first,
+# then the whole table, then, when every entry of the chain was archived, the cut it continues
+# from (app/audit_archive.py).
 APPEND = (
     "SELECT written, head_hash, head_occurred_at FROM audit_append($1, $2, $3, $4, "
     + ", ".join(f"${n}" for n in range(5, 5 + len(INSERTED)))
     + ")"
 )
-# How often append_many links again when another writer moved the head meanwhile.
+# How often an append links again when another writer moved the head meanwhile.
 APPEND_ATTEMPTS = 8
+# Each chain's head after this process's last append to it: a prediction, which audit_append
+# checks under the chain's lock. A wrong one (another process or a rolled-back transaction
+# wrote last) costs one statement more, which returns the real head. Unknown: the same.
+_heads: dict[int, Head] = {}
 
 
-async def append_many(
-    conn: AsyncConnection, pending: Sequence[Pending], *, chain: int, head: Head | None
-) -> Head | None:
-    """`flush_many` in one statement per attempt, for a writer that knows the chain's head
-    (`head`, None: unknown): audit_append (migration 0023) takes the chain's lock and writes
-    the entries, linked to `head`, only if the head is still `head`; otherwise it returns the
-    head, and the entries are linked to it and sent again. One statement, so it needs no
-    transaction of its own (the audit group's writer). Returns the chain's new head (what to
-    pass next time), or `head` when there was nothing to write."""
-    pending = _unwritten(pending)
-    if not pending:
-        return head
-    made = _Made(pending, utcnow())
-    expected = head
+def forget_head(chain: int) -> None:
+    """Ask the database for the chain's head next time (an append's outcome is not known)."""
+    _heads.pop(chain, None)
+
+
+async def _append(conn: AsyncConnection, made: _Made, chain: int) -> _Linked:
+    """Link `made` after the chain's head and write it with audit_append (migration 0023):
+    one statement when the remembered head is still the head, two when it is not known or
+    moved. Returns what was written, with the chain's new head remembered."""
+    expected = _heads.get(chain)
     for _ in range(APPEND_ATTEMPTS):
         linked = _Linked(made, chain, expected or EMPTY)
         sent = expected.hash if expected is not None else UNKNOWN
@@ -456,9 +430,10 @@ async def append_many(
             conn, APPEND, [CHAIN_LOCK, chain, sent, fingerprint(linked.key), *linked.columns]
         )
         if result[0]["written"]:
-            linked.written()
-            return linked.last
+            _heads[chain] = linked.last
+            return linked
         expected = Head(result[0]["head_hash"], result[0]["head_occurred_at"])
+    forget_head(chain)
     raise RuntimeError(f"audit chain {chain}: its head kept moving ({APPEND_ATTEMPTS} attempts)")
 
 

@@ -13,11 +13,11 @@ connection while its entries wait for the writer's (a pool of one connection sti
 One batch is written at a time; what arrives meanwhile is the next batch, so the batch grows
 with the load and a lone request waits for nothing but its own write.
 
-The writer keeps a chain of its own (chosen at random, as every flush's) and remembers its
-head from its last write, so a batch is one statement that commits on its own: the chain's
-lock, the check that the head is still the remembered one, and the INSERT. When another writer
-extended the chain meanwhile, the statement writes nothing and returns the head, and the batch
-is linked to it and sent again (`append_many`).
+The writer keeps a chain of its own (chosen at random, as every flush's), and the process
+remembers the chain's head from its last write (app/audit.py, `flush_many`), so a batch is one
+statement that commits on its own: the chain's lock, the check that the head is still the
+remembered one, and the INSERT. When another writer extended the chain meanwhile, the
+statement writes nothing and returns the head, and the batch is linked to it and sent again.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import Head, Pending, append_many, next_chain
+from app.audit import Pending, flush_many, forget_head, next_chain
 from app.errors import ServiceUnavailable
 from app.observability.metrics import AUDIT_GROUP_SIZE
 
@@ -49,8 +49,6 @@ class AuditGroup:
     chain: int = field(default_factory=next_chain)
     _queue: list[_Waiting] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
-    # The chain's head after this writer's last batch (None: not known).
-    _head: Head | None = None
 
     async def write(self, pending: Pending) -> None:
         """Return once `pending`'s entries are committed; raise what prevented it."""
@@ -82,12 +80,9 @@ class AuditGroup:
         try:
             # One app, one audit key: the whole batch on one chain.
             async with self.connection() as conn:
-                head = await append_many(
-                    conn, [w.pending for w in batch], chain=self.chain, head=self._head
-                )
-            self._head = head
+                await flush_many(conn, [w.pending for w in batch], chain=self.chain)
         except BaseException as exc:
-            self._head = None  # whatever was written or not, ask the database next time
+            forget_head(self.chain)  # whatever was written or not, ask the database next time
             # Every read of the batch answers with the failure, never with its data; a
             # cancelled writer (the server stopping) fails them with a 503 rather than leave
             # them waiting, and ends as cancelled.

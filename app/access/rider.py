@@ -29,28 +29,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.sqlplan import PLANS, Plan, Slot
 
-# The rider's columns in the fused statement's rows (no facts column has these names).
-DATA, DISCLOSED = "ride_data", "ride_disclosed"
+# The prefix of the rider's columns in the fused statement's rows (no facts column has it),
+# and a planned read's two.
+RIDE = "ride_"
+DATA, DISCLOSED = RIDE + "data", RIDE + "disclosed"
 
 
 @dataclass
 class Rider:
     """The predicted plan of a planned read; after the facts statement ran, `rows` are its
-    rows (the facts' columns with `DATA`, `DISCLOSED`).
+    rows (the facts' columns with the read's `columns`, prefixed `ride_`: `DATA`, `DISCLOSED`).
 
-    The read's `pid` is the facts row's id. Its other slots (values computed in Python from the
-    decision, or answered by GraphQL execution) are not known before the decision: they are
-    bound as markers and replaced in the read's JSON text afterwards (`spliced`). A marker is
-    its slot's name between two U+0001 characters, which JSON text written from data never
-    holds raw (it escapes control characters)."""
+    The read's `pid` is the facts row's id. Its other slots are bound to `values` where given
+    (a mutation's lookups ride with all their values known); the rest (values computed in
+    Python from the decision, or answered by GraphQL execution) are not known before the
+    decision: they are bound as markers and replaced in the read's JSON text afterwards
+    (`spliced`). A marker is its slot's name between two U+0001 characters, which JSON text
+    written from data never holds raw (it escapes control characters)."""
 
     plan: Plan
+    values: Mapping[str, Any] = field(default_factory=dict)
+    columns: tuple[str, ...] = ("data", "disclosed")
     taken: bool = False
     rows: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
-    def markers(self) -> dict[str, str]:
+    def bound(self) -> dict[str, Any]:
         """The values of the read's slots other than `pid`, as the fused plan names them."""
-        return {RIDING + s.name: _marker(s.name) for s in self.plan.slots if s.name != "pid"}
+        return {
+            RIDING + s.name: self.values[s.name] if s.name in self.values else _marker(s.name)
+            for s in self.plan.slots
+            if s.name != "pid"
+        }
 
     def answer(self, plan: Plan, patient_id: object) -> Mapping[str, Any] | None:
         """The ridden read's row, if `plan` is the predicted one and the facts row is this
@@ -106,10 +115,11 @@ async def facts_rows(
     if rider is None or rider.taken:
         return await plan.rows(conn, **values)
     rider.taken = True
-    fused = PLANS.get(("ride", plan.sql, rider.plan.sql), lambda: fuse(plan, rider.plan))
+    key = ("ride", plan.sql, rider.plan.sql, rider.columns)
+    fused = PLANS.get(key, lambda: fuse(plan, rider.plan, rider.columns))
     if not fused.sql:  # the read cannot ride (see `fuse`)
         return await plan.rows(conn, **values)
-    rows = await fused.rows(conn, **values, **rider.markers())
+    rows = await fused.rows(conn, **values, **rider.bound())
     rider.rows = rows
     return rows
 
@@ -118,8 +128,9 @@ async def facts_rows(
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|\$(\d+)(::[A-Z]+(?:\[\])?)?")
 
 
-def fuse(facts: Plan, read: Plan) -> Plan:
-    """One statement: the rows of `facts`, each with `read` run for its `id` as `pid`.
+def fuse(facts: Plan, read: Plan, columns: tuple[str, ...] = ("data", "disclosed")) -> Plan:
+    """One statement: the rows of `facts`, each with `read` run for its `id` as `pid` and
+    the read's `columns` beside the facts' own, each prefixed `ride_`.
 
     `read`'s parameters are numbered after `facts`' and its `pid` becomes the facts row's
     `id`; its other slots are named with the prefix `RIDING`. A read without `pid`, or whose
@@ -154,8 +165,9 @@ def fuse(facts: Plan, read: Plan) -> Plan:
     inner = _PARAMETER.sub(renumber, read.sql)
     if not plain_pid:
         return Plan("", (), ())
+    ridden = ", ".join(f"ride.{name} AS {RIDE}{name}" for name in columns)
     sql = (
-        f"SELECT facts_row.*, ride.data AS {DATA}, ride.disclosed AS {DISCLOSED} "
+        f"SELECT facts_row.*, {ridden} "
         f"FROM ({facts.sql}) AS facts_row LEFT OUTER JOIN LATERAL ({inner}) AS ride ON true"
     )
     return Plan(sql, tuple(constants), tuple(slots), facts.tag)

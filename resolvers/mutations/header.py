@@ -94,8 +94,10 @@ async def resolve_header(
     )
     keys = unit_keys(ctx, checks, record.care_unit_hsa_id, record.care_provider_hsa_id)
     who_hsa = practitioner_key(ctx, checks, record.accountable_hsa_id)
-    # Unit, provider, accountable and patient in one statement. The patient's row is read
-    # here but only looked at once the write policy allowed the write (below).
+    # Unit, provider, accountable and patient in one statement, which for a clinician is the
+    # policy's facts statement on the patient too (the decision ensure_may_write asks for).
+    # The patient's row is read here but only looked at once the write policy allowed the
+    # write (below).
     unit_row, provider_row, who_row, patient_found = await ones(
         ctx,
         [
@@ -103,6 +105,7 @@ async def resolve_header(
             (PRACTITIONER, {"hsa_id": who_hsa}) if who_hsa is not None else None,
             (PATIENT, {"id": patient.id}) if patient is not None else None,
         ],
+        deciding=3 if patient is not None else None,
     )
     unit = unit_of(checks, keys, unit_row, provider_row) if keys is not None else None
     who = practitioner_of(ctx, who_hsa, who_row) if who_hsa is not None else None

@@ -3,7 +3,9 @@ practitioner. Reference data (organisations) is read directly; patient rows pass
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
@@ -13,6 +15,7 @@ from sqlalchemy import RowMapping, Table, bindparam, literal, select, true
 from app.access.categories import ADDRESS_COLUMNS
 from app.access.data import ORGANISATION_TABLES
 from app.access.principal import PrincipalKind
+from app.access.rider import RIDE, Rider, riding
 from app.context import Context
 from app.errors import BadInput
 from app.identifiers import validate_hsa_id
@@ -72,38 +75,78 @@ async def one(ctx: Context, table: Table, **where: object) -> RowMapping | None:
 Lookup = tuple[Table, dict[str, object]]
 
 
-async def ones(ctx: Context, lookups: list[Lookup | None]) -> list[RowMapping | None]:
+async def ones(
+    ctx: Context, lookups: list[Lookup | None], *, deciding: int | None = None
+) -> list[RowMapping | None]:
     """`one` of each lookup (None: nothing to look up), all in one statement: each is a
     subquery of at most one row, left-joined to a single row. The statement is compiled once
     per shape (which tables, by which columns: app/sqlplan.py), the values bound per run.
     Address columns of a person's row come back as None, as `one` gives them without a
-    decision on the patient."""
+    decision on the patient.
+
+    `deciding`: the index of a lookup of a patient by id, on whom a clinician's decision is
+    made in the same round trip: the lookups ride on the policy's facts statement
+    (app/access/rider.py) with the facts row's id as that patient's. Nothing is disclosed by
+    deciding, and the write needs the decision next (ensure_may_write)."""
     wanted = [(i, lookup) for i, lookup in enumerate(lookups) if lookup is not None]
     found: list[RowMapping | None] = [None] * len(lookups)
     if not wanted:
         return found
     shape = tuple((i, table.name, tuple(where)) for i, (table, where) in wanted)
-    plan = PLANS.get(("mutation_lookups", shape), lambda: _lookup_plan(wanted))
-    values = {f"l{i}_{k}": v for i, (_, where) in wanted for k, v in where.items()}
-    result = (await ctx.data.fetch_plan(plan, values))[0]
+    plan = PLANS.get(("mutation_lookups", shape, deciding), lambda: _lookup_plan(wanted, deciding))
+    values = {_slot(i, k, deciding): v for i, (_, where) in wanted for k, v in where.items()}
+    result = await _lookup_row(ctx, plan, values, wanted, deciding)
     for i, (table, _) in wanted:
-        if result[f"l{i}_found"] is None:
+        if result[f"{RIDE}l{i}_found"] is None:
             continue
-        row = {c.name: result[f"l{i}_{c.name}"] for c in table.c}
+        row = {c.name: result[f"{RIDE}l{i}_{c.name}"] for c in table.c}
         if table.name not in ORGANISATION_TABLES:
             row |= {c: None for c in ADDRESS_COLUMNS if c in row}
         found[i] = cast(RowMapping, row)
     return found
 
 
-def _lookup_plan(wanted: list[tuple[int, Lookup]]) -> Plan:
+def _slot(i: int, column: str, deciding: int | None) -> str:
+    # The decided patient's id is the `pid` a rider's read gets from the facts row.
+    return "pid" if i == deciding else f"l{i}_{column}"
+
+
+async def _lookup_row(
+    ctx: Context,
+    plan: Plan,
+    values: dict[str, object],
+    wanted: list[tuple[int, Lookup]],
+    deciding: int | None,
+) -> Mapping[str, Any]:
+    """The lookups' row, its columns prefixed as a rider's: ridden on the clinician's
+    decision where one is to be made, else a statement of its own."""
+    if deciding is not None and ctx.principal.kind is PrincipalKind.CLINICIAN:
+        columns = _columns(tuple((i, table) for i, (table, _) in wanted))
+        patient_id = cast(uuid.UUID, values["pid"])
+        rider = Rider(plan, values={k: v for k, v in values.items() if k != "pid"}, columns=columns)
+        with riding(rider):
+            await ctx.data.access([patient_id])
+        for ridden in rider.rows:  # none: the decision was made before, or without facts
+            if ridden["id"] == patient_id:
+                return ridden
+    alone = (await ctx.data.fetch_plan(plan, values))[0]
+    return {RIDE + name: value for name, value in alone.items()}
+
+
+@functools.cache
+def _columns(tables: tuple[tuple[int, Table], ...]) -> tuple[str, ...]:
+    """The columns of the lookups' statement (`_lookup_plan`)."""
+    return tuple(f"l{i}_{name}" for i, table in tables for name in (*table.c.keys(), "found"))
+
+
+def _lookup_plan(wanted: list[tuple[int, Lookup]], deciding: int | None) -> Plan:
     columns: list[Any] = []
     joined: Any = select(literal(1).label("one")).subquery("lookup")
     names = []
     for i, (table, where) in wanted:
         condition = []
         for k in where:
-            names.append(f"l{i}_{k}")
+            names.append(_slot(i, k, deciding))
             condition.append(table.c[k] == bindparam(names[-1], None, type_=table.c[k].type))
         row = select(*table.c, literal(True).label("found")).where(*condition).limit(1)
         sub = row.subquery(f"l{i}")

@@ -291,20 +291,26 @@ async def test_flush_writes_many_patients_in_one_insert(conn: AsyncConnection) -
         parameters[sql] = args
 
     DRIVER_LISTENERS.append(record)
+    audit.forget_head(3)
     try:
         async with count_statements(conn) as statements:
-            assert await audit.flush(conn, buffer, principal, "Flush") == 30
+            assert await audit.flush(conn, buffer, principal, "Flush", chain=3) == 30
     finally:
         DRIVER_LISTENERS.remove(record)
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 1, "one INSERT, not one per patient"
-    assert "unnest(" in inserts[0], "rows as column arrays: the same SQL text for any count"
-    *columns, key_fingerprint = parameters[inserts[0]]
+    # The head not known: the first append returns it, the second writes, in one statement.
+    assert statements == [audit.APPEND, audit.APPEND]
+    *_, key_fingerprint = parameters[audit.APPEND][:4]
+    columns = parameters[audit.APPEND][4:]
+    assert len(columns) == len(audit.INSERTED), "rows as column arrays: one SQL text"
     assert {len(column) for column in columns} == {30}, "30 rows in each array"
     assert key_fingerprint == fingerprint(buffer.chain_key), "checked by the INSERT itself"
-    assert len(statements) == 2  # chain lock and head (audit_chain_head), insert
+    for pid in patients:
+        buffer.disclose(pid, "CareContact", uuid.uuid4())
+    async with count_statements(conn) as statements:
+        assert await audit.flush(conn, buffer, principal, "Flush", chain=3) == 30
+    assert statements == [audit.APPEND], "the head this process wrote: one statement"
     logged = await conn.execute(text("SELECT count(*) FROM audit_entry WHERE operation = 'Flush'"))
-    assert logged.scalar() == 30
+    assert logged.scalar() == 60
 
 
 async def _racing_flushes(url: str) -> tuple[list[tuple[str, str]], bool]:

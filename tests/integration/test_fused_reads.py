@@ -258,7 +258,11 @@ def test_fuse_numbers_the_read_after_the_facts_and_leaves_literals_alone() -> No
     assert fused.constants == ("x", None, "c", None)
     assert [(s.position, s.name) for s in fused.slots] == [(1, "name"), (3, "ride:decided_0")]
     rider = Rider(read)
-    assert rider.markers() == {"ride:decided_0": "\x01decided_0\x01"}
+    assert rider.bound() == {"ride:decided_0": "\x01decided_0\x01"}
+    # A rider whose values are known (a mutation's lookups) binds them, and names its columns.
+    assert Rider(read, values={"decided_0": "v"}).bound() == {"ride:decided_0": "v"}
+    named = fuse(FACTS, read, ("l0_id", "l0_found")).sql
+    assert "SELECT facts_row.*, ride.l0_id AS ride_l0_id, ride.l0_found AS ride_l0_found " in named
     assert spliced('{"w":\x01decided_0\x01}', {"pid": "x", "decided_0": "[]"}) == '{"w":[]}'
     # A slot whose marker is not in the JSON was not put in place: the read runs alone.
     assert spliced('{"w":[]}', {"pid": "x", "decided_0": "[]"}) is None

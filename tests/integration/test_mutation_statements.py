@@ -4,12 +4,13 @@ benchmark sends it (bench/workloads/record_contact.py), by the real clinician, o
 Statement counts per request are deterministic. The payload's row comes back from its INSERT
 with the policy's visibility predicate (resolvers/mutations/runner.py), the mutation runs
 without a savepoint (run_mutation's writes_last), and the audit chain's lock and head are one
-statement (audit_chain_head, migration 0022).
+statement (audit_append, migration 0023) when the process knows the chain's head.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Hashable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import audit
 from app.settings import Settings
 from app.sqlplan import PLANS
 from resolvers.mutations.policy import ensure_may_write
+from schema.ids import encode_id
 from tests.factories import create_care_relationship, create_patient
-from tests.integration.mutation_support import call, make_world, patient_gid
+from tests.integration.mutation_support import call, make_world, patient_gid, system_token
 from tests.sqlcount import context, count_statements
 
 DOCUMENT = Path(__file__).parents[2] / "bench/workloads/vardkedja/RecordCareContact.graphql"
@@ -34,19 +37,21 @@ DOCUMENT = Path(__file__).parents[2] / "bench/workloads/vardkedja/RecordCareCont
 RECORD_CARE_CONTACT = [
     "SAVEPOINT",  # the request (production: BEGIN)
     "SELECT set_config",  # statement timeout (production: none)
-    # The unit (the token's), the accountable (the signed-in clinician), the patient (exists,
-    # born before the contact): one statement.
-    "SELECT lookups care_unit practitioner patient",
-    # The policy's decision on the patient: the clinician's active assignment (A1), which the
-    # write policy then asks for, with the patient's facts (app/access/facts.py).
-    "SELECT assignment with facts",
+    # One statement: the policy's decision on the patient, the clinician's active assignment
+    # (A1), which the write policy then asks for, with the patient's facts
+    # (app/access/facts.py), and riding on it the lookups: the unit (the token's), the
+    # accountable (the signed-in clinician), the patient (exists, born before the contact).
+    "SELECT assignment with facts and lookups",
     # The contact, returned with its visibility (no read back) and whether the unit's care
     # relationship is current (else the contact records one).
     "INSERT INTO care_contact",
-    "SELECT FROM audit_chain_head",  # the audit chain's lock and head
-    "INSERT INTO audit_entry",  # the write entry (and the read of the answer)
+    # The write entry (and the read of the answer), after the chain's lock and a check that
+    # its head is the one this process wrote last.
+    "SELECT FROM audit_append",
     "RELEASE",  # the request (production: COMMIT)
 ]
+# A chain whose head the process does not know: the first append returns the head.
+UNKNOWN_HEAD = [*RECORD_CARE_CONTACT[:-1], "SELECT FROM audit_append", "RELEASE"]
 
 
 def kind(sql: str) -> str:
@@ -58,6 +63,8 @@ def kind(sql: str) -> str:
     if words.startswith("SELECT set_config"):
         return "SELECT set_config"
     if " AS assignment ON true LEFT OUTER JOIN LATERAL " in words:  # load_clinician_patients
+        if " AS lookup LEFT OUTER JOIN " in words:  # with the lookups riding (app/access/rider.py)
+            return "SELECT assignment with facts and lookups"
         return "SELECT assignment with facts"
     if " AS lookup LEFT OUTER JOIN " in words:  # resolvers/mutations/references.py: ones
         return "SELECT lookups " + " ".join(re.findall(r"\bFROM ([a-z_]+) WHERE", words))
@@ -84,13 +91,23 @@ def contact_input(patient_id: str, n: int) -> dict[str, object]:
     }
 
 
+@pytest.fixture
+def one_chain(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every audit flush on one chain, whose head the process has forgotten."""
+    chain = 7
+    monkeypatch.setattr(audit, "next_chain", lambda: chain)
+    audit.forget_head(chain)
+    return chain
+
+
 async def test_record_care_contact_statements(
-    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings, one_chain: int
 ) -> None:
     world = await make_world(conn)
     token = world.clinician_token(settings)
     query = DOCUMENT.read_text()
-    for n in range(2):  # the second request too: nothing is cached across requests
+    expected = [UNKNOWN_HEAD, RECORD_CARE_CONTACT, RECORD_CARE_CONTACT]
+    for n in range(3):  # the third request too: nothing else is cached across requests
         async with count_statements(conn) as statements:
             body = await call(
                 client, query, {"input": contact_input(patient_gid(world.patient), n)}, token=token
@@ -98,7 +115,7 @@ async def test_record_care_contact_statements(
         payload = body["data"]["recordCareContact"]
         assert payload["userErrors"] == []
         assert payload["careContact"]["reason"] == "Uppföljning"
-        assert [kind(s) for s in statements] == RECORD_CARE_CONTACT
+        assert [kind(s) for s in statements] == expected[n]
     entries = await conn.execute(
         text("SELECT action, resources FROM audit_entry WHERE patient_id = :p ORDER BY id"),
         {"p": world.patient.id},
@@ -111,7 +128,7 @@ async def test_record_care_contact_statements(
     assert relationships.scalar() == 1, "the current one is kept, none added"
     # Each request: the contact written, and disclosed in the answer (the same entries as when
     # the row was read back).
-    assert [action for action, _ in rows] == ["read", "write", "read", "write"]
+    assert [action for action, _ in rows] == ["read", "write"] * 3
     assert all(
         len(resources) == 1 and resources[0].startswith("CareContact:") for _, resources in rows
     )
@@ -167,18 +184,17 @@ async def test_a_contact_that_starts_a_care_relationship_is_read_back(
     assert payload["userErrors"] == []
     assert payload["careContact"]["status"] == "AVSLUTAD", "visible under the new relationship"
     kinds = [kind(s) for s in statements]
-    assert kinds[:4] == [
+    assert kinds[:3] == [
         "SAVEPOINT",
         "SELECT set_config",
-        "SELECT lookups care_unit practitioner patient",
-        "SELECT assignment with facts",  # the decision before the insert
+        "SELECT assignment with facts and lookups",  # the decision before the insert
     ]
-    assert kinds[4:9] == [
+    assert kinds[3:8] == [
         "INSERT INTO care_contact",  # says that no relationship is current
         "INSERT INTO care_relationship",
         "SELECT FROM patient",  # the decision again, now with the relationship
         "SELECT FROM care_contact",  # the contact read back
-        "SELECT FROM audit_chain_head",
+        "SELECT FROM audit_append",
     ]
     relationships = await conn.execute(
         text("SELECT count(*) FROM care_relationship WHERE patient_id = :p"), {"p": newcomer.id}
@@ -310,3 +326,81 @@ async def test_the_write_rules_of_a_system_integration_read_nothing(conn: AsyncC
     async with count_statements(conn) as statements:
         await ensure_may_write(context(conn), patient.id, None, "care_contact")
     assert statements == []
+
+
+TWO_CONTACTS = """
+mutation Two($a: RecordCareContactInput!, $b: RecordCareContactInput!) {
+  first: recordCareContact(input: $a) { userErrors { code } careContact { reason } }
+  second: recordCareContact(input: $b) { userErrors { code } careContact { reason } }
+}
+"""
+
+
+async def test_lookups_run_alone_when_the_decision_is_made_already(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings, one_chain: int
+) -> None:
+    """Two contacts for one patient in one document: the first's lookups ride on the facts
+    statement, the second's run alone (its patient is decided), and both are written."""
+    world = await make_world(conn)
+    gid = patient_gid(world.patient)
+    variables = {"a": contact_input(gid, 0), "b": contact_input(gid, 1) | {"reason": "Andra"}}
+    async with count_statements(conn) as statements:
+        body = await call(client, TWO_CONTACTS, variables, token=world.clinician_token(settings))
+    assert body["data"]["first"] == {"userErrors": [], "careContact": {"reason": "Uppföljning"}}
+    assert body["data"]["second"] == {"userErrors": [], "careContact": {"reason": "Andra"}}
+    kinds = [kind(s) for s in statements]
+    assert kinds[2:6] == [
+        "SELECT assignment with facts and lookups",
+        "INSERT INTO care_contact",
+        "SELECT lookups care_unit practitioner patient",
+        "INSERT INTO care_contact",
+    ]
+
+
+async def test_a_system_integrations_lookups_run_alone(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings, one_chain: int
+) -> None:
+    """A system integration's write rules read nothing and its decision waits until needed:
+    the lookups are a statement of their own, and a care unit must be named in the input."""
+    world = await make_world(conn)
+    unit = await conn.execute(
+        text("SELECT hsa_id FROM care_unit WHERE id = :u"), {"u": world.unit.id}
+    )
+    payload = contact_input(patient_gid(world.patient), 0) | {"careUnitHsaId": unit.scalar()}
+    async with count_statements(conn) as statements:
+        body = await call(
+            client, DOCUMENT.read_text(), {"input": payload}, token=system_token(settings)
+        )
+    assert body["data"]["recordCareContact"]["userErrors"] == [], body
+    kinds = [kind(s) for s in statements]
+    assert kinds[2] == "SELECT lookups care_unit patient"
+    assert not any("assignment" in k for k in kinds)
+
+
+async def test_a_patient_who_does_not_exist_is_not_found_when_the_lookups_ride(
+    client: httpx.AsyncClient, conn: AsyncConnection, settings: Settings, one_chain: int
+) -> None:
+    """The facts statement has no row of a patient who does not exist: the ridden lookups
+    are not used, the lookups run alone, and the answer is NOT_FOUND as before."""
+    world = await make_world(conn)
+    missing = encode_id("Patient", uuid.uuid4())
+    async with count_statements(conn) as statements:
+        body = await call(
+            client,
+            DOCUMENT.read_text(),
+            {"input": contact_input(missing, 0)},
+            token=world.clinician_token(settings),
+        )
+    assert body["data"]["recordCareContact"]["userErrors"] == [
+        {
+            "field": "input.patientId",
+            "code": "NOT_FOUND",
+            "message": "input.patientId: no such patient",
+        }
+    ], body
+    kinds = [kind(s) for s in statements]
+    assert kinds[2:4] == [
+        "SELECT assignment with facts and lookups",  # no facts row with the patient's id
+        "SELECT lookups care_unit practitioner patient",
+    ]
+    assert "INSERT INTO care_contact" not in kinds
