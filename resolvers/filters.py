@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Table, any_, func, or_, select
 
+from resolvers.pagination import CursorSlots
 from resolvers.tables import CARE_PROVIDER as _PROVIDER
 from resolvers.tables import CARE_UNIT as _UNIT
 
@@ -83,6 +84,7 @@ class PageArgs:
     """Everything about one list request except whose list it is: the rest of a loader key."""
 
     first: int
-    after: tuple[Any, ...] | None = None
+    # A cursor's sort key; in a plan, the slots that stand for it (resolvers/planner/).
+    after: tuple[Any, ...] | CursorSlots | None = None
     include_nullified: bool = False
     filter: RowFilter = NO_FILTER

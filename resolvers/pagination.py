@@ -68,6 +68,14 @@ def _parse(column: ColumnElement[Any], value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class CursorSlots:
+    """Slots of a plan (app/sqlplan.py) that stand for a cursor's sort key, one per sort
+    column, bound per run: a page after any cursor of the list is one plan."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SortKey:
     """The keyset order of a list: columns (all ascending or all descending) ending in a key."""
 
@@ -79,10 +87,17 @@ class SortKey:
         cols = [source.c[n] for n in self.columns]
         return [c.desc() if self.descending else c.asc() for c in cols]
 
-    def after(self, source: FromClause, after: Sequence[Any]) -> ColumnElement[bool]:
-        """Rows of `source` strictly after the sort key `after` in this order."""
+    def after(self, source: FromClause, after: Sequence[Any] | CursorSlots) -> ColumnElement[bool]:
+        """Rows of `source` strictly after the sort key `after` in this order (a cursor's
+        values, or the slots of a plan that stand for them)."""
         cols = [source.c[n] for n in self.columns]
-        values = [literal(v, type_=c.type) for v, c in zip(after, cols, strict=True)]
+        if isinstance(after, CursorSlots):
+            values = [
+                bindparam(name, None, type_=c.type)
+                for name, c in zip(after.names, cols, strict=True)
+            ]
+        else:
+            values = [literal(v, type_=c.type) for v, c in zip(after, cols, strict=True)]
         left = tuple_(*cols) if len(cols) > 1 else cols[0]
         right = tuple_(*values) if len(values) > 1 else values[0]
         return left < right if self.descending else left > right
@@ -90,12 +105,8 @@ class SortKey:
     def after_slots(self, source: FromClause) -> tuple[ColumnElement[bool], list[str]]:
         """`after` with a slot per sort column (a plan's, app/sqlplan.py), and their names:
         bind `slot_values` of the cursor's key to them."""
-        cols = [source.c[n] for n in self.columns]
         names = [f"after_{n}" for n in self.columns]
-        binds = [bindparam(name, None, type_=c.type) for name, c in zip(names, cols, strict=True)]
-        left = tuple_(*cols) if len(cols) > 1 else cols[0]
-        right = tuple_(*binds) if len(binds) > 1 else binds[0]
-        return (left < right if self.descending else left > right), names
+        return self.after(source, CursorSlots(tuple(names))), names
 
     def slot_values(self, after: Sequence[Any]) -> dict[str, Any]:
         """The values of `after_slots` for the sort key `after`."""

@@ -13,7 +13,7 @@ from app.context import Context
 from resolvers.filters import PageArgs
 from resolvers.listing import Key, Listing
 from resolvers.loaders.base import PageKey, counter, group_by_args
-from resolvers.pagination import Page
+from resolvers.pagination import CursorSlots, Page
 
 
 @dataclass
@@ -54,7 +54,9 @@ class ReverseListLoader(DataLoader[PageKey, Page]):
         if args.first == 0:
             totals = await self.count_with_remaining(parts, args)
             return {p: Page([], rem > 0, tot > rem, tot) for p, (tot, rem) in totals.items()}
-        progress = {p[0]: _Progress(args.after, args.first, []) for p in parts}
+        after = args.after
+        assert not isinstance(after, CursorSlots)  # a plan's slots never reach a loader
+        progress = {p[0]: _Progress(after, args.first, []) for p in parts}
         window = args.first + 1
         while pending := [k for k, s in progress.items() if not s.done]:
             await self._round(pending, progress, args, window)

@@ -70,7 +70,7 @@ from resolvers.planner.declare import (
     declaration_of,
 )
 from resolvers.planner.lists import ListReads
-from resolvers.planner.parts import DecidedSlot, Part, Unplannable, object_type
+from resolvers.planner.parts import CursorSlot, DecidedSlot, Part, Unplannable, object_type
 from resolvers.planner.serialize import serializer
 from resolvers.planner.sqljson import (
     global_id,
@@ -101,6 +101,10 @@ class Builder(ListReads):
     operation: OperationDefinitionNode
     decision: PatientAccess
     decided: list[DecidedSlot] = field(default_factory=list)
+    # Variables given as lists' `after` that the plan binds (Document.cursors), and the slots
+    # they were bound to.
+    cursors: frozenset[str] = frozenset()
+    cursor_slots: list[CursorSlot] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=itertools.count)
 
     def visible(self, table: FromClause) -> ColumnElement[bool]:

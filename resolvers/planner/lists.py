@@ -7,6 +7,7 @@ timeline over several tables, the first row of a list and a value looked up in o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,14 +17,17 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    VariableNode,
 )
 from graphql.execution.collect_fields import (
     FieldDetailsList,
     GroupedFieldSet,
 )
+from graphql.execution.values import VariableValues
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Table,
     Text,
     case,
     cast,
@@ -43,13 +47,21 @@ from app.errors import AppError
 from resolvers.filters import PageArgs
 from resolvers.listing import Listing
 from resolvers.loaders.base import PatientListLoader
+from resolvers.pagination import CursorSlots, SortKey
 from resolvers.planner.declare import (
     FirstOf,
     Interleaved,
     Listed,
     Picked,
 )
-from resolvers.planner.parts import Part, Unplannable, list_item, object_type
+from resolvers.planner.parts import (
+    CursorSlot,
+    Decline,
+    Part,
+    Unplannable,
+    list_item,
+    object_type,
+)
 from resolvers.planner.sqljson import (
     text_obj,
     text_or_null,
@@ -105,6 +117,31 @@ class ListReads:
 
     schema: GraphQLSchema
     decision: PatientAccess
+    variables: VariableValues
+    cursors: frozenset[str]
+    cursor_slots: list[CursorSlot]
+
+    def cursor_variable(self, details: FieldDetailsList) -> str | None:
+        """The variable given as this field's `after`, if the plan binds it: with a value
+        (a null one shapes the plan as no cursor)."""
+        for argument in details[0].node.arguments or ():
+            if argument.name.value == "after" and isinstance(argument.value, VariableNode):
+                name = argument.value.name.value
+                bound = name in self.cursors and self.variables.coerced.get(name) is not None
+                return name if bound else None
+        return None
+
+    def bound_after(
+        self, args: PageArgs, variable: str | None, sort: SortKey, table: Table
+    ) -> PageArgs:
+        """`args` with its cursor as slots of the plan when `variable` gives it: any cursor
+        of the list then reads with the same plan (its values decoded per run, CursorSlot)."""
+        if variable is None or args.after is None:
+            return args
+        prefix = self.name("after")
+        names = tuple(f"{prefix}_{column}" for column in sort.columns)
+        self.cursor_slots.append(CursorSlot(variable, sort, table, names))
+        return dataclasses.replace(args, after=CursorSlots(names))
 
     def name(self, prefix: str) -> str:
         raise NotImplementedError
@@ -143,9 +180,12 @@ class ListReads:
         part: Part,
     ) -> ColumnElement[Any]:
         listed = declared.listed if isinstance(declared, FirstOf) else declared
+        variable = self.cursor_variable(details)
         try:
             args = listed.args(**self.arguments(gfield, details))
         except AppError as exc:  # the loader path reports it, with its path
+            if variable is not None:  # a cursor's value is not in the plan's key
+                raise Decline from exc
             raise Unplannable(f"{where}: {exc}") from exc
         if not issubclass(listed.loader, PatientListLoader):
             raise Unplannable(f"{where}: {listed.loader.__name__} is not a patient list")
@@ -157,6 +197,8 @@ class ListReads:
         if custom:  # the loader reads its own way (a narrower scope): only it answers
             raise Unplannable(f"{where}: {listed.loader.__name__} overrides {custom}")
         listing: Listing = listed.loader.listing
+        if not isinstance(declared, FirstOf):  # (a first node after a cursor: not planned)
+            args = self.bound_after(args, variable, listing.sort, listing.table)
         table = listing.table.alias(self.name("t"))
         base = [
             table.c[mine] == row.c[theirs]
@@ -377,13 +419,18 @@ class ListReads:
     ) -> ColumnElement[Any]:
         """The timeline: a page over a UNION ALL of the kinds' (kind, patient, id, time), each
         arm under its table's policy predicate, each node read from its kind's table."""
+        variable = self.cursor_variable(details)
         try:
             targs = declared.args(**self.arguments(gfield, details))
         except AppError as exc:
+            if variable is not None:  # a cursor's value is not in the plan's key
+                raise Decline from exc
             raise Unplannable(f"{where}: {exc}") from exc
         args: PageArgs = targs.page
         if args.first == 0 or not targs.kinds:
             raise Unplannable(f"{where}: an empty timeline page")
+        # The kinds' tables share the sort columns' types: any decodes a cursor.
+        args = self.bound_after(args, variable, declared.sort, next(iter(declared.tables.values())))
         arms = []
         for kind in sorted(targs.kinds):
             t = declared.tables[kind].alias(self.name("k"))

@@ -3,6 +3,8 @@ reading it needs, and the GraphQL types of a selection."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,10 +21,12 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
 from graphql.execution.values import VariableValues
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.context import Context
+from app.errors import AppError
+from resolvers.pagination import SortKey
 from resolvers.planner.declare import Decided
 
 
@@ -33,12 +37,47 @@ class Decline(Exception):
 @dataclass(frozen=True)
 class Document:
     """What a document is, once per (text, operation): its query operation and fragments, and
-    the variables that shape a statement (those used anywhere but in the root arguments)."""
+    the variables that shape a statement (those used anywhere but in the root arguments), of
+    which `cursors` are used only as lists' `after`: a plan may bind them (`CursorSlot`)."""
 
     text: str
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     shaping: tuple[str, ...]
+    cursors: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CursorSlot:
+    """A list's `after` given by a cursor variable, bound per run to the slots `names` (one
+    per sort column of the list's `sort` over `table`)."""
+
+    variable: str
+    sort: SortKey
+    table: Table
+    names: tuple[str, ...]
+
+    def values(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The slots' values for the cursor in `raw`; Decline when it is not one of this
+        list's (GraphQL execution then reports it as the loader path does)."""
+        try:
+            key = self.sort.decode((raw or {})[self.variable], self.table)
+        except (AppError, KeyError, TypeError) as exc:
+            raise Decline from exc
+        return dict(zip(self.names, key, strict=True))
+
+
+def cursor_shape(cursor: Any) -> Any:
+    """What of a cursor shapes a plan that binds it: its list's tag and key length (the
+    values are slots). Anything else (null, a sealed or malformed cursor) is itself."""
+    if isinstance(cursor, str) and cursor:
+        try:
+            tag, *values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if isinstance(tag, str):
+                return ["cursor", tag, len(values)]
+        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
+            pass
+    return cursor
 
 
 @dataclass(frozen=True)
@@ -58,10 +97,16 @@ class Request:
         """Count the CPU time since `started` (time.thread_time) as planning."""
         self.planning[0] += time.thread_time() - started
 
-    def shaping(self) -> bytes:
-        """The values of the variables that shape a statement (a part of a plan's key)."""
+    def shaping(self, *, cursors_bound: bool = False) -> bytes:
+        """The values of the variables that shape a statement (a part of a plan's key);
+        `cursors_bound`: of the cursor variables, only their shape (the plan binds them)."""
         raw = self.raw or {}
-        return orjson.dumps({n: raw.get(n) for n in self.doc.shaping})
+        if not cursors_bound:
+            return orjson.dumps({n: raw.get(n) for n in self.doc.shaping})
+        cursors = self.doc.cursors
+        return orjson.dumps(
+            {n: cursor_shape(raw.get(n)) if n in cursors else raw.get(n) for n in self.doc.shaping}
+        )
 
 
 class Unplannable(Exception):

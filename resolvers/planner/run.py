@@ -10,7 +10,8 @@ planner cannot read in SQL are answered by GraphQL execution first, in one sub-d
 `Decline` means: answer the whole request through GraphQL execution instead (a document whose
 root is not `patient`, an argument the resolver would reject, an error in the GraphQL part):
 errors are always GraphQL's own. Plans are cached per (document, operation, the variables
-that shape the statement, the shape of the decision); values are bound per run.
+that shape the statement, the shape of the decision); values are bound per run, a patient's
+cursors given as variables included (only their list and length key the plan: CursorSlot).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import orjson
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLObjectType,
@@ -57,6 +59,7 @@ from resolvers.planner.fallback import (
     slot_name,
 )
 from resolvers.planner.parts import (
+    CursorSlot,
     DecidedSlot,
     Decline,
     Document,
@@ -81,6 +84,15 @@ class Tag:
     decided: tuple[DecidedSlot, ...]
     fallback: Fallback | None
     planned: int
+    cursors: tuple[CursorSlot, ...] = ()
+
+    def bound(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The values of the plan's cursor slots for these variables (Decline: not a cursor
+        of its list)."""
+        values: dict[str, Any] = {}
+        for slot in self.cursors:
+            values |= slot.values(raw)
+        return values
 
 
 class _Documents:
@@ -126,20 +138,29 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         if isinstance(selection, FieldNode) and selection.name.value == "patient":
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
+    # Variables given as a list's `after` (as its whole value), and those used otherwise.
+    as_after: set[str] = set()
+    otherwise: set[str] = set()
 
     class Variables(Visitor):
-        def enter_argument(self, node: Any, *_: Any) -> Any:
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
             if id(node) in root_arguments:
+                return Visitor.SKIP
+            if node.name.value == "after" and isinstance(node.value, VariableNode):
+                shaping.add(node.value.name.value)
+                as_after.add(node.value.name.value)
                 return Visitor.SKIP
             return None
 
         def enter_variable(self, node: VariableNode, *_: Any) -> None:
             shaping.add(node.name.value)
+            otherwise.add(node.name.value)
 
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    return Document(text, operation, fragments, tuple(sorted(shaping)))
+    cursors = frozenset(as_after - otherwise)
+    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors)
 
 
 def may_plan(text: str, operation_name: str | None) -> bool:
@@ -356,7 +377,9 @@ async def _patient_object(
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
-    values: dict[str, Any] = {"pid": patient_id}
+    cursors = tag.bound(req.raw)
+    # The JSON text of fields computed in Python (a ridden read holds markers for them).
+    values: dict[str, Any] = {}
     PLANNER_FIELDS.labels("planned").inc(tag.planned)
     if tag.fallback is not None:
         PLANNER_FIELDS.labels("fallback").inc(len(tag.fallback.keys))
@@ -371,7 +394,7 @@ async def _patient_object(
     if ridden is not None:
         data, disclosed = ridden
     else:
-        [row] = await ctx.data.fetch_plan(plan, values)
+        [row] = await ctx.data.fetch_plan(plan, {"pid": patient_id, **values, **cursors})
         data, disclosed = row["data"], row["disclosed"]
     ctx.audit.disclose(patient_id, "Patient", patient_id)
     record(ctx, disclosed)
@@ -403,7 +426,7 @@ def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:
         "planner",
         doc.text,
         doc.operation.name and doc.operation.name.value,
-        req.shaping(),
+        req.shaping(cursors_bound=True),
         node.alias and node.alias.value,
         node.name.value,
     )
@@ -414,7 +437,15 @@ def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:
 def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
     """The read predicted for this caller, document and patient (a person number or an id)."""
     predictions = req.ctx.predictions
-    return predictions.rider((req.ctx.principal, key), patient) if predictions else None
+    rider = predictions.rider((req.ctx.principal, key), patient) if predictions else None
+    if rider is None:
+        return None
+    tag = rider.plan.tag
+    assert isinstance(tag, Tag)
+    try:  # the cursors' values are known before the decision: the read rides with them
+        return Rider(rider.plan, values=tag.bound(req.raw)) if tag.cursors else rider
+    except Decline:
+        return None
 
 
 def record(ctx: Context, disclosed: str | None) -> None:
@@ -438,11 +469,13 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
         builder = Builder(
             schema._schema, schema, doc.fragments, req.variables, doc.operation, stand_in
         )
+        builder.cursors = doc.cursors  # bound per run: the key has only their shape (_key)
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
             names += [slot_name(k) for k in fallback.keys]
-        tag = Tag(tuple(builder.decided), fallback, planned)
+        names += [name for slot in builder.cursor_slots for name in slot.names]
+        tag = Tag(tuple(builder.decided), fallback, planned, tuple(builder.cursor_slots))
         return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
 
     return plan_per_decision(key, decision, make)
@@ -460,9 +493,11 @@ def _statement(
     fallback: dict[str, FieldDetailsList] = {}
     for key, sub in fields.items():
         attempt = Part(text_obj())
+        cursors = len(builder.cursor_slots)
         try:
             value = builder.value(patient_type, row, key, sub, "patient", None, attempt)
         except Unplannable:
+            del builder.cursor_slots[cursors:]  # not in the statement: answered by GraphQL
             fallback[key] = sub
             pairs.append((key, bindparam(slot_name(key), None, type_=Text)))
             continue

@@ -1,0 +1,137 @@
+"""A page after a cursor given as a variable: the plan binds the cursor's sort key as values
+(resolvers/planner/parts.py, CursorSlot), so every page of a list reads with one plan, as the
+issue asks ("values bound per request"). Over HTTP with the patient's own demo token, paging
+MyRecord's timeline, and the ER doctor's free-form contacts page."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+
+from app.sqlplan import PLANS
+from tests.integration.demo_support import Demo
+from tests.integration.test_fused_reads import ask, client, rides_twice
+from tests.integration.test_situation_matrix import ER_DOCTOR, PATIENT, TOLVAN
+
+CONTACTS = """
+query Contacts($pnr: String!, $after: String) {
+  patient(personnummer: $pnr) {
+    careContacts(first: 2, after: $after) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage endCursor }
+      nodes { id eventTime }
+    }
+  }
+}
+"""
+
+
+def plans_of(operation: str) -> set[tuple[Any, ...]]:
+    """The keys of the planner's cached plans of an operation (app/sqlplan.py)."""
+    return {
+        k
+        for k in PLANS._plans
+        if isinstance(k, tuple) and k[:1] == ("planner",) and k[2] == operation
+    }
+
+
+def forget_plans(operation: str) -> None:
+    """Drop the operation's cached plans (earlier tests may have made some)."""
+    for key in plans_of(operation):
+        del PLANS._plans[key]
+
+
+def my_record(after: str | None) -> dict[str, Any]:
+    return {
+        "operationName": "MyRecord",
+        "variables": {"personnummer": TOLVAN, "first": 3, "after": after},
+    }
+
+
+def cursor(tag: str, *values: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([tag, *values])).decode().rstrip("=")
+
+
+async def test_every_page_of_the_timeline_after_a_cursor_reads_with_one_plan(
+    demo: Demo,
+) -> None:
+    forget_plans("MyRecord")
+    seen: list[str] = []
+    after: str | None = None
+    pages = 0
+    async with client(demo.conn, demo.settings) as http:
+        while pages < 5:
+            answer = await ask(http, demo, PATIENT, my_record(after))
+            assert "errors" not in answer.body, answer.body
+            timeline = answer.body["data"]["patient"]["timeline"]
+            seen += [node["id"] for node in timeline["nodes"]]
+            pages += 1
+            if pages == 2:
+                first_cursor_plans = plans_of("MyRecord")
+            after = timeline["pageInfo"]["endCursor"]
+            if not timeline["pageInfo"]["hasNextPage"]:
+                break
+    assert pages >= 4, "Tolvan's timeline has more than three pages of three"
+    assert len(seen) == len(set(seen)), "no event on two pages"
+    # The first page and the first after a cursor each made a plan; no later page did.
+    assert len(first_cursor_plans) == 2
+    assert plans_of("MyRecord") == first_cursor_plans
+    # The key holds the cursor's list and length, not the cursor; the plan binds its values.
+    shapes = sorted(key[3] for key in first_cursor_plans)
+    assert b'"after":null' in shapes[1] and b'"after":["cursor","Timeline",2]' in shapes[0]
+    bound = [PLANS._plans[key] for key in first_cursor_plans if b'"cursor"' in key[3]]
+    assert len([slot for slot in bound[0].slots if slot.name.startswith("after")]) == 2
+
+
+async def test_a_page_after_a_cursor_rides_on_the_facts(demo: Demo) -> None:
+    async with client(demo.conn, demo.settings) as http:
+        first = await ask(http, demo, PATIENT, my_record(None))
+    after = first.body["data"]["patient"]["timeline"]["pageInfo"]["endCursor"]
+    assert after is not None
+    # The same answer and audit as a read without a prediction, one statement fewer.
+    second = await rides_twice(demo, PATIENT, my_record(after))
+    nodes = [page.body["data"]["patient"]["timeline"]["nodes"] for page in (first, second)]
+    assert nodes[1] and not {n["id"] for n in nodes[0]} & {n["id"] for n in nodes[1]}
+
+
+async def test_a_contacts_page_after_any_cursor_reads_with_one_plan(demo: Demo) -> None:
+    forget_plans("Contacts")
+    ids: list[str] = []
+    after: str | None = None
+    async with client(demo.conn, demo.settings) as http:
+        for _ in range(4):
+            body = {"query": CONTACTS, "variables": {"pnr": TOLVAN, "after": after}}
+            answer = await ask(http, demo, ER_DOCTOR, body)
+            assert "errors" not in answer.body, answer.body
+            page = answer.body["data"]["patient"]["careContacts"]
+            ids += [node["id"] for node in page["nodes"]]
+            assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+            after = page["pageInfo"]["endCursor"]
+    assert len(ids) == 8 == len(set(ids))
+    assert len(plans_of("Contacts")) == 2
+
+
+async def test_a_cursor_not_of_the_list_is_refused_as_graphql_execution_refuses_it(
+    demo: Demo,
+) -> None:
+    """A cursor of another list, or of this list with values that are not its sort key:
+    GraphQL execution answers (the planner declines), with its BAD_USER_INPUT; the same with
+    the planner switched off."""
+    graphql_only = demo.settings.model_copy(update={"planner": False})
+    contacts = cursor("CareContact", "2024-01-01T00:00:00+00:00", "0" * 8)
+    for bad in (
+        contacts,
+        cursor("Timeline", "not a time", "00000000-0000-0000-0000-000000000000"),
+        cursor("Timeline", "2024-01-01T00:00:00+00:00"),
+        "not-a-cursor",
+    ):
+        async with client(demo.conn, demo.settings) as http:
+            planned = await ask(http, demo, PATIENT, my_record(bad))
+        async with client(demo.conn, graphql_only) as http:
+            executed = await ask(http, demo, PATIENT, my_record(bad))
+        assert planned.body == executed.body
+        assert planned.audit == executed.audit
+        codes = {e["extensions"]["code"] for e in planned.body["errors"]}
+        assert codes == {"BAD_USER_INPUT"}, planned.body
