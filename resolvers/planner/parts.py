@@ -37,14 +37,17 @@ class Decline(Exception):
 @dataclass(frozen=True)
 class Document:
     """What a document is, once per (text, operation): its query operation and fragments, and
-    the variables that shape a statement (those used anywhere but in the root arguments), of
-    which `cursors` are used only as lists' `after`: a plan may bind them (`CursorSlot`)."""
+    the variables that shape a statement (those used anywhere but in the root arguments).
+    A plan may bind some of them: `cursors`, used only as lists' `after` (`CursorSlot`), and
+    `times`, DateTime variables used only as a filter's `period: {start, end}` (built with a
+    placeholder time that becomes the slot: run.py, `_plan`)."""
 
     text: str
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     shaping: tuple[str, ...]
     cursors: frozenset[str] = frozenset()
+    times: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,22 @@ class Request:
         """Count the CPU time since `started` (time.thread_time) as planning."""
         self.planning[0] += time.thread_time() - started
 
-    def shaping(self, *, cursors_bound: bool = False) -> bytes:
+    def shaping(self, *, bound: bool = False) -> bytes:
         """The values of the variables that shape a statement (a part of a plan's key);
-        `cursors_bound`: of the cursor variables, only their shape (the plan binds them)."""
+        `bound`: of the variables the plan binds (cursors, times), only their shape."""
         raw = self.raw or {}
-        if not cursors_bound:
+        if not bound:
             return orjson.dumps({n: raw.get(n) for n in self.doc.shaping})
-        cursors = self.doc.cursors
-        return orjson.dumps(
-            {n: cursor_shape(raw.get(n)) if n in cursors else raw.get(n) for n in self.doc.shaping}
-        )
+        cursors, times = self.doc.cursors, self.doc.times
+        shaped = {}
+        for n in self.doc.shaping:
+            value = raw.get(n)
+            if n in cursors:
+                value = cursor_shape(value)
+            elif n in times:
+                value = value is not None  # a condition, or none
+            shaped[n] = value
+        return orjson.dumps(shaped)
 
 
 class Unplannable(Exception):

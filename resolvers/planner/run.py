@@ -10,8 +10,8 @@ planner cannot read in SQL are answered by GraphQL execution first, in one sub-d
 `Decline` means: answer the whole request through GraphQL execution instead (a document whose
 root is not `patient`, an argument the resolver would reject, an error in the GraphQL part):
 errors are always GraphQL's own. Plans are cached per (document, operation, the variables
-that shape the statement, the shape of the decision); values are bound per run, a patient's
-cursors given as variables included (only their list and length key the plan: CursorSlot).
+that shape the statement, the shape of the decision); values are bound per run, and so are
+cursors and period times given as variables (only their shape keys the plan: Document).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLObjectType,
     GraphQLSchema,
+    NamedTypeNode,
+    NonNullTypeNode,
+    ObjectFieldNode,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
@@ -38,7 +41,7 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Visitor
 from sqlalchemy import ClauseElement, ColumnElement, Text, bindparam, select
 
@@ -48,7 +51,14 @@ from app.context import Context
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS, PLANNER_RIDES, PLANNING_CPU
 from app.outage import is_statement_timeout, unavailable_reason
-from app.sqlplan import Plan, compile_plan, placeholder, plan_per_decision
+from app.sqlplan import (
+    Placeholder,
+    Plan,
+    compile_plan,
+    placeholder,
+    plan_per_decision,
+    time_placeholder,
+)
 from resolvers.patients import PERSON_NUMBER_KINDS, normalized_identifier
 from resolvers.planner.build import Builder
 from resolvers.planner.fallback import (
@@ -85,13 +95,15 @@ class Tag:
     fallback: Fallback | None
     planned: int
     cursors: tuple[CursorSlot, ...] = ()
+    # (slot, variable) of the times the plan binds (Document.times).
+    times: tuple[tuple[str, str], ...] = ()
 
-    def bound(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The values of the plan's cursor slots for these variables (Decline: not a cursor
-        of its list)."""
-        values: dict[str, Any] = {}
-        for slot in self.cursors:
-            values |= slot.values(raw)
+    def bound(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the plan's cursor and time slots for these (coerced) variables
+        (Decline: a cursor not of its list)."""
+        values: dict[str, Any] = {slot: variables[name] for slot, name in self.times}
+        for cursor in self.cursors:
+            values |= cursor.values(variables)
         return values
 
 
@@ -138,8 +150,10 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         if isinstance(selection, FieldNode) and selection.name.value == "patient":
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
-    # Variables given as a list's `after` (as its whole value), and those used otherwise.
+    # Variables given as a list's `after` or a period's bound (as their whole value), and
+    # those used otherwise.
     as_after: set[str] = set()
+    as_period: set[str] = set()
     otherwise: set[str] = set()
 
     class Variables(Visitor):
@@ -152,6 +166,24 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
                 return Visitor.SKIP
             return None
 
+        def enter_object_field(
+            self, node: ObjectFieldNode, _key: Any, _parent: Any, _path: Any, ancestors: Any
+        ) -> Any:
+            fields = [a for a in ancestors if isinstance(a, ObjectFieldNode)]
+            in_period = bool(fields) and fields[-1].name.value == "period"
+            arguments = [a for a in ancestors if isinstance(a, ArgumentNode)]
+            in_filter = bool(arguments) and arguments[-1].name.value == "filter"
+            if (
+                node.name.value in ("start", "end")
+                and isinstance(node.value, VariableNode)
+                and in_period
+                and in_filter
+            ):
+                shaping.add(node.value.name.value)
+                as_period.add(node.value.name.value)
+                return Visitor.SKIP
+            return None
+
         def enter_variable(self, node: VariableNode, *_: Any) -> None:
             shaping.add(node.name.value)
             otherwise.add(node.name.value)
@@ -159,8 +191,24 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    cursors = frozenset(as_after - otherwise)
-    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors)
+    cursors = frozenset(as_after - otherwise - as_period)
+    times = frozenset(
+        name
+        for name in as_period - otherwise - as_after
+        if _declared(operation, name) == "DateTime"
+    )
+    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times)
+
+
+def _declared(operation: OperationDefinitionNode, name: str) -> str | None:
+    """The named type a variable is declared with (non-null or not), if not a list."""
+    for definition in operation.variable_definitions or ():
+        if definition.variable.name.value == name:
+            kind = definition.type
+            if isinstance(kind, NonNullTypeNode):
+                kind = kind.type
+            return kind.name.value if isinstance(kind, NamedTypeNode) else None
+    return None
 
 
 def may_plan(text: str, operation_name: str | None) -> bool:
@@ -377,7 +425,7 @@ async def _patient_object(
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
-    cursors = tag.bound(req.raw)
+    bound = tag.bound(req.variables.coerced)
     # The JSON text of fields computed in Python (a ridden read holds markers for them).
     values: dict[str, Any] = {}
     PLANNER_FIELDS.labels("planned").inc(tag.planned)
@@ -394,7 +442,7 @@ async def _patient_object(
     if ridden is not None:
         data, disclosed = ridden
     else:
-        [row] = await ctx.data.fetch_plan(plan, {"pid": patient_id, **values, **cursors})
+        [row] = await ctx.data.fetch_plan(plan, {"pid": patient_id, **values, **bound})
         data, disclosed = row["data"], row["disclosed"]
     ctx.audit.disclose(patient_id, "Patient", patient_id)
     record(ctx, disclosed)
@@ -426,7 +474,7 @@ def _key(req: Request, details: FieldDetailsList) -> tuple[Any, ...]:
         "planner",
         doc.text,
         doc.operation.name and doc.operation.name.value,
-        req.shaping(cursors_bound=True),
+        req.shaping(bound=True),
         node.alias and node.alias.value,
         node.name.value,
     )
@@ -442,8 +490,9 @@ def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
         return None
     tag = rider.plan.tag
     assert isinstance(tag, Tag)
-    try:  # the cursors' values are known before the decision: the read rides with them
-        return Rider(rider.plan, values=tag.bound(req.raw)) if tag.cursors else rider
+    try:  # the bound values are known before the decision: the read rides with them
+        bound = tag.bound(req.variables.coerced) if tag.cursors or tag.times else None
+        return Rider(rider.plan, values=bound) if bound else rider
     except Decline:
         return None
 
@@ -466,17 +515,33 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
     schema, doc = req.schema, req.doc
 
     def make(stand_in: Any, marker: uuid.UUID) -> Plan:
-        builder = Builder(
-            schema._schema, schema, doc.fragments, req.variables, doc.operation, stand_in
-        )
-        builder.cursors = doc.cursors  # bound per run: the key has only their shape (_key)
+        # Bound per run, so the key has only their shape (_key): the cursors by their slots,
+        # the times by placeholders that stand for them while the statement is built.
+        coerced = dict(req.variables.coerced)
+        times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
+        coerced |= times
+        variables = VariableValues(req.variables.sources, coerced)
+        builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, stand_in)
+        builder.cursors = doc.cursors
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
             names += [slot_name(k) for k in fallback.keys]
         names += [name for slot in builder.cursor_slots for name in slot.names]
-        tag = Tag(tuple(builder.decided), fallback, planned, tuple(builder.cursor_slots))
-        return compile_plan(statement, names=names, placeholders={marker: "pid"}, tag=tag)
+        slots = {n: f"time:{n}" for n in times}
+        tag = Tag(
+            tuple(builder.decided),
+            fallback,
+            planned,
+            tuple(builder.cursor_slots),
+            tuple((slot, n) for n, slot in slots.items()),
+        )
+        marks: dict[Placeholder, str] = {marker: "pid"}
+        marks |= {times[n]: slot for n, slot in slots.items()}
+        # A time whose field GraphQL execution answers is not in the statement.
+        return compile_plan(
+            statement, names=names, placeholders=marks, optional=slots.values(), tag=tag
+        )
 
     return plan_per_decision(key, decision, make)
 

@@ -1,7 +1,11 @@
-"""A page after a cursor given as a variable: the plan binds the cursor's sort key as values
-(resolvers/planner/parts.py, CursorSlot), so every page of a list reads with one plan, as the
-issue asks ("values bound per request"). Over HTTP with the patient's own demo token, paging
-MyRecord's timeline, and the ER doctor's free-form contacts page."""
+"""Values a plan binds per run (issue 18: "values bound per request"), over HTTP with the
+roles' own demo tokens:
+
+- a page after a cursor given as a variable: the plan binds the cursor's sort key
+  (resolvers/planner/parts.py, CursorSlot), so every page of a list reads with one plan
+  (MyRecord's timeline as the patient, a free-form contacts page as the ER doctor);
+- a time given as a variable to a filter's period (EmergencyOverview's `$since`): one plan
+  for every time (TimeSlot), with the answers GraphQL execution gives."""
 
 from __future__ import annotations
 
@@ -135,3 +139,42 @@ async def test_a_cursor_not_of_the_list_is_refused_as_graphql_execution_refuses_
         assert planned.audit == executed.audit
         codes = {e["extensions"]["code"] for e in planned.body["errors"]}
         assert codes == {"BAD_USER_INPUT"}, planned.body
+
+
+def emergency(since: str | None) -> dict[str, Any]:
+    return {
+        "operationName": "EmergencyOverview",
+        "variables": {"personnummer": TOLVAN, "since": since},
+    }
+
+
+SINCE = (
+    "2020-01-01T00:00:00Z",
+    "2024-06-01T12:30:00+02:00",
+    "2025-11-20T08:15:42.123456Z",
+    "2099-01-01T00:00:00Z",
+)
+
+
+async def test_every_since_of_the_emergency_overview_reads_with_one_plan(demo: Demo) -> None:
+    forget_plans("EmergencyOverview")
+    graphql_only = demo.settings.model_copy(update={"planner": False})
+    counts = []
+    async with client(demo.conn, demo.settings) as http:
+        for since in SINCE:
+            planned = await ask(http, demo, ER_DOCTOR, emergency(since))
+            async with client(demo.conn, graphql_only) as other:
+                executed = await ask(other, demo, ER_DOCTOR, emergency(since))
+            assert "errors" not in planned.body, planned.body
+            assert (planned.body, planned.audit) == (executed.body, executed.audit)
+            counts.append(planned.body["data"]["patient"]["careContacts"]["totalCount"])
+        await ask(http, demo, ER_DOCTOR, emergency(None))
+    # A later start leaves fewer contacts (those still open overlap any start).
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1], counts
+    shapes = sorted(key[3] for key in plans_of("EmergencyOverview"))
+    assert shapes == [b'{"since":false}', b'{"since":true}']
+
+
+async def test_a_read_with_a_since_rides_on_the_facts(demo: Demo) -> None:
+    first = await rides_twice(demo, ER_DOCTOR, emergency(SINCE[1]))
+    assert first.body["data"]["patient"]["careContacts"]["totalCount"] > 0
