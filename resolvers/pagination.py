@@ -122,15 +122,22 @@ class SortKey:
     def decode(self, cursor: str, source: FromClause) -> tuple[Any, ...]:
         """The sort key in `cursor`; BAD_USER_INPUT if it is not a cursor of this list."""
         types = [source.c[c] for c in self.columns]
-        cursor = opened(cursor)  # a research request's cursors are sealed
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            tag, *values = orjson.loads(raw)
-            if tag == self.tag and len(values) == len(self.columns):
-                return tuple(_parse(col, value) for col, value in zip(types, values, strict=True))
-        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-            pass
+        parts = cursor_parts(opened(cursor))  # a research request's cursors are sealed
+        if parts is not None and parts[0] == self.tag and len(parts[1]) == len(self.columns):
+            try:
+                return tuple(_parse(col, v) for col, v in zip(types, parts[1], strict=True))
+            except (ValueError, TypeError):
+                pass
         raise BadInput("after: not a cursor of this list", field="after", rule="cursor")
+
+
+def cursor_parts(cursor: str) -> tuple[Any, list[Any]] | None:
+    """The tag and values a cursor holds (None: not a cursor's encoding), whatever list's."""
+    try:
+        tag, *values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
+        return None
+    return tag, values
 
 
 @dataclass

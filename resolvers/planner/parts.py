@@ -3,8 +3,6 @@ reading it needs, and the GraphQL types of a selection."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.context import Context
 from app.errors import AppError
-from resolvers.pagination import SortKey
+from resolvers.pagination import SortKey, cursor_parts
 from resolvers.planner.declare import Decided
 
 
@@ -60,11 +58,11 @@ class CursorSlot:
     table: Table
     names: tuple[str, ...]
 
-    def values(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The slots' values for the cursor in `raw`; Decline when it is not one of this
-        list's (GraphQL execution then reports it as the loader path does)."""
+    def values(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The slots' values for the cursor in `variables`; Decline when it is not one of
+        this list's (GraphQL execution then reports it as the loader path does)."""
         try:
-            key = self.sort.decode((raw or {})[self.variable], self.table)
+            key = self.sort.decode(variables[self.variable], self.table)
         except (AppError, KeyError, TypeError) as exc:
             raise Decline from exc
         return dict(zip(self.names, key, strict=True))
@@ -73,13 +71,9 @@ class CursorSlot:
 def cursor_shape(cursor: Any) -> Any:
     """What of a cursor shapes a plan that binds it: its list's tag and key length (the
     values are slots). Anything else (null, a sealed or malformed cursor) is itself."""
-    if isinstance(cursor, str) and cursor:
-        try:
-            tag, *values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            if isinstance(tag, str):
-                return ["cursor", tag, len(values)]
-        except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-            pass
+    parts = cursor_parts(cursor) if isinstance(cursor, str) and cursor else None
+    if parts is not None and isinstance(parts[0], str):
+        return ["cursor", parts[0], len(parts[1])]
     return cursor
 
 
