@@ -16,12 +16,14 @@ cursors and period times given as variables (only their shape keys the plan: Doc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -348,7 +350,7 @@ async def _node(req: Request, query_type: GraphQLObjectType, details: FieldDetai
 async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid: Any) -> bytes:
     """A row of a patient's record by its key, as its RowByKeyLoader reads it: under the
     policy (a patient the caller may not see is denied), nullified rows included, disclosed."""
-    ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
+    ctx, schema, doc = req.ctx, req.schema, req.doc
     from resolvers.loaders.base import RowByKeyLoader
 
     if loader.load_batch is not RowByKeyLoader.load_batch:
@@ -363,7 +365,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     assert isinstance(row_type, GraphQLObjectType)
 
     def make(stand_in: Any, pid: uuid.UUID) -> Plan:
-        builder = Builder(gql, schema, doc.fragments, variables, doc.operation, stand_in)
+        builder, times = _bound_builder(req, stand_in)
         row = loader.table.alias("row0")
         rid = placeholder()
         try:
@@ -382,15 +384,18 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
             .select_from(joined(row, json.laterals))
             .where(row.c.patient_id == pid, row.c.id == rid, builder.visible(row))
         )
-        return compile_plan(statement, placeholders={pid: "pid", rid: "rid"})
+        return _bound_plan(statement, builder, times, {pid: "pid", rid: "rid"}, Tag((), None, 1))
 
     started = time.thread_time()
-    shaping = req.shaping()
+    shaping = req.shaping(bound=True)
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
     plan = plan_per_decision(key, decision, make)
     req.planned(started)
-    rows = await ctx.data.fetch_plan(plan, {"pid": patient_id, "rid": gid.id})
+    tag = plan.tag
+    assert isinstance(tag, Tag)
+    values = {"pid": patient_id, "rid": gid.id, **tag.bound(req.variables.coerced)}
+    rows = await ctx.data.fetch_plan(plan, values)
     if not rows:
         return b"null"
     record(ctx, rows[0]["disclosed"])
@@ -512,38 +517,60 @@ def record(ctx: Context, disclosed: str | None) -> None:
 
 def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetailsList) -> Plan:
     """The plan of the patient's statement, shared by decisions of the same shape."""
-    schema, doc = req.schema, req.doc
+    doc = req.doc
 
     def make(stand_in: Any, marker: uuid.UUID) -> Plan:
-        # Bound per run, so the key has only their shape (_key): the cursors by their slots,
-        # the times by placeholders that stand for them while the statement is built.
-        coerced = dict(req.variables.coerced)
-        times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
-        coerced |= times
-        variables = VariableValues(req.variables.sources, coerced)
-        builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, stand_in)
-        builder.cursors = doc.cursors
+        builder, times = _bound_builder(req, stand_in)
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
             names += [slot_name(k) for k in fallback.keys]
-        names += [name for slot in builder.cursor_slots for name in slot.names]
-        slots = {n: f"time:{n}" for n in times}
-        tag = Tag(
-            tuple(builder.decided),
-            fallback,
-            planned,
-            tuple(builder.cursor_slots),
-            tuple((slot, n) for n, slot in slots.items()),
-        )
-        marks: dict[Placeholder, str] = {marker: "pid"}
-        marks |= {times[n]: slot for n, slot in slots.items()}
-        # A time whose field GraphQL execution answers is not in the statement.
-        return compile_plan(
-            statement, names=names, placeholders=marks, optional=slots.values(), tag=tag
-        )
+        tag = Tag(tuple(builder.decided), fallback, planned)
+        return _bound_plan(statement, builder, times, {marker: "pid"}, tag, names)
 
     return plan_per_decision(key, decision, make)
+
+
+def _bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
+    """A builder of the request's document under the decision `stand_in`, for a plan that
+    binds the variables it can (Document.cursors, .times), so that its key holds only their
+    shape (`Request.shaping(bound=True)`): the cursors become slots as lists are built, the
+    times placeholders (returned by variable) while the statement is built."""
+    doc, coerced = req.doc, dict(req.variables.coerced)
+    times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
+    variables = VariableValues(req.variables.sources, coerced | times)
+    builder = Builder(
+        req.schema._schema, req.schema, doc.fragments, variables, doc.operation, stand_in
+    )
+    builder.cursors = doc.cursors
+    return builder, times
+
+
+def _bound_plan(
+    statement: ClauseElement,
+    builder: Builder,
+    times: Mapping[str, datetime],
+    marks: Mapping[Placeholder, str],
+    tag: Tag,
+    names: Sequence[str] = (),
+) -> Plan:
+    """The plan of a statement `_bound_builder`'s builder made, with its cursors' and times'
+    slots in its tag (Tag.bound gives their values per run)."""
+    slots = {n: f"time:{n}" for n in times}
+    tag = dataclasses.replace(
+        tag,
+        cursors=tuple(builder.cursor_slots),
+        times=tuple((slot, n) for n, slot in slots.items()),
+    )
+    cursors = [name for slot in builder.cursor_slots for name in slot.names]
+    # A time whose field GraphQL execution answers is not in the statement.
+    return compile_plan(
+        statement,
+        names=[*names, *cursors],
+        placeholders={**marks, **{times[n]: slot for n, slot in slots.items()}},
+        optional=slots.values(),
+        tag=tag,
+    )
 
 
 def _statement(

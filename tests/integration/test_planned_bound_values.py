@@ -16,8 +16,8 @@ import orjson
 
 from app.sqlplan import PLANS
 from tests.integration.demo_support import Demo
-from tests.integration.test_fused_reads import ask, client, rides_twice
-from tests.integration.test_situation_matrix import ER_DOCTOR, PATIENT, TOLVAN
+from tests.integration.test_fused_reads import ask, client, rides_twice, shipped
+from tests.integration.test_situation_matrix import ER_DOCTOR, PATIENT, PHARMACIST, TOLVAN
 
 CONTACTS = """
 query Contacts($pnr: String!, $after: String) {
@@ -178,3 +178,45 @@ async def test_every_since_of_the_emergency_overview_reads_with_one_plan(demo: D
 async def test_a_read_with_a_since_rides_on_the_facts(demo: Demo) -> None:
     first = await rides_twice(demo, ER_DOCTOR, emergency(SINCE[1]))
     assert first.body["data"]["patient"]["careContacts"]["totalCount"] > 0
+
+
+DISPENSATIONS = """
+query Dispensations($id: ID!, $after: String) {
+  node(id: $id) {
+    ... on Prescription {
+      drugName
+      dispensations(first: 1, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id eventTime }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_a_record_rows_pages_after_a_cursor_read_with_one_plan(demo: Demo) -> None:
+    """`node(id:)` of a prescription, its dispensations a page at a time, as the pharmacist:
+    one plan for every page after a cursor, the pages following on from each other."""
+    async with client(demo.conn, demo.settings) as http:
+        queue = await ask(http, demo, PHARMACIST, shipped("PharmacyDispensing", TOLVAN))
+        prescriptions = queue.body["data"]["patient"]["prescriptions"]["nodes"]
+        most = max(prescriptions, key=lambda p: p["dispensations"]["totalCount"])
+        assert most["dispensations"]["totalCount"] >= 3
+        keys = {k for k in PLANS._plans if isinstance(k, tuple) and k[:1] == ("planner node",)}
+        for key in keys:
+            if key[1] == DISPENSATIONS:
+                del PLANS._plans[key]
+        ids: list[str] = []
+        after: str | None = None
+        for _ in range(3):
+            body = {"query": DISPENSATIONS, "variables": {"id": most["id"], "after": after}}
+            answer = await ask(http, demo, PHARMACIST, body)
+            page = answer.body["data"]["node"]["dispensations"]
+            ids += [node["id"] for node in page["nodes"]]
+            after = page["pageInfo"]["endCursor"]
+    assert len(ids) == 3 == len(set(ids))
+    made = [
+        k for k in PLANS._plans if isinstance(k, tuple) and k[:2] == ("planner node", DISPENSATIONS)
+    ]
+    assert len(made) == 2  # without a cursor, and after one
