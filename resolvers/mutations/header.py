@@ -98,15 +98,13 @@ async def resolve_header(
     # policy's facts statement on the patient too (the decision ensure_may_write asks for).
     # The patient's row is read here but only looked at once the write policy allowed the
     # write (below).
-    unit_row, provider_row, who_row, patient_found = await ones(
-        ctx,
-        [
-            *(keys.lookups() if keys is not None else [None, None]),
-            (PRACTITIONER, {"hsa_id": who_hsa}) if who_hsa is not None else None,
-            (PATIENT, {"id": patient.id}) if patient is not None else None,
-        ],
-        deciding=3 if patient is not None else None,
-    )
+    lookups = [
+        *(keys.lookups() if keys is not None else [None, None]),
+        (PRACTITIONER, {"hsa_id": who_hsa}) if who_hsa is not None else None,
+        (PATIENT, {"id": patient.id}) if patient is not None else None,
+    ]
+    deciding = len(lookups) - 1 if patient is not None else None  # the patient's lookup
+    unit_row, provider_row, who_row, patient_found = await ones(ctx, lookups, deciding=deciding)
     unit = unit_of(checks, keys, unit_row, provider_row) if keys is not None else None
     who = practitioner_of(ctx, who_hsa, who_row) if who_hsa is not None else None
     checks.done()

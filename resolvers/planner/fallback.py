@@ -84,11 +84,18 @@ def fallback_document(
     return Fallback(tuple(fields), text, tuple(sorted(used_variables)))
 
 
+def _sent(req: Request, fallback: Fallback) -> dict[str, Any]:
+    """The sub-document's variables as the request sent them: one left out stays out, so
+    that it takes its default there too (an explicit null would not)."""
+    raw = req.raw or {}
+    return {n: raw[n] for n in fallback.variables if n in raw}
+
+
 async def root_fallback(req: Request, fields: Mapping[str, FieldDetailsList]) -> dict[str, bytes]:
     """Root fields the planner does not read (`node`, `careUnit`, ...), answered by GraphQL
     execution in the request's transaction; `Decline` on any error."""
     fallback = fallback_document(req.doc, fields, of_patient=False)
-    variables = {n: (req.raw or {}).get(n) for n in fallback.variables}
+    variables = _sent(req, fallback)
     result = await req.schema.execute(
         fallback.document, variable_values=variables, context_value=req.ctx
     )
@@ -103,7 +110,7 @@ async def patient_fallback(
 ) -> dict[str, str]:
     """The GraphQL part's values as JSON text per slot; `Decline` on any error, so that the
     whole request is answered by GraphQL execution with its own errors."""
-    variables = {n: (req.raw or {}).get(n) for n in fallback.variables}
+    variables = _sent(req, fallback)
     variables[FALLBACK_PATIENT] = encode_id("Patient", patient_id)
     result = await req.schema.execute(
         fallback.document, variable_values=variables, context_value=req.ctx

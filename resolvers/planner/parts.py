@@ -95,21 +95,20 @@ class Request:
         self.planning[0] += time.thread_time() - started
 
     def shaping(self, *, bound: bool = False) -> bytes:
-        """The values of the variables that shape a statement (a part of a plan's key);
+        """The values of the variables that shape a statement (a part of a plan's key), as
+        coerced: an absent variable has its default, which an explicit null does not;
         `bound`: of the variables the plan binds (cursors, times), only their shape."""
-        raw = self.raw or {}
-        if not bound:
-            return orjson.dumps({n: raw.get(n) for n in self.doc.shaping})
-        cursors, times = self.doc.cursors, self.doc.times
+        coerced = self.variables.coerced
         shaped = {}
         for n in self.doc.shaping:
-            value = raw.get(n)
-            if n in cursors:
+            value = coerced.get(n)
+            if bound and n in self.doc.cursors:
                 value = cursor_shape(value)
-            elif n in times:
+            elif bound and n in self.doc.times:
                 value = value is not None  # a condition, or none
             shaped[n] = value
-        return orjson.dumps(shaped)
+        # (Coerced values orjson does not know, a Decimal say, keyed by their text.)
+        return orjson.dumps(shaped, default=str)
 
 
 class Unplannable(Exception):

@@ -220,3 +220,28 @@ async def test_a_record_rows_pages_after_a_cursor_read_with_one_plan(demo: Demo)
         k for k in PLANS._plans if isinstance(k, tuple) and k[:2] == ("planner node", DISPENSATIONS)
     ]
     assert len(made) == 2  # without a cursor, and after one
+
+
+DEFAULT_SINCE = """
+query Since($pnr: String!, $since: DateTime = "2099-01-01T00:00:00Z") {
+  patient(personnummer: $pnr) {
+    careContacts(filter: { period: { start: $since } }, first: 50) { totalCount }
+  }
+}
+"""
+
+
+async def test_a_variables_default_and_an_explicit_null_are_planned_apart(demo: Demo) -> None:
+    """A plan is keyed by the variables as coerced: an absent `since` takes its default (a
+    narrow period), an explicit null means no period at all; each answers as GraphQL
+    execution does, whichever came first."""
+    graphql_only = demo.settings.model_copy(update={"planner": False})
+    absent = {"query": DEFAULT_SINCE, "variables": {"pnr": TOLVAN}}
+    null = {"query": DEFAULT_SINCE, "variables": {"pnr": TOLVAN, "since": None}}
+    async with client(demo.conn, demo.settings) as http:
+        planned = [(await ask(http, demo, ER_DOCTOR, body)).body for body in (absent, null)]
+    async with client(demo.conn, graphql_only) as http:
+        executed = [(await ask(http, demo, ER_DOCTOR, body)).body for body in (absent, null)]
+    assert planned == executed
+    counts = [body["data"]["patient"]["careContacts"]["totalCount"] for body in planned]
+    assert counts[0] < counts[1], counts

@@ -288,3 +288,25 @@ async def test_planning_cpu_is_measured_per_planned_request(
     count2, total2 = planning_observations()
     assert count2 == count1 + 1 and total2 > total1
     assert total2 - total1 < total1 - total
+
+
+async def test_a_default_variable_reaches_the_graphql_part_as_its_default(
+    conn: AsyncConnection, settings: Settings
+) -> None:
+    """A variable left out takes its default in the part GraphQL execution answers beside the
+    planned patient (`careUnit` here), as in a request GraphQL execution answers whole."""
+    w = await build_world(conn)
+    token = clinician_token(settings, w)
+    document = f"""
+    query Defaults($pnr: String!, $unit: String = "{w.u.hsa_id}") {{
+      unit: careUnit(hsaId: $unit) {{ name }}
+      patient(personnummer: $pnr) {{ familyName }}
+    }}
+    """
+    before = PLANNER_FIELDS.labels("fallback")._value.get()
+    _, fast = await both(
+        conn, settings, {"query": document, "variables": {"pnr": w.patient.identifier}}, token
+    )
+    assert fast[1]["data"]["unit"]["name"]
+    # Answered beside the planned patient, not by a declined request.
+    assert PLANNER_FIELDS.labels("fallback")._value.get() - before == 1
