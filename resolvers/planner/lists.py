@@ -27,8 +27,10 @@ from graphql.execution.values import VariableValues
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    Integer,
     Table,
     Text,
+    bindparam,
     case,
     cast,
     false,
@@ -57,6 +59,7 @@ from resolvers.planner.declare import (
 from resolvers.planner.parts import (
     CursorSlot,
     Decline,
+    PageSize,
     Part,
     Unplannable,
     list_item,
@@ -269,7 +272,7 @@ class ListReads:
             .where(*conditions)
             .correlate(lists.parent)
             .order_by(*order)
-            .limit(args.first)
+            .limit(page_size(args.first))
             .lateral(self.name("p"))
         )
 
@@ -397,7 +400,7 @@ class ListReads:
             else:
                 total = paged.total()
                 has_previous = (remaining == 0) | (total > remaining)
-            info["hasNextPage"] = text_bool(remaining > args.first)
+            info["hasNextPage"] = text_bool(remaining > page_size(args.first))
             info["hasPreviousPage"] = text_bool(has_previous)
         if "_start" in aggregates:
             info["startCursor"] = text_plain(lateral.c._start)
@@ -461,7 +464,7 @@ class ListReads:
             select(union, *_numbered(order, self.counts_wanted(conn_type, selected)))
             .where(*after)
             .order_by(*order)
-            .limit(args.first)
+            .limit(page_size(args.first))
             .lateral(self.name("p"))
         )
         loaders = declared.loaders()
@@ -605,6 +608,13 @@ class ListReads:
             name = sub[0].node.name.value
             pairs.append((key, typename(info_type) if name == "__typename" else values[name]))
         return text_obj(*pairs)
+
+
+def page_size(first: int) -> int | ColumnElement[int]:
+    """A page's size in the statement: its slot when a variable the plan binds gives it."""
+    if isinstance(first, PageSize):
+        return bindparam(first.slot, None, type_=Integer)
+    return first
 
 
 def _numbered(order: list[ColumnElement[Any]], counted: bool) -> list[ColumnElement[Any]]:

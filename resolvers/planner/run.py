@@ -11,7 +11,8 @@ planner cannot read in SQL are answered by GraphQL execution first, in one sub-d
 root is not `patient`, an argument the resolver would reject, an error in the GraphQL part):
 errors are always GraphQL's own. Plans are cached per (document, operation, the variables
 that shape the statement, the shape of the decision); values are bound per run, and so are
-cursors and period times given as variables (only their shape keys the plan: Document).
+cursors, period times and page sizes given as variables (only their shape keys the plan:
+Document).
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ from resolvers.planner.parts import (
     Decline,
     Document,
     JsonText,
+    PageSize,
     Part,
     Request,
     Unplannable,
+    bindable_first,
 )
 from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import disclosed_of, disclosure, joined
@@ -97,16 +100,26 @@ class Tag:
     fallback: Fallback | None
     planned: int
     cursors: tuple[CursorSlot, ...] = ()
-    # (slot, variable) of the times the plan binds (Document.times).
+    # (slot, variable) of the times and page sizes the plan binds (Document.times, .firsts).
     times: tuple[tuple[str, str], ...] = ()
+    firsts: tuple[tuple[str, str], ...] = ()
 
     def bound(self, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of the plan's cursor and time slots for these (coerced) variables
-        (Decline: a cursor not of its list)."""
+        """The values of the plan's cursor, time and page size slots for these (coerced)
+        variables (Decline: a cursor not of its list, a page size the plan cannot take)."""
         values: dict[str, Any] = {slot: variables[name] for slot, name in self.times}
+        for slot, name in self.firsts:
+            if not bindable_first(variables.get(name)):
+                raise Decline
+            values[slot] = variables[name]
         for cursor in self.cursors:
             values |= cursor.values(variables)
         return values
+
+    @property
+    def binds(self) -> bool:
+        """Whether the plan binds values of the request's variables (`bound`)."""
+        return bool(self.cursors or self.times or self.firsts)
 
 
 class _Documents:
@@ -152,9 +165,10 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         if isinstance(selection, FieldNode) and selection.name.value == "patient":
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
-    # Variables given as a list's `after` or a period's bound (as their whole value), and
-    # those used otherwise.
+    # Variables given as a list's `after` or `first` or a period's bound (as their whole
+    # value), and those used otherwise.
     as_after: set[str] = set()
+    as_first: set[str] = set()
     as_period: set[str] = set()
     otherwise: set[str] = set()
 
@@ -162,9 +176,9 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
             if id(node) in root_arguments:
                 return Visitor.SKIP
-            if node.name.value == "after" and isinstance(node.value, VariableNode):
+            if node.name.value in ("after", "first") and isinstance(node.value, VariableNode):
                 shaping.add(node.value.name.value)
-                as_after.add(node.value.name.value)
+                (as_after if node.name.value == "after" else as_first).add(node.value.name.value)
                 return Visitor.SKIP
             return None
 
@@ -193,13 +207,19 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    cursors = frozenset(as_after - otherwise - as_period)
+    cursors = frozenset(as_after - otherwise - as_period - as_first)
     times = frozenset(
         name
-        for name in as_period - otherwise - as_after
+        for name in as_period - otherwise - as_after - as_first
         if _declared(operation, name) == "DateTime"
     )
-    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times)
+    firsts = frozenset(
+        name
+        for name in as_first - otherwise - as_after - as_period
+        if _declared(operation, name) == "Int"
+    )
+    shaped = tuple(sorted(shaping))
+    return Document(text, operation, fragments, shaped, cursors, times, firsts)
 
 
 def _declared(operation: OperationDefinitionNode, name: str) -> str | None:
@@ -496,7 +516,7 @@ def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
     tag = rider.plan.tag
     assert isinstance(tag, Tag)
     try:  # the bound values are known before the decision: the read rides with them
-        bound = tag.bound(req.variables.coerced) if tag.cursors or tag.times else None
+        bound = tag.bound(req.variables.coerced) if tag.binds else None
         return Rider(rider.plan, values=bound) if bound else rider
     except Decline:
         return None
@@ -533,12 +553,16 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
 
 def _bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
     """A builder of the request's document under the decision `stand_in`, for a plan that
-    binds the variables it can (Document.cursors, .times), so that its key holds only their
-    shape (`Request.shaping(bound=True)`): the cursors become slots as lists are built, the
-    times placeholders (returned by variable) while the statement is built."""
+    binds the variables it can (Document.cursors, .times, .firsts), so that its key holds
+    only their shape (`Request.shaping(bound=True)`): the cursors become slots as lists are
+    built, the times placeholders (returned by variable) while the statement is built, the
+    page sizes `PageSize`s that lists read as their slots."""
     doc, coerced = req.doc, dict(req.variables.coerced)
     times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
-    variables = VariableValues(req.variables.sources, coerced | times)
+    firsts = {
+        n: PageSize(coerced[n], f"first_{n}") for n in doc.firsts if bindable_first(coerced.get(n))
+    }
+    variables = VariableValues(req.variables.sources, coerced | times | firsts)
     builder = Builder(
         req.schema._schema, req.schema, doc.fragments, variables, doc.operation, stand_in
     )
@@ -554,21 +578,24 @@ def _bound_plan(
     tag: Tag,
     names: Sequence[str] = (),
 ) -> Plan:
-    """The plan of a statement `_bound_builder`'s builder made, with its cursors' and times'
-    slots in its tag (Tag.bound gives their values per run)."""
+    """The plan of a statement `_bound_builder`'s builder made, with its cursors', times' and
+    page sizes' slots in its tag (Tag.bound gives their values per run)."""
     slots = {n: f"time:{n}" for n in times}
+    coerced = builder.variables.coerced
+    firsts = {v.slot: n for n, v in coerced.items() if isinstance(v, PageSize)}
     tag = dataclasses.replace(
         tag,
         cursors=tuple(builder.cursor_slots),
         times=tuple((slot, n) for n, slot in slots.items()),
+        firsts=tuple(firsts.items()),
     )
     cursors = [name for slot in builder.cursor_slots for name in slot.names]
-    # A time whose field GraphQL execution answers is not in the statement.
+    # A time or page size whose field GraphQL execution answers is not in the statement.
     return compile_plan(
         statement,
-        names=[*names, *cursors],
+        names=[*names, *cursors, *firsts],
         placeholders={**marks, **{times[n]: slot for n, slot in slots.items()}},
-        optional=slots.values(),
+        optional=[*slots.values(), *firsts],
         tag=tag,
     )
 
