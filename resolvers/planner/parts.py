@@ -35,7 +35,8 @@ class Decline(Exception):
 @dataclass(frozen=True)
 class Document:
     """What a document is, once per (text, operation): its query operation and fragments, and
-    the variables that shape a statement (those used anywhere but in the root arguments).
+    the variables that shape a statement (those used anywhere but in the planned roots' own
+    arguments, which are read per request).
     A plan may bind some of them: `cursors`, used only as lists' `after` (`CursorSlot`),
     `times`, DateTime variables used only as a filter's `period: {start, end}` (built with a
     placeholder time that becomes the slot: run.py, `_plan`), and `firsts`, Int variables used

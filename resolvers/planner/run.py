@@ -160,9 +160,11 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         for d in parsed.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
+    # The planned roots' own arguments are read per request (the patient or row to read, the
+    # search and its page): they shape no statement, so their variables key no plan.
     root_arguments: set[int] = set()
     for selection in operation.selection_set.selections:
-        if isinstance(selection, FieldNode) and selection.name.value == "patient":
+        if isinstance(selection, FieldNode) and selection.name.value in PLANNED_ROOTS:
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
     # Variables given as a list's `after` or `first` or a period's bound (as their whole

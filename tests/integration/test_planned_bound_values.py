@@ -335,3 +335,35 @@ async def test_one_page_size_variable_of_two_lists_is_bound_in_both(demo: Demo) 
             assert len(contacts["nodes"]) == min(n, contacts["totalCount"])
             assert contacts["pageInfo"]["hasNextPage"] is (contacts["totalCount"] > n)
     assert len(keys()) == 1
+
+
+DISPENSATION = """
+query Dispensation($id: ID!) {
+  node(id: $id) { ... on Dispensation { id eventTime documentId nullified } }
+}
+"""
+
+
+async def test_a_record_row_by_another_id_reads_with_the_same_plan(demo: Demo) -> None:
+    """`node(id: $id)`'s id is read per request: the pharmacist reading one dispensation
+    after another reuses one plan, each answer and audit as GraphQL execution's."""
+    graphql_only = demo.settings.model_copy(update={"planner": False})
+    async with client(demo.conn, demo.settings) as http:
+        queue = await ask(http, demo, PHARMACIST, shipped("PharmacyDispensing", TOLVAN))
+        ids = [
+            node["id"]
+            for p in queue.body["data"]["patient"]["prescriptions"]["nodes"]
+            for node in p["dispensations"]["nodes"]
+        ]
+        assert len(ids) >= 3
+        for key in [k for k in PLANS._plans if isinstance(k, tuple) and k[1:2] == (DISPENSATION,)]:
+            del PLANS._plans[key]
+        for gid in ids[:3]:
+            body = {"query": DISPENSATION, "variables": {"id": gid}}
+            planned = await ask(http, demo, PHARMACIST, body)
+            async with client(demo.conn, graphql_only) as other:
+                executed = await ask(other, demo, PHARMACIST, body)
+            assert planned.body["data"]["node"]["id"] == gid
+            assert (planned.body, planned.audit) == (executed.body, executed.audit)
+    made = [k for k in PLANS._plans if isinstance(k, tuple) and k[1:2] == (DISPENSATION,)]
+    assert len(made) == 1 and made[0][3] == b"{}", made

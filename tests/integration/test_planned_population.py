@@ -132,3 +132,48 @@ async def test_a_request_again_reuses_the_plan_and_each_provider_has_its_own(
     assert fast == slow and len(PLANS) == size + 1
     contacts = [c for n in slow["patients"]["nodes"] for c in n["careContacts"]["nodes"]]
     assert contacts, "provider A's contacts come back after provider B's request"
+
+
+SEARCH = """
+query Search($name: String, $first: Int, $after: String) {
+  patients(filter: { familyName: $name }, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { personnummer careContacts(first: 2) { nodes { id eventTime } } }
+  }
+}
+"""
+
+
+async def test_a_searched_name_and_page_key_no_plan(conn: AsyncConnection) -> None:
+    """The `patients` root's own arguments (the search, its page and cursor) are read per
+    request: a clinician typing names, or paging, reuses the patients' plan; each answer is
+    GraphQL execution's."""
+    from app.sqlplan import PLANS
+    from schema.persisted import PersistedOperation
+
+    w = await build_world(conn)
+    await population(conn, w)
+    search = PersistedOperation("Search", SEARCH, "", "query")
+    # Three spellings of one name (the search ignores case): the same patients, so the same
+    # groups of decisions; only the values differ.
+    asked = [
+        {"name": "Efternamn1", "first": 5},
+        {"name": "efternamn1", "first": 4},
+        {"name": "EFTERNAMN1", "first": 3},
+    ]
+    sizes = []
+    for variables in asked:
+        slow, fast, _, _ = await both_paths(conn, search, w.clinician(), variables)
+        assert fast == slow
+        assert len(slow["patients"]["nodes"]) == 2, slow
+        sizes.append(len(PLANS))
+    assert sizes[0] == sizes[1] == sizes[2]
+    first = {"name": "efter", "first": 3}
+    slow, fast, _, _ = await both_paths(conn, search, w.clinician(), first)
+    assert fast == slow and slow["patients"]["pageInfo"]["hasNextPage"]
+    after = {**first, "after": slow["patients"]["pageInfo"]["endCursor"]}
+    slow, fast, _, _ = await both_paths(conn, search, w.clinician(), after)
+    assert fast == slow and slow["patients"]["nodes"]
+    keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (SEARCH,)]
+    assert keys and {k[0][3] for k in keys} == {b"{}"}, keys

@@ -72,3 +72,21 @@ def test_only_sizes_from_two_to_the_maximum_are_bound() -> None:
     assert not bindable_first(True) and not bindable_first(None) and not bindable_first(2.0)
     size = PageSize(7, "first_n")
     assert size == 7 and size.slot == "first_n" and bindable_first(int(size))
+
+
+def test_the_planned_roots_own_arguments_shape_nothing() -> None:
+    """`patient`, `patients` and `node` read their arguments per request (whom to read, the
+    search and its page); a variable used inside their selections too still shapes."""
+    doc = _analyse(
+        """query Q($id: ID!, $q: String, $n: Int, $after: String, $pnr: String!, $k: Int) {
+             node(id: $id) { id }
+             patients(filter: { familyName: $q }, first: $n, after: $after) {
+               nodes { careContacts(first: $k) { totalCount } }
+             }
+             patient(personnummer: $pnr) { diagnoses(first: $n) { totalCount } }
+             careUnits(first: $k) { totalCount }
+           }""",
+        "Q",
+    )
+    assert doc is not None
+    assert doc.shaping == ("k", "n") and doc.firsts == {"k", "n"}
