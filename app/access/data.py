@@ -14,7 +14,18 @@ from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
-from sqlalchemy import ColumnElement, Executable, RowMapping, Table, and_, false, or_, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    FromClause,
+    RowMapping,
+    Table,
+    and_,
+    false,
+    or_,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.access.bases import audit_reason
@@ -61,7 +72,7 @@ class IdentifiedDecisions(Protocol):
     ) -> tuple[uuid.UUID | None, Mapping[uuid.UUID, PatientAccess]] | None: ...
 
 
-def visibility_of(table: Table, decisions: Iterable[PatientAccess]) -> ColumnElement[bool]:
+def visibility_of(table: FromClause, decisions: Iterable[PatientAccess]) -> ColumnElement[bool]:
     """The rows of `table` these decisions let the caller see (false if none): patients with
     the same decision but for the id share one `= ANY(ids)` filter."""
     groups: dict[object, list[PatientAccess]] = {}
@@ -81,7 +92,7 @@ def visibility_of(table: Table, decisions: Iterable[PatientAccess]) -> ColumnEle
     return or_(*filters) if len(filters) > 1 else filters[0]
 
 
-def _group_filter(table: Table, group: list[PatientAccess]) -> ColumnElement[bool]:
+def _group_filter(table: FromClause, group: list[PatientAccess]) -> ColumnElement[bool]:
     first = group[0].row_filter(table)
     if len(group) > 1:
         grouped = for_group(first, group[0].patient_id, [d.patient_id for d in group])

@@ -25,9 +25,10 @@ from sqlalchemy import ARRAY, ColumnElement, FromClause, Uuid, any_, bindparam, 
 from app.access.policy import PatientAccess
 from app.errors import AppError
 from app.observability.metrics import PLANNER_FIELDS
+from app.sqlplan import Placeholder, Plan
 from resolvers.pagination import Page
 from resolvers.planner.build import Builder
-from resolvers.planner.many import plan_for_many
+from resolvers.planner.many import Visibility, plan_for_many
 from resolvers.planner.parts import Decline, Part, Request, Unplannable, list_item, object_type
 from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import disclosed_of, joined
@@ -179,17 +180,18 @@ def _page_info(
 
 async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uuid.UUID, bytes]:
     """Every patient's JSON, by one statement under their decisions."""
-    ctx, schema, doc, variables = req.ctx, req.schema, req.doc, req.variables
-    from resolvers.planner.run import record
+    ctx, schema, doc = req.ctx, req.schema, req.doc
+    from resolvers.planner.run import Tag, bound_builder, bound_plan, record
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)
-    shaping = req.shaping()
+    # As a patient's plan: the cursors, times and page sizes of its lists bound per run.
+    shaping = req.shaping(bound=True)
     key = ("planner patients", doc.text, doc.operation.name and doc.operation.name.value, shaping)
 
-    def build(visible: Callable[[Any], ColumnElement[bool]]) -> Any:
+    def make(visible: Visibility, marks: Mapping[Placeholder, str]) -> Plan:
         many = Many(visible, list(decisions.values()))
-        builder = Builder(schema._schema, schema, doc.fragments, variables, doc.operation, many)  # type: ignore[arg-type]
+        builder, times = bound_builder(req, many)
         patient_type = schema._schema.get_type("Patient")
         row = PATIENT.alias("patient0")
         part = Part(text_obj())
@@ -203,7 +205,7 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
             )
         if builder.decided:
             raise Unplannable("a field computed per patient in Python")
-        return (
+        statement = (
             select(
                 row.c.id,
                 text_obj(*pairs).label("data"),
@@ -214,12 +216,16 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
             # which the patients' primary key cannot serve.
             .where(row.c.id == any_(bindparam("ids", None, ARRAY(Uuid()))), visible(row))
         )
+        return bound_plan(statement, builder, times, marks, Tag((), None, len(pairs)), ["ids"])
 
     started = time.thread_time()
     try:
-        plan, values = plan_for_many(key, list(decisions.values()), build, names=["ids"])
+        plan, values = plan_for_many(key, list(decisions.values()), make)
     except Unplannable as exc:
         raise Decline from exc
+    tag = plan.tag
+    assert isinstance(tag, Tag)
+    values |= tag.bound(req.variables.coerced)
     values["ids"] = ids
     req.planned(started)
     rows = await ctx.data.fetch_plan(plan, values)

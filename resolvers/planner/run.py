@@ -387,7 +387,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     assert isinstance(row_type, GraphQLObjectType)
 
     def make(stand_in: Any, pid: uuid.UUID) -> Plan:
-        builder, times = _bound_builder(req, stand_in)
+        builder, times = bound_builder(req, stand_in)
         row = loader.table.alias("row0")
         rid = placeholder()
         try:
@@ -406,7 +406,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
             .select_from(joined(row, json.laterals))
             .where(row.c.patient_id == pid, row.c.id == rid, builder.visible(row))
         )
-        return _bound_plan(statement, builder, times, {pid: "pid", rid: "rid"}, Tag((), None, 1))
+        return bound_plan(statement, builder, times, {pid: "pid", rid: "rid"}, Tag((), None, 1))
 
     started = time.thread_time()
     shaping = req.shaping(bound=True)
@@ -542,18 +542,18 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
     doc = req.doc
 
     def make(stand_in: Any, marker: uuid.UUID) -> Plan:
-        builder, times = _bound_builder(req, stand_in)
+        builder, times = bound_builder(req, stand_in)
         statement, fallback, planned = _statement(builder, doc, details, marker)
         names = [s.slot for s in builder.decided]
         if fallback is not None:
             names += [slot_name(k) for k in fallback.keys]
         tag = Tag(tuple(builder.decided), fallback, planned)
-        return _bound_plan(statement, builder, times, {marker: "pid"}, tag, names)
+        return bound_plan(statement, builder, times, {marker: "pid"}, tag, names)
 
     return plan_per_decision(key, decision, make)
 
 
-def _bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
+def bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
     """A builder of the request's document under the decision `stand_in`, for a plan that
     binds the variables it can (Document.cursors, .times, .firsts), so that its key holds
     only their shape (`Request.shaping(bound=True)`): the cursors become slots as lists are
@@ -572,7 +572,7 @@ def _bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, date
     return builder, times
 
 
-def _bound_plan(
+def bound_plan(
     statement: ClauseElement,
     builder: Builder,
     times: Mapping[str, datetime],
@@ -580,7 +580,7 @@ def _bound_plan(
     tag: Tag,
     names: Sequence[str] = (),
 ) -> Plan:
-    """The plan of a statement `_bound_builder`'s builder made, with its cursors', times' and
+    """The plan of a statement `bound_builder`'s builder made, with its cursors', times' and
     page sizes' slots in its tag (Tag.bound gives their values per run)."""
     slots = {n: f"time:{n}" for n in times}
     coerced = builder.variables.coerced

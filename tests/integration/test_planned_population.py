@@ -177,3 +177,28 @@ async def test_a_searched_name_and_page_key_no_plan(conn: AsyncConnection) -> No
     assert fast == slow and slow["patients"]["nodes"]
     keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (SEARCH,)]
     assert keys and {k[0][3] for k in keys} == {b"{}"}, keys
+
+
+async def test_its_lists_page_sizes_are_bound_as_a_patients_are(conn: AsyncConnection) -> None:
+    """PopulationList's `$items` (each patient's lists' size) from 2 to the maximum: one plan,
+    each answer GraphQL execution's; `items: 1` plans apart."""
+    from app.sqlplan import PLANS
+
+    w = await build_world(conn)
+    await population(conn, w)
+
+    def plans() -> list[Any]:
+        return [
+            k for k in PLANS._plans if isinstance(k, tuple) and k[0][:1] == ("planner patients",)
+        ]
+
+    for key in plans():
+        del PLANS._plans[key]
+    for items in (2, 3, 7):
+        slow, fast, _, _ = await both(conn, w.clinician(), variables(w, items=items))
+        assert fast == slow
+        most = max(len(n["careContacts"]["nodes"]) for n in slow["patients"]["nodes"])
+        assert most == min(items, 3)  # three contacts at U for the most recorded patient
+    assert len(plans()) == 1 and b'"items":"bound"' in plans()[0][0][3]
+    slow, fast, _, _ = await both(conn, w.clinician(), variables(w, items=1))
+    assert fast == slow and len(plans()) == 2
