@@ -202,3 +202,34 @@ async def test_its_lists_page_sizes_are_bound_as_a_patients_are(conn: AsyncConne
     assert len(plans()) == 1 and b'"items":"bound"' in plans()[0][0][3]
     slow, fast, _, _ = await both(conn, w.clinician(), variables(w, items=1))
     assert fast == slow and len(plans()) == 2
+
+
+UNTIL = """
+query Until($until: DateTime) {
+  patients(first: 10) {
+    nodes { personnummer careContacts(filter: { period: { end: $until } }, first: 5) {
+      totalCount nodes { id eventTime }
+    } }
+  }
+}
+"""
+
+
+async def test_its_lists_times_are_bound_as_a_patients_are(conn: AsyncConnection) -> None:
+    """A period's end given as a variable in every patient's lists: one plan for every end,
+    each answer GraphQL execution's (the contacts, all ongoing, that began before it)."""
+    from app.sqlplan import PLANS
+    from schema.persisted import PersistedOperation
+
+    w = await build_world(conn)
+    await population(conn, w)
+    until = PersistedOperation("Until", UNTIL, "", "query")
+    totals = []
+    for end in (T0 - timedelta(days=4), T0 - timedelta(days=1, hours=12), T0 + timedelta(days=1)):
+        asked = {"until": end.isoformat()}
+        slow, fast, _, _ = await both_paths(conn, until, w.clinician(), asked)
+        assert fast == slow
+        totals.append(sum(n["careContacts"]["totalCount"] for n in slow["patients"]["nodes"]))
+    assert totals == sorted(totals) and totals[0] < totals[-1], totals
+    keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (UNTIL,)]
+    assert len(keys) == 1 and keys[0][0][3] == b'{"until":true}', keys
