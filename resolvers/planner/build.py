@@ -81,6 +81,7 @@ from resolvers.planner.sqljson import (
 from resolvers.planner.sqltext import (
     NULL,
     SCALARS,
+    aliased,
     disclosed_of,
     disclosure,
     joined,
@@ -281,7 +282,7 @@ class Builder(ListReads):
             if declared.loader.load_batch is not RowByKeyLoader.load_batch:
                 raise Unplannable(f"{where}: {declared.loader.__name__} reads its own way")
             table: Table = declared.loader.table
-            other = table.alias(self.name("o"))
+            other = aliased(table, self.name("o"))
             match = [
                 other.c.patient_id == row.c.patient_id,
                 other.c.id == row.c[column],
@@ -289,7 +290,7 @@ class Builder(ListReads):
             ]
             disclose = declared.loader.disclose
         else:
-            other = declared.table.alias(self.name("ref"))
+            other = aliased(declared.table, self.name("ref"))
             match = [other.c[declared.key] == row.c[column]]
             disclose = None
         inner = self.row_object(target, other, self.subfields(target, details), where)

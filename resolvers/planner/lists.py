@@ -74,6 +74,7 @@ from resolvers.planner.sqljson import (
 from resolvers.planner.sqltext import (
     NULL,
     agg_text,
+    aliased,
     cursor_of,
     disclosed_agg,
     disclosed_of,
@@ -202,7 +203,7 @@ class ListReads:
         listing: Listing = listed.loader.listing
         if not isinstance(declared, FirstOf):  # (a first node after a cursor: not planned)
             args = self.bound_after(args, variable, listing.sort, listing.table)
-        table = listing.table.alias(self.name("t"))
+        table = aliased(listing.table, self.name("t"))
         base = [
             table.c[mine] == row.c[theirs]
             for mine, theirs in zip(listing.partition, listed.parent, strict=True)
@@ -231,7 +232,7 @@ class ListReads:
     ) -> ColumnElement[Any]:
         listed = declared.listed
         listing: Listing = listed.loader.listing
-        table = listing.table.alias(self.name("t"))
+        table = aliased(listing.table, self.name("t"))
         args = listed.args()
         base = [
             table.c[mine] == row.c[theirs]
@@ -436,7 +437,7 @@ class ListReads:
         args = self.bound_after(args, variable, declared.sort, next(iter(declared.tables.values())))
         arms = []
         for kind in sorted(targs.kinds):
-            t = declared.tables[kind].alias(self.name("k"))
+            t = aliased(declared.tables[kind], self.name("k"))
             conditions = [
                 t.c.patient_id == row.c.id,
                 self.visible(t),
@@ -475,7 +476,7 @@ class ListReads:
             for kind in sorted(targs.kinds):
                 kind_type = self.schema.get_type(kind)
                 assert isinstance(kind_type, GraphQLObjectType)
-                table = loaders[kind].table.alias(self.name("e"))
+                table = aliased(loaders[kind].table, self.name("e"))
                 inner = self.row_object(
                     kind_type, table, self.subfields(kind_type, node_details), f"{path}<{kind}>"
                 )

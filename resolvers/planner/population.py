@@ -31,7 +31,7 @@ from resolvers.planner.build import Builder
 from resolvers.planner.many import Visibility, plan_for_many
 from resolvers.planner.parts import Decline, Part, Request, Unplannable, list_item, object_type
 from resolvers.planner.sqljson import text_obj
-from resolvers.planner.sqltext import disclosed_of, joined
+from resolvers.planner.sqltext import aliased, disclosed_of, joined
 from resolvers.tables import PATIENT
 
 
@@ -193,7 +193,7 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
         many = Many(visible, list(decisions.values()))
         builder, times = bound_builder(req, many)
         patient_type = schema._schema.get_type("Patient")
-        row = PATIENT.alias("patient0")
+        row = aliased(PATIENT, "patient0")
         part = Part(text_obj())
         pairs = []
         for field_key, sub in builder.subfields(patient_type, details).items():

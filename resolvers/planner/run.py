@@ -84,7 +84,7 @@ from resolvers.planner.parts import (
     bindable_first,
 )
 from resolvers.planner.sqljson import text_obj
-from resolvers.planner.sqltext import disclosed_of, disclosure, joined
+from resolvers.planner.sqltext import aliased, disclosed_of, disclosure, joined
 from resolvers.tables import PATIENT
 
 log = logging.getLogger("vardkedja.planner")
@@ -388,7 +388,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
 
     def make(stand_in: Any, pid: uuid.UUID) -> Plan:
         builder, times = bound_builder(req, stand_in)
-        row = loader.table.alias("row0")
+        row = aliased(loader.table, "row0")
         rid = placeholder()
         try:
             json = builder.row_object(row_type, row, builder.subfields(row_type, details), "node")
@@ -607,7 +607,7 @@ def _statement(
 ) -> tuple[ClauseElement, Fallback | None, int]:
     patient_type = builder.schema.get_type("Patient")
     assert isinstance(patient_type, GraphQLObjectType)
-    row = PATIENT.alias("patient0")
+    row = aliased(PATIENT, "patient0")
     fields = builder.subfields(patient_type, details)
     part = Part(text_obj())
     pairs: list[tuple[str, ColumnElement[Any]]] = []
