@@ -27,10 +27,8 @@ from graphql.execution.values import VariableValues
 from sqlalchemy import (
     ColumnElement,
     FromClause,
-    Integer,
     Table,
     Text,
-    bindparam,
     case,
     cast,
     false,
@@ -59,7 +57,6 @@ from resolvers.planner.declare import (
 from resolvers.planner.parts import (
     CursorSlot,
     Decline,
-    PageSize,
     Part,
     Unplannable,
     list_item,
@@ -273,7 +270,7 @@ class ListReads:
             .where(*conditions)
             .correlate(lists.parent)
             .order_by(*order)
-            .limit(page_size(args.first))
+            .limit(args.first)
             .lateral(self.name("p"))
         )
 
@@ -401,7 +398,7 @@ class ListReads:
             else:
                 total = paged.total()
                 has_previous = (remaining == 0) | (total > remaining)
-            info["hasNextPage"] = text_bool(remaining > page_size(args.first))
+            info["hasNextPage"] = text_bool(remaining > args.first)
             info["hasPreviousPage"] = text_bool(has_previous)
         if "_start" in aggregates:
             info["startCursor"] = text_plain(lateral.c._start)
@@ -465,7 +462,7 @@ class ListReads:
             select(union, *_numbered(order, self.counts_wanted(conn_type, selected)))
             .where(*after)
             .order_by(*order)
-            .limit(page_size(args.first))
+            .limit(args.first)
             .lateral(self.name("p"))
         )
         loaders = declared.loaders()
@@ -609,13 +606,6 @@ class ListReads:
             name = sub[0].node.name.value
             pairs.append((key, typename(info_type) if name == "__typename" else values[name]))
         return text_obj(*pairs)
-
-
-def page_size(first: int) -> int | ColumnElement[int]:
-    """A page's size in the statement: its slot when a variable the plan binds gives it."""
-    if isinstance(first, PageSize):
-        return bindparam(first.slot, None, type_=Integer)
-    return first
 
 
 def _numbered(order: list[ColumnElement[Any]], counted: bool) -> list[ColumnElement[Any]]:

@@ -24,7 +24,7 @@ from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.context import Context
 from app.errors import AppError
-from resolvers.pagination import MAX_PAGE_SIZE, SortKey, cursor_parts
+from resolvers.pagination import SortKey, cursor_parts
 from resolvers.planner.declare import Decided
 
 
@@ -37,10 +37,10 @@ class Document:
     """What a document is, once per (text, operation): its query operation and fragments, and
     the variables that shape a statement (those used anywhere but in the planned roots' own
     arguments, which are read per request).
-    A plan may bind some of them: `cursors`, used only as lists' `after` (`CursorSlot`),
+    A plan may bind some of them: `cursors`, used only as lists' `after` (`CursorSlot`), and
     `times`, DateTime variables used only as a filter's `period: {start, end}` (built with a
-    placeholder time that becomes the slot: run.py, `_plan`), and `firsts`, Int variables used
-    only as lists' `first` (`PageSize`)."""
+    placeholder time that becomes the slot: run.py, `_plan`). Page sizes key plans by value:
+    docs/planner.md, "Limits", says why."""
 
     text: str
     operation: OperationDefinitionNode
@@ -48,27 +48,6 @@ class Document:
     shaping: tuple[str, ...]
     cursors: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset()
-    firsts: frozenset[str] = frozenset()
-
-
-class PageSize(int):
-    """A list's `first` given by a variable the plan binds (Document.firsts): the request's
-    value while the plan is built, and the slot that stands for it in the plan's SQL (the
-    list's LIMIT and its hasNextPage compare with the slot, lists.py `page_size`)."""
-
-    slot: str
-
-    def __new__(cls, value: int, slot: str) -> PageSize:
-        made = super().__new__(cls, value)
-        made.slot = slot
-        return made
-
-
-def bindable_first(value: Any) -> bool:
-    """Whether a page size given by a variable is bound per run: any the loader path accepts
-    but 0 and 1, which shape a list's statement (an empty page that only counts, a first
-    row); those and the sizes it rejects key a plan of their own, as before."""
-    return type(value) is int and 2 <= value <= MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -120,8 +99,7 @@ class Request:
     def shaping(self, *, bound: bool = False) -> bytes:
         """The values of the variables that shape a statement (a part of a plan's key), as
         coerced: an absent variable has its default, which an explicit null does not;
-        `bound`: of the variables the plan binds (cursors, times, page sizes), only their
-        shape."""
+        `bound`: of the variables the plan binds (cursors, times), only their shape."""
         coerced = self.variables.coerced
         shaped = {}
         for n in self.doc.shaping:
@@ -130,8 +108,6 @@ class Request:
                 value = cursor_shape(value)
             elif bound and n in self.doc.times:
                 value = value is not None  # a condition, or none
-            elif bound and n in self.doc.firsts and bindable_first(value):
-                value = "bound"
             shaped[n] = value
         # (Coerced values orjson does not know, a Decimal say, keyed by their text.)
         return orjson.dumps(shaped, default=str)

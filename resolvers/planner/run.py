@@ -11,8 +11,7 @@ planner cannot read in SQL are answered by GraphQL execution first, in one sub-d
 root is not `patient`, an argument the resolver would reject, an error in the GraphQL part):
 errors are always GraphQL's own. Plans are cached per (document, operation, the variables
 that shape the statement, the shape of the decision); values are bound per run, and so are
-cursors, period times and page sizes given as variables (only their shape keys the plan:
-Document).
+cursors and period times given as variables (only their shape keys the plan: Document).
 """
 
 from __future__ import annotations
@@ -77,11 +76,9 @@ from resolvers.planner.parts import (
     Decline,
     Document,
     JsonText,
-    PageSize,
     Part,
     Request,
     Unplannable,
-    bindable_first,
 )
 from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import aliased, disclosed_of, disclosure, joined
@@ -100,18 +97,13 @@ class Tag:
     fallback: Fallback | None
     planned: int
     cursors: tuple[CursorSlot, ...] = ()
-    # (slot, variable) of the times and page sizes the plan binds (Document.times, .firsts).
+    # (slot, variable) of the times the plan binds (Document.times).
     times: tuple[tuple[str, str], ...] = ()
-    firsts: tuple[tuple[str, str], ...] = ()
 
     def bound(self, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of the plan's cursor, time and page size slots for these (coerced)
-        variables (Decline: a cursor not of its list, a page size the plan cannot take)."""
+        """The values of the plan's cursor and time slots for these (coerced) variables
+        (Decline: a cursor not of its list)."""
         values: dict[str, Any] = {slot: variables[name] for slot, name in self.times}
-        for slot, name in self.firsts:
-            if not bindable_first(variables.get(name)):
-                raise Decline
-            values[slot] = variables[name]
         for cursor in self.cursors:
             values |= cursor.values(variables)
         return values
@@ -119,7 +111,7 @@ class Tag:
     @property
     def binds(self) -> bool:
         """Whether the plan binds values of the request's variables (`bound`)."""
-        return bool(self.cursors or self.times or self.firsts)
+        return bool(self.cursors or self.times)
 
 
 class _Documents:
@@ -167,10 +159,9 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         if isinstance(selection, FieldNode) and selection.name.value in PLANNED_ROOTS:
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
-    # Variables given as a list's `after` or `first` or a period's bound (as their whole
-    # value), and those used otherwise.
+    # Variables given as a list's `after` or a period's bound (as their whole value), and
+    # those used otherwise.
     as_after: set[str] = set()
-    as_first: set[str] = set()
     as_period: set[str] = set()
     otherwise: set[str] = set()
 
@@ -178,9 +169,9 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
             if id(node) in root_arguments:
                 return Visitor.SKIP
-            if node.name.value in ("after", "first") and isinstance(node.value, VariableNode):
+            if node.name.value == "after" and isinstance(node.value, VariableNode):
                 shaping.add(node.value.name.value)
-                (as_after if node.name.value == "after" else as_first).add(node.value.name.value)
+                as_after.add(node.value.name.value)
                 return Visitor.SKIP
             return None
 
@@ -209,19 +200,13 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    cursors = frozenset(as_after - otherwise - as_period - as_first)
+    cursors = frozenset(as_after - otherwise - as_period)
     times = frozenset(
         name
-        for name in as_period - otherwise - as_after - as_first
+        for name in as_period - otherwise - as_after
         if _declared(operation, name) == "DateTime"
     )
-    firsts = frozenset(
-        name
-        for name in as_first - otherwise - as_after - as_period
-        if _declared(operation, name) == "Int"
-    )
-    shaped = tuple(sorted(shaping))
-    return Document(text, operation, fragments, shaped, cursors, times, firsts)
+    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times)
 
 
 def _declared(operation: OperationDefinitionNode, name: str) -> str | None:
@@ -555,16 +540,12 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
 
 def bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
     """A builder of the request's document under the decision `stand_in`, for a plan that
-    binds the variables it can (Document.cursors, .times, .firsts), so that its key holds
-    only their shape (`Request.shaping(bound=True)`): the cursors become slots as lists are
-    built, the times placeholders (returned by variable) while the statement is built, the
-    page sizes `PageSize`s that lists read as their slots."""
+    binds the variables it can (Document.cursors, .times), so that its key holds only their
+    shape (`Request.shaping(bound=True)`): the cursors become slots as lists are built, the
+    times placeholders (returned by variable) while the statement is built."""
     doc, coerced = req.doc, dict(req.variables.coerced)
     times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
-    firsts = {
-        n: PageSize(coerced[n], f"first_{n}") for n in doc.firsts if bindable_first(coerced.get(n))
-    }
-    variables = VariableValues(req.variables.sources, coerced | times | firsts)
+    variables = VariableValues(req.variables.sources, coerced | times)
     builder = Builder(
         req.schema._schema, req.schema, doc.fragments, variables, doc.operation, stand_in
     )
@@ -580,24 +561,21 @@ def bound_plan(
     tag: Tag,
     names: Sequence[str] = (),
 ) -> Plan:
-    """The plan of a statement `bound_builder`'s builder made, with its cursors', times' and
-    page sizes' slots in its tag (Tag.bound gives their values per run)."""
+    """The plan of a statement `bound_builder`'s builder made, with its cursors' and times'
+    slots in its tag (Tag.bound gives their values per run)."""
     slots = {n: f"time:{n}" for n in times}
-    coerced = builder.variables.coerced
-    firsts = {v.slot: n for n, v in coerced.items() if isinstance(v, PageSize)}
     tag = dataclasses.replace(
         tag,
         cursors=tuple(builder.cursor_slots),
         times=tuple((slot, n) for n, slot in slots.items()),
-        firsts=tuple(firsts.items()),
     )
     cursors = [name for slot in builder.cursor_slots for name in slot.names]
-    # A time or page size whose field GraphQL execution answers is not in the statement.
+    # A time whose field GraphQL execution answers is not in the statement.
     return compile_plan(
         statement,
-        names=[*names, *cursors, *firsts],
+        names=[*names, *cursors],
         placeholders={**marks, **{times[n]: slot for n, slot in slots.items()}},
-        optional=[*slots.values(), *firsts],
+        optional=slots.values(),
         tag=tag,
     )
 

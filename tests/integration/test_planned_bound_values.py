@@ -6,9 +6,7 @@ roles' own demo tokens:
   (MyRecord's timeline as the patient, a free-form contacts page as the ER doctor);
 - a time given as a variable to a filter's period (EmergencyOverview's `$since`): one plan
   for every time (TimeSlot), with the answers GraphQL execution gives;
-- a page size given as a variable (MyRecord's `$first`): one plan for every size from 2 to
-  the maximum (PageSize), while 0, 1 and the sizes the API refuses keep plans (or errors) of
-  their own."""
+- a record row's id given as a variable (`node(id: $id)`): read per request, one plan."""
 
 from __future__ import annotations
 
@@ -248,93 +246,6 @@ async def test_a_variables_default_and_an_explicit_null_are_planned_apart(demo: 
     assert planned == executed
     counts = [body["data"]["patient"]["careContacts"]["totalCount"] for body in planned]
     assert counts[0] < counts[1], counts
-
-
-async def test_every_page_size_of_the_timeline_reads_with_one_plan(demo: Demo) -> None:
-    """MyRecord's `$first` from 2 to the maximum: one plan, whose LIMIT and hasNextPage read
-    the size from its slot; every answer and audit as GraphQL execution's."""
-    forget_plans("MyRecord")
-    graphql_only = demo.settings.model_copy(update={"planner": False})
-    sizes = (2, 5, 9, 100)
-    got = []
-    async with client(demo.conn, demo.settings) as http:
-        for first in sizes:
-            planned = await ask(http, demo, PATIENT, my_record(None, first))
-            async with client(demo.conn, graphql_only) as other:
-                executed = await ask(other, demo, PATIENT, my_record(None, first))
-            assert "errors" not in planned.body, planned.body
-            assert (planned.body, planned.audit) == (executed.body, executed.audit)
-            got.append(planned.body["data"]["patient"]["timeline"])
-    # Tolvan's timeline is longer than the largest page.
-    assert [len(t["nodes"]) for t in got] == list(sizes)
-    assert all(t["pageInfo"]["hasNextPage"] for t in got)
-    [key] = plans_of("MyRecord")
-    assert b'"first":"bound"' in key[3]
-    assert "first_first" in {slot.name for slot in PLANS._plans[key].slots}
-
-
-async def test_page_sizes_that_shape_a_statement_or_are_refused_plan_apart(demo: Demo) -> None:
-    """0 (a page that only counts), 1, and the sizes the API refuses (negative, above the
-    maximum) are not bound: each answers as GraphQL execution does, errors included, and
-    none is answered with the bound plan."""
-    forget_plans("MyRecord")
-    graphql_only = demo.settings.model_copy(update={"planner": False})
-    async with client(demo.conn, demo.settings) as http:
-        await ask(http, demo, PATIENT, my_record(None, 4))  # the bound plan, made first
-        for first in (0, 1, -1, 101):
-            planned = await ask(http, demo, PATIENT, my_record(None, first))
-            async with client(demo.conn, graphql_only) as other:
-                executed = await ask(other, demo, PATIENT, my_record(None, first))
-            assert (planned.body, planned.audit) == (executed.body, executed.audit)
-            if first < 0 or first > 100:
-                codes = {e["extensions"]["code"] for e in planned.body["errors"]}
-                assert codes <= {"BAD_USER_INPUT", "PAGE_SIZE_EXCEEDED"}, planned.body
-            else:
-                timeline = planned.body["data"]["patient"]["timeline"]
-                assert len(timeline["nodes"]) == first
-    # The bound plan and one of each other size (the refused ones: a plan whose timeline
-    # GraphQL execution answers, with its error).
-    shapes = sorted(key[3] for key in plans_of("MyRecord"))
-    assert len(shapes) == 5 and sum(b'"first":"bound"' in s for s in shapes) == 1, shapes
-
-
-async def test_a_read_with_a_bound_page_size_rides_on_the_facts(demo: Demo) -> None:
-    first = await rides_twice(demo, PATIENT, my_record(None, 7))
-    assert len(first.body["data"]["patient"]["timeline"]["nodes"]) == 7
-
-
-TWO_LISTS = """
-query TwoLists($pnr: String!, $n: Int!) {
-  patient(personnummer: $pnr) {
-    careContacts(first: $n) { totalCount pageInfo { hasNextPage } nodes { id } }
-    diagnoses(first: $n) { pageInfo { hasNextPage } edges { cursor node { id } } }
-  }
-}
-"""
-
-
-async def test_one_page_size_variable_of_two_lists_is_bound_in_both(demo: Demo) -> None:
-    """`$n` as the size of two lists, as the ER doctor: one plan for every size, each list
-    paged by it, as GraphQL execution pages them."""
-    graphql_only = demo.settings.model_copy(update={"planner": False})
-
-    def keys() -> set[Any]:
-        return {k for k in PLANS._plans if isinstance(k, tuple) and k[1] == TWO_LISTS}
-
-    for key in keys():
-        del PLANS._plans[key]
-    async with client(demo.conn, demo.settings) as http:
-        for n in (2, 3, 50):
-            body = {"query": TWO_LISTS, "variables": {"pnr": TOLVAN, "n": n}}
-            planned = await ask(http, demo, ER_DOCTOR, body)
-            async with client(demo.conn, graphql_only) as other:
-                executed = await ask(other, demo, ER_DOCTOR, body)
-            assert "errors" not in planned.body, planned.body
-            assert (planned.body, planned.audit) == (executed.body, executed.audit)
-            contacts = planned.body["data"]["patient"]["careContacts"]
-            assert len(contacts["nodes"]) == min(n, contacts["totalCount"])
-            assert contacts["pageInfo"]["hasNextPage"] is (contacts["totalCount"] > n)
-    assert len(keys()) == 1
 
 
 DISPENSATION = """
