@@ -185,7 +185,7 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
 
     ids = [r["id"] for r in page.rows]
     decisions = await ctx.data.access(ids)
-    # As a patient's plan: the cursors, times and page sizes of its lists bound per run.
+    # As a patient's plan: the cursors and times of its lists bound per run.
     shaping = req.shaping(bound=True)
     key = ("planner patients", doc.text, doc.operation.name and doc.operation.name.value, shaping)
 

@@ -181,7 +181,7 @@ async def test_a_searched_name_and_page_key_no_plan(conn: AsyncConnection) -> No
 
 UNTIL = """
 query Until($until: DateTime) {
-  patients(first: 10) {
+  patients(filter: { familyName: "Efternamn" }, first: 10) {
     nodes { personnummer careContacts(filter: { period: { end: $until } }, first: 5) {
       totalCount nodes { id eventTime }
     } }
@@ -199,6 +199,9 @@ async def test_its_lists_times_are_bound_as_a_patients_are(conn: AsyncConnection
     w = await build_world(conn)
     await population(conn, w)
     until = PersistedOperation("Until", UNTIL, "", "query")
+    # (tests/integration/test_patient_joins.py runs this test again, in another world.)
+    for key in [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (UNTIL,)]:
+        del PLANS._plans[key]
     totals = []
     for end in (T0 - timedelta(days=4), T0 - timedelta(days=1, hours=12), T0 + timedelta(days=1)):
         asked = {"until": end.isoformat()}
@@ -207,5 +210,4 @@ async def test_its_lists_times_are_bound_as_a_patients_are(conn: AsyncConnection
         totals.append(sum(n["careContacts"]["totalCount"] for n in slow["patients"]["nodes"]))
     assert totals == sorted(totals) and totals[0] < totals[-1], totals
     keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (UNTIL,)]
-    # The times key no plan: only whether one is given (the groups of decisions key too).
-    assert {k[0][3] for k in keys} == {b'{"until":true}'} and len(keys) < 3, keys
+    assert len(keys) == 1 and keys[0][0][3] == b'{"until":true}', keys
