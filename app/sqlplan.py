@@ -16,6 +16,11 @@ A slot is marked in the statement in one of two ways:
 
 Plans are cached by a key that must capture everything the statement's shape and constants
 depend on (`PlanCache`); the values of the slots are the only per-run inputs.
+
+A third kind of value is *written in* per run: a bind named in `written` (a page size) is
+left in the plan's SQL as a marker, and `Plan.written_in` derives the plan to run with the
+value in its text. PostgreSQL sees a literal LIMIT, as with a constant, while the statement is
+built and compiled once for every value.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import dataclasses
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -89,8 +94,34 @@ class Plan:
     slots: tuple[Slot, ...]
     # Whatever its builder wants to remember with the plan (e.g. that a search finds nobody).
     tag: Hashable = None
+    # The names of the values written into `sql` per run (`written_in`): a plan with any is
+    # a template, never run itself.
+    written: tuple[str, ...] = ()
+
+    def written_in(self, values: Mapping[str, Any]) -> Plan:
+        """The plan to run: this one with the values of its `written` names in its text.
+        A derived plan is kept (`_DERIVED`) and stays the same object while it is: a rider
+        recognises its plan by identity (app/access/rider.py)."""
+        if not self.written:
+            return self
+        written = tuple(_written_value(values[name]) for name in self.written)
+        key = (id(self), written)
+        found = _DERIVED.get(key)
+        if found is not None and found[0] is self:
+            _DERIVED.move_to_end(key)
+            return found[1]
+        sql = self.sql
+        for name, value in zip(self.written, written, strict=True):
+            sql = sql.replace(written_marker(name), str(value))
+        plan = dataclasses.replace(self, sql=sql, written=())
+        _DERIVED[key] = (self, plan)
+        if len(_DERIVED) > DERIVED:
+            _DERIVED.popitem(last=False)
+        return plan
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        if self.written:
+            raise PlanError(f"values to write in first: {self.written}")
         params = list(self.constants)
         for slot in self.slots:
             value = values[slot.name]
@@ -102,6 +133,26 @@ class Plan:
         return await driver_fetch(conn, self.sql, self.parameters(values))
 
 
+# Plans derived from templates by (the template's id, the values written in), the least
+# recently used dropped beyond DERIVED; each entry holds its template, so that id is not
+# another's while the entry lives.
+_DERIVED: OrderedDict[tuple[int, tuple[int, ...]], tuple[Plan, Plan]] = OrderedDict()
+DERIVED = 256
+
+
+def _written_value(value: Any) -> int:
+    # Only integers are written in: nothing else can reach the SQL text this way.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PlanError(f"only an integer is written into a plan, not {value!r}")
+    return int(value)
+
+
+def written_marker(name: str) -> str:
+    """What stands in a template's SQL for the value of `name` (a NUL never reaches
+    PostgreSQL in a statement's text: a template run by mistake fails loudly)."""
+    return f"\x00written:{name}\x00"
+
+
 def compile_plan(
     statement: ClauseElement,
     *,
@@ -109,14 +160,21 @@ def compile_plan(
     placeholders: Mapping[Placeholder, str] | None = None,
     optional: Iterable[str] = (),
     tag: Hashable = None,
+    written: Iterable[str] = (),
 ) -> Plan:
     """Compile `statement` for asyncpg, with the given named binds and placeholders as slots;
-    every slot must occur in the statement, except those named in `optional`."""
+    every slot must occur in the statement, except those named in `optional`. Binds named in
+    `written` become markers of a template (`Plan.written_in`); those not in the statement
+    are left out of its `written`."""
     named, marks = set(names), dict(placeholders or {})
-    compiled: SQLCompiler = _InliningCompiler(statement, named, marks)
+    inlining = _InliningCompiler(statement, named, marks, set(written))
+    found = tuple(sorted(inlining.written_found))
+    compiled: SQLCompiler = inlining
     if "__[POSTCOMPILE_" in compiled.string:
         # SQLAlchemy leaves a written-in constant of an INSERT's RETURNING unrendered: such a
         # statement keeps its constants bound.
+        if found:
+            raise PlanError("a statement that keeps its constants bound writes nothing in")
         compiled = _compiled(statement)
     assert compiled.positiontup is not None
     processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
@@ -134,7 +192,7 @@ def compile_plan(
     missing = (named | set(marks.values())) - {s.name for s in slots} - set(optional)
     if missing:
         raise PlanError(f"slots not found in the statement: {sorted(missing)}")
-    return Plan(compiled.string, tuple(constants), tuple(slots), tag)
+    return Plan(compiled.string, tuple(constants), tuple(slots), tag, found)
 
 
 class Personal(TypeDecorator[str]):
@@ -169,13 +227,21 @@ class _InliningCompiler(DIALECT.statement_compiler):  # type: ignore[misc,name-d
     much as compiling it (a large plan, MyRecord's, 0.1 s)."""
 
     def __init__(
-        self, statement: ClauseElement, named: set[str], marks: Mapping[Placeholder, str]
+        self,
+        statement: ClauseElement,
+        named: set[str],
+        marks: Mapping[Placeholder, str],
+        written: Set[str] = frozenset(),
     ) -> None:
-        self._named, self._marks = named, marks
+        self._named, self._marks, self._written = named, marks, written
+        self.written_found: set[str] = set()
         super().__init__(DIALECT, statement, compile_kwargs={"render_postcompile": True})
         assert self.positiontup is not None
 
     def visit_bindparam(self, bindparam: BindParameter[Any], **kw: Any) -> str:
+        if bindparam.key in self._written:
+            self.written_found.add(bindparam.key)
+            return written_marker(bindparam.key)
         if bindparam.key not in self._named and _inlinable(
             bindparam.value, bindparam.type, self._marks
         ):

@@ -61,6 +61,7 @@ from resolvers.planner.parts import (
     Unplannable,
     list_item,
     object_type,
+    page_limit,
 )
 from resolvers.planner.sqljson import (
     text_obj,
@@ -270,7 +271,7 @@ class ListReads:
             .where(*conditions)
             .correlate(lists.parent)
             .order_by(*order)
-            .limit(args.first)
+            .limit(page_limit(args.first))
             .lateral(self.name("p"))
         )
 
@@ -398,7 +399,7 @@ class ListReads:
             else:
                 total = paged.total()
                 has_previous = (remaining == 0) | (total > remaining)
-            info["hasNextPage"] = text_bool(remaining > args.first)
+            info["hasNextPage"] = text_bool(remaining > page_limit(args.first))
             info["hasPreviousPage"] = text_bool(has_previous)
         if "_start" in aggregates:
             info["startCursor"] = text_plain(lateral.c._start)
@@ -462,7 +463,7 @@ class ListReads:
             select(union, *_numbered(order, self.counts_wanted(conn_type, selected)))
             .where(*after)
             .order_by(*order)
-            .limit(args.first)
+            .limit(page_limit(args.first))
             .lateral(self.name("p"))
         )
         loaders = declared.loaders()

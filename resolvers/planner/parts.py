@@ -19,12 +19,13 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
 from graphql.execution.values import VariableValues
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Integer, Table, bindparam
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.context import Context
 from app.errors import AppError
-from resolvers.pagination import SortKey, cursor_parts
+from app.sqlplan import Plan
+from resolvers.pagination import MAX_PAGE_SIZE, SortKey, cursor_parts
 from resolvers.planner.declare import Decided
 
 
@@ -39,8 +40,9 @@ class Document:
     arguments, which are read per request).
     A plan may bind some of them: `cursors`, used only as lists' `after` (`CursorSlot`), and
     `times`, DateTime variables used only as a filter's `period: {start, end}` (built with a
-    placeholder time that becomes the slot: run.py, `_plan`). Page sizes key plans by value:
-    docs/planner.md, "Limits", says why."""
+    placeholder time that becomes the slot: run.py, `_plan`). And `sizes`, Int variables used
+    only as lists' `first`: a plan is built once for every size from 2 to the largest page
+    and the size written into its SQL per run (`Size`)."""
 
     text: str
     operation: OperationDefinitionNode
@@ -48,6 +50,40 @@ class Document:
     shaping: tuple[str, ...]
     cursors: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset()
+    sizes: frozenset[str] = frozenset()
+
+
+class Size(int):
+    """A page size given by the variable `variable`, written into the plan's SQL per run
+    (app/sqlplan.py, `Plan.written_in`): a builder puts `page_limit(size)` where it would put
+    the number. Only sizes from 2 to the largest page are (`sizable`): every one of them
+    makes the same statement but for the number (0 counts without a page, 1 is a `FirstOf`'s,
+    a larger one is refused), so they share a plan."""
+
+    variable: str
+
+    def __new__(cls, value: int, variable: str) -> Size:
+        size = super().__new__(cls, value)
+        size.variable = variable
+        return size
+
+
+def sizable(value: Any) -> bool:
+    """Whether a size variable's value is written in (`Size`) rather than keying a plan."""
+    return type(value) is int and 2 <= value <= MAX_PAGE_SIZE
+
+
+def page_limit(first: int) -> Any:
+    """What a statement puts for a page's size: a bind written in per run for a `Size`
+    (named for its variable), else the number itself."""
+    if isinstance(first, Size):
+        return bindparam(size_bind(first.variable), int(first), type_=Integer)
+    return first
+
+
+def size_bind(variable: str) -> str:
+    """The name of the bind a size variable is written in as (`compile_plan`'s `written`)."""
+    return f"size {variable}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +135,8 @@ class Request:
     def shaping(self, *, bound: bool = False) -> bytes:
         """The values of the variables that shape a statement (a part of a plan's key), as
         coerced: an absent variable has its default, which an explicit null does not;
-        `bound`: of the variables the plan binds (cursors, times), only their shape."""
+        `bound`: of the variables the plan binds or writes in (cursors, times, sizes), only
+        their shape."""
         coerced = self.variables.coerced
         shaped = {}
         for n in self.doc.shaping:
@@ -108,9 +145,18 @@ class Request:
                 value = cursor_shape(value)
             elif bound and n in self.doc.times:
                 value = value is not None  # a condition, or none
+            elif bound and n in self.doc.sizes and sizable(value):
+                value = "size"
             shaped[n] = value
         # (Coerced values orjson does not know, a Decimal say, keyed by their text.)
         return orjson.dumps(shaped, default=str)
+
+    def sized(self, plan: Plan) -> Plan:
+        """The plan to run: a template's with this request's page sizes written in."""
+        if not plan.written:
+            return plan
+        coerced = self.variables.coerced
+        return plan.written_in({size_bind(n): coerced[n] for n in self.doc.sizes})
 
 
 class Unplannable(Exception):

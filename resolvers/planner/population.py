@@ -220,9 +220,10 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
 
     started = time.thread_time()
     try:
-        plan, values = plan_for_many(key, list(decisions.values()), make)
+        template, values = plan_for_many(key, list(decisions.values()), make)
     except Unplannable as exc:
         raise Decline from exc
+    plan = req.sized(template)
     tag = plan.tag
     assert isinstance(tag, Tag)
     values |= tag.bound(req.variables.coerced)

@@ -78,7 +78,10 @@ from resolvers.planner.parts import (
     JsonText,
     Part,
     Request,
+    Size,
     Unplannable,
+    sizable,
+    size_bind,
 )
 from resolvers.planner.sqljson import text_obj
 from resolvers.planner.sqltext import aliased, disclosed_of, disclosure, joined
@@ -159,9 +162,10 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         if isinstance(selection, FieldNode) and selection.name.value in PLANNED_ROOTS:
             root_arguments.update(id(a) for a in selection.arguments or ())
     shaping: set[str] = set()
-    # Variables given as a list's `after` or a period's bound (as their whole value), and
-    # those used otherwise.
+    # Variables given as a list's `after` or `first` or a period's bound (as their whole
+    # value), and those used otherwise.
     as_after: set[str] = set()
+    as_first: set[str] = set()
     as_period: set[str] = set()
     otherwise: set[str] = set()
 
@@ -169,9 +173,10 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
         def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
             if id(node) in root_arguments:
                 return Visitor.SKIP
-            if node.name.value == "after" and isinstance(node.value, VariableNode):
+            as_whole = {"after": as_after, "first": as_first}.get(node.name.value)
+            if as_whole is not None and isinstance(node.value, VariableNode):
                 shaping.add(node.value.name.value)
-                as_after.add(node.value.name.value)
+                as_whole.add(node.value.name.value)
                 return Visitor.SKIP
             return None
 
@@ -200,13 +205,18 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    cursors = frozenset(as_after - otherwise - as_period)
+    cursors = frozenset(as_after - otherwise - as_period - as_first)
     times = frozenset(
         name
-        for name in as_period - otherwise - as_after
+        for name in as_period - otherwise - as_after - as_first
         if _declared(operation, name) == "DateTime"
     )
-    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times)
+    sizes = frozenset(
+        name
+        for name in as_first - otherwise - as_after - as_period
+        if _declared(operation, name) == "Int"
+    )
+    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times, sizes)
 
 
 def _declared(operation: OperationDefinitionNode, name: str) -> str | None:
@@ -397,7 +407,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     shaping = req.shaping(bound=True)
     alias = details[0].node.alias
     key = ("planner node", doc.text, gid.type_name, shaping, alias and alias.value)
-    plan = plan_per_decision(key, decision, make)
+    plan = req.sized(plan_per_decision(key, decision, make))
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
@@ -433,7 +443,8 @@ async def _patient_object(
         return b"null"
     decision = (await ctx.data.access([patient_id]))[patient_id]
     started = time.thread_time()
-    plan = _plan(key, req, decision, details)
+    template = _plan(key, req, decision, details)
+    plan = req.sized(template)
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
@@ -449,7 +460,7 @@ async def _patient_object(
         values[slot.slot] = orjson.dumps(slot.serialize(value)).decode()
     if ctx.predictions is not None and shape(decision) is not None:
         # (A decision without a shape gets a plan of its own each time: nothing to predict.)
-        ctx.predictions.keep((ctx.principal, key), (patient_id, identifier), plan)
+        ctx.predictions.keep((ctx.principal, key), (patient_id, identifier), template)
     ridden = _ridden(rider, plan, patient_id, values)
     if ridden is not None:
         data, disclosed = ridden
@@ -500,13 +511,14 @@ def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
     rider = predictions.rider((req.ctx.principal, key), patient) if predictions else None
     if rider is None:
         return None
-    tag = rider.plan.tag
+    plan = req.sized(rider.plan)  # (predictions keep templates: any size rides)
+    tag = plan.tag
     assert isinstance(tag, Tag)
     try:  # the bound values are known before the decision: the read rides with them
         bound = tag.bound(req.variables.coerced) if tag.binds else None
-        return Rider(rider.plan, values=bound) if bound else rider
     except Decline:
         return None
+    return Rider(plan, values=bound) if bound else Rider(plan)
 
 
 def record(ctx: Context, disclosed: str | None) -> None:
@@ -545,7 +557,8 @@ def bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datet
     times placeholders (returned by variable) while the statement is built."""
     doc, coerced = req.doc, dict(req.variables.coerced)
     times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
-    variables = VariableValues(req.variables.sources, coerced | times)
+    sizes = {n: Size(coerced[n], n) for n in doc.sizes if sizable(coerced.get(n))}
+    variables = VariableValues(req.variables.sources, coerced | times | sizes)
     builder = Builder(
         req.schema._schema, req.schema, doc.fragments, variables, doc.operation, stand_in
     )
@@ -562,7 +575,8 @@ def bound_plan(
     names: Sequence[str] = (),
 ) -> Plan:
     """The plan of a statement `bound_builder`'s builder made, with its cursors' and times'
-    slots in its tag (Tag.bound gives their values per run)."""
+    slots in its tag (Tag.bound gives their values per run): a template when it writes in
+    page sizes (`Request.sized` derives the plan to run)."""
     slots = {n: f"time:{n}" for n in times}
     tag = dataclasses.replace(
         tag,
@@ -577,6 +591,9 @@ def bound_plan(
         placeholders={**marks, **{times[n]: slot for n, slot in slots.items()}},
         optional=slots.values(),
         tag=tag,
+        written=[
+            size_bind(v.variable) for v in builder.variables.coerced.values() if isinstance(v, Size)
+        ],
     )
 
 

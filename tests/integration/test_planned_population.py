@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -211,3 +212,25 @@ async def test_its_lists_times_are_bound_as_a_patients_are(conn: AsyncConnection
     assert totals == sorted(totals) and totals[0] < totals[-1], totals
     keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (UNTIL,)]
     assert len(keys) == 1 and keys[0][0][3] == b'{"until":true}', keys
+
+
+async def test_its_lists_page_sizes_are_written_in_one_plan(conn: AsyncConnection) -> None:
+    """PopulationList's `$items` (each patient's lists' size) does not key a plan: one plan
+    for every size from 2, each answer GraphQL execution's; 1 keys a plan of its own."""
+    from app.sqlplan import PLANS
+
+    w = await build_world(conn)
+    await population(conn, w)
+    # (tests/integration/test_patient_joins.py runs this test again, in another world.)
+    for key in [
+        k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (SHIPPED.document,)
+    ]:
+        del PLANS._plans[key]
+    longest = []
+    for items in (2, 5, 3, 1):  # (at most three of provider A's contacts per patient)
+        slow, fast, _, _ = await both(conn, w.clinician(), variables(w, items=items))
+        assert fast == slow
+        longest.append(max(len(n["careContacts"]["nodes"]) for n in slow["patients"]["nodes"]))
+    assert longest == [2, 3, 3, 1]
+    keys = [k for k in PLANS._plans if isinstance(k, tuple) and k[0][1:2] == (SHIPPED.document,)]
+    assert sorted(str(orjson.loads(k[0][3])["items"]) for k in keys) == ["1", "size"], keys

@@ -1,29 +1,37 @@
 """Which variables of a document shape its plans (resolvers/planner/run.py, `_analyse`), and
-which a plan binds per run: only those used in one bindable way, of the declared type."""
+which a plan binds or writes in per run: only those used in one such way, of the declared
+type."""
 
 from __future__ import annotations
 
 from resolvers.planner.run import _analyse
 
 QUERY = """
-query Q($pnr: String!, $n: Int, $c: String, $since: DateTime, $d: String, $s: String) {
+query Q(
+  $pnr: String!, $n: Int, $c: String, $since: DateTime, $d: String, $s: String, $m: Int!,
+  $t: String
+) {
   patient(personnummer: $pnr) {
     careContacts(first: $n, after: $c, filter: { period: { start: $since } }) { totalCount }
     notes(first: 2, after: $c) { totalCount }
     diagnoses(after: $d, filter: { codes: [$d] }) { totalCount }
     results(filter: { period: { end: $s } }) { totalCount }
+    vaccinations(first: $m) { nodes { doses(first: $m) { totalCount } } }
+    alerts(first: $m) @include(if: $m) { totalCount }
+    labResults(first: $t) { totalCount }
   }
 }
 """
 
 
-def test_cursors_and_times_used_only_so_are_bound() -> None:
+def test_cursors_times_and_sizes_used_only_so_are_bound() -> None:
     doc = _analyse(QUERY, "Q")
     assert doc is not None
     # $c is only a cursor (of two lists); $d a cursor and a filter's value; $s is a period's
-    # end but declared a String; $n is a page size, keyed by value.
-    assert doc.cursors == {"c"} and doc.times == {"since"}
-    assert doc.shaping == ("c", "d", "n", "s", "since")
+    # end but declared a String; $n a page size; $m a page size but used otherwise too; $t
+    # given as a page size but declared a String.
+    assert doc.cursors == {"c"} and doc.times == {"since"} and doc.sizes == {"n"}
+    assert doc.shaping == ("c", "d", "m", "n", "s", "since", "t")
 
 
 def test_the_planned_roots_own_arguments_shape_nothing() -> None:
@@ -42,3 +50,5 @@ def test_the_planned_roots_own_arguments_shape_nothing() -> None:
     )
     assert doc is not None
     assert doc.shaping == ("k", "n") and doc.cursors == frozenset()
+    # (Both are then only lists' sizes: written into the plan, not keying it.)
+    assert doc.sizes == {"k", "n"}

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from app.sqlplan import (
+    DERIVED,
     PlanCache,
     PlanError,
     compile_plan,
@@ -180,3 +181,45 @@ def test_an_insert_returning_a_constant_comparison_keeps_it_bound() -> None:
     plan = compile_plan(stmt, names=["id"])
     assert "POSTCOMPILE" not in plan.sql and "'personnummer'" not in plan.sql
     assert "personnummer" in plan.parameters({"id": uuid.uuid4()})
+
+
+def test_a_written_bind_marks_a_template_that_each_value_is_derived_from() -> None:
+    pid = placeholder()
+    statement = (
+        select(T.c.id)
+        .where(T.c.patient_id == pid, T.c.n > bindparam("size k", 7, type_=Integer))
+        .limit(bindparam("size k", 7, type_=Integer))
+    )
+    template = compile_plan(statement, placeholders={pid: "pid"}, written=["size k", "size unused"])
+    # Only the names found in the statement; the template itself never runs.
+    assert template.written == ("size k",)
+    assert "7" not in template.sql
+    with pytest.raises(PlanError):
+        template.parameters({"pid": uuid.uuid4()})
+    twelve = template.written_in({"size k": 12})
+    assert twelve.sql.count("12") == 2 and twelve.written == ()
+    assert twelve.parameters({"pid": pid}) == (pid,)
+    # A derived plan stays one object while kept: a rider recognises it by identity.
+    assert template.written_in({"size k": 12}) is twelve
+    assert template.written_in({"size k": 3}) is not twelve
+    # Only an integer is ever written into SQL text.
+    for bad in ("1; DROP TABLE t", 2.5, True, None):
+        with pytest.raises(PlanError):
+            template.written_in({"size k": bad})
+
+
+def test_derived_plans_are_kept_for_the_latest_values_only() -> None:
+    template = compile_plan(
+        select(T.c.id).limit(bindparam("size k", 2, type_=Integer)), written=["size k"]
+    )
+    first = template.written_in({"size k": 2})
+    assert template.written_in({"size k": 2}) is first
+    for value in range(3, 3 + DERIVED):
+        template.written_in({"size k": value})
+    again = template.written_in({"size k": 2})
+    assert again is not first and again.sql == first.sql
+    # Another template's values are its own, whatever its SQL.
+    other = compile_plan(
+        select(T.c.id).limit(bindparam("size k", 2, type_=Integer)), written=["size k"]
+    )
+    assert other.written_in({"size k": 2}) is not again
