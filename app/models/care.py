@@ -89,6 +89,7 @@ class CareDocument(ClinicalHeader, table=True):
             "event_time",
             "id",
         ),
+        patient_index("care_document", "care_contact_id"),  # CareContact.documents
     )
     document_type: str = Field(max_length=60)
     title: str = Field(max_length=200)
@@ -103,6 +104,7 @@ class Diagnosis(ClinicalHeader, table=True):
         "diagnosis",
         one_of("diagnosis_type", DiagnosisType),
         patient_index("diagnosis", "code"),
+        patient_index("diagnosis", "care_contact_id"),  # CareContact.diagnoses
     )
     code: str = Field(max_length=10)
     display: str = Field(max_length=300)

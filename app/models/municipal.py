@@ -97,6 +97,7 @@ class ImplementationPlan(ClinicalHeader, table=True):
             "municipal_decision",
             name="fk_implementation_plan_decision",
         ),
+        patient_index("implementation_plan", "decision_id"),  # MunicipalDecision's plans
     )
     decision_id: uuid.UUID
     goals: str = Field(sa_type=Text)
