@@ -87,3 +87,20 @@ async def test_every_situation_workload_compares_real_rows(
         await engine.dispose()
     assert all(agreed.values()), agreed
     assert all(compared_rows.values()), compared_rows
+
+
+async def test_the_unanticipated_benchmark_asks_every_case_with_the_same_statements(
+    seeded_url: str,
+) -> None:
+    """bench/unanticipated.py end to end on the small population: every case answers in both
+    modes (it stops on any GraphQL error), and once warm a varied value (another page size,
+    a cursor, a time, an id) sends as many statements as the shipped value: planned too."""
+    from bench.unanticipated import CASES, measure
+
+    results = await measure(seeded_url, 1, 3, [])
+    assert set(results) == set(CASES)
+    for name, passes in results.items():
+        warm = passes["warm"]
+        assert warm["requests"] > 0, name
+        assert warm["fixed"]["statements_per_request"] == 2.0 or name == "node id", warm
+        assert warm["varied"]["statements_per_request"] == warm["fixed"]["statements_per_request"]
