@@ -98,9 +98,12 @@ async def cases(http: httpx.AsyncClient, fx: Fixture, count: int) -> list[Case]:
     sizes = Case(
         "page size",
         [
-            (own.headers_for(i), my_record(p.personnummer), my_record(p.personnummer, size))
+            (
+                own.headers_for(i),
+                my_record(p.personnummer),
+                my_record(p.personnummer, SIZES[i % len(SIZES)]),
+            )
             for i, p in enumerate(patients)
-            for size in [SIZES[i % len(SIZES)]]
         ],
     )
     paged = []
