@@ -115,13 +115,34 @@ async def facts_rows(
     if rider is None or rider.taken:
         return await plan.rows(conn, **values)
     rider.taken = True
-    key = ("ride", plan.sql, rider.plan.sql, rider.columns)
-    fused = PLANS.get(key, lambda: fuse(plan, rider.plan, rider.columns))
+    fused = fused_plan(plan, rider.plan, rider.columns)
     if not fused.sql:  # the read cannot ride (see `fuse`)
         return await plan.rows(conn, **values)
     rows = await fused.rows(conn, **values, **rider.bound())
     rider.rows = rows
     return rows
+
+
+def fused_plan(facts: Plan, read: Plan, columns: tuple[str, ...]) -> Plan:
+    """`fuse(facts, read, columns)`, made once per pair of plans. Kept by the plans' identity,
+    not their SQL: two callers' plans can have the same SQL with other constants (their units'
+    and providers' ids, bound), and a fused plan holds the constants of both."""
+    key = (id(facts), id(read), columns)
+    found = _FUSED.get(key)
+    if found is not None and found[0] is facts and found[1] is read:
+        _FUSED.move_to_end(key)
+        return found[2]
+    fused = fuse(facts, read, columns)
+    _FUSED[key] = (facts, read, fused)
+    if len(_FUSED) > FUSED:
+        _FUSED.popitem(last=False)
+    return fused
+
+
+# Fused plans by their two plans (which an entry keeps alive, so their ids are not reused
+# while it is kept): as many as the plan cache holds.
+FUSED = PLANS.size
+_FUSED: OrderedDict[tuple[int, int, tuple[str, ...]], tuple[Plan, Plan, Plan]] = OrderedDict()
 
 
 # A positional parameter outside a string literal (SQLAlchemy writes literals in '...').

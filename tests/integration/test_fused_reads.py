@@ -281,3 +281,32 @@ def test_answer_only_for_the_predicted_plan_and_patient() -> None:
     assert rider.answer(plan, pid) is not None
     assert rider.answer(other, pid) is None  # an equal plan is not the predicted one
     assert rider.answer(plan, uuid.uuid4()) is None
+
+
+MUNICIPAL_NURSE = f"{HOME_CARE_NURSE} --unit SE2120000142-HSSO"
+COUNTED = {
+    "query": "query Counted($pnr: String) "
+    "{ patient(personnummer: $pnr) { address { city } alerts(first: 5) { totalCount } } }",
+    "variables": {"pnr": TOLVAN},
+}
+
+
+async def test_a_ride_reads_with_its_own_callers_constants(demo: Demo) -> None:
+    """Two callers whose plans have the same SQL but other constants (the dentist's unit and
+    provider, the municipal nurse's): the nurse's ridden read is her own, as GraphQL
+    execution's. (Found by the differential test: the fused statement was kept by the two
+    plans' SQL alone, so the nurse's second read rode with the dentist's constants and
+    counted, and disclosed, alerts her policy hides.)"""
+    graphql_only = demo.settings.model_copy(update={"planner": False})
+    async with client(demo.conn, graphql_only) as http:
+        executed = await ask(http, demo, MUNICIPAL_NURSE, COUNTED)
+    async with client(demo.conn, demo.settings) as http:
+        for _ in range(2):
+            await ask(http, demo, "--as clinician --who dentist", COUNTED)
+        first = await ask(http, demo, MUNICIPAL_NURSE, COUNTED)
+        used = rides("used")
+        second = await ask(http, demo, MUNICIPAL_NURSE, COUNTED)
+    assert rides("used") == used + 1
+    assert executed.body["data"]["patient"]["alerts"] == {"totalCount": 0}
+    assert (first.body, first.audit) == (executed.body, executed.audit)
+    assert (second.body, second.audit) == (executed.body, executed.audit)
