@@ -456,7 +456,7 @@ class PooledDatabase:
 # (opening one is I/O), the begin (the driver sends BEGIN lazily, with the first statement:
 # driver_fetch), and the commit or rollback and the close of a connection on which the driver
 # holds no transaction (a request that only read, on a `reading` connection, or that sent no
-# statement).
+# statement), unless the pool is full and closes it (`_room`).
 
 
 @contextlib.asynccontextmanager
@@ -470,10 +470,17 @@ async def _checked_out(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     try:
         yield AsyncConnection(engine, sync)
     finally:
-        if _quiet(sync):
+        if _quiet(sync) and _room(engine):
             sync.close()
         else:
             await greenlet_spawn(sync.close)
+
+
+def _room(engine: AsyncEngine) -> bool:
+    """Whether the pool takes a connection back: when it is full (connections opened beyond
+    its size under load came back first), the pool closes the one given back, which is I/O."""
+    pool = engine.sync_engine.pool
+    return bool(pool.checkedin() < pool.size())  # type: ignore[attr-defined]
 
 
 def _ready(engine: AsyncEngine) -> Connection | None:

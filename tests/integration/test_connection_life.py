@@ -107,3 +107,45 @@ async def test_an_exception_rolls_back_what_was_sent_and_the_connection_comes_ba
             assert raw is not None and not raw.is_in_transaction()
     finally:
         await database.stop()
+
+
+async def test_an_overflow_connection_is_closed_cleanly_when_the_pool_is_full(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under load the pool opens connections beyond its size (its overflow). A connection
+    given back when the pool is full is closed, which is I/O: in SQLAlchemy's greenlet, even
+    when it was checked out without one. (It was given back quietly: the close failed with
+    MissingGreenlet, logged, and left the server connection to the garbage collector.)"""
+    import asyncio
+
+    database = PooledDatabase(database_url, pool_size=1)
+    database.start()
+    try:
+        assert database.engine is not None
+        pool = database.engine.sync_engine.pool
+        assert await one(database, read=True) == 7  # the pool's own connection, checked in
+        drivers: list[Any] = []
+        held = [asyncio.Event(), asyncio.Event()]
+        released = [asyncio.Event(), asyncio.Event()]
+
+        async def hold(n: int) -> None:
+            async with database.reading() as conn:
+                await driver_fetch(conn, "SELECT 1 AS one", [])
+                drivers.append((await conn.get_raw_connection()).driver_connection)
+                held[n].set()
+                await released[n].wait()
+
+        first = asyncio.create_task(hold(0))  # the pool's connection, checked out quietly
+        await held[0].wait()
+        second = asyncio.create_task(hold(1))  # an overflow connection, opened
+        await held[1].wait()
+        released[1].set()
+        await second  # the overflow one back first: the pool is full again
+        released[0].set()
+        await first
+        assert pool.checkedin() == 1 and pool.checkedout() == 0
+        assert [d.is_closed() for d in drivers] == [True, False]
+        assert not [r for r in caplog.records if "Exception closing" in r.getMessage()]
+        assert await one(database, read=True) == 7
+    finally:
+        await database.stop()
