@@ -17,10 +17,11 @@ A slot is marked in the statement in one of two ways:
 Plans are cached by a key that must capture everything the statement's shape and constants
 depend on (`PlanCache`); the values of the slots are the only per-run inputs.
 
-A third kind of value is *written in* per run: a bind named in `written` (a page size) is
-left in the plan's SQL as a marker, and `Plan.written_in` derives the plan to run with the
-value in its text. PostgreSQL sees a literal LIMIT, as with a constant, while the statement is
-built and compiled once for every value.
+A third kind of value is *written in* per run: a bind named in `written` (a page size, a
+filter's statuses) is left in the plan's SQL as a marker, and `Plan.written_in` derives the
+plan to run with the value in its text: an integer, or strings quoted by the dialect's own
+literal processor, as the plan's inlined constants are. PostgreSQL sees a literal LIMIT or
+IN list, as with a constant, while the statement is built and compiled once for every value.
 """
 
 from __future__ import annotations
@@ -136,15 +137,42 @@ class Plan:
 # Plans derived from templates by (the template's id, the values written in), the least
 # recently used dropped beyond DERIVED; each entry holds its template, so that id is not
 # another's while the entry lives.
-_DERIVED: OrderedDict[tuple[int, tuple[int, ...]], tuple[Plan, Plan]] = OrderedDict()
+_DERIVED: OrderedDict[tuple[int, tuple[int | str, ...]], tuple[Plan, Plan]] = OrderedDict()
 DERIVED = 256
 
 
-def _written_value(value: Any) -> int:
-    # Only integers are written in: nothing else can reach the SQL text this way.
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise PlanError(f"only an integer is written into a plan, not {value!r}")
-    return int(value)
+def _written_value(value: Any) -> int | str:
+    """The text of a value written in: an integer (a page size), a string (a quoted literal)
+    or a non-empty tuple of strings (a parenthesised list: `IN ('a', 'b')`). Strings are
+    quoted by the dialect's own literal processor, as the plan's inlined constants are; a
+    NUL, which PostgreSQL refuses in a statement's text, is refused here."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+        return "(" + ", ".join(_quoted(v) for v in value) + ")"
+    raise PlanError(f"only integers and strings are written into a plan, not {value!r}")
+
+
+def writable(value: Any) -> bool:
+    """Whether `_written_value` takes `value` (a caller declines a request it would not)."""
+    try:
+        _written_value(value)
+    except PlanError:
+        return False
+    return True
+
+
+_STRING = String().literal_processor(DIALECT)  # type: ignore[no-untyped-call]
+
+
+def _quoted(value: str) -> str:
+    if "\x00" in value:
+        raise PlanError("a NUL cannot be written into a statement")
+    text = _STRING(value)
+    assert isinstance(text, str)
+    return text
 
 
 def written_marker(name: str) -> str:

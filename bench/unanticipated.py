@@ -8,7 +8,12 @@ narrowing a list sends them:
 - `cursor`: MyRecord as the patient, the first page against the page after its end (another
   cursor for every patient);
 - `since`: EmergencyOverview as the clinician, one `since` against another on every request;
-- `node id`: a dispensation by `node(id:)` as the pharmacist, one id against another each time.
+- `node id`: a dispensation by `node(id:)` as the pharmacist, one id against another each time;
+- `filter value`: a patient's care contacts at some units (`careUnitHsaIds: $units`) as the
+  clinician: the clinician's own unit and one HSA-id that no unit has, the same one against
+  another on every request (both modes read the same contacts);
+- `changed since`: a patient app's delta sync of three lists (`changedSince: $since`) as the
+  patient, one time against another on every request.
 
     .venv/bin/python -m bench.unanticipated [--size 1000] [--rounds 3]
 
@@ -48,10 +53,29 @@ RESULTS = Path(__file__).resolve().parent / "results" / "unanticipated.json"
 SECRET = "unanticipated-benchmark-secret-0123456789"
 # Ten sizes around the shipped 20, averaging 20: the same work per request as the fixed mode.
 SIZES = (15, 16, 17, 18, 19, 21, 22, 23, 24, 25)
-CASES = ("page size", "cursor", "since", "node id")
+CASES = ("page size", "cursor", "since", "node id", "filter value", "changed since")
 DISPENSATIONS = """
 query Dispensation($id: ID!) {
   node(id: $id) { ... on Dispensation { id eventTime amount articleName reverses { id } } }
+}
+"""
+CONTACTS_AT = """
+query ContactsAt($personnummer: String!, $units: [String!]) {
+  patient(personnummer: $personnummer) {
+    careContacts(filter: { careUnitHsaIds: $units }, first: 20) {
+      totalCount
+      nodes { id eventTime contactType careUnit { hsaId name } }
+    }
+  }
+}
+"""
+SYNC = """
+query Sync($personnummer: String!, $since: DateTime) {
+  patient(personnummer: $personnummer) {
+    careContacts(changedSince: $since, first: 50) { nodes { id eventTime status } }
+    diagnoses(changedSince: $since, first: 50) { nodes { id code } }
+    prescriptions(changedSince: $since, first: 50) { nodes { id atcCode status } }
+  }
 }
 """
 
@@ -125,7 +149,51 @@ async def cases(http: httpx.AsyncClient, fx: Fixture, count: int) -> list[Case]:
             for i, p in enumerate(fx.patients[:count])
         ],
     )
-    return [sizes, Case("cursor", paged), since, await by_id(http, fx.situations["pharmacy"])]
+    synced = Case(
+        "changed since",
+        [
+            (own.headers_for(i), sync(p.personnummer, now), sync(p.personnummer, now, i + 1))
+            for i, p in enumerate(patients)
+        ],
+    )
+    return [
+        sizes,
+        Case("cursor", paged),
+        since,
+        await by_id(http, fx.situations["pharmacy"]),
+        await at_units(http, fx, count),
+        synced,
+    ]
+
+
+def sync(pnr: str, now: datetime, minutes: int = 0) -> Body:
+    """A delta sync since 30 days ago, `minutes` later (another time for every request)."""
+    since = now - timedelta(days=30) + timedelta(minutes=minutes)
+    return {"query": SYNC, "variables": {"personnummer": pnr, "since": since.isoformat()}}
+
+
+async def at_units(http: httpx.AsyncClient, fx: Fixture, count: int) -> Case:
+    """The clinician's own unit and one more, which no care contact has: the same HSA-id on
+    every request, or another each time (so both modes read the same contacts)."""
+
+    def at(pnr: str, other: str) -> Body:
+        units = [fx.writer.care_unit_hsa_id, other]
+        return {"query": CONTACTS_AT, "variables": {"personnummer": pnr, "units": units}}
+
+    patients = fx.patients[:count]
+    for p in patients:  # (the fixed mode's first request is then not the first one at all)
+        await post(http, fx.ours_headers, at(p.personnummer, "SE0000000000-0000"))
+    return Case(
+        "filter value",
+        [
+            (
+                fx.ours_headers,
+                at(p.personnummer, "SE0000000000-0000"),
+                at(p.personnummer, f"SE0000000000-{i + 1:04d}"),
+            )
+            for i, p in enumerate(patients)
+        ],
+    )
 
 
 async def by_id(http: httpx.AsyncClient, pharmacy: Situation) -> Case:

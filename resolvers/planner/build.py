@@ -35,7 +35,7 @@ from graphql.execution.collect_fields import (
     GroupedFieldSet,
     collect_subfields,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -52,11 +52,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, False_
-from strawberry.types.arguments import convert_arguments
 
 from app.access.categories import ADDRESS_COLUMNS, base_table_name
 from app.access.data import ORGANISATION_TABLES
 from app.access.policy import PatientAccess
+from resolvers.filters import Slotted
 from resolvers.loaders.base import RowByKeyLoader
 from resolvers.planner.declare import (
     Computed,
@@ -71,7 +71,15 @@ from resolvers.planner.declare import (
     declaration_of,
 )
 from resolvers.planner.lists import ListReads
-from resolvers.planner.parts import CursorSlot, DecidedSlot, Part, Unplannable, object_type
+from resolvers.planner.parts import (
+    CursorSlot,
+    DecidedSlot,
+    FilterSlot,
+    Part,
+    Unplannable,
+    object_type,
+    resolver_arguments,
+)
 from resolvers.planner.serialize import serializer
 from resolvers.planner.sqljson import (
     global_id,
@@ -107,6 +115,10 @@ class Builder(ListReads):
     # they were bound to.
     cursors: frozenset[str] = frozenset()
     cursor_slots: list[CursorSlot] = field(default_factory=list)
+    # Variables in lists' filters that the plan binds or writes in (Document.filters), and
+    # the filters made slots for them.
+    filters: frozenset[str] = frozenset()
+    filter_slots: list[tuple[FilterSlot, Slotted]] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=itertools.count)
 
     def visible(self, table: FromClause) -> ColumnElement[bool]:
@@ -132,15 +144,7 @@ class Builder(ListReads):
     def arguments(self, gfield: GraphQLField, details: FieldDetailsList) -> dict[str, Any]:
         """The field's arguments as its resolver receives them (python names, inputs as
         their classes)."""
-        raw = get_argument_values(gfield, details[0].node, self.variables)
-        definition = gfield.extensions["strawberry-definition"]
-        converter = self.strawberry_schema.schema_converter
-        return convert_arguments(
-            raw,
-            definition.arguments,
-            scalar_registry=converter.scalar_registry,
-            config=converter.config,
-        )
+        return resolver_arguments(self.strawberry_schema, gfield, details[0].node, self.variables)
 
     # -- objects ---------------------------------------------------------------------------
 

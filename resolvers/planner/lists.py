@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLField,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
+    ValueNode,
     VariableNode,
 )
 from graphql.execution.collect_fields import (
@@ -44,7 +48,7 @@ from sqlalchemy.sql.selectable import LateralFromClause as Lateral
 
 from app.access.policy import PatientAccess
 from app.errors import AppError
-from resolvers.filters import PageArgs
+from resolvers.filters import PageArgs, Slotted, slotted
 from resolvers.listing import Listing
 from resolvers.loaders.base import PatientListLoader
 from resolvers.pagination import CursorSlots, SortKey
@@ -57,6 +61,7 @@ from resolvers.planner.declare import (
 from resolvers.planner.parts import (
     CursorSlot,
     Decline,
+    FilterSlot,
     Part,
     Unplannable,
     list_item,
@@ -82,6 +87,9 @@ from resolvers.planner.sqltext import (
     typename,
     wrap_list,
 )
+
+# The arguments of a list whose variables a plan may take per run (Document.filters).
+FILTERING = ("filter", "changedSince")
 
 # PatientListLoader methods whose override means the loader reads more narrowly than its
 # listing says (resolvers/loaders/base.py).
@@ -118,10 +126,13 @@ class ListReads:
     """Reading lists, for `Builder`: it supplies the methods declared here."""
 
     schema: GraphQLSchema
+    strawberry_schema: Any
     decision: PatientAccess
     variables: VariableValues
     cursors: frozenset[str]
     cursor_slots: list[CursorSlot]
+    filters: frozenset[str]
+    filter_slots: list[tuple[FilterSlot, Slotted]]
 
     def cursor_variable(self, details: FieldDetailsList) -> str | None:
         """The variable given as this field's `after`, if the plan binds it: with a value
@@ -144,6 +155,30 @@ class ListReads:
         names = tuple(f"{prefix}_{column}" for column in sort.columns)
         self.cursor_slots.append(CursorSlot(variable, sort, table, names))
         return dataclasses.replace(args, after=CursorSlots(names))
+
+    def filtered(self, details: FieldDetailsList) -> bool:
+        """Whether this list's filter gives variables that the plan takes per run."""
+        return bool(self.filters) and not self.filters.isdisjoint(_filter_variables(details))
+
+    def bound_filter(
+        self,
+        args: PageArgs,
+        gfield: GraphQLField,
+        details: FieldDetailsList,
+        page: Callable[..., PageArgs],
+    ) -> PageArgs:
+        """`args` with its filter's values as slots of the plan when `filtered`: any values
+        of the filter's shape then read with the same plan (`FilterSlot` reads them again
+        per run, with `page`, the list's own arguments function)."""
+        if not self.filtered(details):
+            return args
+        prefix = self.name("filter")
+        made = slotted(args.filter, prefix)
+        slot = FilterSlot(
+            prefix, args.filter.shape(), self.strawberry_schema, gfield, details[0].node, page
+        )
+        self.filter_slots.append((slot, made))
+        return dataclasses.replace(args, filter=made.filter)
 
     def name(self, prefix: str) -> str:
         raise NotImplementedError
@@ -186,9 +221,10 @@ class ListReads:
         try:
             args = listed.args(**self.arguments(gfield, details))
         except AppError as exc:  # the loader path reports it, with its path
-            if variable is not None:  # a cursor's value is not in the plan's key
+            if variable is not None or self.filtered(details):  # a value not in the key
                 raise Decline from exc
             raise Unplannable(f"{where}: {exc}") from exc
+        args = self.bound_filter(args, gfield, details, listed.args)
         if not issubclass(listed.loader, PatientListLoader):
             raise Unplannable(f"{where}: {listed.loader.__name__} is not a patient list")
         custom = [
@@ -425,10 +461,12 @@ class ListReads:
         try:
             targs = declared.args(**self.arguments(gfield, details))
         except AppError as exc:
-            if variable is not None:  # a cursor's value is not in the plan's key
+            if variable is not None or self.filtered(details):  # a value not in the key
                 raise Decline from exc
             raise Unplannable(f"{where}: {exc}") from exc
-        args: PageArgs = targs.page
+        args: PageArgs = self.bound_filter(
+            targs.page, gfield, details, lambda **kw: declared.args(**kw).page
+        )
         if args.first == 0 or not targs.kinds:
             raise Unplannable(f"{where}: an empty timeline page")
         # The kinds' tables share the sort columns' types: any decodes a cursor.
@@ -616,3 +654,24 @@ def _numbered(order: list[ColumnElement[Any]], counted: bool) -> list[ColumnElem
     if counted:
         numbered.append(func.count().over().label("_c"))
     return numbered
+
+
+def _filter_variables(details: FieldDetailsList) -> set[str]:
+    """The variables given in a list field's FILTERING arguments."""
+    found: set[str] = set()
+
+    def collect(value: ValueNode) -> None:
+        if isinstance(value, VariableNode):
+            found.add(value.name.value)
+        elif isinstance(value, ListValueNode):
+            for item in value.values:
+                collect(item)
+        elif isinstance(value, ObjectValueNode):
+            for field in value.fields:
+                collect(field.value)
+
+    node: FieldNode = details[0].node
+    for argument in node.arguments or ():
+        if argument.name.value in FILTERING:
+            collect(argument.value)
+    return found

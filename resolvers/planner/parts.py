@@ -4,12 +4,15 @@ reading it needs, and the GraphQL types of a selection."""
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from graphql import (
+    FieldNode,
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -18,13 +21,15 @@ from graphql import (
     OperationDefinitionNode,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
-from graphql.execution.values import VariableValues
+from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import ColumnElement, Integer, Table, bindparam
 from sqlalchemy.sql.selectable import LateralFromClause as Lateral
+from strawberry.types.arguments import convert_arguments
 
 from app.context import Context
 from app.errors import AppError
-from app.sqlplan import Plan
+from app.sqlplan import Plan, writable
+from resolvers.filters import PageArgs, slot_values
 from resolvers.pagination import MAX_PAGE_SIZE, SortKey, cursor_parts
 from resolvers.planner.declare import Decided
 
@@ -42,7 +47,9 @@ class Document:
     `times`, DateTime variables used only as a filter's `period: {start, end}` (built with a
     placeholder time that becomes the slot: run.py, `_plan`). And `sizes`, Int variables used
     only as lists' `first`: a plan is built once for every size from 2 to the largest page
-    and the size written into its SQL per run (`Size`)."""
+    and the size written into its SQL per run (`Size`). And `filters`, variables used only
+    in lists' `filter` and `changedSince`: such a list's filter is read again per run and
+    its values bound or written in (`FilterSlot`), so a plan is keyed by their shape."""
 
     text: str
     operation: OperationDefinitionNode
@@ -51,6 +58,7 @@ class Document:
     cursors: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset()
     sizes: frozenset[str] = frozenset()
+    filters: frozenset[str] = frozenset()
 
 
 class Size(int):
@@ -115,6 +123,85 @@ def cursor_shape(cursor: Any) -> Any:
     return cursor
 
 
+def resolver_arguments(
+    strawberry_schema: Any, gfield: GraphQLField, node: FieldNode, variables: VariableValues
+) -> dict[str, Any]:
+    """A field's arguments as its resolver receives them (python names, inputs as their
+    classes), for these variables."""
+    return converted(strawberry_schema, gfield, get_argument_values(gfield, node, variables))
+
+
+def converted(strawberry_schema: Any, gfield: GraphQLField, raw: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as GraphQL coerced them, as the field's resolver receives them."""
+    definition = gfield.extensions["strawberry-definition"]
+    converter = strawberry_schema.schema_converter
+    return convert_arguments(
+        raw,
+        definition.arguments,
+        scalar_registry=converter.scalar_registry,
+        config=converter.config,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FilterSlot:
+    """A list's filter that holds variables of `Document.filters`: its statement has slots
+    for every value (resolvers/filters.py, `slotted`, named after `prefix`), and per run
+    the filter of the request's variables is read as the list's resolver reads it (its
+    `gfield`'s arguments at `node`, given to `page`, the list's arguments function). A filter
+    of another shape than the plan's, or that its resolver refuses, is answered by GraphQL
+    execution (Decline), which reports what is wrong with it as usual."""
+
+    prefix: str
+    shape: tuple[Any, ...]
+    strawberry_schema: Any
+    gfield: GraphQLField
+    node: FieldNode
+    page: Callable[..., PageArgs]
+    # The values of the latest arguments (as GraphQL coerced them), converted once each:
+    # strawberry's conversion of the inputs is most of a read.
+    seen: OrderedDict[bytes, tuple[dict[str, Any], dict[str, Any]]] = field(
+        default_factory=OrderedDict
+    )
+
+    def values(self, variables: VariableValues) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bound values and the values written in, for these variables."""
+        raw = get_argument_values(self.gfield, self.node, variables)
+        key = orjson.dumps(raw, default=repr, option=orjson.OPT_SORT_KEYS)
+        found = self.seen.get(key)
+        if found is not None:
+            self.seen.move_to_end(key)
+            return found
+        try:
+            read = self.page(**converted(self.strawberry_schema, self.gfield, raw)).filter
+        except AppError as exc:
+            raise Decline from exc
+        if read.shape() != self.shape:
+            raise Decline
+        bound, written = slot_values(read, self.prefix)
+        if not all(writable(v) for v in written.values()):
+            raise Decline  # (a NUL: GraphQL execution binds it and reports what follows)
+        self.seen[key] = (bound, written)
+        if len(self.seen) > FILTERS_SEEN:
+            self.seen.popitem(last=False)
+        return bound, written
+
+
+FILTERS_SEEN = 64
+
+
+def value_shape(value: Any) -> Any:
+    """What of a filter variable's value keys a plan that takes its values per run: the
+    keys of its objects, the length of its lists, which values are null."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {k: value_shape(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [value_shape(v) for v in value]
+    return 1
+
+
 @dataclass(frozen=True)
 class Request:
     """One request as the planner reads it: its context, the strawberry schema, its document,
@@ -127,6 +214,8 @@ class Request:
     raw: Mapping[str, Any] | None
     # CPU seconds spent planning (document, variables, plan lookup or build), not reading.
     planning: list[float] = field(default_factory=lambda: [0.0])
+    # Each filter slot's values for this request, read once (`filter_values`).
+    filtered: dict[FilterSlot, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
 
     def planned(self, started: float) -> None:
         """Count the CPU time since `started` (time.thread_time) as planning."""
@@ -135,8 +224,8 @@ class Request:
     def shaping(self, *, bound: bool = False) -> bytes:
         """The values of the variables that shape a statement (a part of a plan's key), as
         coerced: an absent variable has its default, which an explicit null does not;
-        `bound`: of the variables the plan binds or writes in (cursors, times, sizes), only
-        their shape."""
+        `bound`: of the variables the plan binds or writes in (cursors, times, sizes, filters),
+        only their shape."""
         coerced = self.variables.coerced
         shaped = {}
         for n in self.doc.shaping:
@@ -147,16 +236,30 @@ class Request:
                 value = value is not None  # a condition, or none
             elif bound and n in self.doc.sizes and sizable(value):
                 value = "size"
+            elif bound and n in self.doc.filters:
+                value = ["filter", value_shape(value)]
             shaped[n] = value
         # (Coerced values orjson does not know, a Decimal say, keyed by their text.)
         return orjson.dumps(shaped, default=str)
 
     def sized(self, plan: Plan) -> Plan:
-        """The plan to run: a template's with this request's page sizes written in."""
+        """The plan to run: a template's with this request's page sizes and filter values
+        written in (Decline: a filter not of the plan's shape)."""
         if not plan.written:
             return plan
         coerced = self.variables.coerced
-        return plan.written_in({size_bind(n): coerced[n] for n in self.doc.sizes})
+        values = {size_bind(n): coerced[n] for n in self.doc.sizes}
+        for slot in getattr(plan.tag, "filters", ()):
+            values |= self.filter_values(slot)[1]
+        return plan.written_in(values)
+
+    def filter_values(self, slot: FilterSlot) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`slot.values` for this request's variables, read once per request (a plan's
+        filter values are asked for its derivation, its binds and a prediction's)."""
+        found = self.filtered.get(slot)
+        if found is None:
+            found = self.filtered[slot] = slot.values(self.variables)
+        return found
 
 
 class Unplannable(Exception):

@@ -226,7 +226,7 @@ async def _nodes(req: Request, page: Page, details: FieldDetailsList) -> dict[uu
     plan = req.sized(template)
     tag = plan.tag
     assert isinstance(tag, Tag)
-    values |= tag.bound(req.variables.coerced)
+    values |= tag.bound(req)
     values["ids"] = ids
     req.planned(started)
     rows = await ctx.data.fetch_plan(plan, values)

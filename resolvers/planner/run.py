@@ -70,11 +70,13 @@ from resolvers.planner.fallback import (
     root_fallback,
     slot_name,
 )
+from resolvers.planner.lists import FILTERING
 from resolvers.planner.parts import (
     CursorSlot,
     DecidedSlot,
     Decline,
     Document,
+    FilterSlot,
     JsonText,
     Part,
     Request,
@@ -102,19 +104,24 @@ class Tag:
     cursors: tuple[CursorSlot, ...] = ()
     # (slot, variable) of the times the plan binds (Document.times).
     times: tuple[tuple[str, str], ...] = ()
+    # The lists' filters whose values the plan binds or writes in (Document.filters).
+    filters: tuple[FilterSlot, ...] = ()
 
-    def bound(self, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of the plan's cursor and time slots for these (coerced) variables
-        (Decline: a cursor not of its list)."""
-        values: dict[str, Any] = {slot: variables[name] for slot, name in self.times}
+    def bound(self, req: Request) -> dict[str, Any]:
+        """The values of the plan's cursor, time and filter slots for the request's variables
+        (Decline: a cursor not of its list, a filter not of the plan's shape)."""
+        coerced = req.variables.coerced
+        values: dict[str, Any] = {slot: coerced[name] for slot, name in self.times}
         for cursor in self.cursors:
-            values |= cursor.values(variables)
+            values |= cursor.values(coerced)
+        for slot in self.filters:
+            values |= req.filter_values(slot)[0]
         return values
 
     @property
     def binds(self) -> bool:
         """Whether the plan binds values of the request's variables (`bound`)."""
-        return bool(self.cursors or self.times)
+        return bool(self.cursors or self.times or self.filters)
 
 
 class _Documents:
@@ -167,6 +174,7 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
     as_after: set[str] = set()
     as_first: set[str] = set()
     as_period: set[str] = set()
+    in_filter: set[str] = set()  # in a list's filter (or changedSince) but not as a period's
     otherwise: set[str] = set()
 
     class Variables(Visitor):
@@ -198,25 +206,34 @@ def _analyse(text: str, operation_name: str | None) -> Document | None:
                 return Visitor.SKIP
             return None
 
-        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        def enter_variable(
+            self, node: VariableNode, _key: Any, parent: Any, _path: Any, ancestors: Any
+        ) -> None:
             shaping.add(node.name.value)
-            otherwise.add(node.name.value)
+            arguments = [a for a in (*ancestors, parent) if isinstance(a, ArgumentNode)]
+            if arguments and arguments[-1].name.value in FILTERING:
+                in_filter.add(node.name.value)
+            else:
+                otherwise.add(node.name.value)
 
     visit(operation.selection_set, Variables())
     for fragment in fragments.values():
         visit(fragment.definition, Variables())
-    cursors = frozenset(as_after - otherwise - as_period - as_first)
+    cursors = frozenset(as_after - otherwise - as_period - as_first - in_filter)
     times = frozenset(
         name
-        for name in as_period - otherwise - as_after - as_first
+        for name in as_period - otherwise - as_after - as_first - in_filter
         if _declared(operation, name) == "DateTime"
     )
     sizes = frozenset(
         name
-        for name in as_first - otherwise - as_after - as_period
+        for name in as_first - otherwise - as_after - as_period - in_filter
         if _declared(operation, name) == "Int"
     )
-    return Document(text, operation, fragments, tuple(sorted(shaping)), cursors, times, sizes)
+    filters = frozenset(in_filter - otherwise - as_after - as_first - as_period)
+    return Document(
+        text, operation, fragments, tuple(sorted(shaping)), cursors, times, sizes, filters
+    )
 
 
 def _declared(operation: OperationDefinitionNode, name: str) -> str | None:
@@ -411,7 +428,7 @@ async def _record_row(req: Request, details: FieldDetailsList, loader: Any, gid:
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
-    values = {"pid": patient_id, "rid": gid.id, **tag.bound(req.variables.coerced)}
+    values = {"pid": patient_id, "rid": gid.id, **tag.bound(req)}
     rows = await ctx.data.fetch_plan(plan, values)
     if not rows:
         return b"null"
@@ -448,7 +465,7 @@ async def _patient_object(
     req.planned(started)
     tag = plan.tag
     assert isinstance(tag, Tag)
-    bound = tag.bound(req.variables.coerced)
+    bound = tag.bound(req)
     # The JSON text of fields computed in Python (a ridden read holds markers for them).
     values: dict[str, Any] = {}
     PLANNER_FIELDS.labels("planned").inc(tag.planned)
@@ -511,11 +528,11 @@ def _rider(req: Request, key: tuple[Any, ...], patient: object) -> Rider | None:
     rider = predictions.rider((req.ctx.principal, key), patient) if predictions else None
     if rider is None:
         return None
-    plan = req.sized(rider.plan)  # (predictions keep templates: any size rides)
-    tag = plan.tag
-    assert isinstance(tag, Tag)
     try:  # the bound values are known before the decision: the read rides with them
-        bound = tag.bound(req.variables.coerced) if tag.binds else None
+        plan = req.sized(rider.plan)  # (predictions keep templates: any size rides)
+        tag = plan.tag
+        assert isinstance(tag, Tag)
+        bound = tag.bound(req) if tag.binds else None
     except Decline:
         return None
     return Rider(plan, values=bound) if bound else Rider(plan)
@@ -552,9 +569,10 @@ def _plan(key: tuple[Any, ...], req: Request, decision: Any, details: FieldDetai
 
 def bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datetime]]:
     """A builder of the request's document under the decision `stand_in`, for a plan that
-    binds the variables it can (Document.cursors, .times), so that its key holds only their
-    shape (`Request.shaping(bound=True)`): the cursors become slots as lists are built, the
-    times placeholders (returned by variable) while the statement is built."""
+    binds the variables it can (Document.cursors, .times, .sizes, .filters), so that its key
+    holds only their shape (`Request.shaping(bound=True)`): the cursors and filters become
+    slots as lists are built, the times placeholders (returned by variable) while the
+    statement is built."""
     doc, coerced = req.doc, dict(req.variables.coerced)
     times = {n: time_placeholder() for n in doc.times if coerced.get(n) is not None}
     sizes = {n: Size(coerced[n], n) for n in doc.sizes if sizable(coerced.get(n))}
@@ -563,6 +581,7 @@ def bound_builder(req: Request, stand_in: Any) -> tuple[Builder, dict[str, datet
         req.schema._schema, req.schema, doc.fragments, variables, doc.operation, stand_in
     )
     builder.cursors = doc.cursors
+    builder.filters = doc.filters
     return builder, times
 
 
@@ -582,18 +601,22 @@ def bound_plan(
         tag,
         cursors=tuple(builder.cursor_slots),
         times=tuple((slot, n) for n, slot in slots.items()),
+        filters=tuple(f for f, _ in builder.filter_slots),
     )
     cursors = [name for slot in builder.cursor_slots for name in slot.names]
-    # A time whose field GraphQL execution answers is not in the statement.
+    filtered = [s.bound for _, s in builder.filter_slots]
+    sizes = [
+        size_bind(v.variable) for v in builder.variables.coerced.values() if isinstance(v, Size)
+    ]
+    # A time whose field GraphQL execution answers is not in the statement; nor is one in a
+    # filter whose values are slots of their own.
     return compile_plan(
         statement,
-        names=[*names, *cursors],
+        names=[*names, *cursors, *(n for bound in filtered for n in bound)],
         placeholders={**marks, **{times[n]: slot for n, slot in slots.items()}},
         optional=slots.values(),
         tag=tag,
-        written=[
-            size_bind(v.variable) for v in builder.variables.coerced.values() if isinstance(v, Size)
-        ],
+        written=[*sizes, *(n for _, s in builder.filter_slots for n in s.written)],
     )
 
 
@@ -609,11 +632,13 @@ def _statement(
     fallback: dict[str, FieldDetailsList] = {}
     for key, sub in fields.items():
         attempt = Part(text_obj())
-        cursors = len(builder.cursor_slots)
+        cursors, filters = len(builder.cursor_slots), len(builder.filter_slots)
         try:
             value = builder.value(patient_type, row, key, sub, "patient", None, attempt)
         except Unplannable:
-            del builder.cursor_slots[cursors:]  # not in the statement: answered by GraphQL
+            # Not in the statement: answered by GraphQL.
+            del builder.cursor_slots[cursors:]
+            del builder.filter_slots[filters:]
             fallback[key] = sub
             pairs.append((key, bindparam(slot_name(key), None, type_=Text)))
             continue

@@ -120,6 +120,8 @@ class Case:
     variables: dict[str, Any] = field(default_factory=dict)
     cursors: tuple[CursorWanted, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    # Filter variables' other values of the same shape, to ask again with (`varied`).
+    varied: dict[str, Any] = field(default_factory=dict)
 
     def with_patient_ids(self, ids: dict[str, str]) -> Case:
         """The case with each "@id:<personnummer>" variable value replaced by the id."""
@@ -154,6 +156,48 @@ class Enum:
     name: str
 
 
+def as_json(value: Any) -> Any:
+    """A generated input value as a variable's JSON value (enum values by name)."""
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    return value
+
+
+# The values an input field named so is drawn from (`Builder.input_value`).
+POOLS = {
+    "careProviderHsaIds": HSA_PROVIDERS,
+    "careUnitHsaIds": HSA_UNITS,
+    "atcPrefixes": ATC,
+    "municipalityCodes": ("0180", "0114"),
+    "personnummer": PEOPLE,
+}
+
+
+def other_value(t: Any, value: Any, name: str) -> Any:
+    """Another JSON value of input type t, of the same shape as the generated `value` (the
+    same keys, lists as long, nulls where it has them): each leaf the next of its pool."""
+    t = get_nullable_type(t)
+    if value is None:
+        return None
+    if is_list_type(t):
+        return [other_value(t.of_type, v, name) for v in value]
+    if is_input_object_type(t):
+        assert isinstance(t, GraphQLInputObjectType)
+        return {k: other_value(t.fields[k].type, v, k) for k, v in value.items()}
+    if is_enum_type(t):
+        assert isinstance(t, GraphQLEnumType) and isinstance(value, Enum)
+        names = sorted(t.values)
+        return names[(names.index(value.name) + 1) % len(names)]
+    pool = TIMES if t.name == "DateTime" else POOLS.get(name, NAMES.get(name, ()))
+    if value in pool:
+        return pool[(pool.index(value) + 1) % len(pool)]
+    return value
+
+
 def is_connection(t: Any) -> bool:
     return isinstance(t, GraphQLObjectType) and {"nodes", "edges", "pageInfo"} <= set(t.fields)
 
@@ -167,6 +211,7 @@ class Builder:
         self.fragments: list[str] = []
         self.definitions: list[str] = []
         self.variables: dict[str, Any] = {}
+        self.varied: dict[str, Any] = {}
         self.cursors: list[CursorWanted] = []
         self.counter = 0
 
@@ -199,13 +244,7 @@ class Builder:
                     st.lists(st.sampled_from(sorted(inner.values)), min_size=1, max_size=3)
                 )
                 return [Enum(v) for v in values]
-            choices = {
-                "careProviderHsaIds": HSA_PROVIDERS,
-                "careUnitHsaIds": HSA_UNITS,
-                "atcPrefixes": ATC,
-                "municipalityCodes": ("0180", "0114"),
-                "personnummer": PEOPLE,
-            }.get(name)
+            choices = POOLS.get(name)
             if choices is None:
                 return None
             return self.draw(st.lists(st.sampled_from(choices), min_size=1, max_size=2))
@@ -277,7 +316,12 @@ class Builder:
         if name in ("filter", "kinds", "includeNullified", "changedSince"):
             if not self.maybe(30):
                 return None
-            return self.input_value(arg.type, name)
+            value = self.input_value(arg.type, name)
+            if value is not None and name in ("filter", "changedSince") and self.maybe(40):
+                variable = self.variable(str(arg.type), as_json(value))
+                self.varied[variable.removeprefix("$")] = other_value(arg.type, value, name)
+                return Var(variable)
+            return value
         return None
 
     # --- selections --------------------------------------------------------------------
@@ -455,7 +499,7 @@ def cases(draw: st.DrawFn) -> Case:
     # Now and then a clinician opens the record in an emergency (A6: audited for review).
     clinician = ROLES[role].startswith("--as clinician")
     headers = EMERGENCY if clinician and b.maybe(10) else {}
-    return Case(role, document, b.variables, tuple(b.cursors), headers)
+    return Case(role, document, b.variables, tuple(b.cursors), headers, b.varied)
 
 
 def record_row(b: Builder, pnr: str) -> str:

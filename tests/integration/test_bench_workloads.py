@@ -94,7 +94,8 @@ async def test_the_unanticipated_benchmark_asks_every_case_with_the_same_stateme
 ) -> None:
     """bench/unanticipated.py end to end on the small population: every case answers in both
     modes (it stops on any GraphQL error), and once warm a varied value (another page size,
-    a cursor, a time, an id) sends as many statements as the shipped value: planned too."""
+    a cursor, a time, an id, a filter value) sends as many statements as the shipped value:
+    planned too."""
     from bench.unanticipated import CASES, measure
 
     results = await measure(seeded_url, 1, 3, [])

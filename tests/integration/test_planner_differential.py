@@ -405,6 +405,7 @@ class Run:
     errors: int = 0
     planned: int = 0  # examples of which the planner planned at least one field
     resized: int = 0  # examples asked again with other page sizes
+    refiltered: int = 0  # examples asked again with other filter values of the same shape
 
 
 async def same_for_case(paths: Paths, case: Case, ids: dict[str, str], run: Run) -> None:
@@ -423,6 +424,12 @@ async def same_for_case(paths: Paths, case: Case, ids: dict[str, str], run: Run)
         again = {"query": case.document, "variables": variables | sizes}
         await paths.same(again, case.role, case.headers)
         run.resized += 1
+    # Filter values given as variables are bound or written into one plan per shape: once
+    # more with other values of the same shapes (Document.filters).
+    if case.varied:
+        again = {"query": case.document, "variables": variables | case.varied}
+        await paths.same(again, case.role, case.headers)
+        run.refiltered += 1
     body = answer.parsed
     run.examples += 1
     data = body.get("data") if isinstance(body, dict) else None
@@ -520,6 +527,8 @@ def test_generated_documents_same_on_both_paths(demo_url: str, settings: Setting
         assert run.planned > run.examples // 2, run
         # ...and some gave page sizes as variables, asked again with others.
         assert run.resized > 0, run
+        # ...and some gave filter values as variables, asked again with others.
+        assert run.refiltered > 0, run
         assert_planned_since(before)
     finally:
         loop.run(stack.aclose())

@@ -52,3 +52,28 @@ def test_the_planned_roots_own_arguments_shape_nothing() -> None:
     assert doc.shaping == ("k", "n") and doc.cursors == frozenset()
     # (Both are then only lists' sizes: written into the plan, not keying it.)
     assert doc.sizes == {"k", "n"}
+
+
+def test_variables_used_only_in_lists_filters_are_bound() -> None:
+    """A variable anywhere in a list's `filter` (a whole filter, a list, an item) or given
+    as its `changedSince` is a filter variable; one used otherwise too is not."""
+    doc = _analyse(
+        """query Q(
+             $pnr: String!, $f: CareContactFilter, $u: [String!], $p: String!,
+             $since: DateTime, $x: String, $start: DateTime
+           ) {
+             patient(personnummer: $pnr) {
+               careContacts(filter: $f, first: 5) { totalCount }
+               diagnoses(
+                 filter: { careUnitHsaIds: $u, careProviderHsaIds: [$p, $x] },
+                 changedSince: $since
+               ) { totalCount }
+               alerts(filter: { period: { start: $start } }, after: $x) { totalCount }
+             }
+           }""",
+        "Q",
+    )
+    assert doc is not None
+    assert doc.filters == {"f", "u", "p", "since"}
+    assert doc.times == {"start"} and doc.cursors == frozenset()
+    assert doc.shaping == ("f", "p", "since", "start", "u", "x")

@@ -202,10 +202,24 @@ def test_a_written_bind_marks_a_template_that_each_value_is_derived_from() -> No
     # A derived plan stays one object while kept: a rider recognises it by identity.
     assert template.written_in({"size k": 12}) is twelve
     assert template.written_in({"size k": 3}) is not twelve
-    # Only an integer is ever written into SQL text.
-    for bad in ("1; DROP TABLE t", 2.5, True, None):
+    # Only integers and strings are ever written into SQL text, strings quoted as literals.
+    for bad in ("a\x00b", 2.5, True, None, (), ("a", 1), ["a"]):
         with pytest.raises(PlanError):
             template.written_in({"size k": bad})
+
+
+def test_strings_are_written_in_as_quoted_literals() -> None:
+    template = compile_plan(
+        select(T.c.id).where(
+            T.c.kind.in_(bindparam("kinds", [], expanding=True)),
+            T.c.kind.like(bindparam("prefix", "")),
+        ),
+        written=["kinds", "prefix"],
+    )
+    plan = template.written_in({"kinds": ("a", "it's; DROP TABLE t"), "prefix": "B0%"})
+    assert "IN ('a', 'it''s; DROP TABLE t')" in plan.sql
+    assert "LIKE 'B0%'" in plan.sql
+    assert plan.parameters({}) == ()
 
 
 def test_derived_plans_are_kept_for_the_latest_values_only() -> None:
