@@ -122,7 +122,7 @@ async def test_an_overflow_connection_is_closed_cleanly_when_the_pool_is_full(
     database.start()
     try:
         assert database.engine is not None
-        pool = database.engine.sync_engine.pool
+        pool: Any = database.engine.sync_engine.pool  # a QueuePool
         assert await one(database, read=True) == 7  # the pool's own connection, checked in
         drivers: list[Any] = []
         held = [asyncio.Event(), asyncio.Event()]
