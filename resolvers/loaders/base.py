@@ -16,11 +16,11 @@ from sqlalchemy import (
     Table,
     select,
 )
-from strawberry.dataloader import DataLoader
 
 from app.context import Context
 from resolvers.filters import PageArgs
 from resolvers.listing import Key, Listing, pages_from_counts, pages_from_rows
+from resolvers.loaders.shared import DataLoader
 from resolvers.pagination import Page
 
 PageKey = tuple[Key, PageArgs]

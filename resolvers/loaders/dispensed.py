@@ -6,9 +6,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, FromClause, func, select, tuple_
-from strawberry.dataloader import DataLoader
 
 from app.context import Context
+from resolvers.loaders.shared import DataLoader
 from resolvers.tables import DISPENSATION
 
 if TYPE_CHECKING:

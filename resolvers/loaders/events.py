@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import String, Subquery, literal, select, union_all
-from strawberry.dataloader import DataLoader
 
 from app.context import Context
 from resolvers.filters import PageArgs
 from resolvers.listing import count_statement, page_statement, pages_from_rows
+from resolvers.loaders.shared import DataLoader
 from resolvers.pagination import Page, SortKey
 from resolvers.tables import CLINICAL
 

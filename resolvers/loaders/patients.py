@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import RowMapping, select
-from strawberry.dataloader import DataLoader
 
 from app.context import Context
 from resolvers.listing import Listing
 from resolvers.loaders.base import PatientListLoader, RowByKeyLoader
 from resolvers.loaders.reverse import ReverseListLoader
+from resolvers.loaders.shared import DataLoader
 from resolvers.pagination import SortKey
 from resolvers.tables import PATIENT, REPRESENTATIVE
 

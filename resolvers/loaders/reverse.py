@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, Integer, RowMapping, and_, func, literal_column, or_, select
-from strawberry.dataloader import DataLoader
 
 from app.context import Context
 from resolvers.filters import PageArgs
 from resolvers.listing import Key, Listing
 from resolvers.loaders.base import PageKey, counter, group_by_args
+from resolvers.loaders.shared import DataLoader
 from resolvers.pagination import CursorSlots, Page
 
 

@@ -485,6 +485,17 @@ FOUND = (
     # An empty selection set (graphql-core accepts it): the planner's response is not JSON
     # ({"data":{"patient":}}).
     Case("pharmacist", 'query Empty { patient(personnummer: "191212121212") {} }'),
+    # One patient twice, one root failing under a non-null list: graphql-core cancelled the
+    # failed root's pending fields and, with them, the loader's future the other root's
+    # bloodGroup awaited: CancelledError on both paths (resolvers/loaders/shared.py).
+    Case(
+        "dentist",
+        "query Generated($v1: String, $v3: String) "
+        "{ patient(personnummer: $v1) { bloodGroup { accountable { hsaId } } } "
+        "p2: patient(personnummer: $v3) { bloodGroup { accountable { hsaId } } "
+        "blocks(first: 101) { totalCount } } }",
+        {"v1": "191212121212", "v3": "191212121212"},
+    ),
 )
 
 
