@@ -43,6 +43,7 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    bindparam,
     literal,
 )
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -175,6 +176,21 @@ def _quoted(value: str) -> str:
     return text
 
 
+class _Unwritten:
+    def __repr__(self) -> str:
+        return "<a value written in per run>"
+
+
+UNWRITTEN = _Unwritten()
+
+
+def to_write(name: str, *, expanding: bool = False) -> BindParameter[Any]:
+    """The bind of a value written in per run (a list's values when `expanding`). Compiled
+    without being named in `compile_plan`'s `written`, it is refused (PlanError) rather than
+    left as a constant that matches nothing."""
+    return bindparam(name, [UNWRITTEN] if expanding else UNWRITTEN, expanding=expanding)
+
+
 def written_marker(name: str) -> str:
     """What stands in a template's SQL for the value of `name` (a NUL never reaches
     PostgreSQL in a statement's text: a template run by mistake fails loudly)."""
@@ -270,6 +286,8 @@ class _InliningCompiler(DIALECT.statement_compiler):  # type: ignore[misc,name-d
         if bindparam.key in self._written:
             self.written_found.add(bindparam.key)
             return written_marker(bindparam.key)
+        if bindparam.value is UNWRITTEN or bindparam.value == [UNWRITTEN]:
+            raise PlanError(f"{bindparam.key}: a value to write in, not named written")
         if bindparam.key not in self._named and _inlinable(
             bindparam.value, bindparam.type, self._marks
         ):

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from app.sqlplan import to_write
 from resolvers.pagination import CursorSlots
 from resolvers.tables import CARE_PROVIDER as _PROVIDER
 from resolvers.tables import CARE_UNIT as _UNIT
@@ -121,13 +122,13 @@ def _ids_in(column: ColumnElement[Any], ids: frozenset[uuid.UUID] | Slot) -> Col
 
 def _one_of(column: ColumnElement[Any], allowed: Values) -> ColumnElement[bool]:
     if isinstance(allowed, Slot):  # the list written in: `IN ('a', 'b')`
-        return column.in_(bindparam(allowed.name, [], expanding=True))
+        return column.in_(to_write(allowed.name, expanding=True))
     return column.in_(sorted(allowed))
 
 
 def _starts_with(column: ColumnElement[Any], prefix: str | Slot) -> ColumnElement[bool]:
     # (In a plan, the pattern written in per run: the same statement as with the prefix.)
-    pattern = bindparam(prefix.name, "") if isinstance(prefix, Slot) else like_pattern(prefix)
+    pattern = to_write(prefix.name) if isinstance(prefix, Slot) else like_pattern(prefix)
     return column.like(pattern, escape=LIKE_ESCAPE)
 
 

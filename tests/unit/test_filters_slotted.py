@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import DateTime, String, Uuid, column, select, table
 
-from app.sqlplan import compile_plan
+from app.sqlplan import PlanError, compile_plan
 from resolvers.filters import RowFilter, like_pattern, slot_values, slotted
 
 T = table(
@@ -88,3 +88,13 @@ def test_another_shape_is_told_apart(other: RowFilter) -> None:
 
 def test_a_prefix_pattern_escapes_like_s_own_characters() -> None:
     assert like_pattern("B0_1%/") == "B0/_1/%//%"
+
+
+def test_a_slotted_filter_compiled_without_its_written_names_is_refused() -> None:
+    """Left unnamed, a written-in list would compile to `IN (NULL) AND (1 != 1)`: no rows."""
+    made = slotted(strings({"aktiv"}, {"B01"}), "f")
+    statement = select(T.c.id).where(*made.filter.conditions(T))
+    with pytest.raises(PlanError):
+        compile_plan(statement)
+    with pytest.raises(PlanError):
+        compile_plan(statement, written=made.written[:1])
