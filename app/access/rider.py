@@ -140,8 +140,9 @@ def fused_plan(facts: Plan, read: Plan, columns: tuple[str, ...]) -> Plan:
 
 
 # Fused plans by their two plans (which an entry keeps alive, so their ids are not reused
-# while it is kept): as many as the plan cache holds.
-FUSED = PLANS.size
+# while it is kept). A quarter of the plan cache's size: each entry holds three plans (a
+# situation's read is 10-45 KB of SQL), and a fused plan is made again from the two by text.
+FUSED = PLANS.size // 4
 _FUSED: OrderedDict[tuple[int, int, tuple[str, ...]], tuple[Plan, Plan, Plan]] = OrderedDict()
 
 
